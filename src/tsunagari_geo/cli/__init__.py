@@ -1,0 +1,39 @@
+"""The ``tsunagari-geo`` command: one Typer app, one module per group of commands.
+
+Messages meant for the secretariat are Japanese; a :class:`TsunagariError` is printed as one
+clear line (file, row, column, value) with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from tsunagari_geo.errors import TsunagariError
+
+app = typer.Typer(
+    name="tsunagari-geo",
+    help="つながり: 埼玉県 孤独・孤立対策官民連携プラットフォームの地理空間エンジン",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+def _register() -> None:
+    # Each command group lives in its own module; importing it adds its commands to `app`.
+    from tsunagari_geo.cli import data  # noqa: F401
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _register()
+    try:
+        app()
+    except TsunagariError as exc:
+        err_console.print(f"[bold red]エラー:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

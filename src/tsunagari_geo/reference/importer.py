@@ -1,0 +1,388 @@
+"""Import the public sources into the embedded GeoPackage, validated and atomically.
+
+``import_reference(source, store)`` reads N03 boundaries, the town dictionary and the census,
+checks them against the registry and writes the layers ``units`` (72), ``municipalities`` (63),
+``towns`` (5,389) and the tables ``metadata`` and ``sources``. The store is written to a
+temporary file beside the target and renamed over it, so a failed import leaves the previous
+store as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from tsunagari_geo import __version__
+from tsunagari_geo.errors import SourceError, ValidationError
+from tsunagari_geo.reference import attribution, sources
+from tsunagari_geo.registry import SAITAMA_CITY_CODE, Registry, load_registry
+from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
+from tsunagari_geo.text import town_key
+
+log = logging.getLogger(__name__)
+
+#: Bumped when the layout of the store or the town key changes; readers refuse other versions.
+STORE_SCHEMA_VERSION = "1"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, repairs and warnings a person may want to read."""
+
+    store: Path
+    units: int = 0
+    municipalities: int = 0
+    towns: int = 0
+    area_km2: float = 0.0
+    population: int = 0
+    n03_edition: str = ""
+    repaired_codes: list[str] = field(default_factory=list)
+    dropped_unassigned: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def import_reference(
+    source: Path, store: Path, *, registry: Registry | None = None
+) -> ImportReport:
+    """Validate the sources in ``source`` and write the store at ``store``.
+
+    Raises :class:`SourceError` or :class:`ValidationError` naming the file and value; the store
+    on disk is untouched when anything fails.
+    """
+    registry = registry or load_registry()
+    if not source.is_dir():
+        raise SourceError("source folder does not exist", path=source)
+    report = ImportReport(store=store)
+
+    boundary_path = sources.find_boundary_file(source)
+    raw = sources.read_n03(boundary_path)
+    units = _build_units(raw, boundary_path, registry, report)
+    census, census_path = sources.read_census(source)
+    units = _attach_population(units, census, census_path)
+    municipalities = _dissolve_municipalities(units, registry)
+    towns_raw, town_files = sources.read_towns(source)
+    towns = _build_towns(towns_raw, source, registry, units, report)
+
+    report.units = len(units)
+    report.municipalities = len(municipalities)
+    report.towns = len(towns)
+    report.area_km2 = float(units["area_km2"].sum())
+    report.population = int(units["pop_total"].sum())
+    report.n03_edition = n03_edition(boundary_path.name)
+
+    source_files = sources.record_sources(
+        [("boundaries", boundary_path), ("census", census_path)]
+        + [("towns", p) for p in town_files]
+    )
+    meta = _metadata(report, source)
+    src_table = pd.DataFrame(
+        {
+            "role": [s.role for s in source_files],
+            "path": [str(s.path.relative_to(source)) for s in source_files],
+            "sha256": [s.sha256 for s in source_files],
+            "size": [s.size for s in source_files],
+        }
+    )
+    _write_atomically(store, units, municipalities, towns, meta, src_table)
+    return report
+
+
+def n03_edition(filename: str) -> str:
+    """The N03 edition date from a file name (N03-22_220101, N03-20220101_11) as ISO date."""
+    m = re.search(r"N03-(?:\d{2}_)?(\d{8}|\d{6})", filename)
+    if not m:
+        return "unknown"
+    digits = m.group(1)
+    if len(digits) == 6:
+        digits = "20" + digits
+    return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+
+
+def _build_units(
+    raw: gpd.GeoDataFrame, path: Path, registry: Registry, report: ImportReport
+) -> gpd.GeoDataFrame:
+    epsg = raw.crs.to_epsg() if raw.crs is not None else None
+    if epsg not in sources.ACCEPTED_CRS:
+        raise ValidationError(
+            "boundaries must be in geographic WGS 84, JGD2000 or JGD2011 (EPSG:4326, 4612 or 6668)",
+            path=path,
+            value=str(raw.crs) if raw.crs is not None else "no CRS",
+        )
+    raw = raw.to_crs(STORE_CRS)
+    codes = raw["N03_007"].astype("string").str.strip()
+    unassigned = codes.isna() | (codes == "")
+    # 所属未定地 (land no municipality claims) has no code in N03; it belongs to no unit.
+    report.dropped_unassigned = int(unassigned.sum())
+    raw = raw.loc[~unassigned].copy()
+    raw["code"] = codes[~unassigned].str.zfill(5)
+
+    expected = {m.code for m in registry.units}
+    found = set(raw["code"])
+    if found != expected:
+        missing = sorted(expected - found)
+        extra = sorted(found - expected)
+        raise ValidationError(
+            f"boundary codes differ from the expected {len(expected)} units: "
+            f"missing {missing or 'none'}, extra {extra or 'none'}",
+            path=path,
+            column="N03_007",
+        )
+
+    invalid = ~raw.geometry.is_valid
+    if invalid.any():
+        report.repaired_codes = sorted(set(raw.loc[invalid, "code"]))
+        raw.loc[invalid, "geometry"] = shapely.make_valid(raw.loc[invalid, "geometry"].values)
+        report.warnings.append(
+            f"{path}: repaired invalid geometries with make_valid for codes "
+            f"{', '.join(report.repaired_codes)}"
+        )
+
+    rows = []
+    for code, group in raw.groupby("code", sort=True):
+        muni = registry.by_code[str(code)]
+        gun, n03_name = sources.n03_names(group.iloc[0])
+        if n03_name and n03_name != muni.name:
+            report.warnings.append(
+                f"{path}: code {code} is named {n03_name!r} in N03 and {muni.name!r} in the "
+                "registry; the registry name is used"
+            )
+        rows.append(
+            {
+                "code": muni.code,
+                "lg_code": muni.lg_code,
+                "name": muni.name,
+                "gun": gun or muni.gun,
+                "kind": muni.kind,
+                "parent_code": muni.parent_code,
+                "name_kana": muni.name_kana,
+                "geometry": _as_multipolygon(shapely.union_all(group.geometry.values)),
+            }
+        )
+    units = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORE_CRS)
+    return _add_area_and_point(units)
+
+
+def _as_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    # make_valid can return a collection holding lines; keep the areas only.
+    polys = [g for g in shapely.get_parts(geom) if isinstance(g, Polygon)]
+    for g in shapely.get_parts(geom):
+        if isinstance(g, MultiPolygon):
+            polys.extend(g.geoms)
+    return MultiPolygon(polys)
+
+
+def _add_area_and_point(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    frame["area_km2"] = frame.geometry.to_crs(METRIC_CRS).area / 1e6
+    rep = frame.geometry.representative_point()
+    frame["rep_lng"] = rep.x
+    frame["rep_lat"] = rep.y
+    return frame
+
+
+def _attach_population(
+    units: gpd.GeoDataFrame, census: pd.DataFrame, path: Path
+) -> gpd.GeoDataFrame:
+    per_unit = census[census["unit_type"] != "designated_city_total"]
+    unit_codes = set(units["code"])
+    stray = per_unit[~per_unit["muni_code"].isin(unit_codes)]
+    if len(stray):
+        i = int(stray.index[0])
+        raise ValidationError(
+            f"population rows match no unit: {sorted(stray['muni_code'])}",
+            path=path,
+            row=i + 2,
+            column="muni_code",
+            value=census.at[i, "muni_code"],
+        )
+    dupes = per_unit[per_unit["muni_code"].duplicated()]
+    if len(dupes):
+        i = int(dupes.index[0])
+        raise ValidationError(
+            "population given twice for a unit",
+            path=path,
+            row=i + 2,
+            column="muni_code",
+            value=census.at[i, "muni_code"],
+        )
+    without = sorted(unit_codes - set(per_unit["muni_code"]))
+    if without:
+        raise ValidationError(
+            f"units have no population row: {without}", path=path, column="muni_code"
+        )
+    pop = per_unit.set_index("muni_code")[list(sources.POPULATION_COLUMNS)]
+    return units.join(pop, on="code")
+
+
+def _dissolve_municipalities(units: gpd.GeoDataFrame, registry: Registry) -> gpd.GeoDataFrame:
+    frame = units.copy()
+    frame["muni_code"] = frame["parent_code"].where(frame["parent_code"] != "", frame["code"])
+    agg = {c: "sum" for c in sources.POPULATION_COLUMNS}
+    dissolved = frame.dissolve(by="muni_code", aggfunc=agg).reset_index()
+    dissolved["geometry"] = [_as_multipolygon(g) for g in dissolved.geometry]
+    out = []
+    for _, row in dissolved.iterrows():
+        muni = registry.by_code[row["muni_code"]]
+        out.append(
+            {
+                "code": muni.code,
+                "lg_code": muni.lg_code,
+                "name": muni.name,
+                "gun": muni.gun,
+                "kind": "city" if muni.code == SAITAMA_CITY_CODE else muni.kind,
+                "designated_city": muni.code == SAITAMA_CITY_CODE,
+                "name_kana": muni.name_kana,
+                **{c: int(row[c]) for c in sources.POPULATION_COLUMNS},
+                "geometry": row.geometry,
+            }
+        )
+    munis = gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
+    return _add_area_and_point(munis).sort_values("code").reset_index(drop=True)
+
+
+def _build_towns(
+    towns: pd.DataFrame,
+    source: Path,
+    registry: Registry,
+    units: gpd.GeoDataFrame,
+    report: ImportReport,
+) -> gpd.GeoDataFrame:
+    by_name = {m.full_name: m for m in registry.units}
+    unknown = sorted(set(towns["municipality"]) - set(by_name))
+    if unknown:
+        raise ValidationError(
+            f"towns name municipalities that are not in the boundaries: {unknown}",
+            path=source / sources.TOWNS_INDEX,
+            value=unknown[0],
+        )
+    codes = towns["municipality"].map(lambda n: by_name[n].code)
+    towns = _impute_missing_points(towns.assign(unit_code=codes), units, report)
+    frame = gpd.GeoDataFrame(
+        {
+            "unit_code": codes,
+            "muni_code": codes.map(lambda c: registry.by_code[c].muni_code),
+            "town": towns["town"],
+            "koaza": towns["koaza"],
+            "key": towns["town"].map(town_key),
+            "lat": towns["lat"].astype(float),
+            "lng": towns["lng"].astype(float),
+            "point_source": towns["point_source"],
+        },
+        geometry=gpd.points_from_xy(towns["lng"], towns["lat"]),
+        crs=STORE_CRS,
+    )
+    # The dictionary's point and the N03 polygon can disagree near borders; say how often.
+    hits = frame.sjoin(units[["code", "geometry"]], how="left", predicate="within")
+    hits = hits[~hits.index.duplicated()]
+    off = int((hits["code"] != hits["unit_code"]).sum())
+    if off:
+        report.warnings.append(
+            f"{off} town points lie outside their own unit's polygon (dictionary point near a "
+            "border); they keep the dictionary's unit"
+        )
+    return frame
+
+
+_CHOME_RE = re.compile(r"[一二三四五六七八九十]+丁目$")
+
+
+def _impute_missing_points(
+    towns: pd.DataFrame, units: gpd.GeoDataFrame, report: ImportReport
+) -> pd.DataFrame:
+    """Give a point to towns the dictionary lists without one, and say where it came from.
+
+    New 町丁目 (after land readjustment) often lack a point. ``point_source`` is ``dictionary``
+    for real points, ``sibling_chome`` for the mean of the same town's other 丁目 that have one,
+    and ``unit_point`` (the unit's representative point) when no sibling has a point.
+    """
+    towns = towns.copy()
+    towns["lat"] = pd.to_numeric(towns["lat"], errors="coerce")
+    towns["lng"] = pd.to_numeric(towns["lng"], errors="coerce")
+    towns["point_source"] = "dictionary"
+    missing = towns["lat"].isna() | towns["lng"].isna()
+    if not missing.any():
+        return towns
+    base = towns["town"].str.replace(_CHOME_RE, "", regex=True)
+    known = towns[~missing].assign(base=base[~missing])
+    means = known.groupby(["unit_code", "base"])[["lat", "lng"]].mean()
+    sibling_mean: dict[tuple[str, str], tuple[float, float]] = {
+        (str(u), str(b)): (float(lat), float(lng))
+        for (u, b), lat, lng in zip(means.index, means["lat"], means["lng"], strict=True)
+    }
+    unit_points = {
+        str(c): (float(lat), float(lng))
+        for c, lat, lng in zip(units["code"], units["rep_lat"], units["rep_lng"], strict=True)
+    }
+    for i in towns.index[missing]:
+        key = (str(towns.at[i, "unit_code"]), str(base.at[i]))
+        if key in sibling_mean:
+            lat, lng = sibling_mean[key]
+            towns.at[i, "point_source"] = "sibling_chome"
+        else:
+            lat, lng = unit_points[key[0]]
+            towns.at[i, "point_source"] = "unit_point"
+        towns.at[i, "lat"], towns.at[i, "lng"] = lat, lng
+    counts = towns.loc[missing, "point_source"].value_counts().to_dict()
+    report.warnings.append(
+        f"{int(missing.sum())} towns have no point in the dictionary; imputed: {counts}"
+    )
+    return towns
+
+
+def _metadata(report: ImportReport, source: Path) -> pd.DataFrame:
+    items = {
+        "schema_version": STORE_SCHEMA_VERSION,
+        "tsunagari_geo_version": __version__,
+        "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source_dir": str(source.resolve()),
+        "n03_edition": report.n03_edition,
+        "units": str(report.units),
+        "municipalities": str(report.municipalities),
+        "towns": str(report.towns),
+        "area_km2": f"{report.area_km2:.3f}",
+        "population": str(report.population),
+        "repaired_codes": ",".join(report.repaired_codes),
+        "attribution": "\n".join(attribution.REFERENCE_ATTRIBUTION),
+    }
+    return pd.DataFrame({"key": list(items), "value": list(items.values())})
+
+
+def _write_atomically(
+    store: Path,
+    units: gpd.GeoDataFrame,
+    municipalities: gpd.GeoDataFrame,
+    towns: gpd.GeoDataFrame,
+    meta: pd.DataFrame,
+    src_table: pd.DataFrame,
+) -> None:
+    store.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{store.name}.", suffix=".tmp.gpkg", dir=store.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # GDAL creates the file itself
+    try:
+        pyogrio.write_dataframe(units, tmp, layer="units", driver="GPKG")
+        pyogrio.write_dataframe(municipalities, tmp, layer="municipalities", driver="GPKG")
+        pyogrio.write_dataframe(towns, tmp, layer="towns", driver="GPKG")
+        pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
+        pyogrio.write_dataframe(src_table, tmp, layer="sources", driver="GPKG")
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, store)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

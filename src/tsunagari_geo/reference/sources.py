@@ -1,0 +1,248 @@
+"""Readers for the public source files, laid out as ``../shared/data/saitama``.
+
+Each reader returns a plain (Geo)DataFrame and raises :class:`SourceError` naming the file when
+the file is missing or unreadable. Invariants across files are checked in :mod:`.importer`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from tsunagari_geo.errors import SourceError, ValidationError
+from tsunagari_geo.settings import PREFECTURE_NAME
+
+#: CRSs the N03 data is published in: WGS 84 (as re-published), JGD2000 and JGD2011 geographic.
+ACCEPTED_CRS = {4326: "WGS 84", 4612: "JGD2000", 6668: "JGD2011"}
+
+BOUNDARY_DIR = "municipal_boundaries"
+TOWNS_INDEX = Path("towns/api/ja.json")
+TOWNS_DIR = Path("towns/api/ja") / PREFECTURE_NAME
+CENSUS_FILE = Path("population/census_2020_saitama.csv")
+CENSUS_COLUMNS = (
+    "muni_code",
+    "muni_name",
+    "unit_type",
+    "pop_total",
+    "households_total",
+    "pop_0_14",
+    "pop_65plus",
+    "pop_30_44",
+    "foreign_pop",
+)
+POPULATION_COLUMNS = CENSUS_COLUMNS[3:]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file read during an import, kept with its checksum for provenance."""
+
+    role: str
+    path: Path
+    sha256: str
+    size: int
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _record(role: str, path: Path) -> SourceFile:
+    return SourceFile(role=role, path=path, sha256=sha256_of(path), size=path.stat().st_size)
+
+
+# --- N03 boundaries -------------------------------------------------------------------------
+
+
+def find_boundary_file(source: Path) -> Path:
+    """The N03 file in ``source/municipal_boundaries``: GeoJSON, a Ministry zip, or a Shapefile."""
+    folder = source / BOUNDARY_DIR
+    if not folder.is_dir():
+        raise SourceError("boundary folder is missing", path=folder)
+    found = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in {".geojson", ".json", ".zip", ".shp", ".gpkg"}
+    )
+    if not found:
+        raise SourceError(
+            "no N03 boundary file (.geojson, .zip, .shp or .gpkg) in the boundary folder",
+            path=folder,
+        )
+    # Prefer an already unpacked GeoJSON, then a zip as the Ministry distributes it.
+    order = {".geojson": 0, ".json": 1, ".gpkg": 2, ".zip": 3, ".shp": 4}
+    return min(found, key=lambda p: (order[p.suffix.lower()], p.name))
+
+
+def _zip_member(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except zipfile.BadZipFile as exc:
+        raise SourceError("not a readable zip file", path=path) from exc
+    for suffix in (".geojson", ".shp"):
+        members = [n for n in names if n.lower().endswith(suffix)]
+        if members:
+            return sorted(members)[0]
+    raise SourceError("the zip holds neither a GeoJSON nor a Shapefile", path=path, value=names)
+
+
+def read_n03(path: Path) -> gpd.GeoDataFrame:
+    """Read N03 administrative boundaries as published: GeoJSON, Shapefile or the Ministry zip.
+
+    Shapefiles from the Ministry carry Shift_JIS attributes; the ``.cpg`` file is honoured when
+    present, otherwise CP932 is assumed. Returns the raw polygons with the N03 columns.
+    """
+    if not path.exists():
+        raise SourceError("boundary file is missing", path=path)
+    target = str(path)
+    is_shape = path.suffix.lower() == ".shp"
+    if path.suffix.lower() == ".zip":
+        member = _zip_member(path)
+        target = f"/vsizip/{path}/{member}"
+        is_shape = member.lower().endswith(".shp")
+    kwargs: dict[str, str] = {}
+    if is_shape and not _has_cpg(path, target):
+        kwargs["encoding"] = "cp932"
+    try:
+        gdf = pyogrio.read_dataframe(target, **kwargs)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise SourceError(f"cannot read boundaries: {exc}", path=path) from exc
+    if "N03_007" not in gdf.columns:
+        raise ValidationError(
+            "boundary file has no N03_007 (municipality code) column",
+            path=path,
+            column="N03_007",
+            value=list(gdf.columns),
+        )
+    return gdf
+
+
+def _has_cpg(path: Path, target: str) -> bool:
+    if path.suffix.lower() == ".shp":
+        return path.with_suffix(".cpg").exists()
+    with zipfile.ZipFile(path) as zf:
+        stem = target.rsplit("/", 1)[-1][:-4]
+        return any(n.endswith(f"{stem}.cpg") for n in zf.namelist())
+
+
+def n03_names(row: pd.Series) -> tuple[str, str]:
+    """(郡, municipality name) from whichever N03 name fields an edition has.
+
+    Editions differ: N03_003 holds the 郡 or the designated city, N03_004 the municipality or
+    the ward, and newer editions put the ward in N03_005. Parts ending in 郡 are the 郡; the
+    others are joined without repeating a part (さいたま市 + 西区 → さいたま市西区).
+    """
+    gun = ""
+    parts: list[str] = []
+    for col in ("N03_003", "N03_004", "N03_005"):
+        value = row.get(col)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        value = value.strip()
+        if value.endswith("郡"):
+            gun = value
+        elif value not in parts:
+            parts.append(value)
+    return gun, "".join(parts)
+
+
+# --- Geolonia town dictionary ---------------------------------------------------------------
+
+
+def read_towns(source: Path) -> tuple[pd.DataFrame, list[Path]]:
+    """Every 大字・町丁目 of the prefecture from the Geolonia v1 layout.
+
+    Returns a frame with ``municipality`` (as listed in ``ja.json``, e.g. 比企郡滑川町), ``town``,
+    ``koaza``, ``lat``, ``lng`` (NaN where the dictionary has no point), and the files read.
+    """
+    index = source / TOWNS_INDEX
+    if not index.exists():
+        raise SourceError("town dictionary index ja.json is missing", path=index)
+    try:
+        prefs = json.loads(index.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"town dictionary index is not valid JSON: {exc}", path=index) from exc
+    munis = prefs.get(PREFECTURE_NAME)
+    if not munis:
+        raise SourceError(
+            f"town dictionary index lists no {PREFECTURE_NAME}", path=index, value=sorted(prefs)
+        )
+    frames = []
+    files = [index]
+    for muni in munis:
+        path = source / TOWNS_DIR / f"{muni}.json"
+        if not path.exists():
+            raise SourceError("town file listed in ja.json is missing", path=path, value=muni)
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SourceError(f"town file is not valid JSON: {exc}", path=path) from exc
+        frame = pd.DataFrame(rows, columns=["town", "koaza", "lat", "lng"])
+        frame.insert(0, "municipality", muni)
+        # A town without a point is kept (new 町丁目 lack one); the importer imputes it.
+        bad = frame[frame["town"].isna() | (frame["town"].astype(str).str.strip() == "")]
+        if len(bad):
+            first = bad.index[0]
+            raise ValidationError(
+                "town without a name", path=path, row=int(first) + 1, value=rows[first]
+            )
+        frames.append(frame)
+        files.append(path)
+    towns = pd.concat(frames, ignore_index=True)
+    towns["koaza"] = towns["koaza"].fillna("")
+    return towns, files
+
+
+# --- Census population ------------------------------------------------------------------------
+
+
+def read_census(source: Path) -> tuple[pd.DataFrame, Path]:
+    """2020 census population per unit, with ``muni_code`` as a 5-character string."""
+    path = source / CENSUS_FILE
+    if not path.exists():
+        raise SourceError(
+            "census population file is missing (e-Stat needs an application id to download; "
+            "put the CSV there by hand, see `tsunagari-geo data fetch --help`)",
+            path=path,
+        )
+    frame = pd.read_csv(path, dtype={"muni_code": str}, encoding="utf-8-sig")
+    missing = [c for c in CENSUS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            "census file lacks columns",
+            path=path,
+            column=", ".join(missing),
+            value=list(frame.columns),
+        )
+    for col in POPULATION_COLUMNS:
+        numbers = pd.to_numeric(frame[col], errors="coerce")
+        bad = frame[numbers.isna()]
+        if len(bad):
+            i = int(bad.index[0])
+            raise ValidationError(
+                "population is not a number",
+                path=path,
+                row=i + 2,
+                column=col,
+                value=frame.at[i, col],
+            )
+        frame[col] = numbers.astype("int64")
+    frame["muni_code"] = frame["muni_code"].str.strip().str.zfill(5)
+    return frame, path
+
+
+def record_sources(pairs: list[tuple[str, Path]]) -> list[SourceFile]:
+    """Checksums of every file read, for the metadata table."""
+    return [_record(role, path) for role, path in pairs]

@@ -1,0 +1,56 @@
+"""Settings, read once from environment variables with the ``TSUNAGARI_`` prefix.
+
+Every default is visible here. ``TSUNAGARI_SOURCE`` is the folder holding the public source
+files (laid out as ``../shared/data/saitama``); ``TSUNAGARI_STORE`` the embedded GeoPackage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the team's machines and CI keep the public source files, relative to the repo root.
+DEFAULT_SOURCE = Path("../shared/data/saitama")
+DEFAULT_STORE = Path("data/build/tsunagari.gpkg")
+
+#: Metric CRS for every length and area: JGD2011 / Japan Plane Rectangular CS IX (Saitama).
+METRIC_CRS = "EPSG:6677"
+#: CRS of everything stored and served (GeoJSON, RFC 7946).
+STORE_CRS = "EPSG:4326"
+
+PREFECTURE_CODE = "11"
+PREFECTURE_NAME = "埼玉県"
+
+
+class Settings(BaseSettings):
+    """Paths and switches shared by the CLI, the batch jobs and the service."""
+
+    model_config = SettingsConfigDict(env_prefix="TSUNAGARI_", extra="ignore")
+
+    source: Path | None = Field(
+        default=None,
+        description="Source folder of the public data; defaults to ../shared/data/saitama "
+        "when that folder exists.",
+    )
+    store: Path = Field(default=DEFAULT_STORE, description="The embedded GeoPackage.")
+    fetch_dir: Path = Field(
+        default=Path("data/sources"),
+        description="Where `data fetch` puts downloaded public sources.",
+    )
+
+    def source_dir(self) -> Path | None:
+        """The configured source folder, or the default one if it exists, else None."""
+        if self.source is not None:
+            return self.source
+        if DEFAULT_SOURCE.is_dir():
+            return DEFAULT_SOURCE
+        if self.fetch_dir.is_dir():
+            return self.fetch_dir
+        return None
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now (not cached: tests change it)."""
+    return Settings()
