@@ -71,8 +71,8 @@ def import_reference(
     census, census_path = sources.read_census(source)
     units = _attach_population(units, census, census_path)
     municipalities = _dissolve_municipalities(units, registry)
-    towns_raw, town_files = sources.read_towns(source)
-    towns = _build_towns(towns_raw, source, registry, units, report)
+    towns_raw, town_files, listed = sources.read_towns(source)
+    towns = _build_towns(towns_raw, listed, source, registry, units, report)
 
     report.units = len(units)
     report.municipalities = len(municipalities)
@@ -256,13 +256,14 @@ def _dissolve_municipalities(units: gpd.GeoDataFrame, registry: Registry) -> gpd
 
 def _build_towns(
     towns: pd.DataFrame,
+    listed: list[str],
     source: Path,
     registry: Registry,
     units: gpd.GeoDataFrame,
     report: ImportReport,
 ) -> gpd.GeoDataFrame:
     by_name = {m.full_name: m for m in registry.units}
-    unknown = sorted(set(towns["municipality"]) - set(by_name))
+    unknown = sorted(set(listed) - set(by_name))
     if unknown:
         raise ValidationError(
             f"towns name municipalities that are not in the boundaries: {unknown}",

@@ -161,11 +161,12 @@ def n03_names(row: pd.Series) -> tuple[str, str]:
 # --- Geolonia town dictionary ---------------------------------------------------------------
 
 
-def read_towns(source: Path) -> tuple[pd.DataFrame, list[Path]]:
+def read_towns(source: Path) -> tuple[pd.DataFrame, list[Path], list[str]]:
     """Every 大字・町丁目 of the prefecture from the Geolonia v1 layout.
 
     Returns a frame with ``municipality`` (as listed in ``ja.json``, e.g. 比企郡滑川町), ``town``,
-    ``koaza``, ``lat``, ``lng`` (NaN where the dictionary has no point), and the files read.
+    ``koaza``, ``lat``, ``lng`` (NaN where the dictionary has no point), the files read and the
+    municipality names ``ja.json`` lists.
     """
     index = source / TOWNS_INDEX
     if not index.exists():
@@ -202,7 +203,7 @@ def read_towns(source: Path) -> tuple[pd.DataFrame, list[Path]]:
         files.append(path)
     towns = pd.concat(frames, ignore_index=True)
     towns["koaza"] = towns["koaza"].fillna("")
-    return towns, files
+    return towns, files, list(munis)
 
 
 # --- Census population ------------------------------------------------------------------------

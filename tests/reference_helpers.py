@@ -1,0 +1,48 @@
+"""Builders for the hand-made miniature source folder (see tests/fixtures/reference/README.md)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tsunagari_geo.registry import Municipality, Registry
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reference"
+BOUNDARY_NAME = "mini_N03-22_220101.geojson"
+
+
+def make_source(dest: Path, **replace: str) -> Path:
+    """Lay out the mini source in ``dest``; ``replace`` maps a role to a file in variants/.
+
+    Roles: ``boundaries``, ``census``, ``towns_index``.
+    """
+    shutil.copytree(FIXTURES / "mini", dest)
+    towns = json.loads((FIXTURES / "mini_towns.json").read_text(encoding="utf-8"))
+    folder = dest / "towns/api/ja/埼玉県"
+    folder.mkdir(parents=True)
+    for muni, rows in towns.items():
+        (folder / f"{muni}.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+    targets = {
+        "boundaries": dest / "municipal_boundaries" / BOUNDARY_NAME,
+        "census": dest / "population/census_2020_saitama.csv",
+        "towns_index": dest / "towns/api/ja.json",
+    }
+    for role, variant in replace.items():
+        shutil.copyfile(FIXTURES / "variants" / variant, targets[role])
+    return dest
+
+
+def mini_registry() -> Registry:
+    """A registry of the three mini units plus さいたま市."""
+
+    def m(code: str, name: str, kind: str, parent: str = "") -> Municipality:
+        return Municipality(code, name, "", "", "", kind, parent, "hand-made fixture")  # type: ignore[arg-type]
+
+    munis = (
+        m("11100", "さいたま市", "designated_city"),
+        m("11101", "さいたま市西区", "ward", "11100"),
+        m("11102", "さいたま市北区", "ward", "11100"),
+        m("11201", "川越市", "city"),
+    )
+    return Registry(municipalities=munis, former=(), by_code={x.code: x for x in munis})
