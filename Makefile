@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PY_DIRS := $(wildcard src api tests bench)
 export TSUNAGARI_SOURCE ?= $(abspath ../shared/data/saitama)
 export TSUNAGARI_STORE ?= data/build/tsunagari.gpkg
 
@@ -24,8 +25,8 @@ demo: store
 	$(BIN)/tsunagari-geo data info
 
 lint: venv
-	$(BIN)/ruff check src api tests bench
-	$(BIN)/ruff format --check src api tests bench
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 typecheck: venv
 	$(BIN)/mypy
