@@ -18,6 +18,7 @@ KANJI_VARIANTS: dict[str, str] = {
     "邉": "辺",
     "齋": "斎",
     "齊": "斎",
+    "斉": "斎",  # not the same kanji, but interchanged in place names (斎条 / 斉条)
     "嶋": "島",
     "嶌": "島",
     "舘": "館",
@@ -74,6 +75,17 @@ _GA_RE = re.compile(f"(?<={_KANJI})[ヶケヵがガカｹ](?={_KANJI})")
 #: 之 ノ の between kanji (三ノ輪, 三之輪, 三の輪).
 _NO_RE = re.compile(f"(?<={_KANJI})[之ノの](?={_KANJI})")
 _SPACE_RE = re.compile(r"\s+")
+_KANJI_CHAR_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _expand_repeat(text: str) -> str:
+    # The iteration mark repeats the kanji before it: 領々家 and 領領家 are one name.
+    out: list[str] = []
+    for c in text:
+        if c == "々" and out and _KANJI_CHAR_RE.match(out[-1]):
+            c = out[-1]
+        out.append(c)
+    return "".join(out)
 
 
 def nfkc(text: str) -> str:
@@ -87,7 +99,14 @@ def fold(text: str) -> str:
     >>> fold("丸が崎") == fold("丸ヶ崎") == fold("丸ケ崎")
     True
     """
-    t = _SPACE_RE.sub("", nfkc(text)).translate(_KANJI_TABLE)
+    return fold_compact(_SPACE_RE.sub("", nfkc(text)))
+
+
+def fold_compact(text: str) -> str:
+    """:func:`fold` for text already in NFKC without spaces; one character per character."""
+    t = text.translate(_KANJI_TABLE)
+    if "々" in t:
+        t = _expand_repeat(t)
     t = _GA_RE.sub("ケ", t)
     return _NO_RE.sub("ノ", t)
 
@@ -103,3 +122,91 @@ def town_key(town: str) -> str:
         if t.startswith(prefix) and len(t) > len(prefix):
             return t[len(prefix) :]
     return t
+
+
+# --- address normalisation ---------------------------------------------------------------------
+
+_KANJI_DIGITS = {
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+KANJI_NUMERAL_CHARS = "〇一二三四五六七八九十百千"
+_DIGIT_KANJI = "〇一二三四五六七八九"
+
+#: A dash between two digits; every variant has already been mapped to "-" by then.
+_DIGIT_DASH_RE = re.compile(f"(?<=[0-9])\\s*[{re.escape(DASHES)}]\\s*(?=[0-9])")
+_POSTAL_RE = re.compile(r"^(?:〒|郵便番号|〒\s*郵便番号)?[:：]?\s*\d{3}\s*-?\s*\d{4}(?![0-9-])\s*")
+_POSTAL_MARK_RE = re.compile(r"^(?:〒|郵便番号)[:：]?\s*")
+_COUNTRY_RE = re.compile(r"^(?:日本国|日本)\s*(?=\S*[都道府県])")
+
+
+def kanji_to_int(text: str) -> int | None:
+    """A kanji numeral (一 … 九千九百九十九, positional 二〇一 too) as an int, else None.
+
+    >>> kanji_to_int("二十三"), kanji_to_int("百五"), kanji_to_int("二〇一"), kanji_to_int("東")
+    (23, 105, 201, None)
+    """
+    if not text or any(c not in _KANJI_DIGITS and c not in _KANJI_UNITS for c in text):
+        return None
+    if not any(c in _KANJI_UNITS for c in text):
+        return int("".join(str(_KANJI_DIGITS[c]) for c in text))
+    total, current = 0, 0
+    for c in text:
+        if c in _KANJI_DIGITS:
+            current = _KANJI_DIGITS[c]
+        else:
+            total += (current or 1) * _KANJI_UNITS[c]
+            current = 0
+    return total + current
+
+
+def int_to_kanji(number: int) -> str:
+    """1..99 as a 丁目-style kanji numeral (十一, 二十), as the town dictionary spells them.
+
+    >>> int_to_kanji(1), int_to_kanji(10), int_to_kanji(12), int_to_kanji(20)
+    ('一', '十', '十二', '二十')
+    """
+    if number < 10:
+        return _DIGIT_KANJI[number]
+    tens, ones = divmod(number, 10)
+    head = "" if tens == 1 else _DIGIT_KANJI[tens]
+    return head + "十" + (_DIGIT_KANJI[ones] if ones else "")
+
+
+def normalize_address(text: str) -> str:
+    """Clean a free-text address for matching; idempotent, keeps what the writer wrote.
+
+    NFKC (full-width letters, digits and spaces to ASCII, half-width kana to full width),
+    whitespace collapsed to single spaces, every dash or long mark between two digits to ``-``,
+    a leading 〒 / 郵便番号 / postal code and a leading 日本 removed. Spellings, 丁目 and 番地
+    forms are left alone: the geocoder reads those.
+
+    >>> normalize_address("〒330-0061　埼玉県さいたま市浦和区常盤６－４－４")
+    '埼玉県さいたま市浦和区常盤6-4-4'
+    """
+    # The regexes run only where they can apply: this is on the geocoder's hot path.
+    t = " ".join(nfkc(text).split())
+    if t[:1].isdigit() or t[:1] in ("〒", "郵"):
+        t = _POSTAL_RE.sub("", t)
+        t = _POSTAL_MARK_RE.sub("", t)
+    if t.startswith("日本"):
+        t = _COUNTRY_RE.sub("", t)
+    t = _DIGIT_DASH_RE.sub("-", t)
+    if " " in t:
+        # Japanese addresses have no meaningful space between two Japanese characters; one
+        # there (埼玉県 さいたま市) would otherwise survive into `rest` after the town.
+        t = _JA_SPACE_RE.sub("", t).strip()
+    return t
+
+
+_JA_CHAR = r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ]"
+_JA_SPACE_RE = re.compile(f"(?<={_JA_CHAR}) (?={_JA_CHAR})")

@@ -1,0 +1,242 @@
+"""Throughput of the batch geocoder against @geolonia/normalize-japanese-addresses 2.10.1.
+
+Builds N **distinct** addresses (default 100,000) from real dictionary towns with random block
+numbers and the formatting variants the geocoder must read (prefecture and 郡 omitted or not,
+大字 dropped, 丁目 as 六丁目 / 6丁目 / ６丁目 / the first number of 6-4-4, every dash variant,
+番地/号/の forms, full-width digits, 〒 postal prefix, spaces), seeded so every run is the same.
+The truth (unit code, town) of each address is known.
+
+Ours: the batch job itself (:func:`tsunagari_geo.geocode.batch.geocode_table`, CSV in, CSV out,
+journal and all), single process; the rate counts its geocoding loop, the dictionary load is
+reported separately. The peer: ``bench/peer/normalize.mjs`` (``npm ci`` first if needed) on the
+same addresses, offline against the same Geolonia town dictionary; its rate counts its
+``normalize()`` loop after warm-up. Both sides' agreement with the truth is printed (municipality,
+and municipality + town, compared by folded town key so spelling conventions do not count).
+
+Usage::
+
+    .venv/bin/python bench/geocode_bench.py            # 100,000 addresses
+    .venv/bin/python bench/geocode_bench.py --n 5000   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tsunagari_geo.geocode.batch import geocode_table
+from tsunagari_geo.geocode.core import Geocoder
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.registry import load_registry
+from tsunagari_geo.settings import get_settings
+from tsunagari_geo.text import int_to_kanji, town_key
+
+HERE = Path(__file__).resolve().parent
+PEER = HERE / "peer"
+DASHES = "-－‐‑–—―−ｰー"
+FULL = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated address and its truth."""
+
+    address: str
+    unit_code: str
+    town: str
+
+
+def _block(rnd: random.Random) -> tuple[int, int]:
+    return rnd.randint(1, 3000), rnd.randint(1, 40)
+
+
+def _format(rnd: random.Random, town_text: str, chome: int | None, base: str) -> str:
+    """A town and block written in one of the forms people use."""
+    a, b = _block(rnd)
+    dash = rnd.choice(DASHES)
+    if chome is not None:
+        form = rnd.randrange(5)
+        if form == 0:
+            return f"{town_text}{a}{dash}{b}"
+        if form == 1:
+            return f"{base}{chome}丁目{a}番{b}号"
+        if form == 2:
+            return f"{base}{chome}{dash}{a}{dash}{b}"
+        if form == 3:
+            return f"{base}{str(chome).translate(FULL)}丁目{str(a).translate(FULL)}{dash}{b}"
+        return f"{base}{int_to_kanji(chome)}丁目{a}番地の{b}"
+    form = rnd.randrange(4)
+    if form == 0:
+        return f"{town_text}{a}{dash}{b}"
+    if form == 1:
+        return f"{town_text}{a}番地{b}"
+    if form == 2:
+        return f"{town_text}{str(a).translate(FULL)}"
+    return f"{town_text}{a}番地の{b}"
+
+
+def build_addresses(store: ReferenceStore, n: int, seed: int = 20261126) -> list[Sample]:
+    """N distinct addresses from real towns, with their truth; deterministic for a seed."""
+    rnd = random.Random(seed)
+    registry = load_registry()
+    towns = store.towns[store.towns["koaza"].fillna("") == ""]
+    towns = towns[~towns["town"].str.startswith(("（", "("))]
+    keys_by_unit: dict[str, set[str]] = {}
+    for unit, name in zip(towns["unit_code"], towns["town"], strict=True):
+        key = town_key(str(name))
+        keys_by_unit.setdefault(str(unit), set()).add(key)
+        if key.endswith("丁目"):  # 高倉三丁目 → 高倉: a 大字高倉 beside it keeps its 大字
+            keys_by_unit[str(unit)].add(key.rstrip("一二三四五六七八九十丁目") + "#chome")
+    records = list(zip(towns["unit_code"].astype(str), towns["town"].astype(str), strict=True))
+    seen: set[str] = set()
+    out: list[Sample] = []
+    while len(out) < n:
+        unit_code, town = records[rnd.randrange(len(records))]
+        muni = registry.by_code[unit_code]
+        prefix = ""
+        if rnd.random() < 0.6:
+            prefix = "〒000-0000 埼玉県" if rnd.random() < 0.05 else "埼玉県"
+        city = muni.full_name if (muni.gun and rnd.random() < 0.5) else muni.name
+        if rnd.random() < 0.1:
+            city = city + " "
+        text = town
+        key = town_key(town)
+        # 大字 is often dropped, but not where 大字X and X町 both exist: that would be
+        # (rightly) ambiguous, so there is no single truth to compare with ...
+        # ... nor where 大字X and X三丁目 both exist (高倉3 could be either).
+        droppable = (
+            town.startswith("大字")
+            and key + "町" not in keys_by_unit[unit_code]
+            and key + "#chome" not in keys_by_unit[unit_code]
+        )
+        if droppable and rnd.random() < 0.5:
+            text = town[2:]
+        chome = None
+        base = text
+        if text.endswith("丁目"):
+            for number in range(1, 40):
+                numeral = int_to_kanji(number) + "丁目"
+                if text.endswith(numeral) and len(text) > len(numeral):
+                    chome, base = number, text[: -len(numeral)]
+        address = prefix + city + _format(rnd, text, chome, base)
+        if address in seen:
+            continue
+        seen.add(address)
+        out.append(Sample(address, unit_code, town))
+    return out
+
+
+def run_ours(samples: list[Sample], store: ReferenceStore, workdir: Path) -> dict[str, float]:
+    """The batch job on the samples; returns rates and agreement."""
+    started = time.perf_counter()
+    geocoder = Geocoder.from_store(store)
+    load = time.perf_counter() - started
+    src, out = workdir / "in.csv", workdir / "out.csv"
+    pd.DataFrame({"住所": [s.address for s in samples]}).to_csv(src, index=False)
+    t0 = time.perf_counter()
+    summary = geocode_table(
+        src, out, geocoder=geocoder, store=store, chunk_size=10_000, progress=False
+    )
+    total = time.perf_counter() - t0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    muni_ok = town_ok = 0
+    for sample, code, town in zip(samples, frame["muni_code"], frame["town"], strict=True):
+        if code == sample.unit_code:
+            muni_ok += 1
+            if town == sample.town:
+                town_ok += 1
+    n = len(samples)
+    return {
+        "load_seconds": load,
+        "geocode_seconds": summary.geocode_seconds,
+        "job_seconds": total,
+        "rate": n / summary.geocode_seconds,
+        "job_rate": n / total,
+        "muni": muni_ok / n,
+        "town": town_ok / n,
+    }
+
+
+def run_peer(samples: list[Sample], workdir: Path, api: Path) -> dict[str, float]:
+    """normalize.mjs on the same addresses; returns its rate and agreement."""
+    if not (PEER / "node_modules" / "@geolonia").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True)
+    src, out = workdir / "addresses.txt", workdir / "peer.jsonl"
+    src.write_text("".join(s.address + "\n" for s in samples), encoding="utf-8")
+    done = subprocess.run(
+        ["node", "normalize.mjs", "--api", api.as_uri(), "--in", str(src), "--out", str(out)],
+        cwd=PEER, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    stats = json.loads(done.stderr.strip().splitlines()[-1])
+    registry = load_registry()
+    # The peer names municipalities as Geolonia does: 比企郡滑川町, さいたま市浦和区.
+    code_of = {m.full_name: m.code for m in registry.units}
+    muni_ok = town_ok = 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    for sample, line in zip(samples, lines, strict=True):
+        result = json.loads(line)
+        if (
+            result.get("pref") == "埼玉県"
+            and code_of.get(result.get("city") or "") == sample.unit_code
+        ):
+            muni_ok += 1
+            if town_key(result.get("town") or "") == town_key(sample.town):
+                town_ok += 1
+    n = len(samples)
+    return {
+        "load_seconds": float(stats.get("load_seconds", 0.0)),
+        "seconds": float(stats["seconds"]),
+        "rate": n / float(stats["seconds"]),
+        "muni": muni_ok / n,
+        "town": town_ok / n,
+        "errors": float(stats.get("errors", 0)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="distinct addresses")
+    parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--no-peer", action="store_true", help="skip the npm peer")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    store = ReferenceStore.open(settings.store)
+    source = settings.source_dir()
+    samples = build_addresses(store, args.n, args.seed)
+    assert len({s.address for s in samples}) == len(samples)
+    print(f"addresses: {len(samples):,} distinct (seed {args.seed}); e.g. {samples[0].address}")
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = run_ours(samples, store, Path(tmp))
+        print(
+            f"ours : dictionary load {ours['load_seconds']:.2f} s; geocoding loop "
+            f"{ours['geocode_seconds']:.2f} s = {ours['rate']:,.0f} addr/s (whole job incl. CSV "
+            f"read/write {ours['job_seconds']:.2f} s = {ours['job_rate']:,.0f} addr/s); "
+            f"municipality {ours['muni']:.2%}, town {ours['town']:.2%}"
+        )
+        if args.no_peer or source is None:
+            return 0
+        peer = run_peer(samples, Path(tmp), (source / "towns" / "api" / "ja").resolve())
+        print(
+            f"peer : @geolonia/normalize-japanese-addresses 2.10.1, warm-up "
+            f"{peer['load_seconds']:.2f} s; loop {peer['seconds']:.2f} s = {peer['rate']:,.0f} "
+            f"addr/s; municipality {peer['muni']:.2%}, town {peer['town']:.2%}, "
+            f"errors {peer['errors']:.0f}"
+        )
+    print(
+        f"ratio: {ours['rate'] / peer['rate']:.1f}x the peer's throughput "
+        f"(whole job incl. I/O: {ours['job_rate'] / peer['rate']:.1f}x)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Settings of the coverage-gap analysis, read from ``data/coverage.toml``.
+
+Every default below equals the checked-in file, whose comments document each weight and
+threshold. :func:`load_coverage_config` validates the file and raises :class:`InputError`
+naming the key and value when something is off.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from tsunagari_geo.activities.taxonomy import DATA_DIR
+from tsunagari_geo.errors import InputError
+
+COVERAGE_TOML = DATA_DIR / "coverage.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weights(_Section):
+    """Weights of the gap-score components (any non-negative numbers; they are normalised)."""
+
+    no_inperson: float = Field(default=30, ge=0)
+    life_stage_missing: float = Field(default=20, ge=0)
+    low_density: float = Field(default=15, ge=0)
+    low_reach: float = Field(default=20, ge=0)
+    not_member: float = Field(default=15, ge=0)
+
+
+class Thresholds(_Section):
+    reach_distance_m: Literal[1000, 2000] = 2000
+    reach_share: float = Field(default=0.5, gt=0, le=1)
+    density_quantile: float = Field(default=0.25, ge=0, le=1)
+
+
+class Classes(_Section):
+    k: int = Field(default=5, ge=2, le=12)
+
+
+class Suggestions(_Section):
+    per_need: int = Field(default=3, ge=1, le=50)
+    neighbour_rings: int = Field(default=1, ge=1, le=5)
+
+
+class Spread(_Section):
+    max_distance_km: float = Field(default=25.0, gt=0)
+    include_unlocated: bool = False
+
+
+class CoverageConfig(_Section):
+    """All settings of :func:`tsunagari_geo.analysis.coverage.compute_coverage`."""
+
+    weights: Weights = Weights()
+    thresholds: Thresholds = Thresholds()
+    classes: Classes = Classes()
+    suggestions: Suggestions = Suggestions()
+    spread: Spread = Spread()
+
+
+def load_coverage_config(path: Path | str | None = None) -> CoverageConfig:
+    """Read the TOML settings (default ``data/coverage.toml``).
+
+    Raises:
+        InputError: the file is missing, not TOML, has an unknown key or a bad value, or its
+            weights add up to zero.
+    """
+    path = Path(path or COVERAGE_TOML)
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError as exc:
+        raise InputError("coverage settings not found", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", path=path) from exc
+    try:
+        config = CoverageConfig.model_validate(raw)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(
+            err["msg"], path=path, column=".".join(map(str, err["loc"])), value=err.get("input")
+        ) from exc
+    if sum(config.weights.model_dump().values()) <= 0:
+        raise InputError("the gap-score weights add up to zero", path=path, column="weights")
+    return config

@@ -1,0 +1,263 @@
+"""``tsunagari-geo join | coverage | samples``: the spatial join and the coverage-gap analysis."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+
+from tsunagari_geo.activities.readers import (
+    Problem,
+    ReadResult,
+    read_activities,
+    read_good_practices,
+    read_organizations,
+)
+from tsunagari_geo.analysis.config import load_coverage_config
+from tsunagari_geo.analysis.coverage import CoverageResult, compute_coverage
+from tsunagari_geo.analysis.join import join_points
+from tsunagari_geo.cli import app
+from tsunagari_geo.errors import InputError
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.settings import get_settings
+from tsunagari_geo.tables import read_table, write_table
+
+console = Console()
+
+StoreOption = Annotated[
+    Path | None, typer.Option("--store", help="参照データの GeoPackage（既定: $TSUNAGARI_STORE）")
+]
+
+_CHECK_LABELS = {
+    "ok": "一致",
+    "disagrees": "不一致",
+    "unchecked": "照合なし",
+    "outside_prefecture": "県外",
+    "no_point": "座標なし",
+    "bad_point": "座標不正",
+}
+
+
+def _store(path: Path | None) -> ReferenceStore:
+    return ReferenceStore.open(path or get_settings().store)
+
+
+@app.command("join")
+def join_cmd(
+    input_path: Annotated[Path, typer.Argument(help="座標付きの表 (CSV, XLSX, GeoJSON, GPKG)")],
+    out: Annotated[Path, typer.Option("--out", help="出力先 (CSV, XLSX, GeoJSON, GPKG)")],
+    lon_column: Annotated[str | None, typer.Option("--lon-column", help="経度の列")] = None,
+    lat_column: Annotated[str | None, typer.Option("--lat-column", help="緯度の列")] = None,
+    store: StoreOption = None,
+) -> None:
+    """各行の座標から区域（72）と市町村（63）を判定し、unit_code・muni_code_by_point・join_check を加えます。
+
+    行は一行も落としません。ジオコーダーの muni_code と食い違う行、県外の点は join_check で示します。
+    """
+    frame = read_table(input_path)
+    joined = join_points(frame, _store(store).units, lon_column=lon_column, lat_column=lat_column)
+    write_table(joined, out)
+    counts = Counter(joined["join_check"])
+    summary = "、".join(f"{_CHECK_LABELS[k]} {counts[k]:,}" for k in _CHECK_LABELS if counts[k])
+    console.print(f"{len(joined):,} 行を判定しました（{summary}）→ {out}", highlight=False)
+
+
+def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> list[Problem]:
+    """Fill coordinates of rows that have an address but no point, with the offline geocoder.
+
+    Town-level matches give a point; municipality-level ones only ``muni_code`` (the analysis
+    then counts the row in its municipality). Returns a warning per row left without a point.
+    """
+    try:
+        from tsunagari_geo.geocode import Geocoder
+    except ImportError:  # the geocoder is an optional layer before this one
+        return [
+            Problem(int(r), "lat", "", "座標がありません（ジオコーダーが使えません）", "warning")
+            for r in activities.loc[activities.geometry.isna(), "row"]
+        ]
+    problems: list[Problem] = []
+    need = activities.geometry.isna() & activities["address"].notna()
+    if not need.any():
+        return problems
+    geocoder = Geocoder.from_store(store)
+    lat = activities["lat"].astype(float).to_numpy(copy=True)
+    lng = activities["lng"].astype(float).to_numpy(copy=True)
+    muni = np.full(len(activities), "", dtype=object)
+    level = np.zeros(len(activities), dtype=int)
+    for i in np.flatnonzero(need.to_numpy()):
+        found = geocoder.geocode(str(activities["address"].iat[i]))
+        level[i] = found.level
+        muni[i] = found.muni_code
+        if found.level >= 3 and found.lat is not None and found.lng is not None:
+            lat[i], lng[i] = found.lat, found.lng
+        else:
+            problems.append(
+                Problem(
+                    int(activities["row"].iat[i]),
+                    "address",
+                    str(activities["address"].iat[i]),
+                    f"住所から町字まで特定できません（{found.status} {found.reason}）; "
+                    "市町村単位で数えます"
+                    if found.level >= 2
+                    else f"住所を特定できません（{found.status} {found.reason}）",
+                    "warning",
+                )
+            )
+    activities["lat"], activities["lng"] = lat, lng
+    activities["muni_code"] = muni
+    activities["geocode_level"] = level
+    activities.set_geometry(gpd.points_from_xy(lng, lat, crs=activities.crs), inplace=True)
+    activities.loc[np.isnan(lat), activities.geometry.name] = None
+    return problems
+
+
+def _write_outputs(result: CoverageResult, out: Path, level: str) -> list[Path]:
+    frame = result.municipalities if level == "municipality" else result.units
+    if out.suffix.lower() in (".csv", ".xlsx"):
+        # A spreadsheet gets the table only: boundary WKT would be megabytes per cell.
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    written = [write_table(frame, out)]
+    for name, table in (("suggestions", result.suggestions), ("spread", result.spread)):
+        written.append(write_table(table, out.with_name(f"{out.stem}.{name}.csv")))
+    return written
+
+
+def _report(results: list[ReadResult], extra: list[Problem], path: Path) -> Path:
+    frames = [r.report.to_frame() for r in results]
+    if extra:
+        rows: dict[str, list[Any]] = {
+            "file": [results[-1].report.path] * len(extra),
+            "kind": ["Activity"] * len(extra),
+            "row": [str(p.row) for p in extra],
+            "column": [p.column or "" for p in extra],
+            "value": [p.value for p in extra],
+            "severity": [p.severity for p in extra],
+            "message": [p.message for p in extra],
+        }
+        frames.append(pd.DataFrame(rows))
+    return write_table(pd.concat(frames, ignore_index=True), path, attribution=())
+
+
+@app.command("coverage")
+def coverage_cmd(
+    activities: Annotated[Path, typer.Option("--activities", help="活動の表 (CSV, XLSX, GeoJSON)")],
+    out: Annotated[Path, typer.Option("--out", help="出力先 (GeoJSON, GPKG, CSV)")],
+    organizations: Annotated[
+        Path | None, typer.Option("--organizations", help="会員団体の表")
+    ] = None,
+    good_practices: Annotated[
+        Path | None,
+        typer.Option("--good-practices", help="好事例の表（既定: data/good_practices.csv）"),
+    ] = None,
+    level: Annotated[
+        str, typer.Option("--level", help="municipality（63 市町村）か unit（72 区域）")
+    ] = "municipality",
+    scheme: Annotated[
+        str, typer.Option("--scheme", help="階級区分 (mapclassify: quantiles, naturalbreaks…)")
+    ] = "quantiles",
+    config: Annotated[
+        Path | None, typer.Option("--config", help="重みと閾値（既定: data/coverage.toml）")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="検証レポート CSV（既定: OUT.report.csv）")
+    ] = None,
+    no_geocode: Annotated[
+        bool, typer.Option("--no-geocode", help="座標のない行をジオコーディングしない")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """活動の空白地域を分析します（市町村別の件数・人口当たり・到達圏・会員・ギャップスコア）。
+
+    出力は市町村ごとの集計だけで、個々の活動の座標は含みません。マッチング候補と
+    横展開の候補は OUT.suggestions.csv と OUT.spread.csv に書きます。
+    """
+    if level not in ("municipality", "unit"):
+        raise InputError("--level は municipality か unit です", value=level)
+    ref = _store(store)
+    cfg = load_coverage_config(config)
+    results: list[ReadResult] = []
+    orgs = None
+    if organizations is not None:
+        org_result = read_organizations(organizations)
+        results.append(org_result)
+        orgs = org_result.records
+    practices = read_good_practices(good_practices)
+    results.append(practices)
+    acts = read_activities(activities, organizations=orgs)
+    results.append(acts)
+    records = acts.records
+    extra = [] if no_geocode else _geocode_missing(records, ref)
+
+    result = compute_coverage(
+        records, orgs, ref, good_practices=practices.records, config=cfg, scheme=scheme
+    )
+    written = _write_outputs(result, out, level)
+    rows = dict(zip(records["id"], records["row"], strict=True))
+    extra += [
+        Problem(
+            int(rows[i]),
+            "address",
+            "",
+            f"場所を決められない対面活動のため数えていません（{why}）",
+            "warning",
+        )
+        for i, why in zip(result.unlocated["id"], result.unlocated["reason"], strict=True)
+    ]
+    report_path = report or out.with_name(f"{out.stem}.report.csv")
+    _report(results, extra, report_path)
+
+    for r in results:
+        console.print(r.report.summary(), highlight=False)
+    table = result.municipalities if level == "municipality" else result.units
+    flagged = int((table["flag_count"] > 0).sum())
+    top = table.sort_values(["gap_rank", "code"]).head(5)
+    console.print(
+        f"{len(table)} 区域のうち {flagged} 区域に空白の兆候。ギャップスコア上位: "
+        + "、".join(f"{n}（{s:.1f}）" for n, s in zip(top["name"], top["gap_score"], strict=True)),
+        highlight=False,
+    )
+    if len(result.unlocated):
+        console.print(
+            f"[yellow]注意:[/] 場所を決められない対面活動 {len(result.unlocated)} 件は数えていません"
+            f"（{report_path} を参照）",
+            highlight=False,
+        )
+    console.print("出力: " + ", ".join(str(p) for p in [*written, report_path]), highlight=False)
+    console.print("出典: " + " / ".join(REFERENCE_ATTRIBUTION), highlight=False)
+
+
+@app.command("samples")
+def samples_cmd(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="出力先（既定: data/samples）")
+    ] = None,
+    templates_dir: Annotated[
+        Path | None,
+        typer.Option("--templates-dir", help="テンプレートの出力先（既定: data/templates）"),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """架空のサンプルデータ（団体・活動・相談窓口）と入力テンプレートを作り直します。"""
+    from tsunagari_geo.activities.samples import (
+        SAMPLES_DIR,
+        TEMPLATES_DIR,
+        generate_samples,
+        write_samples,
+        write_templates,
+    )
+
+    samples = generate_samples(_store(store))
+    paths = write_samples(samples, out_dir or SAMPLES_DIR)
+    paths += write_templates(templates_dir or TEMPLATES_DIR)
+    console.print(
+        f"架空のサンプル: 団体 {len(samples.organizations)}、活動 {len(samples.activities)}、"
+        f"相談窓口 {len(samples.consultations)} → " + ", ".join(str(p) for p in paths),
+        highlight=False,
+    )

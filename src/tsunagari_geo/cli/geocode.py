@@ -1,0 +1,93 @@
+"""``tsunagari-geo geocode`` (a whole table) and ``tsunagari-geo lookup`` (one address, JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tsunagari_geo.cli import app, err_console
+from tsunagari_geo.geocode.batch import geocode_table
+from tsunagari_geo.geocode.core import Geocoder
+from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.settings import get_settings
+
+
+@app.command("geocode")
+def geocode_command(
+    input_path: Annotated[Path, typer.Argument(help="入力ファイル (CSV, XLSX, GeoJSON)")],
+    out: Annotated[Path, typer.Option("--out", help="出力ファイル (.csv .geojson .gpkg .xlsx)")],
+    address_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--address-column",
+            help="住所の列。複数指定すると結合 (例: --address-column city --address-column address)",
+        ),
+    ] = None,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="ID の列")] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="CSV の文字コード (省略時は自動判定)")
+    ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="手作業の上書き CSV (id/address → town/lat,lng)"),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="中断した処理の続きから再開")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="中間保存の行数")] = 1000,
+) -> None:
+    """住所の表をジオコーディングし、全行に位置と一致レベルを付けて書き出します。"""
+    settings = get_settings()
+    store = ReferenceStore.open(settings.store)
+    geocoder = Geocoder.from_store(store)
+    summary = geocode_table(
+        input_path,
+        out,
+        geocoder=geocoder,
+        store=store,
+        address_columns=address_column or None,
+        id_column=id_column,
+        encoding=encoding,
+        overrides=overrides,
+        resume=resume,
+        chunk_size=chunk_size,
+        progress=True,
+        fallback=RemoteFallback.from_settings(),
+    )
+    table = Table(title=f"{summary.rows} 行 → {summary.output}")
+    table.add_column("区分")
+    table.add_column("値")
+    table.add_column("行数", justify="right")
+    for status, n in sorted(summary.by_status.items()):
+        table.add_row("status", status, str(n))
+    for level, n in sorted(summary.by_level.items()):
+        table.add_row("level", str(level), str(n))
+    for check, n in sorted(summary.coord_check.items()):
+        table.add_row("coord_check", check, str(n))
+    err_console.print(table)
+    rate = summary.rows / summary.geocode_seconds if summary.geocode_seconds else 0.0
+    err_console.print(
+        f"住所の列: {', '.join(summary.address_columns)} / 辞書の読み込み {summary.load_seconds:.2f} 秒"
+        f" / {rate:,.0f} 件/秒"
+        + (f" / 再開: {summary.resumed_chunks} チャンクを再利用" if summary.resumed_chunks else "")
+    )
+    err_console.print(f"要確認 {summary.failures_count} 行: {summary.failures}")
+
+
+@app.command("lookup")
+def lookup_command(
+    address: Annotated[str, typer.Argument(help="住所 (1件)")],
+    context: Annotated[
+        str | None, typer.Option("--context", help="住所に市区町村がない時に補う市区町村")
+    ] = None,
+) -> None:
+    """住所1件をジオコーディングし、結果を JSON で表示します。"""
+    geocoder = Geocoder.from_store(ReferenceStore.open(get_settings().store))
+    result = geocoder.geocode(address, context)
+    Console(highlight=False, soft_wrap=True).print(
+        json.dumps(result.to_dict(), ensure_ascii=False, indent=2), markup=False
+    )

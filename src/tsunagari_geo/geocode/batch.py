@@ -1,0 +1,587 @@
+"""The batch geocoding job: a member's table in, the same table with points and levels out.
+
+Every input row comes out once, in input order, with its own columns plus :data:`OUT_COLUMNS`
+(a name the input already uses gets the prefix ``geocode_``, so a published ``lat`` or ``city``
+is kept and checked, never overwritten). Rows are processed in chunks; each finished chunk is
+written to a journal folder beside the output (``.OUTPUT.journal/``: one JSON file per chunk,
+written to a temporary name, fsynced and renamed, plus a ``manifest.json`` naming the
+input's hash and the options). ``resume=True`` keeps the chunks already there, so a run killed
+with SIGKILL and resumed writes exactly the bytes an uninterrupted run writes. The final output
+and ``OUTPUT.failures.csv`` are written atomically, then the journal is removed.
+
+Statuses are the geocoder's, plus ``overridden`` for a row an overrides file decided (its
+``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
+The failures file starts with ``row``, the spreadsheet row number of the input (header = 1).
+
+Coordinate check: when the input has coordinates (lat/lng, lat/lon, 緯度/経度) they are checked
+against the geocoded address: ``coord_check`` is ``missing`` (no usable point),
+``outside_prefecture`` (in no Saitama unit), ``other_municipality`` (in a unit other than the
+address's), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` from the
+town's representative point; level 3 only), ``ok``, or ``unchecked`` (the address itself has no
+municipality). ``coord_distance_m`` is the distance in EPSG:6677 between the two points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely import points as make_points
+
+from tsunagari_geo.errors import InputError
+from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
+from tsunagari_geo.tables import atomic_path, read_table, write_table
+from tsunagari_geo.text import fold
+
+OUT_COLUMNS = (
+    "muni_code",
+    "pref",
+    "city",
+    "town",
+    "rest",
+    "level",
+    "lat",
+    "lng",
+    "status",
+    "reason",
+)
+COORD_COLUMNS = ("coord_check", "coord_distance_m")
+#: Beyond this distance from the town's representative point a published point is questioned.
+#: Saitama's 大字 in the hills (秩父, 飯能) span several km; 町丁目 in towns well under 1 km.
+#: 2 km flags the published points that are in the wrong town without flagging big 大字.
+FAR_THRESHOLD_M = 2000.0
+#: Header names recognised as the address column, in order of preference (folded).
+ADDRESS_HEADERS = ("住所", "所在地", "address", "住所1", "所在地住所", "事業所所在地", "addr")
+#: Split address headers, joined in this order when there is no single address column.
+SPLIT_HEADERS = (
+    ("都道府県", "都道府県名"),
+    ("市区町村", "市区町村名", "市町村", "市町村名"),
+    ("町域", "町名", "町域名", "大字町丁目"),
+    ("番地", "番地等", "丁目番地"),
+)
+LAT_LNG_HEADERS = (("lat", "lng"), ("lat", "lon"), ("緯度", "経度"), ("latitude", "longitude"))
+#: Statuses that need a person (listed in OUTPUT.failures.csv).
+NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
+COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
+JOURNAL_VERSION = "1"
+#: Seconds to sleep after each chunk; only for tests that kill the job half-way.
+SLOW_ENV = "TSUNAGARI_GEOCODE_SLOW_SECONDS"
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did: rows, counts by status and level, where the files went."""
+
+    rows: int
+    by_status: dict[str, int]
+    by_level: dict[int, int]
+    coord_check: dict[str, int]
+    output: Path
+    failures: Path
+    failures_count: int
+    resumed_chunks: int = 0
+    load_seconds: float = 0.0
+    geocode_seconds: float = 0.0
+    address_columns: list[str] = field(default_factory=list)
+
+
+def failures_path(output: Path) -> Path:
+    """``out.csv`` → ``out.failures.csv`` beside it."""
+    return output.with_name(f"{output.stem}.failures.csv")
+
+
+def journal_path(output: Path) -> Path:
+    """The checkpoint folder beside the output."""
+    return output.with_name(f".{output.name}.journal")
+
+
+def find_address_columns(columns: Sequence[str], path: Path | None = None) -> list[str]:
+    """The address column(s) of a table by header, or InputError listing the columns."""
+    folded = {fold(str(c)).lower(): str(c) for c in columns}
+    for header in ADDRESS_HEADERS:
+        if header.lower() in folded:
+            return [folded[header.lower()]]
+    split = []
+    for names in SPLIT_HEADERS:
+        for name in names:
+            if name in folded:
+                split.append(folded[name])
+                break
+    if len(split) >= 2:
+        return split
+    for column in columns:
+        if "住所" in str(column) or "所在地" in str(column):
+            return [str(column)]
+    raise InputError(
+        "住所の列が見つかりません。--address-column で指定してください "
+        f"(列: {', '.join(map(str, columns))})",
+        path=path,
+    )
+
+
+def _coordinate_columns(columns: Sequence[str]) -> tuple[str, str] | None:
+    lowered = {str(c).lower(): str(c) for c in columns}
+    for lat, lng in LAT_LNG_HEADERS:
+        if lat in lowered and lng in lowered:
+            return lowered[lat], lowered[lng]
+    return None
+
+
+def _file_hash(path: Path | None) -> str:
+    if path is None:
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _format_float(value: float | None) -> str:
+    return "" if value is None else repr(round(float(value), 7))
+
+
+@dataclass(frozen=True)
+class Override:
+    """One row of an overrides file: a town to geocode, or a point, for an id or address."""
+
+    row: int
+    town: str
+    lat: float | None
+    lng: float | None
+
+
+def read_overrides(path: Path) -> tuple[dict[str, Override], dict[str, Override]]:
+    """Read an overrides CSV: ``id`` or ``address``, and ``town`` or ``lat``+``lng``.
+
+    Returns (by id, by exact address). Raises InputError naming row, column and value.
+    """
+    frame = read_table(path)
+    columns = set(frame.columns)
+    if not ({"id", "address"} & columns) or not ({"town", "lat"} & columns):
+        raise InputError(
+            "上書きファイルには id か address の列と、town か lat,lng の列が必要です "
+            f"(列: {', '.join(frame.columns)})",
+            path=path,
+        )
+    by_id: dict[str, Override] = {}
+    by_address: dict[str, Override] = {}
+    for n, record in enumerate(frame.to_dict("records"), start=2):
+        town = str(record.get("town", "") or "").strip()
+        lat = lng = None
+        if str(record.get("lat", "") or "").strip() or str(record.get("lng", "") or "").strip():
+            try:
+                lat, lng = float(record["lat"]), float(record["lng"])
+            except (KeyError, ValueError) as exc:
+                raise InputError(
+                    "緯度経度が数値ではありません",
+                    path=path,
+                    row=n,
+                    column="lat/lng",
+                    value=(record.get("lat"), record.get("lng")),
+                ) from exc
+            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+                raise InputError("緯度経度の範囲外です", path=path, row=n, value=(lat, lng))
+        if not town and lat is None:
+            raise InputError("town も lat,lng も空です", path=path, row=n)
+        override = Override(n, town, lat, lng)
+        if str(record.get("id", "") or "").strip():
+            by_id[str(record["id"]).strip()] = override
+        elif str(record.get("address", "") or "").strip():
+            by_address[str(record["address"]).strip()] = override
+        else:
+            raise InputError("id も address も空です", path=path, row=n)
+    return by_id, by_address
+
+
+class BatchJob:
+    """One run of the batch job; see :func:`geocode_table` for the arguments."""
+
+    def __init__(
+        self,
+        input_path: Path,
+        output: Path,
+        *,
+        geocoder: Geocoder,
+        store: ReferenceStore,
+        address_columns: Sequence[str] | None = None,
+        id_column: str | None = None,
+        encoding: str | None = None,
+        overrides: Path | None = None,
+        chunk_size: int = 1000,
+        fallback: Callable[[GeocodeResult], GeocodeResult] | None = None,
+    ) -> None:
+        self.input_path = input_path
+        self.output = output
+        self.geocoder = geocoder
+        self.store = store
+        self.encoding = encoding
+        self.chunk_size = max(1, chunk_size)
+        self.fallback = fallback
+        self.overrides_path = overrides
+        if not output.parent.is_dir():
+            raise InputError("出力先のフォルダがありません", path=output)
+        self.frame = read_table(input_path, encoding=encoding)
+        columns = [str(c) for c in self.frame.columns if c != "geometry"]
+        if address_columns:
+            missing = [c for c in address_columns if c not in columns]
+            if missing:
+                raise InputError(
+                    f"住所の列 {missing[0]!r} がありません (列: {', '.join(columns)})",
+                    path=input_path,
+                    column=missing[0],
+                )
+            self.address_columns = list(address_columns)
+        else:
+            self.address_columns = find_address_columns(columns, input_path)
+        if id_column is not None and id_column not in columns:
+            raise InputError(
+                f"ID の列 {id_column!r} がありません (列: {', '.join(columns)})",
+                path=input_path,
+                column=id_column,
+            )
+        self.id_column = id_column
+        self.by_id, self.by_address = read_overrides(overrides) if overrides else ({}, {})
+        if self.by_id and id_column is None:
+            raise InputError("id で上書きするには --id-column が必要です", path=overrides)
+        self.coords = _coordinate_columns(columns)
+        self.input_columns = columns
+        out = [*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]
+        self.out_names = {c: (f"geocode_{c}" if c in columns else c) for c in out}
+
+    # --- the journal -------------------------------------------------------------------------
+
+    def _manifest(self) -> dict[str, Any]:
+        return {
+            "version": JOURNAL_VERSION,
+            "input": str(self.input_path.resolve()),
+            "input_sha256": _file_hash(self.input_path),
+            "overrides_sha256": _file_hash(self.overrides_path),
+            "rows": len(self.frame),
+            "chunk_size": self.chunk_size,
+            "address_columns": self.address_columns,
+            "id_column": self.id_column,
+            "encoding": self.encoding,
+            "store": self.store.meta.get("imported_at", ""),
+        }
+
+    def _open_journal(self, resume: bool) -> tuple[Path, int]:
+        journal = journal_path(self.output)
+        manifest = self._manifest()
+        if journal.exists():
+            kept = False
+            if resume:
+                with contextlib.suppress(OSError, json.JSONDecodeError):
+                    kept = json.loads((journal / "manifest.json").read_text()) == manifest
+            if not kept:
+                shutil.rmtree(journal)
+        if not journal.exists():
+            try:
+                journal.mkdir()
+            except OSError as exc:
+                raise InputError(
+                    f"出力先に中間フォルダを作れません: {exc.strerror}", path=journal
+                ) from exc
+            with atomic_path(journal / "manifest.json") as tmp:
+                tmp.write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True))
+        done = sum(1 for _ in journal.glob("chunk_*.json"))
+        return journal, done
+
+    def _chunk_file(self, journal: Path, k: int) -> Path:
+        return journal / f"chunk_{k:06d}.json"
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def _addresses(self) -> list[tuple[str, str]]:
+        """(address, context) per row: the last address column, and the ones before it."""
+        columns = [
+            self.frame[c].fillna("").astype(str).str.strip().tolist() for c in self.address_columns
+        ]
+        if len(columns) == 1:
+            return [(a, "") for a in columns[0]]
+        out = []
+        for parts in zip(*columns, strict=True):
+            address, context = parts[-1], "".join(parts[:-1])
+            # A split address whose last part (番地) is empty is all context.
+            out.append((address, context) if address else (context, ""))
+        return out
+
+    def _geocode_row(self, address: str, context: str, row_id: str) -> list[str]:
+        result = self.geocoder.geocode(address, context or None)
+        override = None
+        if self.by_id:
+            override = self.by_id.get(row_id.strip())
+        if override is None and self.by_address:
+            override = self.by_address.get((context + address).strip())
+        if override is not None:
+            result = self._apply_override(result, override, context + address)
+        elif self.fallback is not None and result.level < 3:
+            result = self.fallback(result)
+        # In OUT_COLUMNS order, then the candidates (for the failures file).
+        return [
+            result.muni_code,
+            result.pref,
+            result.city,
+            result.town,
+            result.rest,
+            str(result.level),
+            _format_float(result.lat),
+            _format_float(result.lng),
+            result.status,
+            result.reason,
+            "|".join(result.candidates),
+        ]
+
+    def _apply_override(
+        self, result: GeocodeResult, override: Override, address: str
+    ) -> GeocodeResult:
+        if override.town:
+            # The override names a town, with or without its municipality; the address's own
+            # municipality fills in when it does not.
+            town = self.geocoder.geocode(override.town, result.city or address)
+            if town.level < 3:
+                raise InputError(
+                    f"上書きの町名を辞書で特定できません ({town.status}: {town.reason})",
+                    path=self.overrides_path,
+                    row=override.row,
+                    column="town",
+                    value=override.town,
+                )
+            town.input, town.normalized = result.input, result.normalized
+            town.status, town.reason = "overridden", f"override_town:{override.row}"
+            return town
+        result.lat, result.lng = override.lat, override.lng
+        result.status = "overridden"
+        result.reason = f"override_point:{override.row}"
+        return result
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def run(self, *, resume: bool = False, progress: bool = True) -> BatchSummary:
+        """Geocode every row, write the output and the failures file; return the summary."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        journal, done = self._open_journal(resume)
+        addresses = self._addresses()
+        ids = (
+            self.frame[self.id_column].fillna("").astype(str).tolist()
+            if self.id_column is not None
+            else [""] * len(addresses)
+        )
+        n = len(addresses)
+        chunks = (n + self.chunk_size - 1) // self.chunk_size
+        slow = float(os.environ.get(SLOW_ENV, "0") or 0)
+        started = time.perf_counter()
+        with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
+            task = bar.add_task("ジオコーディング中", total=n)
+            for k in range(chunks):
+                lo, hi = k * self.chunk_size, min(n, (k + 1) * self.chunk_size)
+                path = self._chunk_file(journal, k)
+                if not path.exists():
+                    rows = [
+                        self._geocode_row(address, context, row_id)
+                        for (address, context), row_id in zip(
+                            addresses[lo:hi], ids[lo:hi], strict=True
+                        )
+                    ]
+                    # One JSON document per chunk, renamed into place only when complete: a
+                    # chunk file either holds all its rows or does not exist.
+                    with atomic_path(path) as tmp:
+                        tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                    if slow:
+                        time.sleep(slow)
+                bar.update(task, completed=hi)
+        elapsed = time.perf_counter() - started
+        results: list[list[str]] = []
+        for k in range(chunks):
+            part = json.loads(self._chunk_file(journal, k).read_text(encoding="utf-8"))
+            expected = min(n, (k + 1) * self.chunk_size) - k * self.chunk_size
+            if len(part) != expected:  # pragma: no cover - a tampered journal, never silently
+                raise InputError(
+                    f"中間ファイルの行数 {len(part)} が {expected} 行と違います",
+                    path=self._chunk_file(journal, k),
+                )
+            results.extend(part)
+        summary = self._write(results)
+        summary.resumed_chunks = min(done, chunks)
+        summary.geocode_seconds = elapsed
+        summary.load_seconds = self.geocoder.load_seconds
+        shutil.rmtree(journal, ignore_errors=True)
+        return summary
+
+    def _write(self, results: list[list[str]]) -> BatchSummary:
+        base = pd.DataFrame(self.frame[self.input_columns]).reset_index(drop=True)
+        ours = pd.DataFrame(
+            [r[: len(OUT_COLUMNS)] for r in results], columns=list(OUT_COLUMNS), dtype=object
+        )
+        candidates = [r[len(OUT_COLUMNS)] for r in results]
+        if self.coords:
+            check, distance = self._check_coordinates(ours)
+            ours["coord_check"] = check
+            ours["coord_distance_m"] = distance
+        ours = ours.rename(columns=self.out_names)
+        out = pd.concat([base, ours], axis=1)
+        lat_name, lng_name = self.out_names["lat"], self.out_names["lng"]
+        suffix = self.output.suffix.lower()
+        if suffix in (".geojson", ".json", ".gpkg"):
+            lat = pd.to_numeric(out[lat_name].replace("", None), errors="coerce")
+            lng = pd.to_numeric(out[lng_name].replace("", None), errors="coerce")
+            geometry = [
+                None if pd.isna(x) or pd.isna(y) else make_points(float(x), float(y))
+                for x, y in zip(lng, lat, strict=True)
+            ]
+            out = gpd.GeoDataFrame(out, geometry=geometry, crs=STORE_CRS)
+        write_table(out, self.output)
+        status_col, coord_col = self.out_names["status"], self.out_names.get("coord_check")
+        needs = out[status_col].isin(NEEDS_PERSON)
+        if coord_col is not None:
+            needs |= out[coord_col].isin(COORD_NEEDS_PERSON)
+        failures = pd.DataFrame(out.loc[needs, [*self.input_columns, *self.out_names.values()]])
+        taken = set(failures.columns)
+        row_name = next(n for n in ("row", "input_row", "_row") if n not in taken)
+        failures.insert(0, row_name, [str(i + 2) for i in failures.index])
+        candidates_name = next(n for n in ("candidates", "geocode_candidates") if n not in taken)
+        failures[candidates_name] = [candidates[i] for i in failures.index]
+        failures_file = failures_path(self.output)
+        write_table(failures, failures_file)
+        return BatchSummary(
+            rows=len(out),
+            by_status=dict(Counter(out[status_col])),
+            by_level={int(k): v for k, v in Counter(out[self.out_names["level"]]).items()},
+            coord_check=dict(Counter(out[coord_col])) if coord_col else {},
+            output=self.output,
+            failures=failures_file,
+            failures_count=int(needs.sum()),
+            address_columns=self.address_columns,
+        )
+
+    def _check_coordinates(self, ours: pd.DataFrame) -> tuple[list[str], list[str]]:
+        """coord_check and coord_distance_m for every row (vectorised over all rows)."""
+        assert self.coords is not None
+        lat_col, lng_col = self.coords
+        given_lat = pd.to_numeric(self.frame[lat_col].replace("", None), errors="coerce")
+        given_lng = pd.to_numeric(self.frame[lng_col].replace("", None), errors="coerce")
+        valid = (
+            given_lat.notna()
+            & given_lng.notna()
+            & given_lat.between(-90, 90)
+            & given_lng.between(-180, 180)
+            & ~((given_lat == 0) & (given_lng == 0))
+        ).to_numpy()
+        n = len(ours)
+        given = gpd.GeoSeries(
+            [
+                make_points(float(x), float(y)) if ok else None
+                for x, y, ok in zip(given_lng, given_lat, valid, strict=True)
+            ],
+            crs=STORE_CRS,
+        )
+        units = self.store.units[["code", "parent_code", "geometry"]]
+        unit_of = np.full(n, "", dtype=object)
+        idx = np.flatnonzero(valid)
+        if len(idx):
+            hits = units.sindex.query(given.iloc[idx].to_numpy(), predicate="intersects")
+            for point_pos, unit_pos in zip(hits[0], hits[1], strict=True):
+                unit_of[idx[point_pos]] = units["code"].iloc[unit_pos]
+        our_lat = pd.to_numeric(ours["lat"].replace("", None), errors="coerce")
+        our_lng = pd.to_numeric(ours["lng"].replace("", None), errors="coerce")
+        ours_valid = (our_lat.notna() & our_lng.notna()).to_numpy()
+        mine = gpd.GeoSeries(
+            [
+                make_points(float(x), float(y)) if ok else None
+                for x, y, ok in zip(our_lng, our_lat, ours_valid, strict=True)
+            ],
+            crs=STORE_CRS,
+        )
+        both = valid & ours_valid
+        distance = np.full(n, np.nan)
+        if both.any():
+            a = given[both].to_crs(METRIC_CRS)
+            b = mine[both].to_crs(METRIC_CRS)
+            distance[both] = a.distance(b, align=False).to_numpy()
+        parent = dict(zip(units["code"], units["parent_code"].fillna(""), strict=True))
+        checks: list[str] = []
+        for i in range(n):
+            code = str(ours["muni_code"].iloc[i])
+            level = int(ours["level"].iloc[i])
+            if not valid[i]:
+                checks.append("missing")
+            elif not unit_of[i]:
+                checks.append("outside_prefecture")
+            elif level < 2 or not code:
+                checks.append("unchecked")
+            elif unit_of[i] != code and parent.get(unit_of[i]) != code:
+                checks.append("other_municipality")
+            elif level >= 3 and distance[i] > FAR_THRESHOLD_M:
+                checks.append("far_from_address")
+            else:
+                checks.append("ok")
+        shown = ["" if np.isnan(d) else str(round(float(d))) for d in distance]
+        return checks, shown
+
+
+def geocode_table(
+    input_path: str | Path,
+    output: str | Path,
+    *,
+    geocoder: Geocoder | None = None,
+    store: ReferenceStore | None = None,
+    address_columns: Sequence[str] | None = None,
+    id_column: str | None = None,
+    encoding: str | None = None,
+    overrides: str | Path | None = None,
+    resume: bool = False,
+    chunk_size: int = 1000,
+    progress: bool = False,
+    fallback: Callable[[GeocodeResult], GeocodeResult] | None = None,
+) -> BatchSummary:
+    """Geocode every row of a CSV/XLSX/GeoJSON table into CSV, GeoJSON, GeoPackage or XLSX.
+
+    Args:
+        input_path: the member's table; the address column is found by header unless given.
+        output: where to write; the format follows the extension. ``OUTPUT.failures.csv``
+            beside it lists the rows that need a person.
+        address_columns: one column, or several to join (都道府県, 市区町村, 町域, 番地; or
+            ``city`` then ``address``): the last is the address, the others its context, used
+            only when the address names no municipality, so nothing is doubled.
+        id_column: the id used by ``overrides``.
+        overrides: CSV with ``id`` or ``address`` and ``town`` or ``lat``/``lng``.
+        resume: keep the chunks a killed run left in the journal.
+
+    Raises:
+        InputError: unreadable input, unknown columns, bad overrides, unwritable output.
+    """
+    if store is None:
+        from tsunagari_geo.settings import get_settings
+
+        store = ReferenceStore.open(get_settings().store)
+    if geocoder is None:
+        geocoder = Geocoder.from_store(store)
+    job = BatchJob(
+        Path(input_path),
+        Path(output),
+        geocoder=geocoder,
+        store=store,
+        address_columns=address_columns,
+        id_column=id_column,
+        encoding=encoding,
+        overrides=Path(overrides) if overrides else None,
+        chunk_size=chunk_size,
+        fallback=fallback,
+    )
+    return job.run(resume=resume, progress=progress)

@@ -1,0 +1,562 @@
+"""The offline geocoder: one free-text Japanese address in, one :class:`GeocodeResult` out.
+
+Matching runs on folded text (:func:`tsunagari_geo.text.fold`: NFKC, one spelling per kanji and
+ヶ/の variant) so 丸が崎 meets 丸ヶ崎, and what comes out is always the dictionary's spelling.
+Steps: prefecture (埼玉県, another prefecture, or none), municipality by longest prefix (with
+or without 郡, current or former name), then the town (大字・町丁目) by longest prefix inside that
+unit, 丁目 read from 六丁目, 6丁目 or the first number of 6-4-4. What follows is ``rest``
+(番地・号, building, room) with 番地/番/号/の written as dashes.
+
+Levels: 0 nothing, 1 prefecture, 2 municipality, 3 town. Statuses: ``matched`` (level 3),
+``partial`` (level 2, town not found), ``ambiguous`` (the text does not decide: さいたま市 towns
+in several wards, 大字X versus X町, a pref-less name used in several prefectures),
+``outside_prefecture``, ``empty`` and ``unmatched``. ``reason`` is a comma-separated list of short
+codes (see :data:`REASONS`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tsunagari_geo.geocode.dictionary import AddressDictionary, MuniName, Town, UnitIndex
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.registry import SAITAMA_CITY_CODE
+from tsunagari_geo.settings import PREFECTURE_NAME, get_settings
+from tsunagari_geo.text import fold_compact, kanji_to_int, normalize_address
+
+#: Every reason code and what a person can do about it.
+REASONS: dict[str, str] = {
+    "empty": "住所が空です",
+    "outside_prefecture": "埼玉県外の住所です",
+    "municipality_not_found": "市区町村が読み取れません",
+    "town_not_found": "町名・大字が辞書にありません",
+    "chome_not_found": "その丁目は辞書にありません",
+    "ward_inferred": "さいたま市の区を町名から推定しました",
+    "ward_ambiguous": "同じ町名が複数の区にあります。区を書いてください",
+    "oaza_machi_pair": "大字Xと X町 の両方があり、書き方から決まりません",
+    "chome_or_banchi": "大字Xと X○丁目 の両方があり、数字が丁目か番地か決まりません",
+    "oaza_same_name": "同名の大字もありますが、数字の並びから丁目と読みました",
+    "former_municipality": "旧市町村名から現在の市町村に読み替えました",
+    "name_in_other_prefectures": "県名がなく、同名の市町村が他県にもあります",
+    "gun_mismatch": "郡名が市町村と一致しません",
+    "chome_from_number": "丁目を番地の最初の数字から読みました",
+    "point_imputed": "町の代表点が辞書になく推定した点です",
+    "municipality_from_context": "市区町村を別の列から補いました",
+    "koaza": "小字の代表点を使いました",
+    "ward_without_city": "区名だけでさいたま市の区と読みました",
+    "municipality_suffix_omitted": "市・町・村の字が抜けた市町村名と読みました",
+    "machi_omitted": "町名の「町」が抜けていると読みました",
+    "name_outside_prefecture": "県名がなく、市区町村名が埼玉県外のものです",
+    "remote_point": "オンラインの補助ジオコーダの点です (精度は不明)",
+    "override_town": "上書きファイルの町名を使いました",
+    "override_point": "上書きファイルの緯度経度を使いました",
+}
+
+Status = str
+
+_OAZA_PREFIXES = ("大字", "字")
+_CHOME_EXPLICIT_RE = re.compile(r"([0-9]+|[一二三四五六七八九十]+)丁目")
+_CHOME_LEADING_RE = re.compile(r"([0-9]+)(?:-(?=[0-9])|(?![0-9番号の]))")
+_MORE_NUMBERS_RE = re.compile(r"[0-9]+-[0-9]+")
+_GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")
+# Kanji numerals count as a block number only before 番/号/の/-: 千代田 and 一番館 are names.
+_NUM = r"(?:[0-9]+|[〇一二三四五六七八九十百千]+(?=番|号|の|-|$))"
+_BLOCK_RE = re.compile(f"^{_NUM}(?:(?:番地の|番地|番|の|-){_NUM})*(?:番地|番|号)?")
+_BLOCK_PART_RE = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
+
+
+@dataclass(slots=True)
+class GeocodeResult:
+    """What the geocoder found for one address (see the module docstring for the fields)."""
+
+    input: str
+    normalized: str = ""
+    pref: str = ""
+    city: str = ""
+    muni_code: str = ""
+    town: str = ""
+    rest: str = ""
+    level: int = 0
+    lat: float | None = None
+    lng: float | None = None
+    status: Status = "unmatched"
+    reason: str = ""
+    candidates: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON-ready values (candidates as a list)."""
+        out = asdict(self)
+        out["candidates"] = list(self.candidates)
+        return out
+
+
+@dataclass(slots=True)
+class _TownHit:
+    #: None when the text stops undecided (大字X / X町 pair) or at an unknown 丁目.
+    town: Town | None
+    end: int
+    reasons: list[str]
+    #: the towns the text could mean when it does not decide.
+    candidates: tuple[Town, ...] = ()
+
+
+class Geocoder:
+    """Geocode Saitama addresses against an :class:`AddressDictionary`; pure and deterministic.
+
+    >>> geocoder = Geocoder.from_store(ReferenceStore.open("data/build/tsunagari.gpkg"))  # doctest: +SKIP
+    >>> geocoder.geocode("さいたま市浦和区常盤6-4-4").town  # doctest: +SKIP
+    '常盤六丁目'
+    """
+
+    def __init__(self, dictionary: AddressDictionary) -> None:
+        self.dictionary = dictionary
+        self._registry = dictionary.registry
+
+    @classmethod
+    def from_store(
+        cls, store: ReferenceStore | None = None, *, japan_index: Path | None = None
+    ) -> Geocoder:
+        """Build from a store (default: the configured one) and, if found, the all-Japan index.
+
+        The all-Japan municipality list (``towns/api/ja.json`` in the source folder) only lets
+        pref-less addresses elsewhere in Japan be called ``outside_prefecture``.
+        """
+        settings = get_settings()
+        if store is None:
+            store = ReferenceStore.open(settings.store)
+        if japan_index is None:
+            source = settings.source_dir()
+            if source is not None:
+                japan_index = source / "towns" / "api" / "ja.json"
+        return cls(AddressDictionary.from_store(store, japan_index=japan_index))
+
+    @property
+    def load_seconds(self) -> float:
+        """Seconds spent building the dictionary."""
+        return self.dictionary.load_seconds
+
+    # --- public ------------------------------------------------------------------------------
+
+    def geocode(self, address: str | None, context: str | None = None) -> GeocodeResult:
+        """Geocode one address; ``context`` (e.g. a separate 市区町村 column) fills a gap.
+
+        The address is read on its own first; only when it names no municipality (and is not
+        outside the prefecture) is ``context + address`` read instead, marked
+        ``municipality_from_context``. Never raises on any string.
+        """
+        text = "" if address is None else str(address)
+        result = self._parse(text)
+        if not context or result.status == "empty":
+            return result
+        codes = set(result.reason.split(","))
+        retry = (
+            (result.level < 2 and result.status != "outside_prefecture")
+            # 栄町704 with 市区町村 = 白岡市: 栄町 is a municipality only elsewhere in Japan.
+            or "name_outside_prefecture" in codes
+            # 三郷鷹野 or 北区宮原町 read without the city: believe the context if it differs.
+            or bool(codes & {"municipality_suffix_omitted", "ward_without_city"})
+        )
+        if not retry:
+            return result
+        body = result.normalized
+        for pref in ("埼玉県", "埼玉"):
+            if body.startswith(pref):
+                body = body[len(pref) :]
+                break
+        joined = self._parse(normalize_address(str(context)) + body)
+        better = joined.level > result.level or (
+            joined.level == result.level == 3 and joined.muni_code != result.muni_code
+        )
+        if "name_outside_prefecture" in codes and joined.level < 3:
+            # 千代田区丸の内 beside 市区町村 = 川口市: only a real Saitama town overrules the name.
+            better = False
+        if joined.level >= 2 and better:
+            joined.input = text
+            joined.normalized = result.normalized
+            joined.reason = _join(joined.reason, "municipality_from_context")
+            return joined
+        return result
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def _parse(self, text: str) -> GeocodeResult:
+        normalized = normalize_address(text)
+        result = GeocodeResult(input=text, normalized=normalized)
+        if not normalized:
+            result.status, result.reason = "empty", "empty"
+            return result
+        positions: Sequence[int]
+        if " " in normalized:
+            compact = normalized.replace(" ", "")
+            positions = [i for i, c in enumerate(normalized) if c != " "]
+        else:
+            compact, positions = normalized, range(len(normalized))
+        key = fold_compact(compact)
+
+        def rest_from(i: int) -> str:
+            return _clean_rest(normalized[positions[i] :]) if i < len(positions) else ""
+
+        d = self.dictionary
+        i = 0
+        pref_written = False
+        if key.startswith("埼玉県"):
+            i, pref_written = 3, True
+        elif key.startswith("埼玉") and _longest(d.names, d.name_lengths, key, 2) is not None:
+            i, pref_written = 2, True  # 埼玉狭山市…: 県 dropped
+        else:
+            for n in (3, 4):
+                pref = d.prefectures.get(key[:n])
+                if pref is not None:
+                    result.pref, result.level = pref, 1
+                    result.status = result.reason = "outside_prefecture"
+                    result.rest = rest_from(n)
+                    return result
+        reasons: list[str] = []
+        start = i
+        names, i = self._match_municipality(key, i, reasons)
+        if names is None and not pref_written:
+            # Not a Saitama municipality: is it one elsewhere in Japan, written without its pref?
+            other = _longest(d.other_names, d.other_lengths, key, i)
+            if other is not None:
+                prefs, end = other
+                result.level = 1
+                result.status = "outside_prefecture"
+                result.reason = "outside_prefecture,name_outside_prefecture"
+                result.pref = prefs[0] if len(prefs) == 1 else ""
+                result.candidates = prefs if len(prefs) > 1 else ()
+                result.rest = rest_from(end)
+                return result
+            result.reason = "municipality_not_found"
+            return result
+        result.pref = PREFECTURE_NAME
+        result.level = 1
+        if names is None:
+            result.reason = "municipality_not_found"
+            result.rest = rest_from(start)
+            return result
+        written = key[start:i]
+        elsewhere: tuple[str, ...] = ()
+        if not pref_written:
+            other = _longest(d.other_names, d.other_lengths, key, start)
+            if other is not None and other[1] > i:
+                prefs, end = other
+                result.pref, result.level = (prefs[0] if len(prefs) == 1 else ""), 1
+                result.status = "outside_prefecture"
+                result.reason = "outside_prefecture,name_outside_prefecture"
+                result.rest = rest_from(end)
+                return result
+            bare = _GUN_RE.sub("", written, count=1)
+            elsewhere = d.other_names.get(bare, ())
+        name = names[0]
+        if name.former:
+            reasons.append(f"former_municipality:{name.former}")
+        if name.code == SAITAMA_CITY_CODE:
+            return self._saitama_city(result, key, i, name, reasons, rest_from)
+        index = d.towns[name.code]
+        hit = self._match_town_with_stems(index, key, i, name)
+        self._set_unit(result, name.code)
+        if name.ward_alone:
+            reasons.append("ward_without_city")
+            if (hit is None or hit.town is None) and not pref_written and elsewhere:
+                # 中央区銀座: a ward name alone, no Saitama town behind it, and the name is used
+                # elsewhere (東京都中央区): not ours.
+                result = GeocodeResult(input=text, normalized=normalized, level=1)
+                result.status = "outside_prefecture"
+                result.reason = "outside_prefecture,name_outside_prefecture"
+                result.pref = elsewhere[0] if len(elsewhere) == 1 else ""
+                result.candidates = elsewhere if len(elsewhere) > 1 else ()
+                result.rest = rest_from(start)
+                return result
+        if name.suffix_omitted:
+            if hit is None or hit.town is None:
+                # 三郷 alone proves nothing; only 三郷 + a town of 三郷市 reads as 三郷市.
+                unknown = GeocodeResult(input=text, normalized=normalized)
+                unknown.reason = "municipality_not_found"
+                if pref_written:
+                    unknown.pref, unknown.level = PREFECTURE_NAME, 1
+                unknown.rest = rest_from(start)
+                return unknown
+            reasons.append("municipality_suffix_omitted")
+        if hit is None or hit.town is None:
+            return self._town_missing(result, key, i, reasons, elsewhere, name, hit, rest_from)
+        return self._finish(result, hit.town, hit, reasons, rest_from)
+
+    def _match_municipality(
+        self, key: str, i: int, reasons: list[str]
+    ) -> tuple[list[MuniName] | None, int]:
+        d = self.dictionary
+        found = _longest(d.names, d.name_lengths, key, i)
+        if found is not None and not found[0][0].suffix_omitted:
+            return found
+        # A wrong or unknown 郡 (入間郡滑川町, where 入間 alone would read as 入間市): skip it,
+        # read on, and say so.
+        m = _GUN_RE.match(key, i)
+        if m is not None:
+            after_gun = _longest(d.names, d.name_lengths, key, m.end())
+            if after_gun is not None:
+                muni = self._registry.by_code.get(after_gun[0][0].code)
+                if muni is None or fold_compact(muni.gun) != m.group(0):
+                    reasons.append("gun_mismatch")
+                return after_gun
+        return found if found is not None else (None, i)
+
+    def _set_unit(self, result: GeocodeResult, code: str) -> None:
+        unit = self.dictionary.units[code]
+        muni = self._registry.by_code.get(code)
+        result.city = muni.full_name if muni is not None else unit.name
+        result.muni_code = code
+        result.level = 2
+        result.lat, result.lng = unit.lat, unit.lng
+
+    def _match_town_with_stems(
+        self, index: UnitIndex, key: str, i: int, name: MuniName
+    ) -> _TownHit | None:
+        # A former municipality's towns often kept its name: 鳩ヶ谷市本町 → 鳩ヶ谷本町,
+        # 菖蒲町菖蒲 → 菖蒲町菖蒲. Try those spellings before the plain one.
+        for stem in name.stems:
+            hit = _match_town(index, stem + key[i:], 0)
+            if hit is not None and hit.end > len(stem):
+                hit.end = hit.end - len(stem) + i
+                return hit
+        return _match_town(index, key, i)
+
+    def _saitama_city(
+        self,
+        result: GeocodeResult,
+        key: str,
+        i: int,
+        name: MuniName,
+        reasons: list[str],
+        rest_from: Any,
+    ) -> GeocodeResult:
+        """さいたま市 without its ward: the ward is the one whose towns match, if only one does."""
+        d = self.dictionary
+        hits: list[tuple[str, _TownHit]] = []
+        for code in d.ward_codes:
+            hit = self._match_town_with_stems(d.towns[code], key, i, name)
+            if hit is not None:
+                hits.append((code, hit))
+        if hits:
+            best = max(h.end for _, h in hits)
+            hits = [(c, h) for c, h in hits if h.end == best]
+        decided = [(c, h) for c, h in hits if h.town is not None]
+        if len(decided) == 1 and len(hits) == 1:
+            code, hit = decided[0]
+            self._set_unit(result, code)
+            reasons.append("ward_inferred")
+            assert hit.town is not None
+            return self._finish(result, hit.town, hit, reasons, rest_from)
+        self._set_unit(result, SAITAMA_CITY_CODE)
+        if len(hits) > 1:
+            result.status = "ambiguous"
+            reasons.append("ward_ambiguous")
+            result.candidates = tuple(
+                f"{d.units[c].name}{h.town.town if h.town else ''}" for c, h in hits
+            )
+            result.rest = rest_from(best)
+        else:
+            result.status = "partial"
+            reasons.append("town_not_found")
+            result.rest = rest_from(i)
+        result.reason = _join(*reasons)
+        return result
+
+    def _town_missing(
+        self,
+        result: GeocodeResult,
+        key: str,
+        i: int,
+        reasons: list[str],
+        elsewhere: tuple[str, ...],
+        name: MuniName,
+        hit: _TownHit | None,
+        rest_from: Any,
+    ) -> GeocodeResult:
+        if hit is not None:  # the text stopped at a pair or an unknown 丁目
+            reasons.extend(hit.reasons)
+            result.rest = rest_from(hit.end)
+            result.status = "ambiguous" if hit.candidates else "partial"
+            result.candidates = tuple(f"{result.city}{t.town}" for t in hit.candidates)
+        else:
+            if elsewhere:
+                # 美里町 is in 埼玉県, 宮城県 and 熊本県: without the prefecture and without a
+                # Saitama town behind it, the name alone proves nothing.
+                result.status = "ambiguous"
+                reasons.append("name_in_other_prefectures")
+                result.candidates = (
+                    f"{PREFECTURE_NAME}{result.city}",
+                    *(f"{p}" for p in elsewhere),
+                )
+                result.pref, result.city, result.muni_code = "", "", ""
+                result.level, result.lat, result.lng = 0, None, None
+            else:
+                result.status = "partial"
+                reasons.append("town_not_found")
+            result.rest = rest_from(i)
+        result.reason = _join(*reasons)
+        return result
+
+    def _finish(
+        self,
+        result: GeocodeResult,
+        town: Town,
+        hit: _TownHit,
+        reasons: list[str],
+        rest_from: Any,
+    ) -> GeocodeResult:
+        result.town = town.town if not town.town.startswith(("（", "(")) else town.koaza
+        result.level = 3
+        result.lat, result.lng = town.lat, town.lng
+        result.status = "matched"
+        reasons.extend(hit.reasons)
+        if town.point_source != "dictionary":
+            reasons.append(f"point_imputed:{town.point_source}")
+        result.rest = rest_from(hit.end)
+        result.reason = _join(*reasons)
+        return result
+
+
+def _longest(
+    table: dict[str, Any], lengths: tuple[int, ...], key: str, i: int
+) -> tuple[Any, int] | None:
+    remaining = len(key) - i
+    for n in lengths:
+        if n <= remaining:
+            value = table.get(key[i : i + n])
+            if value is not None:
+                return value, i + n
+    return None
+
+
+def _match_town(index: UnitIndex, key: str, i: int) -> _TownHit | None:
+    """Longest town at ``key[i:]``; a hit with ``town=None`` when the text stops undecided.
+
+    The dictionary's own keys come first; only when none matches is 町 taken as dropped
+    (月吉19-19 → 月吉町), reported as ``machi_omitted``.
+    """
+    oaza = ""
+    for prefix in _OAZA_PREFIXES:
+        if key.startswith(prefix, i):
+            oaza, i = prefix, i + len(prefix)
+            break
+    hit = _scan(index, index.plain, index.chome, index.lengths, key, i, oaza, exact=True)
+    if hit is None and oaza:
+        # 八潮市 has a 大字 called 二丁目 (大字二丁目): the 大字 is part of what to match.
+        hit = _scan(
+            index, index.plain, index.chome, index.lengths, key, i - len(oaza), "", exact=True
+        )
+    if hit is None and index.alias_lengths:
+        hit = _scan(
+            index, index.alias_plain, index.alias_chome, index.alias_lengths, key, i, oaza,
+            exact=False,
+        )  # fmt: skip
+        if hit is not None and hit.town is not None:
+            hit.reasons.insert(0, "machi_omitted")
+    return hit
+
+
+def _scan(
+    index: UnitIndex,
+    plain: dict[str, Town],
+    chome_index: dict[str, dict[int, Town]],
+    lengths: tuple[int, ...],
+    key: str,
+    i: int,
+    oaza: str,
+    *,
+    exact: bool,
+) -> _TownHit | None:
+    remaining = len(key) - i
+    for n in lengths:
+        if n > remaining:
+            continue
+        s = key[i : i + n]
+        after = i + n
+        reasons: list[str] = []
+        chome = chome_index.get(s)
+        if chome is not None:
+            m = _CHOME_EXPLICIT_RE.match(key, after)
+            number: int | None = None
+            if m is not None:
+                number = int(m.group(1)) if m.group(1).isdigit() else kanji_to_int(m.group(1))
+            else:
+                m = _CHOME_LEADING_RE.match(key, after)
+                if m is not None:
+                    number = int(m.group(1))
+                    reasons.append("chome_from_number")
+            if m is not None and number is not None:
+                town = chome.get(number)
+                same_name = plain.get(s)
+                if town is not None and reasons and same_name is not None:
+                    # 入間市 has 大字高倉 and 高倉三丁目: in 高倉3-5 the 3 may be a 丁目 or a
+                    # 番地. Written 大字 decides. A small first number followed by more
+                    # (3-5, 3-5-7) reads as a 丁目: on the real care-facility sample every such
+                    # address lay nearer the 丁目 than the 大字. A lone number stays undecided.
+                    if oaza:
+                        return _TownHit(same_name, after, [])
+                    if not _MORE_NUMBERS_RE.match(key, after):
+                        return _TownHit(None, after, ["chome_or_banchi"], (same_name, town))
+                    reasons.append("oaza_same_name")
+                if town is not None:
+                    return _TownHit(town, m.end(), reasons)
+                if s not in plain and exact:
+                    return _TownHit(None, after, ["chome_not_found"])
+                reasons = []
+        town = plain.get(s)
+        if town is None:
+            continue
+        if exact and s in index.machi_pairs and not oaza:
+            return _TownHit(None, after, ["oaza_machi_pair"], (town, plain[s + "町"]))
+        if _CHOME_EXPLICIT_RE.match(key, after):
+            # 今泉三丁目 where the dictionary only has 大字今泉: the 丁目 is newer than the
+            # dictionary, and 大字今泉 would be a silently wrong town.
+            return _TownHit(None, after, ["chome_not_found"])
+        if exact and index.koaza:
+            for (town_key, koaza_key), koaza_town in index.koaza.items():
+                if town_key != s:
+                    continue
+                j = after + 1 if key.startswith("字", after) else after
+                if key.startswith(koaza_key, j):
+                    return _TownHit(koaza_town, j + len(koaza_key), ["koaza"])
+        return _TownHit(town, after, reasons)
+    return None
+
+
+def _join(*codes: str) -> str:
+    return ",".join(c for c in codes if c)
+
+
+def _block_number(match: re.Match[str]) -> str:
+    parts = []
+    for m in _BLOCK_PART_RE.finditer(match.group(0)):
+        p = m.group(0)
+        parts.append(p if p.isdigit() else str(kanji_to_int(p)))
+    return "-".join(parts)
+
+
+_PLAIN_BLOCK_RE = re.compile(r"[0-9]+(?:-[0-9]+)*")
+_KOAZA_LEAD_RE = re.compile(r"^字[^0-9\s]+?(?=[0-9])")
+
+
+def _clean_rest(rest: str) -> str:
+    """番地・号 written as dashes with Arabic digits: 四番地の四 → 4-4, 4番4号 → 4-4.
+
+    A leading 小字 stays in front: 字原516番地1 → 字原516-1.
+    """
+    rest = rest.lstrip("-").lstrip()
+    if _PLAIN_BLOCK_RE.fullmatch(rest):
+        return rest  # already 12-3-4: the common case, kept cheap
+    koaza = _KOAZA_LEAD_RE.match(rest)
+    if koaza is not None:
+        return koaza.group(0) + _clean_rest(rest[koaza.end() :])
+    m = _BLOCK_RE.match(rest)
+    if m is None or not m.group(0):
+        return rest
+    tail = rest[m.end() :]
+    if tail and not tail[0].isspace() and tail[0] not in "(-" and not tail.startswith("丁目"):
+        tail = " " + tail  # 15番1号一番館 → "15-1 一番館", not "15-1一番館"
+    return _block_number(m) + tail

@@ -1,0 +1,156 @@
+"""The geocoder as a geopy ``Geocoder``, and optional remote fallbacks through geopy.
+
+``OfflineGeocoder`` lets ``geopandas.tools.geocode(series, provider=OfflineGeocoder(...))`` and
+``geopy.extra.rate_limiter.RateLimiter`` use the offline geocoder; ``Location.raw`` carries every
+field of :class:`~tsunagari_geo.geocode.core.GeocodeResult`.
+
+Remote fallbacks are off by default. A user enables them with settings
+(``TSUNAGARI_GEOCODE_FALLBACK=nominatim`` plus ``TSUNAGARI_GEOCODE_NOMINATIM_DOMAIN`` …); they are
+tried only for rows the offline geocoder leaves below level 3, through geopy's RateLimiter, and
+every answer (also "nothing found") is cached by query, so a batch never asks twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import Nominatim
+from geopy.geocoders.base import Geocoder as GeopyGeocoder
+from geopy.location import Location
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
+from tsunagari_geo.settings import PREFECTURE_NAME
+
+#: Saitama's bounding box (lat/lng) with a margin: a remote answer outside it is refused.
+SAITAMA_BOUNDS = (35.70, 138.70, 36.30, 139.95)
+
+
+class GeocodeSettings(BaseSettings):
+    """Remote fallback switches (env prefix ``TSUNAGARI_GEOCODE_``); all off by default."""
+
+    model_config = SettingsConfigDict(env_prefix="TSUNAGARI_GEOCODE_", extra="ignore")
+
+    fallback: str = Field(default="", description="'' (off) or 'nominatim'.")
+    nominatim_domain: str = Field(default="nominatim.openstreetmap.org")
+    nominatim_scheme: str = Field(default="https")
+    user_agent: str = Field(default="tsunagari-geo")
+    min_delay_seconds: float = Field(default=1.0, description="Nominatim's policy: 1 req/s.")
+    timeout: float = Field(default=10.0)
+
+
+class RemoteFallback:
+    """Ask a geopy geocoder for rows below level 3; rate-limited, cached, Saitama-only.
+
+    A point is taken only if it lies in Saitama's bounding box; the row keeps its level and
+    status and gains ``remote_point:<name>`` in ``reason`` (its precision is the remote's).
+    """
+
+    def __init__(
+        self,
+        geocoder: GeopyGeocoder,
+        *,
+        name: str,
+        min_delay_seconds: float = 1.0,
+    ) -> None:
+        self.name = name
+        self._limited: Callable[..., Any] = RateLimiter(
+            geocoder.geocode, min_delay_seconds=min_delay_seconds, max_retries=1,
+            swallow_exceptions=True, return_value_on_exception=None,
+        )  # fmt: skip
+        self.cache: dict[str, tuple[float, float] | None] = {}
+        self.calls = 0
+
+    @classmethod
+    def from_settings(cls, settings: GeocodeSettings | None = None) -> RemoteFallback | None:
+        """The configured fallback, or None when fallbacks are off."""
+        settings = settings or GeocodeSettings()
+        if settings.fallback == "":
+            return None
+        if settings.fallback != "nominatim":
+            from tsunagari_geo.errors import InputError
+
+            raise InputError("未対応のフォールバックです", value=settings.fallback)
+        nominatim = Nominatim(
+            domain=settings.nominatim_domain,
+            scheme=settings.nominatim_scheme,
+            user_agent=settings.user_agent,
+            timeout=settings.timeout,
+        )
+        return cls(nominatim, name="nominatim", min_delay_seconds=settings.min_delay_seconds)
+
+    def query_for(self, result: GeocodeResult) -> str:
+        """The text sent: the normalised address, with 埼玉県 when it was not written."""
+        text = result.normalized
+        return text if text.startswith(PREFECTURE_NAME) else PREFECTURE_NAME + text
+
+    def __call__(self, result: GeocodeResult) -> GeocodeResult:
+        if result.level >= 3 or result.status in ("empty", "outside_prefecture"):
+            return result
+        query = self.query_for(result)
+        if query not in self.cache:
+            self.calls += 1
+            location = self._limited(query, exactly_one=True)
+            point = None
+            if location is not None:
+                lat, lng = float(location.latitude), float(location.longitude)
+                south, west, north, east = SAITAMA_BOUNDS
+                if south <= lat <= north and west <= lng <= east:
+                    point = (lat, lng)
+            self.cache[query] = point
+        point = self.cache[query]
+        if point is None:
+            return result
+        reason = ",".join(r for r in (result.reason, f"remote_point:{self.name}") if r)
+        return replace(result, lat=point[0], lng=point[1], reason=reason)
+
+
+class OfflineGeocoder(GeopyGeocoder):
+    """geopy-compatible wrapper of the offline geocoder (no network unless a fallback is set).
+
+    >>> import geopandas  # doctest: +SKIP
+    >>> geopandas.tools.geocode(addresses, provider=OfflineGeocoder())  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        geocoder: Geocoder | None = None,
+        *,
+        fallback: RemoteFallback | None = None,
+        min_level: int = 2,
+    ) -> None:
+        """``min_level``: results below it count as "not found" (``None``); default 2."""
+        super().__init__()
+        self.offline = geocoder if geocoder is not None else Geocoder.from_store()
+        self.fallback = fallback
+        self.min_level = min_level
+
+    def __call__(self, **kwargs: Any) -> OfflineGeocoder:
+        # geopandas.tools.geocode calls `provider(**kwargs)` to build its geocoder; an instance
+        # passed as provider therefore answers with itself.
+        if kwargs:
+            raise TypeError(f"OfflineGeocoder takes no options here: {sorted(kwargs)}")
+        return self
+
+    def geocode(
+        self,
+        query: str,
+        *,
+        exactly_one: bool = True,
+        timeout: float | None = None,
+        context: str | None = None,
+    ) -> Location | list[Location] | None:
+        """A ``Location`` (address, (lat, lng), raw = every result field) or None."""
+        del timeout  # offline: nothing to wait for
+        result = self.offline.geocode(query, context)
+        if self.fallback is not None:
+            result = self.fallback(result)
+        if result.level < self.min_level or result.lat is None or result.lng is None:
+            return None
+        address = f"{result.pref}{result.city}{result.town}{result.rest}"
+        location = Location(address, (result.lat, result.lng), result.to_dict())
+        return location if exactly_one else [location]

@@ -1,0 +1,589 @@
+"""Reading and writing the secretariat's tables: CSV, XLSX, GeoJSON and GeoPackage.
+
+Members send spreadsheets in whatever encoding their office software uses, so
+:func:`read_table` detects UTF-8, UTF-8 with BOM and CP932 (Shift_JIS), keeps every row in input
+order and every cell as text (postal codes and ids keep their leading zeros), and reports rather
+than drops what is odd (ragged rows, NUL bytes, blank lines). :func:`write_table` picks the format
+from the extension, writes atomically (a temporary file in the same folder, then
+:func:`os.replace`), neutralises spreadsheet formula injection in CSV and XLSX, and carries the
+attribution where the format has room for it.
+
+Row numbers in messages are spreadsheet row numbers: the header is row 1, the first data row is
+row 2, as the secretariat sees them in Excel.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import math
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from shapely.geometry import Point
+
+from tsunagari_geo.errors import InputError
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.settings import STORE_CRS
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+GEOJSON_SUFFIXES = (".geojson", ".json")
+GPKG_SUFFIXES = (".gpkg",)
+#: ``frame.attrs`` key holding what :func:`read_table` found odd but kept.
+ISSUES_ATTR = "read_issues"
+#: ``frame.attrs`` key holding the encoding a CSV was decoded with.
+ENCODING_ATTR = "encoding"
+
+#: A text cell starting with one of these is run as a formula by Excel and LibreOffice.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class ReadIssue:
+    """Something odd in an input table that was kept, not dropped (row is the spreadsheet row)."""
+
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+def read_table(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    columns_as_str: bool = True,
+) -> pd.DataFrame:
+    """Read a CSV, XLSX, GeoJSON or GeoPackage table, keeping every row in input order.
+
+    Args:
+        path: the file; the format comes from the extension (.csv/.tsv/.txt, .xlsx/.xlsm,
+            .geojson/.json, .gpkg).
+        encoding: CSV only; skips detection (e.g. ``"cp932"``).
+        sheet: XLSX sheet name or 0-based index (default: the first sheet); GeoPackage layer
+            name or index (default: the first layer).
+        columns_as_str: every cell as ``str`` with ``""`` for empty (the default, so ``00123``
+            stays ``00123``); False converts columns whose every non-empty cell is a number.
+
+    Returns:
+        A DataFrame with a default RangeIndex in input order. For GeoJSON and GeoPackage a
+        GeoDataFrame in EPSG:4326: the geometry stays in ``geometry`` and, for Point layers,
+        ``lon`` and ``lat`` text columns are added (unless the file has columns of those names)
+        so later steps can treat geo files like tables with coordinates. ``frame.attrs`` holds
+        ``read_issues`` (a list of :class:`ReadIssue`: ragged rows, NUL bytes, blank lines,
+        renamed duplicate headers) and, for CSV, ``encoding``.
+
+    Raises:
+        InputError: the file is missing, unreadable, in an unknown encoding (naming the row and
+            the bytes), or not a table.
+
+    >>> read_table("members.csv").columns.tolist()  # doctest: +SKIP
+    ['id', '住所', '郵便番号']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("入力ファイルが見つかりません", path=path)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        frame = _read_csv(path, encoding)
+    elif suffix in XLSX_SUFFIXES:
+        frame = _read_xlsx(path, sheet)
+    elif suffix in GEOJSON_SUFFIXES or suffix in GPKG_SUFFIXES:
+        frame = _read_geo(path, sheet)
+    else:
+        raise InputError(
+            "対応していない形式です (CSV, XLSX, GeoJSON, GeoPackage のいずれか)",
+            path=path,
+            value=suffix,
+        )
+    for issue in frame.attrs.get(ISSUES_ATTR, []):
+        log.warning("%s: %s", path, issue)
+    if not columns_as_str:
+        frame = _infer_numbers(frame)
+    return frame
+
+
+def write_table(
+    frame: pd.DataFrame,
+    path: str | Path,
+    *,
+    attribution: Sequence[str] = REFERENCE_ATTRIBUTION,
+) -> Path:
+    """Write ``frame`` atomically as CSV, GeoJSON, GeoPackage or XLSX, chosen by extension.
+
+    CSV is UTF-8 with BOM (so Excel opens it) and XLSX text cells are protected against formula
+    injection: a text cell starting with ``= + - @`` tab or CR gets a leading apostrophe, plain
+    numbers such as ``-1.5`` are left alone. GeoJSON gets a top-level ``"attribution"`` member,
+    GeoPackage an ``attribution`` table and XLSX an ``出典`` sheet; CSV has no room for it.
+
+    A frame without geometry written as GeoJSON or GeoPackage gets Point geometries from its
+    ``lng``/``lat`` (or ``lon``/``lat``, ``経度``/``緯度``) columns; rows without both get none.
+
+    Returns the path written. Raises InputError when the folder is missing, read-only or full;
+    nothing is ever left under the final name unless the write completed.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    writers = {
+        **dict.fromkeys(CSV_SUFFIXES, _write_csv),
+        **dict.fromkeys(XLSX_SUFFIXES, _write_xlsx),
+        **dict.fromkeys(GEOJSON_SUFFIXES, _write_geojson),
+        **dict.fromkeys(GPKG_SUFFIXES, _write_gpkg),
+    }
+    writer = writers.get(suffix)
+    if writer is None:
+        raise InputError(
+            "出力形式を拡張子から決められません (.csv, .xlsx, .geojson, .gpkg)",
+            path=path,
+            value=suffix,
+        )
+    with atomic_path(path) as tmp:
+        writer(frame, tmp, tuple(attribution), path.stem)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success fsync it and rename it into place.
+
+    Raises InputError naming the target when the folder is missing, read-only or full; the
+    temporary file is removed on any failure, so no half-written file ever has the final name.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("出力先のフォルダがありません", path=path)
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as exc:
+        raise InputError(f"出力先に書き込めません: {exc.strerror}", path=path) from exc
+    os.close(fd)
+    tmp = Path(name)
+    # pyogrio refuses to write over an existing file for some drivers; start from nothing.
+    tmp.unlink()
+    try:
+        yield tmp
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise InputError(
+            f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=path
+        ) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is durable only once the directory entry is on disk (POSIX only).
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def neutralize_formula(value: Any) -> Any:
+    """Prefix ``'`` to a text cell a spreadsheet would run as a formula; numbers pass through.
+
+    >>> neutralize_formula("=HYPERLINK(1)"), neutralize_formula("-1.5"), neutralize_formula(-2)
+    ("'=HYPERLINK(1)", '-1.5', -2)
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_START)
+        and not _PLAIN_NUMBER_RE.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def detect_encoding(data: bytes) -> str:
+    """The encoding of a CSV's bytes: BOMs first, then strict UTF-8, CP932, charset-normalizer.
+
+    Raises InputError naming the first undecodable line when nothing fits.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for candidate in ("utf-8", "cp932"):
+        try:
+            data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None:
+        return str(best.encoding)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _decode_error(data, exc, "utf-8", None) from exc
+    return "utf-8"  # pragma: no cover - unreachable, utf-8 failed above
+
+
+def _decode_error(
+    data: bytes, exc: UnicodeDecodeError, encoding: str, path: Path | None
+) -> InputError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return InputError(
+        f"{encoding} として読めないバイト列があります; 文字コードを --encoding で指定してください",
+        path=path,
+        row=line,
+        value=data[exc.start : exc.start + 8],
+    )
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"入力ファイルを読めません: {exc.strerror}", path=path) from exc
+    try:
+        chosen = encoding or detect_encoding(data)
+    except InputError as exc:
+        raise InputError(exc.message, path=path, row=exc.row, value=exc.value) from exc
+    try:
+        text = data.decode(chosen)
+    except LookupError as exc:
+        raise InputError("不明な文字コード名です", path=path, value=chosen) from exc
+    except UnicodeDecodeError as exc:
+        raise _decode_error(data, exc, chosen, path) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
+    issues: list[ReadIssue] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    declared = 0
+    rows: list[list[str]] = []
+    for record in reader:
+        row_no = len(rows) + 2
+        if header is None:
+            if not record or not any(c.strip() for c in record):
+                continue
+            header = _clean_header([_strip_nul(c) for c in record], issues)
+            declared = len(header)
+            continue
+        if not record or (len(record) == 1 and not record[0]):
+            # Kept as a row of empty cells: in a one-column file it is an empty value, and
+            # dropping it would shift every later row against the original.
+            issues.append(ReadIssue(row_no, None, "空行を空の行として残しました"))
+            record = []
+        cells = []
+        for i, cell in enumerate(record):
+            if "\x00" in cell:
+                name = header[i] if i < len(header) else None
+                issues.append(ReadIssue(row_no, name, "NUL 文字を取り除きました"))
+                cell = _strip_nul(cell)
+            cells.append(cell)
+        if any(cells) and len(cells) < declared:
+            issues.append(
+                ReadIssue(
+                    row_no, None, f"列が {declared - len(cells)} 個足りないため空で補いました"
+                )
+            )
+        elif len(cells) > len(header):
+            extra = len(cells) - len(header)
+            for _ in range(extra):
+                header.append(_unique(f"_extra_{len(header) + 1}", header))
+            issues.append(
+                ReadIssue(row_no, None, f"見出しより {extra} 個多い列を _extra_ 列に残しました")
+            )
+        rows.append(cells)
+    if header is None:
+        raise InputError("見出し行がありません (空のファイル)", path=path)
+    if declared > 1:
+        # In a one-column file a blank line is an empty value, even the last one.
+        _drop_trailing_blank(rows, issues)
+    width = len(header)
+    padded = [r + [""] * (width - len(r)) for r in rows]
+    frame = pd.DataFrame(padded, columns=header, dtype=object) if padded else _empty(header)
+    frame = frame.astype(str) if len(frame) else frame
+    frame.attrs[ISSUES_ATTR] = issues
+    frame.attrs[ENCODING_ATTR] = chosen
+    return frame
+
+
+def _drop_trailing_blank(rows: list[list[str]], issues: list[ReadIssue]) -> None:
+    # Blank rows after the last data row of a multi-column table are editor artefacts
+    # (Excel's formatted-but-empty rows, a doubled final newline): a real row with empty
+    # cells is written as ",,," instead. They are dropped and reported.
+    last = len(rows)
+    while rows and not rows[-1]:
+        rows.pop()
+    dropped = last - len(rows)
+    if dropped:
+        issues[:] = [i for i in issues if i.row < len(rows) + 2]
+        issues.append(ReadIssue(len(rows) + 2, None, f"末尾の空行 {dropped} 行を除きました"))
+
+
+def _sniff_delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def _strip_nul(cell: str) -> str:
+    return cell.replace("\x00", "")
+
+
+def _unique(name: str, taken: list[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}.{n}"
+    return candidate
+
+
+def _clean_header(record: list[str], issues: list[ReadIssue]) -> list[str]:
+    header: list[str] = []
+    for i, raw in enumerate(record):
+        name = raw.strip() or f"column_{i + 1}"
+        unique = _unique(name, header)
+        if unique != raw:
+            issues.append(ReadIssue(1, raw, f"見出しを {unique!r} としました"))
+        header.append(unique)
+    return header
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise InputError(f"Excel ファイルとして読めません: {exc}", path=path) from exc
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif isinstance(sheet, int):
+            ws = book.worksheets[sheet]
+        else:
+            ws = book[sheet]
+    except (IndexError, KeyError) as exc:
+        names = ", ".join(book.sheetnames)
+        book.close()
+        raise InputError(f"シートがありません (あるのは {names})", path=path, value=sheet) from exc
+    issues: list[ReadIssue] = []
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for sheet_row, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            while cells and cells[-1] == "":
+                cells.pop()
+            if header is None:
+                if cells:
+                    header = _clean_header(cells, issues)
+                continue
+            if not cells:
+                issues.append(ReadIssue(sheet_row, None, "空行を空の行として残しました"))
+            if len(cells) > len(header):
+                extra = len(cells) - len(header)
+                for _ in range(extra):
+                    header.append(_unique(f"_extra_{len(header) + 1}", header))
+                issues.append(
+                    ReadIssue(
+                        sheet_row, None, f"見出しより {extra} 個多い列を _extra_ 列に残しました"
+                    )
+                )
+            rows.append(cells)
+    finally:
+        book.close()
+    if header is None:
+        raise InputError("見出し行がありません (空のシート)", path=path)
+    _drop_trailing_blank(rows, issues)
+    width = len(header)
+    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=header, dtype=object)
+    frame = frame.astype(str) if rows else _empty(header)
+    frame.attrs[ISSUES_ATTR] = issues
+    return frame
+
+
+def _read_geo(path: Path, layer: str | int | None) -> pd.DataFrame:
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise InputError(f"地理データとして読めません: {exc}", path=path) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        frame = pd.DataFrame({c: [_cell_text(v) for v in gdf[c]] for c in gdf.columns})
+        frame.attrs[ISSUES_ATTR] = []
+        return frame
+    if gdf.crs is not None and not gdf.crs.equals(STORE_CRS):
+        gdf = gdf.to_crs(STORE_CRS)
+    geometry = gdf.geometry
+    out = pd.DataFrame(
+        {c: [_cell_text(v) for v in gdf[c]] for c in gdf.columns if c != geometry.name},
+        index=pd.RangeIndex(len(gdf)),
+    )
+    points = geometry.geom_type == "Point"
+    if bool(points.any()) and "lon" not in out.columns and "lat" not in out.columns:
+        out["lon"] = [_cell_text(g.x) if p else "" for g, p in zip(geometry, points, strict=True)]
+        out["lat"] = [_cell_text(g.y) if p else "" for g, p in zip(geometry, points, strict=True)]
+    result = gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=STORE_CRS)
+    result.attrs[ISSUES_ATTR] = []
+    return result
+
+
+def _infer_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in frame.columns:
+        if column == "geometry":
+            continue
+        values = frame[column].replace("", None)
+        converted = pd.to_numeric(values, errors="coerce")
+        if bool((converted.notna() == values.notna()).all()) and bool(values.notna().any()):
+            frame[column] = converted
+    return frame
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+_LNG_LAT_PAIRS = (("lng", "lat"), ("lon", "lat"), ("経度", "緯度"), ("longitude", "latitude"))
+
+
+def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A plain DataFrame for CSV/XLSX: geometry as WKT, formula-like text neutralised."""
+    out = pd.DataFrame(frame).copy()
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in out.columns:
+        name = frame.geometry.name
+        out[name] = [g.wkt if g is not None and not g.is_empty else "" for g in frame.geometry]
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(neutralize_formula).astype(object)
+    out.columns = [str(neutralize_formula(str(c))) for c in out.columns]
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
+    del attribution, name  # CSV has no place for it that every reader would skip
+    text = _text_frame(frame)
+    with tmp.open("w", encoding="utf-8-sig", newline="") as f:
+        text.to_csv(f, index=False, lineterminator="\r\n")
+        f.flush()
+
+
+def _write_xlsx(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
+    import openpyxl
+
+    del name
+    text = _text_frame(frame)
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("data")
+    sheet.append([str(c) for c in text.columns])
+    for record in text.itertuples(index=False, name=None):
+        sheet.append([_xlsx_value(v) for v in record])
+    if attribution:
+        source = book.create_sheet("出典")
+        for line in attribution:
+            source.append([line])
+    book.save(tmp)
+
+
+def _xlsx_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        gdf = frame if frame.crs is not None else frame.set_crs(STORE_CRS)
+        return gdf.to_crs(STORE_CRS) if not gdf.crs.equals(STORE_CRS) else gdf
+    for lng_col, lat_col in _LNG_LAT_PAIRS:
+        if lng_col in frame.columns and lat_col in frame.columns:
+            lng = pd.to_numeric(frame[lng_col].replace("", None), errors="coerce")
+            lat = pd.to_numeric(frame[lat_col].replace("", None), errors="coerce")
+            geoms = [
+                Point(float(x), float(y)) if pd.notna(x) and pd.notna(y) else None
+                for x, y in zip(lng, lat, strict=True)
+            ]
+            return gpd.GeoDataFrame(pd.DataFrame(frame), geometry=geoms, crs=STORE_CRS)
+    return gpd.GeoDataFrame(pd.DataFrame(frame), geometry=[None] * len(frame), crs=STORE_CRS)
+
+
+def _write_geojson(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
+    del name
+    gdf = _as_geo(frame)
+    document = json.loads(gdf.to_json(drop_id=True, na="null"))
+    if attribution:
+        # A foreign member (RFC 7946 §6.1): readers that do not know it keep it or skip it.
+        document["attribution"] = " / ".join(attribution)
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(document, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+
+
+def _write_gpkg(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
+    gdf = _as_geo(frame)
+    try:
+        pyogrio.write_dataframe(gdf, tmp, layer=name or "data", driver="GPKG")
+    except pyogrio.errors.DataSourceError as exc:
+        raise OSError(str(exc)) from exc
+    if attribution:
+        conn = sqlite3.connect(tmp)
+        try:
+            with conn:
+                conn.execute("CREATE TABLE attribution (line_no INTEGER PRIMARY KEY, text TEXT)")
+                conn.executemany(
+                    "INSERT INTO attribution VALUES (?, ?)", list(enumerate(attribution, start=1))
+                )
+                # Registered as an attributes table so GIS software lists it (GPKG §2.4).
+                conn.execute(
+                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+                    "VALUES ('attribution', 'attributes', 'attribution', '出典')"
+                )
+        finally:
+            conn.close()

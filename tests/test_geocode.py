@@ -1,0 +1,470 @@
+"""The offline geocoder, one behaviour per test, against the real town dictionary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tsunagari_geo.geocode import REASONS, Geocoder
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.text import normalize_address
+
+
+@pytest.fixture(scope="session")
+def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
+    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+
+
+def _codes(reason: str) -> set[str]:
+    return {c.split(":")[0] for c in reason.split(",") if c}
+
+
+# --- result shape ----------------------------------------------------------------------------
+
+
+def test_a_full_address_gives_every_field(geocoder: Geocoder, store: ReferenceStore) -> None:
+    r = geocoder.geocode("埼玉県さいたま市浦和区常盤六丁目4番4号")
+    town = store.towns.query("unit_code == '11107' and town == '常盤六丁目'").iloc[0]
+    assert (r.pref, r.city, r.muni_code, r.town, r.rest) == (
+        "埼玉県",
+        "さいたま市浦和区",
+        "11107",
+        "常盤六丁目",
+        "4-4",
+    )
+    assert (r.level, r.status) == (3, "matched")
+    assert (r.lat, r.lng) == (town.lat, town.lng)
+
+
+def test_every_reason_code_is_documented(geocoder: Geocoder) -> None:
+    samples = [
+        "",
+        "東京都千代田区丸の内1-1",
+        "さいたま市常盤6-4-4",
+        "さいたま市宮町1",
+        "川口市新堀1234",
+        "大宮市桜木町1-1",
+        "入間郡滑川町福田1",
+        "あいうえお",
+        "美里町xyz",
+        "三郷鷹野4-39-1",
+        "川越市月吉19-19",
+        "入間市高倉3",
+        "入間市高倉3-5",
+        "さいたま市西区大字中野林字中郷650",
+        "上尾市今泉三丁目5",
+    ]
+    for text in samples:
+        for code in _codes(geocoder.geocode(text).reason):
+            assert code in REASONS, (text, code)
+
+
+def test_level_two_point_is_the_municipality_representative_point(
+    geocoder: Geocoder, store: ReferenceStore
+) -> None:
+    r = geocoder.geocode("埼玉県川越市存在しない町1")
+    unit = store.units.set_index("code").loc["11201"]
+    assert (r.level, r.status, r.reason) == (2, "partial", "town_not_found")
+    assert (r.lat, r.lng) == (unit.rep_lat, unit.rep_lng)
+
+
+def test_imputed_town_point_is_said_in_reason(geocoder: Geocoder, store: ReferenceStore) -> None:
+    imputed = store.towns[store.towns.point_source != "dictionary"].iloc[0]
+    city = geocoder.dictionary.units[imputed.unit_code].name
+    r = geocoder.geocode(f"{city}{imputed.town}1")
+    assert r.town == imputed.town
+    assert f"point_imputed:{imputed.point_source}" in r.reason
+
+
+# --- NFKC, dashes, postal codes, notes -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "埼玉県さいたま市浦和区常盤６－４－４",
+        "〒330-0061 埼玉県さいたま市浦和区常盤6-4-4",
+        "〒３３０－００６１　埼玉県さいたま市浦和区常盤6‐4‐4",
+        "330-0061 さいたま市浦和区常盤6ー4ー4",
+        "埼玉県 さいたま市 浦和区 常盤 6−4−4",
+        "さいたま市浦和区常盤6―4―4（○○ビル2階）",
+        "さいたま市浦和区常盤6–4–4 ※裏口",
+    ],
+)
+def test_width_dashes_postal_codes_and_notes(geocoder: Geocoder, text: str) -> None:
+    r = geocoder.geocode(text)
+    assert (r.muni_code, r.town, r.level) == ("11107", "常盤六丁目", 3)
+    assert r.rest.startswith("4-4")
+
+
+# --- 丁目 and 番地 forms ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "さいたま市大宮区桜木町一丁目2番3号",
+        "さいたま市大宮区桜木町1丁目2番3号",
+        "さいたま市大宮区桜木町１丁目２番３号",
+        "さいたま市大宮区桜木町1-2-3",
+        "さいたま市大宮区桜木町一丁目二番地の三",
+        "さいたま市大宮区桜木町1丁目2番地3",
+        "さいたま市大宮区桜木町1丁目2の3",
+    ],
+)
+def test_chome_forms_and_block_numbers(geocoder: Geocoder, text: str) -> None:
+    r = geocoder.geocode(text)
+    assert (r.town, r.rest) == ("桜木町一丁目", "2-3")
+
+
+def test_chome_from_the_first_number_is_reported(geocoder: Geocoder) -> None:
+    assert "chome_from_number" in geocoder.geocode("さいたま市大宮区桜木町1-2-3").reason
+    assert "chome_from_number" not in geocoder.geocode("さいたま市大宮区桜木町1丁目2-3").reason
+
+
+def test_first_number_is_not_a_chome_where_the_town_has_none(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("川口市宮町1-2-3")
+    assert (r.town, r.rest) == ("宮町", "1-2-3")
+
+
+def test_chome_missing_from_the_dictionary_is_not_a_silent_town(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("埼玉県上尾市今泉三丁目5番地7")
+    assert (r.level, r.status, r.town) == (2, "partial", "")
+    assert "chome_not_found" in r.reason
+
+
+@pytest.mark.parametrize(
+    ("rest", "expected"),
+    [("4番地", "4"), ("4番4号", "4-4"), ("4番地の4", "4-4"), ("四番地四", "4-4"), ("1234", "1234")],
+)
+def test_banchi_forms_in_rest(geocoder: Geocoder, rest: str, expected: str) -> None:
+    assert geocoder.geocode(f"川口市宮町{rest}").rest == expected
+
+
+def test_building_after_the_block_number_stays_in_rest(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("さいたま市浦和区高砂3丁目15番1号 一番館")
+    assert (r.town, r.rest) == ("高砂三丁目", "15-1 一番館")
+
+
+def test_koaza_stays_in_rest(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("桶川市坂田字原５１６番地１")
+    assert (r.town, r.rest) == ("大字坂田", "字原516-1")
+
+
+# --- spelling variants -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "town"),
+    [
+        ("さいたま市見沼区丸ｹ崎町1", "丸ヶ崎町"),
+        ("さいたま市見沼区丸ケ崎町1", "丸ヶ崎町"),
+        ("さいたま市見沼区丸が崎町1", "丸ヶ崎町"),
+        ("さいたま市見沼区丸ガ崎町1", "丸ヶ崎町"),
+        ("さいたま市見沼区丸ヵ崎町1", "丸ヶ崎町"),
+        ("熊谷市市之坪1", "市ノ坪"),
+        ("熊谷市市の坪1", "市ノ坪"),
+        ("熊谷市成澤1", "成沢"),
+        ("川越市池邊1", "大字池辺"),
+        ("川越市池邉1", "大字池辺"),
+        ("行田市齋条1", "大字斎条"),
+        ("行田市齊条1", "大字斎条"),
+        ("さいたま市西区嶋根1", "大字島根"),
+        ("志木市舘1丁目", "館一丁目"),
+        ("さいたま市浦和区瀨ヶ崎1-1", "瀬ヶ崎一丁目"),
+        ("さいたま市大宮区櫻木町1-1", "桜木町一丁目"),
+        ("越生町竜ヶ谷100", "大字龍ケ谷"),
+        ("上尾市平方領領家213", "大字平方領々家"),
+        ("比企郡嵐山町大字将軍沢1", "大字将軍澤"),
+    ],
+)
+def test_spelling_variants_come_out_in_dictionary_spelling(
+    geocoder: Geocoder, text: str, town: str
+) -> None:
+    r = geocoder.geocode(text)
+    assert (r.town, r.level) == (town, 3)
+
+
+# --- prefecture, 郡, ward, 大字 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "埼玉県比企郡滑川町大字福田1",
+        "比企郡滑川町大字福田1",
+        "滑川町大字福田1",
+        "滑川町福田1",
+        "埼玉県滑川町字福田1",
+        "埼玉滑川町福田1",
+    ],
+)
+def test_prefecture_gun_and_oaza_may_be_omitted_or_extra(geocoder: Geocoder, text: str) -> None:
+    r = geocoder.geocode(text)
+    assert (r.city, r.muni_code, r.town, r.rest, r.status) == (
+        "比企郡滑川町",
+        "11341",
+        "大字福田",
+        "1",
+        "matched",
+    )
+
+
+def test_a_wrong_gun_is_read_past_and_reported(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("入間郡滑川町福田1")
+    assert (r.muni_code, r.town) == ("11341", "大字福田")
+    assert "gun_mismatch" in r.reason
+
+
+def test_saitama_city_ward_is_inferred_when_unique(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("さいたま市常盤6-4-4")
+    assert (r.city, r.muni_code, r.town) == ("さいたま市浦和区", "11107", "常盤六丁目")
+    assert "ward_inferred" in r.reason
+
+
+def test_saitama_city_ward_is_ambiguous_when_several_wards_have_the_town(
+    geocoder: Geocoder, store: ReferenceStore
+) -> None:
+    r = geocoder.geocode("さいたま市宮町1")
+    wards = store.towns.query("muni_code == '11100' and key.str.startswith('宮町')").unit_code
+    assert wards.nunique() > 1
+    assert (r.status, r.level, r.muni_code) == ("ambiguous", 2, "11100")
+    assert len(r.candidates) == wards.nunique()
+    assert all(c.startswith("さいたま市") and "区" in c for c in r.candidates)
+
+
+def test_ward_without_city_is_read_only_with_a_town(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("見沼区丸ケ崎町1")
+    assert (r.muni_code, r.town) == ("11104", "丸ヶ崎町")
+    assert "ward_without_city" in r.reason
+    tokyo = geocoder.geocode("中央区銀座1-1")
+    assert (tokyo.status, tokyo.level, tokyo.pref) == ("outside_prefecture", 1, "東京都")
+
+
+def test_oaza_and_machi_pair_is_decided_by_the_written_form(geocoder: Geocoder) -> None:
+    assert geocoder.geocode("川口市大字新堀1234").town == "大字新堀"
+    assert geocoder.geocode("川口市新堀町1-2").town == "新堀町"
+    assert geocoder.geocode("さいたま市見沼区大字丸ヶ崎123").town == "大字丸ヶ崎"
+    assert geocoder.geocode("さいたま市見沼区丸ヶ崎町1").town == "丸ヶ崎町"
+
+
+@pytest.mark.parametrize("text", ["川口市新堀1234", "さいたま市見沼区丸が崎123"])
+def test_oaza_and_machi_pair_is_never_resolved_silently(geocoder: Geocoder, text: str) -> None:
+    r = geocoder.geocode(text)
+    assert (r.status, r.level, r.town) == ("ambiguous", 2, "")
+    assert "oaza_machi_pair" in r.reason
+    assert len(r.candidates) == 2
+    assert any("大字" in c for c in r.candidates)
+    assert any(c.endswith("町") for c in r.candidates)
+
+
+def test_lone_number_after_a_town_with_both_oaza_and_chome_is_undecided(
+    geocoder: Geocoder,
+) -> None:
+    # 入間市 has 大字高倉 and 高倉一丁目…: 高倉3 may be 三丁目 or 3番地.
+    r = geocoder.geocode("入間市高倉3")
+    assert (r.status, r.level, r.town) == ("ambiguous", 2, "")
+    assert set(r.candidates) == {"入間市大字高倉", "入間市高倉三丁目"}
+    assert geocoder.geocode("入間市大字高倉3").town == "大字高倉"
+    assert geocoder.geocode("入間市高倉3丁目").town == "高倉三丁目"
+
+
+def test_chome_block_form_is_read_as_chome_and_says_an_oaza_shares_the_name(
+    geocoder: Geocoder,
+) -> None:
+    r = geocoder.geocode("入間市高倉3-5")
+    assert (r.town, r.rest) == ("高倉三丁目", "5")
+    assert "oaza_same_name" in r.reason
+
+
+def test_an_oaza_named_like_a_chome(geocoder: Geocoder) -> None:
+    # 八潮市 has a 大字 whose name is 二丁目.
+    assert geocoder.geocode("八潮市大字二丁目1064").town == "大字二丁目"
+
+
+def test_exact_name_of_one_of_a_pair_is_that_place(geocoder: Geocoder) -> None:
+    # 深谷市 has 国済寺 (no 大字) and 国済寺町: 国済寺 written is exactly the first one's name.
+    assert geocoder.geocode("深谷市国済寺477-1").town == "国済寺"
+
+
+def test_dropped_machi_is_read_only_when_nothing_else_matches(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("川越市月吉19-19")
+    assert r.town == "月吉町"
+    assert "machi_omitted" in r.reason
+    assert geocoder.geocode("さいたま市大宮区櫛引1丁目661").town == "櫛引町一丁目"
+
+
+def test_municipality_without_its_suffix_needs_a_town(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("埼玉県三郷鷹野4-39-1")
+    assert (r.muni_code, r.town) == ("11237", "鷹野四丁目")
+    assert "municipality_suffix_omitted" in r.reason
+    assert geocoder.geocode("三郷").status == "unmatched"
+    r = geocoder.geocode("埼玉県比企郡鳩山熊井76-1")
+    assert (r.muni_code, r.town, r.reason) == ("11348", "大字熊井", "municipality_suffix_omitted")
+
+
+# --- former municipalities -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "town", "former"),
+    [
+        ("大宮市桜木町1-1", "11103", "桜木町一丁目", "大宮市"),
+        ("浦和市常盤六丁目四番地の四", "11107", "常盤六丁目", "浦和市"),
+        ("鳩ヶ谷市本町1-2-3", "11203", "鳩ヶ谷本町一丁目", "鳩ヶ谷市"),
+        ("北埼玉郡騎西町騎西123", "11210", "騎西", "騎西町"),
+        ("南埼玉郡菖蒲町菖蒲123", "11232", "菖蒲町菖蒲", "菖蒲町"),
+    ],
+)
+def test_former_municipality_names_are_read_and_reported(
+    geocoder: Geocoder, text: str, code: str, town: str, former: str
+) -> None:
+    r = geocoder.geocode(text)
+    assert (r.muni_code, r.town, r.level) == (code, town, 3)
+    assert f"former_municipality:{former}" in r.reason
+
+
+# --- longest match ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "town", "rest"),
+    [
+        ("さいたま市西区指扇領別所100", "大字指扇領別所", "100"),
+        ("さいたま市西区指扇100", "大字指扇", "100"),
+        ("川越市並木新町1", "並木新町", "1"),
+        ("川越市並木西町1", "並木西町", "1"),
+        ("川越市並木1", "大字並木", "1"),
+        ("さいたま市浦和区常盤10-1", "常盤十丁目", "1"),
+        ("さいたま市浦和区常盤1-10", "常盤一丁目", "10"),
+    ],
+)
+def test_longest_town_wins_and_numbers_are_not_part_of_names(
+    geocoder: Geocoder, text: str, town: str, rest: str
+) -> None:
+    r = geocoder.geocode(text)
+    assert (r.town, r.rest) == (town, rest)
+
+
+# --- outside Saitama, empty, nonsense --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "pref"),
+    [
+        ("東京都千代田区丸の内1-1", "東京都"),
+        ("東京都府中市宮町1-1", "東京都"),
+        ("広島県府中市府川町1", "広島県"),
+        ("千葉県印旛郡栄町安食1", "千葉県"),
+        ("北海道札幌市中央区北1条西2丁目", "北海道"),
+        ("大阪府大阪市北区梅田1", "大阪府"),
+        ("千代田区丸の内1-1", "東京都"),
+        ("横浜市中区本町1", "神奈川県"),
+    ],
+)
+def test_other_prefectures_are_outside_and_never_matched(
+    geocoder: Geocoder, text: str, pref: str
+) -> None:
+    r = geocoder.geocode(text)
+    assert (r.status, r.level, r.pref, r.muni_code, r.lat) == (
+        "outside_prefecture",
+        1,
+        pref,
+        "",
+        None,
+    )
+
+
+def test_name_used_in_several_prefectures_lists_them(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("府中市宮町1")
+    assert (r.status, r.pref) == ("outside_prefecture", "")
+    assert set(r.candidates) == {"東京都", "広島県"}
+
+
+def test_saitama_name_also_used_elsewhere_needs_a_saitama_town(geocoder: Geocoder) -> None:
+    assert geocoder.geocode("美里町大字下児玉1").muni_code == "11381"
+    r = geocoder.geocode("美里町xyz")
+    assert (r.status, r.level, r.muni_code) == ("ambiguous", 0, "")
+    assert "埼玉県児玉郡美里町" in r.candidates
+    assert "宮城県" in r.candidates
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u3000\t", None])
+def test_empty_input(geocoder: Geocoder, text: str | None) -> None:
+    r = geocoder.geocode(text)
+    assert (r.status, r.level, r.reason) == ("empty", 0, "empty")
+
+
+def test_nonsense_is_unmatched_with_what_was_recognised(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("あいうえお")
+    assert (r.status, r.level, r.reason) == ("unmatched", 0, "municipality_not_found")
+    r = geocoder.geocode("埼玉県ほげほげ1-2")
+    assert (r.status, r.level, r.pref, r.rest) == ("unmatched", 1, "埼玉県", "ほげほげ1-2")
+
+
+# --- context (a separate 市区町村 column) ------------------------------------------------------
+
+
+def test_context_fills_a_missing_municipality(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("稲荷5-1-31", "草加市")
+    assert (r.muni_code, r.town) == ("11221", "稲荷五丁目")
+    assert "municipality_from_context" in r.reason
+
+
+def test_context_does_not_double_a_written_municipality(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("埼玉県草加市稲荷5-1-31", "草加市")
+    assert (r.muni_code, r.town, r.reason) == ("11221", "稲荷五丁目", "chome_from_number")
+
+
+def test_context_beats_a_pref_less_name_from_elsewhere(geocoder: Geocoder) -> None:
+    # 栄町 alone is 千葉県印旛郡栄町; with 市区町村 = 上尾市, whose towns include 栄町, the
+    # context leads to a Saitama place and wins.
+    alone = geocoder.geocode("栄町704")
+    assert alone.status == "outside_prefecture"
+    r = geocoder.geocode("栄町704", "上尾市")
+    assert r.muni_code == "11219"
+    tokyo = geocoder.geocode("千代田区丸の内1-1", "川口市")
+    assert (tokyo.status, tokyo.pref) == ("outside_prefecture", "東京都")
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+ADDRESSES = [
+    "さいたま市常盤6-4-4",
+    "〒330-0061 埼玉県さいたま市浦和区常盤６－４－４",
+    "川口市新堀1234",
+    "東京都千代田区丸の内1-1",
+    "浦和市常盤六丁目四番地の四 ○○ビル",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", ADDRESSES)
+def test_same_input_same_output_and_normalized_input_same_result(
+    geocoder: Geocoder, text: str
+) -> None:
+    first = geocoder.geocode(text)
+    assert geocoder.geocode(text) == first
+    again = geocoder.geocode(first.normalized)
+    assert normalize_address(first.normalized) == first.normalized
+    assert {k: v for k, v in again.to_dict().items() if k != "input"} == {
+        k: v for k, v in first.to_dict().items() if k != "input"
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet="埼玉県さいたま市浦和区常盤川口新堀町大字丁目一二三0123-ー 番地の号ヶ", max_size=30
+    )
+)
+def test_never_raises_and_never_claims_more_than_it_found(geocoder: Geocoder, text: str) -> None:
+    r = geocoder.geocode(text)
+    assert 0 <= r.level <= 3
+    assert (r.level == 3) == (r.status == "matched")
+    assert (r.lat is None) == (r.level < 2)
+    if r.level >= 2:
+        assert r.muni_code and r.city

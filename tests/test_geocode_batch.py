@@ -1,0 +1,355 @@
+"""The batch geocoding job and its CLI: every row out, in order, checked, resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tsunagari_geo.cli import _register, app
+from tsunagari_geo.errors import InputError
+from tsunagari_geo.geocode import Geocoder
+from tsunagari_geo.geocode.batch import (
+    FAR_THRESHOLD_M,
+    OUT_COLUMNS,
+    find_address_columns,
+    geocode_table,
+    journal_path,
+)
+from tsunagari_geo.reference.store import ReferenceStore
+
+CARE = "samples/care_facilities_mhlw_2025.csv"
+
+
+@pytest.fixture(scope="module")
+def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
+    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def test_every_row_comes_out_in_order_with_its_own_columns(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"id": "003", "住所": "さいたま市浦和区常盤6-4-4", "memo": "=1+1"},
+        {"id": "001", "住所": "", "memo": ""},
+        {"id": "002", "住所": "東京都千代田区丸の内1-1", "memo": "x"},
+        {"id": "002", "住所": "さいたま市浦和区常盤6-4-4", "memo": "duplicate kept"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    summary = geocode_table(src, tmp_path / "out.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "out.csv")
+    assert out.columns.tolist() == ["id", "住所", "memo", *OUT_COLUMNS]
+    assert out["id"].tolist() == ["003", "001", "002", "002"]
+    assert out["status"].tolist() == ["matched", "empty", "outside_prefecture", "matched"]
+    assert out["memo"].tolist()[0] == "'=1+1"  # formula injection neutralised
+    assert summary.rows == 4
+    assert summary.by_status == {"matched": 2, "empty": 1, "outside_prefecture": 1}
+    assert summary.by_level == {3: 2, 0: 1, 1: 1}
+
+
+def test_failures_file_lists_rows_needing_a_person(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"住所": "さいたま市浦和区常盤6-4-4"},
+        {"住所": "川口市新堀1234"},
+        {"住所": "あいうえお"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    summary = geocode_table(src, tmp_path / "result.csv", geocoder=geocoder, store=store)
+    failures = _read(tmp_path / "result.failures.csv")
+    assert summary.failures == tmp_path / "result.failures.csv"
+    assert failures["row"].tolist() == ["3", "4"]
+    assert failures["status"].tolist() == ["ambiguous", "unmatched"]
+    assert "川口市大字新堀" in failures["candidates"].iloc[0]
+
+
+def test_address_header_is_recognised_or_the_columns_are_listed() -> None:
+    assert find_address_columns(["id", "所在地", "tel"]) == ["所在地"]
+    assert find_address_columns(["Address", "name"]) == ["Address"]
+    assert find_address_columns(["都道府県", "市区町村", "町域", "番地"]) == [
+        "都道府県",
+        "市区町村",
+        "町域",
+        "番地",
+    ]
+    with pytest.raises(InputError, match="id, name, tel"):
+        find_address_columns(["id", "name", "tel"])
+
+
+def test_unknown_address_column_names_the_column(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"addr1": "x"}])
+    with pytest.raises(InputError, match="住所の列") as err:
+        geocode_table(
+            src, tmp_path / "o.csv", geocoder=geocoder, store=store, address_columns=["住所"]
+        )
+    assert err.value.column == "住所"
+
+
+def test_split_address_columns_are_joined(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"都道府県": "埼玉県", "市区町村": "さいたま市浦和区", "町域": "常盤六丁目", "番地": "4-4"},
+        {"都道府県": "埼玉県", "市区町村": "川越市", "町域": "元町一丁目", "番地": ""},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(src, tmp_path / "out.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "out.csv")
+    assert out["town"].tolist() == ["常盤六丁目", "元町一丁目"]
+    assert out["rest"].tolist() == ["4-4", ""]
+
+
+def test_city_then_address_columns_never_double_the_municipality(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"city": "草加市", "address": "稲荷5-1-31"},
+        {"city": "草加市", "address": "埼玉県草加市稲荷5-1-31"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(
+        src, tmp_path / "o.csv", geocoder=geocoder, store=store, address_columns=["city", "address"]
+    )
+    out = _read(tmp_path / "o.csv")
+    # Our columns that clash with the input's (city) get the geocode_ prefix.
+    assert out["geocode_city"].tolist() == ["草加市", "草加市"]
+    assert out["town"].tolist() == ["稲荷五丁目", "稲荷五丁目"]
+    assert out["city"].tolist() == ["草加市", "草加市"]
+
+
+def test_cp932_input_is_detected(tmp_path: Path, store: ReferenceStore, geocoder: Geocoder) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1"}], encoding="cp932")
+    geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
+    assert _read(tmp_path / "o.csv")["town"].tolist() == ["元町一丁目"]
+
+
+def test_xlsx_in_geojson_out_with_attribution(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["番号", "所在地"])
+    sheet.append(["0012", "川越市元町1-3-1"])
+    sheet.append(["0013", "不明"])
+    book.save(tmp_path / "in.xlsx")
+    geocode_table(tmp_path / "in.xlsx", tmp_path / "o.geojson", geocoder=geocoder, store=store)
+    doc = json.loads((tmp_path / "o.geojson").read_text(encoding="utf-8"))
+    assert "国土数値情報" in doc["attribution"]
+    first, second = doc["features"]
+    assert first["properties"]["番号"] == "0012"
+    assert first["properties"]["town"] == "元町一丁目"
+    lng, lat = first["geometry"]["coordinates"]
+    assert (str(lat), str(lng)) == (first["properties"]["lat"], first["properties"]["lng"])
+    assert second["geometry"] is None
+
+
+def test_gpkg_output(tmp_path: Path, store: ReferenceStore, geocoder: Geocoder) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1"}])
+    geocode_table(src, tmp_path / "o.gpkg", geocoder=geocoder, store=store)
+    back = gpd.read_file(tmp_path / "o.gpkg", layer="o")
+    assert back["town"].tolist() == ["元町一丁目"]
+    assert back.geometry.iloc[0].x == pytest.approx(float(back["lng"].iloc[0]))
+
+
+def test_existing_coordinates_are_checked_not_overwritten(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    town = geocoder.geocode("川越市元町1-3-1")
+    assert town.lat is not None and town.lng is not None
+    # 川越市's representative point lies inside 川越市, about 2.8 km from 元町一丁目.
+    kawagoe = store.units.set_index("code").loc["11201"]
+    rows = [
+        {"住所": "川越市元町1-3-1", "緯度": str(town.lat + 0.001), "経度": str(town.lng)},
+        {"住所": "川越市元町1-3-1", "緯度": "", "経度": ""},
+        {"住所": "川越市元町1-3-1", "緯度": "35.681236", "経度": "139.767125"},  # 東京駅
+        {"住所": "川越市元町1-3-1", "緯度": "35.8617", "経度": "139.6455"},  # 浦和区
+        {"住所": "川越市元町1-3-1", "緯度": str(kawagoe.rep_lat), "経度": str(kawagoe.rep_lng)},
+        {"住所": "あいうえお", "緯度": "35.9", "経度": "139.48"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    summary = geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "o.csv")
+    assert out["緯度"].tolist()[0] == rows[0]["緯度"]
+    assert out["coord_check"].tolist() == [
+        "ok",
+        "missing",
+        "outside_prefecture",
+        "other_municipality",
+        "far_from_address",
+        "unchecked",
+    ]
+    assert 100 < int(out["coord_distance_m"].iloc[0]) < 120  # 0.001° of latitude ≈ 111 m
+    assert int(out["coord_distance_m"].iloc[4]) > FAR_THRESHOLD_M
+    assert out["coord_distance_m"].iloc[1] == ""
+    assert summary.coord_check["ok"] == 1
+
+
+def test_overrides_by_id_and_by_address(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"no": "1", "住所": "川口市新堀1234"},
+        {"no": "2", "住所": "どこか"},
+        {"no": "3", "住所": "川越市元町1-3-1"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    overrides = _write_csv(
+        tmp_path / "ov.csv",
+        [
+            {"id": "1", "address": "", "town": "大字新堀", "lat": "", "lng": ""},
+            {"id": "", "address": "どこか", "town": "", "lat": "35.9", "lng": "139.5"},
+        ],
+    )
+    geocode_table(
+        src, tmp_path / "o.csv", geocoder=geocoder, store=store, id_column="no", overrides=overrides
+    )
+    out = _read(tmp_path / "o.csv")
+    assert out["status"].tolist() == ["overridden", "overridden", "matched"]
+    assert out["town"].iloc[0] == "大字新堀"
+    assert (out["lat"].iloc[1], out["lng"].iloc[1]) == ("35.9", "139.5")
+    assert out["reason"].tolist()[:2] == ["override_town:2", "override_point:3"]
+
+
+def test_bad_override_names_file_row_and_value(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"no": "1", "住所": "x"}])
+    overrides = _write_csv(tmp_path / "ov.csv", [{"id": "1", "lat": "north", "lng": "1"}])
+    with pytest.raises(InputError) as err:
+        geocode_table(
+            src, tmp_path / "o.csv", geocoder=geocoder, store=store, id_column="no",
+            overrides=overrides,
+        )  # fmt: skip
+    assert (err.value.row, err.value.path) == (2, str(overrides))
+
+
+def test_resume_reuses_finished_chunks_and_restarts_on_a_changed_input(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [{"住所": f"川越市元町1-3-{i}"} for i in range(1, 31)]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    out = tmp_path / "o.csv"
+    journal = journal_path(out)
+    # A journal from a run with another input is not reused, even with resume.
+    journal.mkdir()
+    (journal / "manifest.json").write_text('{"input_sha256": "other"}')
+    (journal / "chunk_000000.json").write_text("garbage\n")
+    summary = geocode_table(src, out, geocoder=geocoder, store=store, resume=True, chunk_size=7)
+    assert summary.resumed_chunks == 0
+    assert _read(out)["rest"].tolist() == [f"3-{i}" for i in range(1, 31)]
+    assert not journal.exists()
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("tsunagari-geo")
+    assert script.exists(), script
+    return str(script)
+
+
+def test_sigkill_half_way_then_resume_gives_identical_bytes(
+    tmp_path: Path, store_path: Path, source_dir: Path
+) -> None:
+    sample = pd.read_csv(source_dir / CARE, dtype=str, keep_default_na=False)
+    src = tmp_path / "in.csv"
+    sample.head(600).to_csv(src, index=False)
+    args = ["--address-column", "city", "--address-column", "address", "--chunk-size", "40"]
+    env = {**os.environ, "TSUNAGARI_STORE": str(store_path), "TSUNAGARI_SOURCE": str(source_dir)}
+
+    reference_dir = tmp_path / "reference"
+    reference_dir.mkdir()
+    subprocess.run(
+        [_console_script(), "geocode", str(src), "--out", str(reference_dir / "out.csv"), *args],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+    killed_dir = tmp_path / "killed"
+    killed_dir.mkdir()
+    out = killed_dir / "out.csv"
+    journal = journal_path(out)
+    slow = {**env, "TSUNAGARI_GEOCODE_SLOW_SECONDS": "0.3"}
+    proc = subprocess.Popen(
+        [_console_script(), "geocode", str(src), "--out", str(out), *args],
+        env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(list(journal.glob("chunk_*.json"))) < 4:
+        assert proc.poll() is None, "the job ended before it could be killed"
+        assert time.monotonic() < deadline, "the job never wrote its chunks"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    done = len(list(journal.glob("chunk_*.json")))
+    assert 4 <= done < 15
+
+    resumed = subprocess.run(
+        [_console_script(), "geocode", str(src), "--out", str(out), "--resume", *args],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert "再開" in resumed.stderr
+    assert out.read_bytes() == (reference_dir / "out.csv").read_bytes()
+    assert (killed_dir / "out.failures.csv").read_bytes() == (
+        reference_dir / "out.failures.csv"
+    ).read_bytes()
+    assert len(_read(out)) == 600
+    assert not journal.exists()
+    assert sorted(p.name for p in killed_dir.iterdir()) == ["out.csv", "out.failures.csv"]
+
+
+def test_cli_lookup_prints_json(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSUNAGARI_STORE", str(store_path))
+    _register()
+    result = CliRunner().invoke(app, ["lookup", "さいたま市常盤6-4-4"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["muni_code"], data["town"], data["level"]) == ("11107", "常盤六丁目", 3)
+
+
+def test_cli_geocode_writes_output_and_summary(
+    tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSUNAGARI_STORE", str(store_path))
+    _register()
+    src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1"}, {"住所": ""}])
+    result = CliRunner().invoke(app, ["geocode", str(src), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert "要確認 1 行" in result.output
+    assert _read(tmp_path / "o.csv")["status"].tolist() == ["matched", "empty"]
+
+
+def test_cli_missing_columns_is_one_clear_line(tmp_path: Path, store_path: Path) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"name": "x"}])
+    env = {**os.environ, "TSUNAGARI_STORE": str(store_path)}
+    done = subprocess.run(
+        [_console_script(), "geocode", str(src), "--out", str(tmp_path / "o.csv")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "住所の列が見つかりません" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "o.csv").exists()
+    shutil.rmtree(tmp_path)
