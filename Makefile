@@ -7,7 +7,7 @@ PY_DIRS := $(wildcard src api tests bench)
 export TSUNAGARI_SOURCE ?= $(abspath ../shared/data/saitama)
 export TSUNAGARI_STORE ?= data/build/tsunagari.gpkg
 
-.PHONY: venv store demo test lint typecheck pytest lock clean
+.PHONY: venv vendor store demo test lint typecheck pytest lock clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,35 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-venv: $(BIN)/.installed
+# Leaflet and its plugins, pinned in the lock file, copied with their licences into the folder
+# the app serves (git-ignored): the pages never load anything from a CDN.
+VENDORED := src/tsunagari_geo/maps/static/vendor/manifest.json
+
+venv: $(BIN)/.installed $(VENDORED)
+
+$(VENDORED): src/tsunagari_geo/maps/vendor/package-lock.json | $(BIN)/.installed
+	$(BIN)/tsunagari-geo site vendor
+
+vendor: $(VENDORED)
 
 store: venv
 	$(BIN)/tsunagari-geo data import
 
+# The whole pipeline on the fictional sample data, then the service in the foreground.
+PORT ?= 8000
 demo: store
 	$(BIN)/tsunagari-geo data info
+	$(BIN)/tsunagari-geo build
+	$(BIN)/tsunagari-geo tiles build
+	$(BIN)/tsunagari-geo site build --out site
+	@echo ""
+	@echo "  地図 (map):               http://127.0.0.1:$(PORT)/map"
+	@echo "  ダッシュボード (dashboard): http://127.0.0.1:$(PORT)/dashboard"
+	@echo "  OGC API – Features:       http://127.0.0.1:$(PORT)/collections"
+	@echo "  静的サイト (static site):  site/  (python3 -m http.server -d site)"
+	@echo "  計画担当者用 API は TSUNAGARI_TOKEN を設定して起動したときだけ使えます。Ctrl-C で終了。"
+	@echo ""
+	$(BIN)/tsunagari-geo serve --port $(PORT)
 
 lint: venv
 	$(BIN)/ruff check $(PY_DIRS)

@@ -26,6 +26,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,10 @@ from typing import Any
 
 import charset_normalizer
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 from shapely.geometry import Point
 
 from tsunagari_geo.errors import InputError
@@ -54,6 +57,10 @@ ENCODING_ATTR = "encoding"
 
 #: A text cell starting with one of these is run as a formula by Excel and LibreOffice.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The largest CSV cell read (characters); the csv module's default is 131,072.
+_MAX_CELL = 2**31 - 1
+#: Excel opens no cell longer than this; a longer one is refused, never cut short.
+XLSX_MAX_CELL = 32_767
 _PLAIN_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -142,8 +149,10 @@ def write_table(
     A frame without geometry written as GeoJSON or GeoPackage gets Point geometries from its
     ``lng``/``lat`` (or ``lon``/``lat``, ``経度``/``緯度``) columns; rows without both get none.
 
-    Returns the path written. Raises InputError when the folder is missing, read-only or full;
-    nothing is ever left under the final name unless the write completed.
+    Returns the path written. Raises InputError when the folder is missing, read-only or full,
+    or when an XLSX cell would be longer than Excel's 32,767 characters (naming row and column;
+    a cell is never cut short); nothing is ever left under the final name unless the write
+    completed.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -160,8 +169,16 @@ def write_table(
             path=path,
             value=suffix,
         )
-    with atomic_path(path) as tmp:
-        writer(frame, tmp, tuple(attribution), path.stem)
+    try:
+        with atomic_path(path) as tmp:
+            writer(frame, tmp, tuple(attribution), path.stem)
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        # A writer refusing a cell knows the row and column, not the file it is writing.
+        raise InputError(
+            exc.message, path=path, row=exc.row, column=exc.column, value=exc.value
+        ) from exc
     return path
 
 
@@ -235,12 +252,21 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for candidate in ("utf-8", "cp932"):
-        try:
-            data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return candidate
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if _utf8_lines(data) >= 2:
+            # Lines pasted from another file: CP932 would also "decode" the UTF-8 lines, as
+            # mojibake that no longer matches any address. Name the first line that is not UTF-8.
+            raise _decode_error(data, exc, "utf-8", None, mixed=True) from exc
+    else:
+        return "utf-8"
+    try:
+        data.decode("cp932")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "cp932"
     best = charset_normalizer.from_bytes(data).best()
     if best is not None:
         return str(best.encoding)
@@ -251,10 +277,38 @@ def detect_encoding(data: bytes) -> str:
     return "utf-8"  # pragma: no cover - unreachable, utf-8 failed above
 
 
+def _utf8_lines(data: bytes) -> int:
+    """Lines holding at least three multi-byte characters that are valid UTF-8.
+
+    In a CP932 file a whole line of kanji is practically never also valid UTF-8, so two such
+    lines in a file that is not UTF-8 as a whole mean a file of mixed encodings.
+    """
+    count = 0
+    for line in data.splitlines():
+        if sum(1 for b in line if b >= 0xC0) < 3:
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        count += 1
+        if count >= 2:
+            break
+    return count
+
+
 def _decode_error(
-    data: bytes, exc: UnicodeDecodeError, encoding: str, path: Path | None
+    data: bytes, exc: UnicodeDecodeError, encoding: str, path: Path | None, *, mixed: bool = False
 ) -> InputError:
     line = data.count(b"\n", 0, exc.start) + 1
+    if mixed:
+        return InputError(
+            "UTF-8 の行と別の文字コード (CP932/Shift_JIS など) の行が混ざっています; "
+            "ひとつの文字コードで保存し直してください",
+            path=path,
+            row=line,
+            value=data[exc.start : exc.start + 8],
+        )
     return InputError(
         f"{encoding} として読めないバイト列があります; 文字コードを --encoding で指定してください",
         path=path,
@@ -282,7 +336,10 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
         text = text[1:]
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
     issues: list[ReadIssue] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # The csv module refuses cells over 128 KiB by default; a member's 1 MB note is still a
+    # cell to keep. The limit is process-wide and only ever raised here.
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_CELL))
+    reader = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), path)
     header: list[str] | None = None
     declared = 0
     rows: list[list[str]] = []
@@ -332,6 +389,20 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     frame.attrs[ISSUES_ATTR] = issues
     frame.attrs[ENCODING_ATTR] = chosen
     return frame
+
+
+def _records(reader: Any, path: Path) -> Iterator[list[str]]:
+    """The reader's records; a malformed line becomes an InputError naming its line number."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                f"CSV として読めない行です: {exc}", path=path, row=reader.line_num
+            ) from exc
+        yield record
 
 
 def _drop_trailing_blank(rows: list[list[str]], issues: list[ReadIssue]) -> None:
@@ -451,8 +522,18 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
 
 
 def _read_geo(path: Path, layer: str | int | None) -> pd.DataFrame:
+    unreadable = False
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL warns about each bad feature without naming it; the issues below name rows.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                gdf = pyogrio.read_dataframe(path, layer=layer)
+            except shapely.errors.GEOSException:
+                # One unreadable geometry (an unclosed ring) must not make the whole file
+                # unreadable: it becomes an empty geometry, reported by row below.
+                gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore")
+                unreadable = True
     except Exception as exc:  # pyogrio raises several DataSourceError kinds
         raise InputError(f"地理データとして読めません: {exc}", path=path) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
@@ -471,8 +552,26 @@ def _read_geo(path: Path, layer: str | int | None) -> pd.DataFrame:
         out["lon"] = [_cell_text(g.x) if p else "" for g, p in zip(geometry, points, strict=True)]
         out["lat"] = [_cell_text(g.y) if p else "" for g, p in zip(geometry, points, strict=True)]
     result = gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=STORE_CRS)
-    result.attrs[ISSUES_ATTR] = []
+    result.attrs[ISSUES_ATTR] = _geometry_issues(result.geometry, unreadable)
     return result
+
+
+def _geometry_issues(geometry: gpd.GeoSeries, unreadable: bool) -> list[ReadIssue]:
+    """Invalid (self-intersecting …) geometries by spreadsheet row (feature 1 = row 2) and,
+    when some could not be read, the rows left without one."""
+    issues = []
+    values = geometry.to_numpy()
+    missing = shapely.is_missing(values)
+    reasons = shapely.is_valid_reason(values)
+    for i, (absent, reason) in enumerate(zip(missing, reasons, strict=True)):
+        if absent:
+            if unreadable:
+                issues.append(
+                    ReadIssue(i + 2, "geometry", "ジオメトリがないか読めないため空にしました")
+                )
+        elif reason != "Valid Geometry":
+            issues.append(ReadIssue(i + 2, "geometry", f"不正なジオメトリです ({reason})"))
+    return issues
 
 
 def _infer_numbers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -518,6 +617,7 @@ def _write_xlsx(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], na
 
     del name
     text = _text_frame(frame)
+    _check_xlsx_cells(text)
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("data")
     sheet.append([str(c) for c in text.columns])
@@ -528,6 +628,25 @@ def _write_xlsx(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], na
         for line in attribution:
             source.append([line])
     book.save(tmp)
+
+
+def _check_xlsx_cells(text: pd.DataFrame) -> None:
+    """Refuse, naming row and column, a cell longer than Excel opens (never cut it short)."""
+    for column in text.columns:
+        values = text[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0).to_numpy()
+        too_long = np.flatnonzero(lengths > XLSX_MAX_CELL)
+        if len(too_long):
+            i = int(too_long[0])
+            raise InputError(
+                f"Excel のセルは {XLSX_MAX_CELL:,} 文字までです ({int(lengths[i]):,} 文字); "
+                "CSV か GeoJSON で出力してください",
+                row=i + 2,
+                column=str(column),
+                value=str(values.iloc[i])[:40],
+            )
 
 
 def _xlsx_value(value: Any) -> Any:

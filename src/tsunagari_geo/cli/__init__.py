@@ -25,7 +25,13 @@ err_console = Console(stderr=True)
 
 def _register() -> None:
     # Each command group lives in its own module; importing it adds its commands to `app`.
-    from tsunagari_geo.cli import data  # noqa: F401
+    from tsunagari_geo.cli import (
+        analysis,  # noqa: F401
+        data,  # noqa: F401
+        geocode,  # noqa: F401
+        serve,  # noqa: F401
+        site,  # noqa: F401
+    )
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +20,6 @@ from tsunagari_geo.activities.readers import (
     read_organizations,
 )
 from tsunagari_geo.analysis.config import load_coverage_config
-from tsunagari_geo.analysis.coverage import CoverageResult, compute_coverage
 from tsunagari_geo.analysis.join import join_points
 from tsunagari_geo.cli import app
 from tsunagari_geo.errors import InputError
@@ -28,6 +27,9 @@ from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
 from tsunagari_geo.tables import read_table, write_table
+
+if TYPE_CHECKING:
+    from tsunagari_geo.analysis.coverage import CoverageResult
 
 console = Console()
 
@@ -181,6 +183,9 @@ def coverage_cmd(
     if level not in ("municipality", "unit"):
         raise InputError("--level は municipality か unit です", value=level)
     ref = _store(store)
+    # Imported here: mapclassify and scipy cost every other command a second at start-up.
+    from tsunagari_geo.analysis.coverage import compute_coverage
+
     cfg = load_coverage_config(config)
     results: list[ReadResult] = []
     orgs = None

@@ -377,6 +377,8 @@ class BatchJob:
         from rich.progress import Progress
 
         journal, done = self._open_journal(resume)
+        _remove_stale_temporaries(self.output)
+        _remove_stale_temporaries(failures_path(self.output))
         addresses = self._addresses()
         ids = (
             self.frame[self.id_column].fillna("").astype(str).tolist()
@@ -533,6 +535,16 @@ class BatchJob:
                 checks.append("ok")
         shown = ["" if np.isnan(d) else str(round(float(d))) for d in distance]
         return checks, shown
+
+
+def _remove_stale_temporaries(output: Path) -> None:
+    # A run killed inside atomic_path leaves its ".OUTPUT.XXXX.ext" temporary beside the
+    # output; nothing else writes that name, so the next run removes it instead of letting
+    # half-written files pile up in the member's folder.
+    for stale in output.parent.glob(f".{output.name}.*{output.suffix}"):
+        if stale.is_file():
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def geocode_table(

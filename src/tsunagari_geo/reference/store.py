@@ -8,7 +8,6 @@ reason, so a service can refuse it and keep the store it has.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 import pyogrio
 
 from tsunagari_geo.errors import StoreError
+from tsunagari_geo.gpkg import inspect_geopackage
 from tsunagari_geo.reference.importer import STORE_SCHEMA_VERSION
 
 LAYERS = ("units", "municipalities", "towns")
@@ -36,46 +36,24 @@ class ReferenceStore:
     def open(cls, path: Path | str) -> ReferenceStore:
         """Open and check the store; raises StoreError naming the file and the problem."""
         path = Path(path)
-        if not path.exists():
-            raise StoreError(
-                "reference store not found; run `tsunagari-geo data import` first", path=path
-            )
-        try:
-            with path.open("rb") as f:
-                header = f.read(16)
-        except OSError as exc:
-            raise StoreError(f"cannot read the store: {exc}", path=path) from exc
-        if header != b"SQLite format 3\x00":
-            raise StoreError("not a GeoPackage (no SQLite header)", path=path)
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-            try:
-                integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
-                if integrity != "ok":
-                    raise StoreError(f"store is corrupt: {integrity}", path=path)
-                names = {r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents")}
-                missing = [n for n in (*LAYERS, *TABLES) if n not in names]
-                if missing:
-                    raise StoreError(f"store lacks layers {missing}", path=path)
-                meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
-                counts = {
-                    layer: conn.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0]
-                    for layer in LAYERS
-                }
-            finally:
-                conn.close()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"store is unreadable or truncated: {exc}", path=path) from exc
+        summary = inspect_geopackage(
+            path, what="reference store", missing_hint="run `tsunagari-geo data import` first"
+        )
+        meta = summary.meta
+        missing = [n for n in (*LAYERS, *TABLES) if n not in summary.counts]
+        if missing:
+            raise StoreError(f"store lacks layers {missing}", path=path)
         if meta.get("schema_version") != STORE_SCHEMA_VERSION:
             raise StoreError(
                 f"store schema {meta.get('schema_version')!r} is not "
                 f"{STORE_SCHEMA_VERSION!r}; re-run `tsunagari-geo data import`",
                 path=path,
             )
-        for layer, n in counts.items():
-            if str(n) != meta.get(layer):
+        for layer in LAYERS:
+            if str(summary.counts[layer]) != meta.get(layer):
                 raise StoreError(
-                    f"layer {layer} has {n} rows but the import wrote {meta.get(layer)}",
+                    f"layer {layer} has {summary.counts[layer]} rows but the import wrote "
+                    f"{meta.get(layer)}",
                     path=path,
                 )
         return cls(path=path, meta=meta)

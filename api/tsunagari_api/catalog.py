@@ -1,0 +1,433 @@
+"""What the service serves: the collections, built once per loaded dataset.
+
+A :class:`Dataset` is everything one generation of data needs — the reference store, the
+published and planners' layer files, one provider per collection, the geocoder and the tile
+archives — opened and checked completely before anyone may use it. The service holds one
+reference to the current dataset (:class:`DataHolder`); ``POST /admin/reload`` builds a new
+one and swaps that reference, so requests already running finish on the old object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from tsunagari_api.providers import FrameProvider, Provider
+from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.geocode import Geocoder
+from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.registry import load_registry
+
+logger = logging.getLogger("tsunagari_api")
+
+#: Where a collection's frame comes from.
+STORE, PUBLIC, PLANNER = "store", "public", "planner"
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """How one collection is assembled: its source layer, id column and filters.
+
+    ``filters`` maps a query parameter to the column it filters; ``vocabulary`` names the
+    taxonomy whose codes a filter accepts (``themes``, ``life_stages``, ``circumstances``,
+    ``muni_codes``, or a fixed tuple of values).
+    """
+
+    id: str
+    title: str
+    description: str
+    source: str
+    layer: str
+    id_column: str
+    filters: Mapping[str, str] = field(default_factory=dict)
+    vocabulary: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    protected: bool = False
+    #: Falls back to the reference store's layer when the published layers are not built.
+    store_fallback: str | None = None
+
+
+_KINDS = ("city", "town", "village", "ward")
+_FORMATS = ("in_person", "online", "phone", "outreach")
+_CHANNELS = ("phone", "sns_chat", "email", "in_person", "online")
+_ORG_KINDS = ("行政", "NPO等", "社協", "企業・業界団体", "その他")
+
+ACTIVITY_FILTERS = {
+    "theme": "themes",
+    "life_stage": "life_stages",
+    "format": "format",
+    "muni_code": "_codes",
+    "kind": "organization_kind",
+}
+ACTIVITY_VOCABULARY: dict[str, str | tuple[str, ...]] = {
+    "theme": "themes",
+    "life_stage": "life_stages",
+    "format": _FORMATS,
+    "muni_code": "muni_codes",
+    "kind": _ORG_KINDS,
+}
+
+COLLECTIONS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(
+        id="municipalities",
+        title="市町村（63）",
+        description="埼玉県の63市町村の区域、人口、活動の充足状況（カバレッジ）。",
+        source=PUBLIC,
+        layer="municipalities",
+        id_column="code",
+        filters={"muni_code": "_codes", "kind": "kind"},
+        vocabulary={"muni_code": "muni_codes", "kind": _KINDS},
+        store_fallback="municipalities",
+    ),
+    CollectionSpec(
+        id="units",
+        title="市区町村（72、さいたま市は区ごと）",
+        description="さいたま市の10区を分けた72区域の区域、人口、活動の充足状況。",
+        source=PUBLIC,
+        layer="units",
+        id_column="code",
+        filters={"muni_code": "_codes", "kind": "kind"},
+        vocabulary={"muni_code": "muni_codes", "kind": _KINDS},
+        store_fallback="units",
+    ),
+    CollectionSpec(
+        id="towns",
+        title="大字・町丁目",
+        description="大字・町丁目の代表点（Geolonia 住所データ）。",
+        source=STORE,
+        layer="towns",
+        id_column="id",
+        filters={"muni_code": "_codes"},
+        vocabulary={"muni_code": "muni_codes"},
+    ),
+    CollectionSpec(
+        id="activities",
+        title="活動（公開）",
+        description="会員団体の活動。非公開・非表示の活動は含みません。場所の公開範囲が町字・"
+        "市町村の活動は、その町字・市町村の代表点に置き、location_precision で示します。",
+        source=PUBLIC,
+        layer="activities",
+        id_column="id",
+        filters=ACTIVITY_FILTERS,
+        vocabulary=ACTIVITY_VOCABULARY,
+    ),
+    CollectionSpec(
+        id="activities_planner",
+        title="活動（計画担当者用・要認証）",
+        description="非公開の活動と正確な位置を含む計画担当者用の表示。Bearer トークンが必要です。",
+        source=PLANNER,
+        layer="activities",
+        id_column="id",
+        filters=ACTIVITY_FILTERS,
+        vocabulary=ACTIVITY_VOCABULARY,
+        protected=True,
+    ),
+    CollectionSpec(
+        id="matching_suggestions",
+        title="マッチング候補（計画担当者用・要認証）",
+        description="活動の空白がある市町村ごとに、近隣で同じテーマ・ライフステージに取り組む"
+        "会員団体の候補（企業は別枠）。非表示の活動からも計算するため要認証です。",
+        source=PLANNER,
+        layer="suggestions",
+        id_column="id",
+        filters={
+            "muni_code": "area_code",
+            "level": "level",
+            "need_kind": "need_kind",
+            "group": "group",
+        },
+        vocabulary={
+            "muni_code": "muni_codes",
+            "level": ("municipality", "unit"),
+            "need_kind": ("life_stage", "theme"),
+            "group": ("company", "other"),
+        },
+        protected=True,
+    ),
+    CollectionSpec(
+        id="consultations",
+        title="相談窓口",
+        description="ライフステージ・お困りごと・相談方法で探せる相談窓口。",
+        source=PUBLIC,
+        layer="consultations",
+        id_column="id",
+        filters={
+            "life_stage": "life_stages",
+            "circumstance": "circumstances",
+            "channel": "channels",
+            "muni_code": "_codes",
+        },
+        vocabulary={
+            "life_stage": "life_stages",
+            "circumstance": "circumstances",
+            "channel": _CHANNELS,
+            "muni_code": "muni_codes",
+        },
+    ),
+    CollectionSpec(
+        id="good_practices",
+        title="好事例",
+        description="つながるSAITAMA大賞などの好事例。市町村が分かるものはその代表点に置きます。",
+        source=PUBLIC,
+        layer="good_practices",
+        id_column="id",
+        filters={"theme": "themes", "muni_code": "_codes"},
+        vocabulary={"theme": "themes", "muni_code": "muni_codes"},
+    ),
+)
+SPECS: dict[str, CollectionSpec] = {spec.id: spec for spec in COLLECTIONS}
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One served collection: its spec and its provider."""
+
+    spec: CollectionSpec
+    provider: Provider
+
+
+def vocabularies() -> dict[str, tuple[str, ...]]:
+    """Codes each named vocabulary accepts (taxonomies from data/taxonomies, the registry)."""
+    registry = load_registry()
+    codes = sorted({u.code for u in registry.units} | {m.code for m in registry.municipalities_63})
+    taxonomies = load_taxonomies()
+    out: dict[str, tuple[str, ...]] = {
+        "muni_codes": tuple(codes),
+        "themes": tuple(taxonomies.themes.codes),
+        "life_stages": tuple(taxonomies.life_stages.codes),
+        "circumstances": tuple(taxonomies.circumstances.codes),
+    }
+    return out
+
+
+def filter_vocabulary(spec: CollectionSpec) -> dict[str, tuple[str, ...]]:
+    """Allowed values of each of ``spec``'s filters (empty tuple: any value)."""
+    named = vocabularies()
+    out: dict[str, tuple[str, ...]] = {}
+    for param in spec.filters:
+        source = spec.vocabulary.get(param)
+        if isinstance(source, tuple):
+            out[param] = source
+        elif isinstance(source, str):
+            out[param] = named.get(source, ())
+        else:
+            out[param] = ()
+    return out
+
+
+def _codes_column(frame: pd.DataFrame, parent_of: Mapping[str, str]) -> list[list[str]]:
+    """Every municipality code a row belongs to, so that ``muni_code=11100`` finds the wards.
+
+    Uses ``code``/``unit_code``/``muni_code``/``serves`` where present; ``prefecture`` in
+    ``serves`` means every code.
+    """
+    all_codes = sorted(set(parent_of) | set(parent_of.values()))
+    rows: list[list[str]] = []
+    for record in frame.to_dict("records"):
+        codes: set[str] = set()
+        for column in ("code", "unit_code", "muni_code"):
+            value = record.get(column)
+            if isinstance(value, str) and value:
+                codes.add(value)
+        serves = record.get("serves")
+        if isinstance(serves, list):
+            if "prefecture" in serves:
+                codes.update(all_codes)
+            codes.update(s for s in serves if s != "prefecture")
+        codes.update([parent_of[c] for c in list(codes) if c in parent_of])
+        rows.append(sorted(codes))
+    return rows
+
+
+def _towns_frame(store: ReferenceStore) -> gpd.GeoDataFrame:
+    towns = store.towns.sort_values(["unit_code", "town", "koaza"], kind="stable")
+    towns = towns.drop(columns=["lat", "lng", "key"]).reset_index(drop=True)
+    # Stable ids from the dictionary order within each unit, e.g. 11101-0007.
+    towns.insert(
+        0,
+        "id",
+        towns["unit_code"] + "-" + towns.groupby("unit_code").cumcount().map("{:04d}".format),
+    )
+    return towns
+
+
+def build_collection(
+    spec: CollectionSpec,
+    store: ReferenceStore,
+    public: LayerSet | None,
+    planner: LayerSet | None,
+) -> Collection | None:
+    """The collection for ``spec`` from the loaded sources, or None when its layer is absent."""
+    frame: gpd.GeoDataFrame | None
+    if spec.source == STORE:
+        frame = _towns_frame(store) if spec.layer == "towns" else getattr(store, spec.layer)
+    else:
+        layers = public if spec.source == PUBLIC else planner
+        frame = layers.frames.get(spec.layer) if layers is not None else None
+        if frame is None and spec.store_fallback is not None:
+            frame = getattr(store, spec.store_fallback)
+    if frame is None:
+        return None
+    frame = frame.copy()
+    if "rep_lng" in frame.columns:
+        frame = frame.drop(columns=[c for c in ("rep_lng", "rep_lat") if c in frame.columns])
+    hidden = {c for c in frame.columns if c.startswith("_")}
+    if "_codes" in spec.filters.values():
+        parent_of = {u.code: u.muni_code for u in load_registry().units if u.muni_code != u.code}
+        frame["_codes"] = _codes_column(frame, parent_of)
+        hidden.add("_codes")
+    vocab = {p: frozenset(v) for p, v in filter_vocabulary(spec).items() if v}
+    filters = {p: c for p, c in spec.filters.items() if c in frame.columns}
+    provider = FrameProvider(
+        frame,
+        id_column=spec.id_column,
+        filter_columns=filters,
+        vocabularies=vocab,
+        hidden=frozenset(hidden),
+    )
+    return Collection(spec=spec, provider=provider)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One generation of served data, opened and checked in full before use."""
+
+    generation: int
+    version: str
+    loaded_at: str
+    store: ReferenceStore
+    public: LayerSet | None
+    planner: LayerSet | None
+    collections: dict[str, Collection]
+    geocoder: Geocoder
+    attribution: tuple[str, ...]
+
+    @classmethod
+    def load(cls, settings: ApiSettings, generation: int = 1) -> Dataset:
+        """Open the store and the layer files named in ``settings``; build every provider.
+
+        Raises StoreError (naming the file) when the store or a layer file that exists is
+        broken. A layer file that does not exist yet is not an error: its collections are
+        reported as not built (503) until ``tsunagari-geo build`` has run.
+        """
+        store = ReferenceStore.open(settings.store)
+        # Read every layer now, so that a broken file fails here and not mid-request.
+        _ = store.units, store.municipalities, store.towns
+        public = LayerSet.open(settings.layers, "public") if settings.layers.exists() else None
+        planner = (
+            LayerSet.open(settings.planner_layers, "planner")
+            if settings.planner_layers.exists()
+            else None
+        )
+        collections: dict[str, Collection] = {}
+        for spec in COLLECTIONS:
+            built = build_collection(spec, store, public, planner)
+            if built is not None:
+                collections[spec.id] = built
+        geocoder = _make_geocoder(store)
+        attribution = tuple(
+            dict.fromkeys(
+                [
+                    *REFERENCE_ATTRIBUTION,
+                    *(public.attribution if public is not None else []),
+                ]
+            )
+        )
+        stamp = "|".join(
+            [
+                store.meta.get("imported_at", ""),
+                public.meta.get("built_at", "") if public else "",
+                planner.meta.get("built_at", "") if planner else "",
+                str(generation),
+            ]
+        )
+        return cls(
+            generation=generation,
+            version=hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest(),
+            loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            store=store,
+            public=public,
+            planner=planner,
+            collections=collections,
+            geocoder=geocoder,
+            attribution=attribution,
+        )
+
+
+def _make_geocoder(store: ReferenceStore) -> Geocoder:
+    """The offline geocoder over this store's town dictionary (built in about a second)."""
+    return Geocoder.from_store(store)
+
+
+class DataHolder:
+    """The one reference to the current dataset, swapped atomically by :meth:`reload`.
+
+    With several uvicorn workers, ``POST /admin/reload`` reaches one process. That process
+    then touches the reload stamp (a small file beside the layers); every worker looks at the
+    stamp at most once a second, from :meth:`dataset`, and when it changed reloads in a
+    background thread, keeping its old dataset if the new data fails to open.
+    """
+
+    #: Seconds between two looks at the stamp.
+    STAMP_INTERVAL = 1.0
+
+    def __init__(self, dataset: Dataset, stamp: Path | None = None) -> None:
+        self.current = dataset
+        self._lock = threading.Lock()
+        self._stamp = stamp
+        self._seen = self._stamp_identity()
+        self._next_look = time.monotonic() + self.STAMP_INTERVAL
+        self._following = False
+
+    def _stamp_identity(self) -> tuple[int, int] | None:
+        if self._stamp is None:
+            return None
+        try:
+            st = self._stamp.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def reload(self, settings: ApiSettings) -> Dataset:
+        """Load a new dataset completely, then swap it in; on StoreError the old one stays."""
+        with self._lock:
+            new = Dataset.load(settings, generation=self.current.generation + 1)
+            self.current = new  # a single reference assignment: atomic for readers
+            if self._stamp is not None:
+                self._stamp.parent.mkdir(parents=True, exist_ok=True)
+                self._stamp.write_text(f"{new.version} {new.loaded_at}\n")
+                self._seen = self._stamp_identity()
+            return new
+
+    def dataset(self, settings: ApiSettings) -> Dataset:
+        """The current dataset; starts following another worker's reload when one is due."""
+        now = time.monotonic()
+        if self._stamp is not None and now >= self._next_look and not self._following:
+            self._next_look = now + self.STAMP_INTERVAL
+            identity = self._stamp_identity()
+            if identity is not None and identity != self._seen:
+                self._seen = identity
+                self._following = True
+                threading.Thread(target=self._follow, args=(settings,), daemon=True).start()
+        return self.current
+
+    def _follow(self, settings: ApiSettings) -> None:
+        try:
+            with self._lock:
+                self.current = Dataset.load(settings, generation=self.current.generation + 1)
+            logger.info("followed a reload by another worker: %s", self.current.version)
+        except Exception:
+            logger.exception("another worker reloaded, but the new data does not open here")
+        finally:
+            self._following = False

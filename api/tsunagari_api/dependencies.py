@@ -1,0 +1,163 @@
+"""Query parameters parsed and checked once, as FastAPI dependencies, so routes read simply.
+
+Each maker takes the settings (limits differ between deployments) and returns the dependency.
+Bad values raise :class:`InvalidParameter` with a Japanese message naming the parameter.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the Annotated
+# dependencies built inside the factories, which refer to local variables.
+
+import hmac
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tsunagari_api.catalog import DataHolder, Dataset
+from tsunagari_api.errors import InvalidParameter, Unauthorized
+from tsunagari_api.providers import BBox, SortKey
+from tsunagari_api.settings import ApiSettings
+
+
+def get_dataset(request: Request) -> Dataset:
+    """The dataset current when the request started; a reload does not change it mid-request."""
+    holder: DataHolder = request.app.state.holder
+    return holder.dataset(request.app.state.settings)
+
+
+def parse_bbox(text: str | None) -> BBox | None:
+    """``minLon,minLat,maxLon,maxLat`` (a 6-number 3D bbox drops its heights) in CRS84."""
+    if text is None or not text.strip():
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (4, 6):
+        raise InvalidParameter(
+            "bbox は「最小経度,最小緯度,最大経度,最大緯度」の4つの数で指定してください",
+            parameter="bbox",
+            value=text,
+        )
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidParameter(
+            "bbox には数だけを書いてください", parameter="bbox", value=text
+        ) from None
+    if not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter("bbox に無限大や NaN は使えません", parameter="bbox", value=text)
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    min_lon, min_lat, max_lon, max_lat = numbers
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+        raise InvalidParameter("bbox の経度は -180〜180 です", parameter="bbox", value=text)
+    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise InvalidParameter("bbox の緯度は -90〜90 です", parameter="bbox", value=text)
+    if min_lat > max_lat:
+        raise InvalidParameter(
+            "bbox の最小緯度が最大緯度より大きくなっています", parameter="bbox", value=text
+        )
+    if min_lon > max_lon:
+        # Crossing the antimeridian cannot reach Saitama; say so rather than return nothing.
+        raise InvalidParameter(
+            "bbox の最小経度が最大経度より大きくなっています（日付変更線をまたぐ範囲は扱いません）",
+            parameter="bbox",
+            value=text,
+        )
+    return (min_lon, min_lat, max_lon, max_lat)
+
+
+def bbox_query(
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="Bounding box in CRS84 longitude/latitude: minLon,minLat,maxLon,maxLat.",
+            examples=["139.55,35.85,139.70,35.95"],
+            max_length=200,
+        ),
+    ] = None,
+) -> BBox | None:
+    """The ``bbox`` parameter, parsed."""
+    return parse_bbox(bbox)
+
+
+def parse_sortby(text: str | None) -> list[SortKey]:
+    """``sortby=+name,-pop_total`` (``+`` or nothing ascending, ``-`` descending)."""
+    if text is None or not text.strip():
+        return []
+    keys = []
+    for part in text.split(","):
+        term = part.strip()
+        if not term or term in "+-":
+            raise InvalidParameter(
+                "sortby は「項目名」か「-項目名」をカンマで区切って書いてください",
+                parameter="sortby",
+                value=text,
+            )
+        descending = term.startswith("-")
+        keys.append(SortKey(term.lstrip("+-").strip(), descending))
+    return keys
+
+
+def sortby_query(
+    sortby: Annotated[
+        str | None,
+        Query(description="Properties to sort by, comma-separated; prefix '-' for descending."),
+    ] = None,
+) -> list[SortKey]:
+    """The ``sortby`` parameter, parsed."""
+    return parse_sortby(sortby)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """``limit`` and ``offset`` of an items request."""
+
+    limit: int
+    offset: int
+
+
+def make_paging(settings: ApiSettings) -> Callable[..., Paging]:
+    """The paging dependency with this deployment's default and maximum ``limit``."""
+
+    def paging(
+        limit: Annotated[
+            int,
+            Query(
+                ge=1,
+                le=settings.max_limit,
+                description=f"Items per page (1–{settings.max_limit}).",
+            ),
+        ] = settings.default_limit,
+        offset: Annotated[
+            int, Query(ge=0, le=2**31 - 1, description="Items to skip (0 is the first).")
+        ] = 0,
+    ) -> Paging:
+        return Paging(limit=limit, offset=offset)
+
+    return paging
+
+
+bearer = HTTPBearer(auto_error=False, description="The token set in TSUNAGARI_TOKEN.")
+
+
+def make_require_token(settings: ApiSettings) -> Callable[..., None]:
+    """The dependency that refuses (401) unless the request carries the configured token."""
+
+    def require_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if settings.token is None or not settings.token.get_secret_value():
+            raise Unauthorized(
+                "このサーバーにはトークンが設定されていないため、この操作はできません"
+                "（TSUNAGARI_TOKEN を設定してください）"
+            )
+        if credentials is None:
+            raise Unauthorized("Authorization: Bearer <トークン> ヘッダーを付けてください")
+        given = credentials.credentials.encode()
+        expected = settings.token.get_secret_value().encode()
+        if not hmac.compare_digest(given, expected):
+            raise Unauthorized("トークンが正しくありません")
+
+    return require_token

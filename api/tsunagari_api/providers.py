@@ -1,0 +1,325 @@
+"""One seam for every data source: ``query(offset, limit, bbox, properties, sortby)`` and ``get``.
+
+The API layer only talks to :class:`Provider`. :class:`FrameProvider` serves an in-memory
+GeoDataFrame: at construction it orients polygons counter-clockwise (RFC 7946), rounds
+coordinates to 6 decimals (about 10 cm), serialises every feature to one GeoJSON fragment,
+builds a shapely STRtree for ``bbox`` and one boolean mask per filter value. A query is then
+numpy on masks plus joining precomputed bytes, so a page of 500 features costs microseconds.
+
+Example::
+
+    provider = FrameProvider(store.units, id_column="code", filters={"kind": "kind"})
+    page = provider.query(offset=0, limit=10, bbox=(139.5, 35.8, 139.7, 36.0))
+    page.number_matched, len(page.features)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from tsunagari_api.errors import FeatureNotFound, InvalidParameter
+
+BBox = tuple[float, float, float, float]
+
+#: Digits kept after the decimal point: RFC 7946 §11.2 recommends 6 (about 10 cm).
+COORDINATE_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ``sortby`` term: a property name, ascending unless ``descending``."""
+
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a query: how many features matched in total, and this page's fragments."""
+
+    number_matched: int
+    features: list[bytes]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A property a provider serves, with its JSON type (``string``, ``integer``, ``number``,
+    ``boolean`` or ``array`` of strings)."""
+
+    name: str
+    json_type: str
+
+
+class Provider(ABC):
+    """What the API needs from a data source. Adding a store is adding one subclass."""
+
+    #: Properties served, in order.
+    fields: tuple[Field, ...]
+    #: Filter parameter → allowed values (empty set: any value).
+    filters: Mapping[str, frozenset[str]]
+    #: Properties ``sortby`` accepts.
+    sortables: tuple[str, ...]
+
+    @abstractmethod
+    def query(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        bbox: BBox | None = None,
+        properties: Mapping[str, Sequence[str]] | None = None,
+        sortby: Sequence[SortKey] = (),
+    ) -> Page:
+        """Features matching every filter (values of one filter are OR-ed) inside ``bbox``.
+
+        Raises InvalidParameter for an unknown filter, filter value or sort property.
+        """
+
+    @abstractmethod
+    def get(self, identifier: str) -> bytes:
+        """One feature's GeoJSON; raises FeatureNotFound when no feature has that id."""
+
+    @property
+    @abstractmethod
+    def extent(self) -> BBox | None:
+        """Bounding box of all geometries (lon/lat), or None when there are none."""
+
+    @property
+    @abstractmethod
+    def count(self) -> int:
+        """Number of features."""
+
+    @property
+    @abstractmethod
+    def first_id(self) -> str | None:
+        """Some existing feature id (an example for the OpenAPI document), None when empty."""
+
+
+def _json_value(value: Any) -> Any:
+    """A cell as plain JSON: NaN/NaT/None → null, numpy scalars → Python, dates → ISO 8601."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_json_value(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return None if pd.isna(value) else value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _json_type(series: pd.Series, is_list: bool) -> str:
+    if is_list:
+        return "array"
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(series):
+        return "integer"
+    if pd.api.types.is_float_dtype(series):
+        return "number"
+    return "string"
+
+
+def _rank(values: list[Any]) -> np.ndarray:
+    """Dense ranks for sorting; missing values rank after every present one."""
+    present = sorted({v for v in values if v is not None}, key=lambda v: (str(type(v)), v))
+    order = {v: i for i, v in enumerate(present)}
+    missing = len(present)
+    return np.array([order[v] if v is not None else missing for v in values], dtype=np.int64)
+
+
+def geojson_geometries(geoms: np.ndarray) -> list[str]:
+    """GeoJSON geometry texts per RFC 7946: rounded, exterior rings CCW, ``null`` for none."""
+    rounded = shapely.transform(geoms, lambda c: np.round(c, COORDINATE_DIGITS))
+    oriented = shapely.orient_polygons(rounded, exterior_cw=False)
+    texts = shapely.to_geojson(oriented)
+    return [t if t is not None else "null" for t in texts]
+
+
+@dataclass
+class FrameProvider(Provider):
+    """A provider over a GeoDataFrame in EPSG:4326.
+
+    ``id_column`` holds unique identifiers (served as strings). ``filters`` maps a query
+    parameter to the column it filters; a column of lists matches when any element does.
+    ``vocabularies`` gives each filter's allowed values (default: the values present).
+    ``hidden`` columns can be filtered on but are not served.
+    """
+
+    frame: gpd.GeoDataFrame
+    id_column: str
+    filter_columns: Mapping[str, str] = field(default_factory=dict)
+    vocabularies: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        frame = self.frame
+        if frame.crs is not None and frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(4326)
+        ids = frame[self.id_column].astype(str).tolist()
+        if len(set(ids)) != len(ids):
+            dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
+            raise ValueError(f"duplicate id {dup!r} in column {self.id_column!r}")
+        self._ids = ids
+        self._index = {identifier: i for i, identifier in enumerate(ids)}
+        columns = [
+            c
+            for c in frame.columns
+            if c != frame.geometry.name and c not in self.hidden and c != self.id_column
+        ]
+        records = frame[[*columns]].to_dict("records") if columns else [{} for _ in ids]
+        list_columns = {
+            c
+            for c in frame.columns
+            if c != frame.geometry.name
+            and frame[c].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any()
+        }
+        self.fields = (
+            Field(self.id_column, "string"),
+            *(Field(c, _json_type(frame[c], c in list_columns)) for c in columns),
+        )
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        texts = geojson_geometries(geoms)
+        self._fragments: list[bytes] = []
+        for identifier, geometry, record in zip(ids, texts, records, strict=True):
+            props = {self.id_column: identifier}
+            props.update({k: _json_value(v) for k, v in record.items()})
+            body = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
+            self._fragments.append(
+                f'{{"type":"Feature","id":{json.dumps(identifier, ensure_ascii=False)},'
+                f'"geometry":{geometry},"properties":{body}}}'.encode()
+            )
+        self._tree = shapely.STRtree(geoms)
+        has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        if has_geom.any():
+            bounds = shapely.total_bounds(geoms[has_geom])
+            self._extent: BBox | None = tuple(float(b) for b in bounds)  # type: ignore[assignment]
+        else:
+            self._extent = None
+        self._masks: dict[str, dict[str, np.ndarray]] = {}
+        vocab: dict[str, frozenset[str]] = {}
+        for param, column in self.filter_columns.items():
+            masks: dict[str, np.ndarray] = {}
+            for i, cell in enumerate(frame[column].tolist()):
+                values = cell if isinstance(cell, (list, tuple, np.ndarray)) else [cell]
+                for value in values:
+                    if value is None or (isinstance(value, float) and math.isnan(value)):
+                        continue
+                    key = str(value)
+                    if key not in masks:
+                        masks[key] = np.zeros(len(ids), dtype=bool)
+                    masks[key][i] = True
+            self._masks[param] = masks
+            vocab[param] = self.vocabularies.get(param) or frozenset(masks)
+        self.filters = vocab
+        self.sortables = tuple(f.name for f in self.fields if f.json_type != "array")
+        self._ranks: dict[str, np.ndarray] = {}
+        self._frame_columns = {f.name: f for f in self.fields}
+        self._sort_source = frame
+
+    @property
+    def extent(self) -> BBox | None:
+        return self._extent
+
+    @property
+    def count(self) -> int:
+        return len(self._ids)
+
+    @property
+    def first_id(self) -> str | None:
+        """An id that exists (documented as the example of ``featureId``)."""
+        return self._ids[0] if self._ids else None
+
+    def _rank_of(self, name: str) -> np.ndarray:
+        # Ranks are computed on first use only: most properties are never sorted on.
+        if name not in self._ranks:
+            column = self.id_column if name == self.id_column else name
+            values = [_json_value(v) for v in self._sort_source[column].tolist()]
+            if name == self.id_column:
+                values = [str(v) for v in values]
+            self._ranks[name] = _rank(values)
+        return self._ranks[name]
+
+    def query(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        bbox: BBox | None = None,
+        properties: Mapping[str, Sequence[str]] | None = None,
+        sortby: Sequence[SortKey] = (),
+    ) -> Page:
+        mask: np.ndarray | None = None
+        for param, wanted in (properties or {}).items():
+            if not wanted:
+                continue
+            if param not in self._masks:
+                raise InvalidParameter(
+                    f"この項目では {param!r} で絞り込めません",
+                    parameter=param,
+                    allowed=sorted(self._masks),
+                )
+            allowed = self.filters[param]
+            unknown = [v for v in wanted if v not in allowed]
+            if unknown:
+                raise InvalidParameter(
+                    f"{param} の値 {unknown[0]!r} は使えません",
+                    parameter=param,
+                    value=unknown[0],
+                    allowed=sorted(allowed),
+                )
+            hit = np.zeros(len(self._ids), dtype=bool)
+            for value in wanted:
+                found = self._masks[param].get(value)
+                if found is not None:
+                    hit |= found
+            mask = hit if mask is None else mask & hit
+        if bbox is not None:
+            inside = np.zeros(len(self._ids), dtype=bool)
+            inside[self._tree.query(shapely.box(*bbox), predicate="intersects")] = True
+            mask = inside if mask is None else mask & inside
+        indices = np.arange(len(self._ids)) if mask is None else np.flatnonzero(mask)
+        if sortby:
+            for key in sortby:
+                if key.field not in self.sortables:
+                    raise InvalidParameter(
+                        f"{key.field!r} では並べ替えできません",
+                        parameter="sortby",
+                        value=key.field,
+                        allowed=list(self.sortables),
+                    )
+            # np.lexsort sorts by the last key first; ranks make descending a negation.
+            keys = [
+                -self._rank_of(k.field)[indices]
+                if k.descending
+                else self._rank_of(k.field)[indices]
+                for k in reversed(sortby)
+            ]
+            indices = indices[np.lexsort([indices, *keys])] if keys else indices
+        selected = indices[offset : offset + limit]
+        return Page(len(indices), [self._fragments[i] for i in selected])
+
+    def get(self, identifier: str) -> bytes:
+        i = self._index.get(identifier)
+        if i is None:
+            raise FeatureNotFound(f"ID {identifier!r} の地物はありません", value=identifier)
+        return self._fragments[i]

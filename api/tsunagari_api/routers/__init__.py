@@ -1,0 +1,1 @@
+"""Routers, each built by a factory from the settings: ogc, tiles, geocode, admin."""

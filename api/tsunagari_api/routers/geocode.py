@@ -1,0 +1,101 @@
+"""``GET /geocode?q=…`` and ``POST /geocode`` (up to the configured batch size) for addresses.
+
+Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, muni_code, town, rest,
+level, lat, lng, status, reason, candidates. The geocoder is the one of the current dataset,
+so it changes with ``/admin/reload`` like everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, Field, StringConstraints
+
+from tsunagari_api.catalog import Dataset
+from tsunagari_api.dependencies import get_dataset
+from tsunagari_api.errors import InvalidParameter, problem_responses
+from tsunagari_api.settings import ApiSettings
+
+
+class GeocodeResult(BaseModel):
+    """One address's match; ``level`` 0 nothing, 1 prefecture, 2 municipality, 3 town."""
+
+    input: str
+    normalized: str
+    pref: str
+    city: str
+    muni_code: str
+    town: str
+    rest: str
+    level: int = Field(ge=0)
+    lat: float | None
+    lng: float | None
+    status: str
+    reason: str
+    candidates: list[str]
+
+
+class GeocodeBatch(BaseModel):
+    """Addresses to geocode, in order."""
+
+    addresses: list[Annotated[str, StringConstraints(max_length=500)]] = Field(
+        description="Free-text addresses, one per entry (500 characters at most each)."
+    )
+
+
+class GeocodeBatchResult(BaseModel):
+    results: list[GeocodeResult]
+    summary: dict[str, int] = Field(description="Rows per status.")
+
+
+def geocode_router(settings: ApiSettings) -> APIRouter:
+    """The geocoding endpoints."""
+    router = APIRouter(tags=["住所検索"])
+
+    @router.get(
+        "/geocode",
+        response_model=GeocodeResult,
+        responses=problem_responses(400),
+        summary="Geocode one address (offline, Saitama)",
+    )
+    def geocode_one(
+        dataset: Annotated[Dataset, Depends(get_dataset)],
+        q: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=500,
+                description="The address, e.g. さいたま市浦和区常盤6-4-4",
+            ),
+        ],
+    ) -> GeocodeResult:
+        result = dataset.geocoder.geocode(q)
+        return GeocodeResult.model_validate(result.to_dict())
+
+    @router.post(
+        "/geocode",
+        response_model=GeocodeBatchResult,
+        responses=problem_responses(400, 413),
+        summary=f"Geocode up to {settings.geocode_batch_max} addresses",
+    )
+    def geocode_many(
+        dataset: Annotated[Dataset, Depends(get_dataset)],
+        batch: Annotated[GeocodeBatch, Body()],
+    ) -> GeocodeBatchResult:
+        if len(batch.addresses) > settings.geocode_batch_max:
+            raise InvalidParameter(
+                f"一度に送れる住所は {settings.geocode_batch_max} 件までです"
+                f"（{len(batch.addresses)} 件ありました）。分けて送ってください",
+                parameter="addresses",
+            )
+        geocoder = dataset.geocoder
+        results = [
+            GeocodeResult.model_validate(geocoder.geocode(a).to_dict()) for a in batch.addresses
+        ]
+        summary: dict[str, int] = {}
+        for r in results:
+            summary[r.status] = summary.get(r.status, 0) + 1
+        return GeocodeBatchResult(results=results, summary=summary)
+
+    return router

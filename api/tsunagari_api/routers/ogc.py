@@ -1,0 +1,316 @@
+"""OGC API – Features Part 1 (core, GeoJSON, OpenAPI 3.0): landing page to single feature.
+
+Each collection gets its own three routes from :func:`collection_router`, so the OpenAPI
+document lists every collection's filters with their allowed values.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the Annotated
+# dependencies built inside the factories, which refer to local variables.
+
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from tsunagari_api.catalog import COLLECTIONS, CollectionSpec, Dataset, filter_vocabulary
+from tsunagari_api.dependencies import (
+    Paging,
+    bbox_query,
+    get_dataset,
+    make_paging,
+    make_require_token,
+    sortby_query,
+)
+from tsunagari_api.errors import NotBuilt, problem_responses
+from tsunagari_api.models import (
+    CollectionInfo,
+    Collections,
+    Conformance,
+    Extent,
+    Feature,
+    FeatureCollection,
+    LandingPage,
+    Link,
+    SpatialExtent,
+)
+from tsunagari_api.providers import BBox, SortKey
+from tsunagari_api.responses import Body, ResponseCache, send_body
+from tsunagari_api.settings import ApiSettings
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _collection_info(
+    request: Request, spec: CollectionSpec, dataset: Dataset
+) -> CollectionInfo | None:
+    collection = dataset.collections.get(spec.id)
+    base = _base(request)
+    links = [
+        Link(href=f"{base}/collections/{spec.id}", rel="self", type=JSON, title=spec.title),
+        Link(
+            href=f"{base}/collections/{spec.id}/items", rel="items", type=GEOJSON, title=spec.title
+        ),
+    ]
+    if collection is None:
+        return None
+    extent = collection.provider.extent
+    return CollectionInfo(
+        id=spec.id,
+        title=spec.title,
+        description=spec.description,
+        links=links,
+        extent=Extent(spatial=SpatialExtent(bbox=[list(extent)])) if extent else None,
+        numberOfFeatures=None if spec.protected else collection.provider.count,
+        requiresToken=spec.protected,
+        filters={p: sorted(v) for p, v in collection.provider.filters.items()},
+    )
+
+
+def core_router(settings: ApiSettings) -> APIRouter:
+    """Landing page, conformance and the list of collections."""
+    router = APIRouter(tags=["OGC API – Features"])
+    cache = f"public, max-age={settings.cache_max_age}"
+
+    def _json(request: Request, model: Any) -> Response:
+        body = Body.of(model.model_dump_json(exclude_none=True).encode())
+        return send_body(request, body, media_type=JSON, cache_control=cache)
+
+    @router.get("/", response_model=LandingPage, summary="Landing page")
+    def landing(request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]) -> Response:
+        base = _base(request)
+        page = LandingPage(
+            title="つながり 地理空間API",
+            description="埼玉県 孤独・孤立対策官民連携プラットフォームの活動・相談窓口・"
+            "充足状況を OGC API – Features（GeoJSON）とベクタータイルで提供します。",
+            attribution=" / ".join(dataset.attribution),
+            links=[
+                Link(href=f"{base}/", rel="self", type=JSON, title="このページ"),
+                Link(
+                    href=f"{base}/api",
+                    rel="service-desc",
+                    type="application/vnd.oai.openapi+json;version=3.0",
+                    title="OpenAPI 3.0",
+                ),
+                Link(href=f"{base}/conformance", rel="conformance", type=JSON, title="適合クラス"),
+                Link(href=f"{base}/collections", rel="data", type=JSON, title="コレクション"),
+            ],
+        )
+        return _json(request, page)
+
+    @router.get("/conformance", response_model=Conformance, summary="Conformance classes")
+    def conformance(request: Request) -> Response:
+        return _json(request, Conformance(conformsTo=CONFORMANCE))
+
+    @router.get("/collections", response_model=Collections, summary="Collections")
+    def collections(
+        request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]
+    ) -> Response:
+        base = _base(request)
+        infos = [
+            info
+            for spec in COLLECTIONS
+            if (info := _collection_info(request, spec, dataset)) is not None
+        ]
+        body = Collections(
+            links=[Link(href=f"{base}/collections", rel="self", type=JSON)], collections=infos
+        )
+        return _json(request, body)
+
+    return router
+
+
+_FILTER_HELP = {
+    "muni_code": "Keep features located in, or serving, this municipality or ward (a ward's "
+    "city code 11100 matches its wards; prefecture-wide services match every code); repeat "
+    "for several (OR).",
+}
+
+
+def _filter_dependency(spec: CollectionSpec) -> Callable[..., dict[str, list[str]]]:
+    """A dependency whose signature has one repeatable query parameter per filter.
+
+    Values are checked against the vocabulary in the OpenAPI document (enum), so a typo
+    comes back as 400 listing the allowed values.
+    """
+    vocab = filter_vocabulary(spec)
+    parameters = []
+    for param, values in vocab.items():
+        item_type: Any = Literal.__getitem__(tuple(values)) if values else str
+        parameters.append(
+            inspect.Parameter(
+                param,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[
+                    list[item_type] | None,
+                    Query(
+                        description=_FILTER_HELP.get(
+                            param,
+                            f"Keep features whose {spec.filters[param]} has this value; "
+                            "repeat the parameter for several values (OR).",
+                        ),
+                    ),
+                ],
+            )
+        )
+
+    def filters(**kwargs: list[str] | None) -> dict[str, list[str]]:
+        return {k: [str(v) for v in vs] for k, vs in kwargs.items() if vs}
+
+    filters.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return filters
+
+
+def _page_links(request: Request, number_matched: int, paging: Paging) -> list[dict[str, str]]:
+    url = request.url
+    links = [{"href": str(url), "rel": "self", "type": GEOJSON, "title": "このページ"}]
+    if paging.offset + paging.limit < number_matched:
+        nxt = url.include_query_params(offset=paging.offset + paging.limit, limit=paging.limit)
+        links.append({"href": str(nxt), "rel": "next", "type": GEOJSON, "title": "次のページ"})
+    if paging.offset > 0:
+        prev = url.include_query_params(
+            offset=max(0, paging.offset - paging.limit), limit=paging.limit
+        )
+        links.append({"href": str(prev), "rel": "prev", "type": GEOJSON, "title": "前のページ"})
+    base = _base(request)
+    collection_path = url.path.rsplit("/items", 1)[0]
+    links.append({"href": f"{base}{collection_path}", "rel": "collection", "type": JSON})
+    return links
+
+
+def collection_router(
+    spec: CollectionSpec,
+    settings: ApiSettings,
+    cache: ResponseCache,
+    example_id: str | None = None,
+) -> APIRouter:
+    """The three routes of one collection: its description, its items, one item."""
+    dependencies = [Depends(make_require_token(settings))] if spec.protected else []
+    router = APIRouter(tags=[spec.title], dependencies=dependencies)
+    errors = problem_responses(400, 404, 503, *((401,) if spec.protected else ()))
+    cache_control = (
+        "private, no-store" if spec.protected else f"public, max-age={settings.cache_max_age}"
+    )
+    paging_dependency = make_paging(settings)
+    filters_dependency = _filter_dependency(spec)
+
+    def collection_or_503(dataset: Dataset) -> Any:
+        collection = dataset.collections.get(spec.id)
+        if collection is None:
+            raise NotBuilt(
+                f"{spec.id} はまだ作成されていません。`tsunagari-geo build` を実行してから"
+                " /admin/reload してください"
+            )
+        return collection
+
+    @router.get(
+        f"/collections/{spec.id}",
+        response_model=CollectionInfo,
+        responses=errors,
+        summary=f"{spec.title}: description",
+        operation_id=f"describe_{spec.id}",
+    )
+    def describe(request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]) -> Response:
+        collection_or_503(dataset)
+        info = _collection_info(request, spec, dataset)
+        assert info is not None
+        body = Body.of(info.model_dump_json(exclude_none=True).encode())
+        return send_body(request, body, media_type=JSON, cache_control=cache_control)
+
+    @router.get(
+        f"/collections/{spec.id}/items",
+        response_model=FeatureCollection,
+        responses={200: {"content": {GEOJSON: {}}}, **errors},
+        summary=f"{spec.title}: features",
+        operation_id=f"items_{spec.id}",
+    )
+    def items(
+        request: Request,
+        dataset: Annotated[Dataset, Depends(get_dataset)],
+        paging: Annotated[Paging, Depends(paging_dependency)],
+        bbox: Annotated[BBox | None, Depends(bbox_query)],
+        sortby: Annotated[list[SortKey], Depends(sortby_query)],
+        properties: Annotated[Mapping[str, list[str]], Depends(filters_dependency)],
+    ) -> Response:
+        collection = collection_or_503(dataset)
+
+        def build() -> bytes:
+            page = collection.provider.query(
+                offset=paging.offset,
+                limit=paging.limit,
+                bbox=bbox,
+                properties=properties,
+                sortby=sortby,
+            )
+            head = b'{"type":"FeatureCollection","features":['
+            tail = json.dumps(
+                {
+                    "numberMatched": page.number_matched,
+                    "numberReturned": len(page.features),
+                    "timeStamp": dataset.loaded_at,
+                    "links": _page_links(request, page.number_matched, paging),
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode()
+            return b"".join([head, b",".join(page.features), b"],", tail[1:]])
+
+        if spec.protected:
+            body = Body.of(build())
+        else:
+            body = cache.get_or_build((dataset.version, str(request.url)), build)
+        return send_body(
+            request,
+            body,
+            media_type=GEOJSON,
+            cache_control=cache_control,
+            gzip_min_bytes=settings.gzip_min_bytes,
+        )
+
+    @router.get(
+        f"/collections/{spec.id}/items/{{featureId}}",
+        response_model=Feature,
+        responses={200: {"content": {GEOJSON: {}}}, **errors},
+        summary=f"{spec.title}: one feature",
+        operation_id=f"item_{spec.id}",
+    )
+    def item(
+        request: Request,
+        dataset: Annotated[Dataset, Depends(get_dataset)],
+        featureId: Annotated[
+            str,
+            Path(
+                description="The feature's id.",
+                examples=[example_id] if example_id else None,
+            ),
+        ],
+    ) -> Response:
+        collection = collection_or_503(dataset)
+        fragment = collection.provider.get(featureId)
+        base = _base(request)
+        links = [
+            {"href": str(request.url), "rel": "self", "type": GEOJSON},
+            {"href": f"{base}/collections/{spec.id}", "rel": "collection", "type": JSON},
+        ]
+        content = (
+            fragment[:-1]
+            + b',"links":'
+            + json.dumps(links, ensure_ascii=False, separators=(",", ":")).encode()
+            + b"}"
+        )
+        return send_body(request, Body.of(content), media_type=GEOJSON, cache_control=cache_control)
+
+    return router

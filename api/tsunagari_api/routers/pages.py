@@ -1,0 +1,159 @@
+"""The HTML pages and their assets: ``/map``, ``/dashboard``, ``/dashboard/{muni_code}``.
+
+The pages are built by :mod:`tsunagari_geo.maps.pages` from the current dataset and read their
+data from this service's own collections, so they follow ``/admin/reload`` like the API.
+``/assets/...`` serves the page scripts and the vendored Leaflet files: nothing a page loads
+comes from another origin (the 地理院タイル background, when the settings ask for it, aside).
+The tables behind the dashboard download as ``/dashboard/table/{level}.csv`` or ``.xlsx``
+(formula injection neutralised by :func:`tsunagari_geo.tables.write_table`).
+
+The pages are HTML for people; they are left out of the OpenAPI document, which stays the
+contract for the JSON API.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from tsunagari_api.catalog import Dataset
+from tsunagari_api.dependencies import get_dataset
+from tsunagari_api.errors import NotBuilt, NotFound
+from tsunagari_api.security import page_policy
+from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.maps.data import SiteData
+from tsunagari_geo.maps.pages import (
+    api_links,
+    build_dashboard_page,
+    build_map_page,
+    build_municipality_page,
+)
+from tsunagari_geo.maps.settings import MapSettings, get_map_settings
+from tsunagari_geo.maps.vendor import STATIC_DIR, is_vendored
+from tsunagari_geo.tables import write_table
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_LEVEL_NAMES = {"municipalities": "63市町村", "units": "72区域"}
+
+
+class _SiteCache:
+    """One :class:`SiteData` and its rendered pages per dataset version (reload → rebuilt)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = ""
+        self._data: SiteData | None = None
+        self.pages: dict[tuple[str, ...], str] = {}
+
+    def data(self, dataset: Dataset, with_suggestions: bool) -> SiteData:
+        with self._lock:
+            if self._data is None or self._version != dataset.version:
+                planner = dataset.planner if with_suggestions else None
+                self._data = SiteData.from_layer_sets(dataset.public, dataset.store, planner)
+                self._version = dataset.version
+                self.pages = {}
+            return self._data
+
+
+def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None) -> APIRouter:
+    """The pages, the table downloads and ``/assets``."""
+    del settings  # the pages read the dataset the service already holds
+    look = map_settings or get_map_settings()
+    router = APIRouter(include_in_schema=False)
+    cache = _SiteCache()
+    static_root = STATIC_DIR.resolve()
+
+    def html(body: str) -> HTMLResponse:
+        # Each page gets a policy with the hashes of its own inline scripts and styles.
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": page_policy(body, look)}
+        return HTMLResponse(body, headers=headers)
+
+    def page(key: tuple[str, ...], build: Callable[[], str]) -> str:
+        if key not in cache.pages:
+            cache.pages[key] = build()
+        return cache.pages[key]
+
+    @router.get("/map", response_class=HTMLResponse)
+    def map_page(request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]) -> Response:
+        data = cache.data(dataset, look.dashboard_suggestions)
+        root = request.scope.get("root_path", "")
+        return html(
+            page(
+                ("map", root),
+                lambda: build_map_page(api_links(root), look, data.attribution, data.vocabulary),
+            )
+        )
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    def dashboard_page(
+        request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]
+    ) -> Response:
+        data = cache.data(dataset, look.dashboard_suggestions)
+        root = request.scope.get("root_path", "")
+        return html(
+            page(("dashboard", root), lambda: build_dashboard_page(api_links(root), look, data))
+        )
+
+    @router.get("/dashboard/table/{level}.{fmt}")
+    def table(
+        level: Literal["municipalities", "units"],
+        fmt: Literal["csv", "xlsx"],
+        dataset: Annotated[Dataset, Depends(get_dataset)],
+    ) -> Response:
+        data = cache.data(dataset, look.dashboard_suggestions)
+        if dataset.public is None:
+            raise NotBuilt("集計がまだありません。`tsunagari-geo build` を実行してください")
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_table(
+                data.table(level), Path(folder) / f"table.{fmt}", attribution=data.attribution
+            )
+            body = path.read_bytes()
+        filename = f"coverage_{level}.{fmt}"
+        return Response(
+            body,
+            media_type=_MEDIA[fmt],
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-cache",
+            },
+        )
+
+    @router.get("/dashboard/{muni_code}", response_class=HTMLResponse)
+    def municipality_page(
+        request: Request, muni_code: str, dataset: Annotated[Dataset, Depends(get_dataset)]
+    ) -> Response:
+        data = cache.data(dataset, look.dashboard_suggestions)
+        root = request.scope.get("root_path", "")
+        try:
+            body = page(
+                ("municipality", root, muni_code),
+                lambda: build_municipality_page(api_links(root), data, muni_code),
+            )
+        except KeyError as exc:
+            raise NotFound(
+                f"市町村コード {muni_code} はありません（63市町村の5桁コード、例: 11201）",
+                parameter="muni_code",
+                value=muni_code,
+            ) from exc
+        return html(body)
+
+    @router.get("/assets/{path:path}")
+    def assets(path: str) -> Response:
+        # A NUL byte (%00) cannot name a file; the OS call would raise, so refuse it first.
+        target = (static_root / path).resolve() if "\x00" not in path else static_root
+        if not target.is_relative_to(static_root) or not target.is_file():
+            if path.startswith("vendor/") and not is_vendored():
+                raise NotBuilt("地図のライブラリが未配置です。`make vendor` を実行してください")
+            raise NotFound(f"/assets/{path} はありません")
+        return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+
+    return router

@@ -1,0 +1,95 @@
+"""Security headers on every response, and CORS without credentials.
+
+:class:`SecurityHeadersMiddleware` adds, unless the route set its own:
+
+* ``X-Content-Type-Options: nosniff`` (a GeoJSON body is never run as a script),
+* ``Referrer-Policy: no-referrer`` (the 地理院タイル server is not told which page, e.g. which
+  municipality's support, a visitor looked at),
+* ``X-Frame-Options: DENY`` and ``frame-ancestors 'none'`` (no clickjacking in a frame),
+* ``Cross-Origin-Opener-Policy: same-origin``,
+* ``Permissions-Policy`` keeping only geolocation, for 近くの活動, on the page's own origin,
+* ``Content-Security-Policy: default-src 'none'`` for everything that is not a page: JSON,
+  tiles and downloads load nothing. The pages carry their own policy
+  (:func:`page_policy`), with hashes of their inline scripts instead of ``'unsafe-inline'``.
+
+:func:`install_cors` allows the configured origins only, and never with credentials: the
+planners' token travels in the ``Authorization`` header the client sets itself, so no cookie
+or browser-held login is ever offered to another origin, and ``*`` stays safe.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.maps.csp import content_security_policy, origin_of
+from tsunagari_geo.maps.settings import MapSettings
+
+#: Headers added to every response (a route's own value wins).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=(), payment=()",
+}
+#: The policy of anything that is not a page: it loads nothing and may not be framed.
+NON_PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+class SecurityHeadersMiddleware:
+    """Add :data:`SECURITY_HEADERS` and a default CSP to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = NON_PAGE_POLICY
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def page_policy(html: str, look: MapSettings) -> str:
+    """The Content-Security-Policy of one rendered page under the map settings ``look``."""
+    images = (origin_of(look.gsi_tile_url),) if look.basemap == "gsi" else ()
+    return content_security_policy(html, images)
+
+
+def install_cors(app: FastAPI, settings: ApiSettings) -> None:
+    """Allow cross-origin reads from ``settings.cors_origins`` only (none: same origin only).
+
+    Credentials are never allowed (see the module docstring), whatever the origins.
+    """
+    if not settings.cors_origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-None-Match", "Range"],
+        expose_headers=["ETag", "Content-Range", "Accept-Ranges", "Content-Length"],
+        max_age=600,
+    )
+
+
+def install_security(app: FastAPI) -> None:
+    """Add the security headers as the outermost layer, so every response carries them
+    (413s from the body limit and CORS preflights included). Call after every other
+    middleware."""
+    app.add_middleware(SecurityHeadersMiddleware)

@@ -1,0 +1,286 @@
+"""The pipeline build: input tables → geocode → join → coverage → the published layer files.
+
+``build_layers`` reads the organisations, activities, consultation windows (相談窓口) and good
+practices (好事例), geocodes every activity address (rows without coordinates get their point
+from it; every row gets its town, 町字, for the privacy rules), joins points to units,
+computes coverage, and writes two GeoPackages atomically:
+
+* the public file (``data/build/layers.gpkg``): ``activities`` (public view),
+  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage);
+* the planners' file (``data/build/planner.gpkg``): ``activities`` (every row, exact point),
+  ``suggestions`` and ``spread`` (matching suggestions and 横展開 candidates, which are
+  computed from every activity, hidden ones included).
+
+Invalid input rows are kept out and listed in the validation reports, never silently fixed.
+
+Example::
+
+    >>> report = build_layers(store, inputs=BuildInputs.samples(), out=Path("data/build/layers.gpkg"))
+    >>> report.counts["activities"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from tsunagari_geo.activities.readers import (
+    GOOD_PRACTICES_CSV,
+    ReadResult,
+    ValidationReport,
+    read_activities,
+    read_consultations,
+    read_good_practices,
+    read_organizations,
+)
+from tsunagari_geo.analysis.coverage import compute_coverage
+from tsunagari_geo.errors import InputError
+from tsunagari_geo.geocode import Geocoder
+from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS
+from tsunagari_geo.layers.privacy import (
+    PrivacyReport,
+    locate_activities,
+    planner_activities,
+    public_activities,
+)
+from tsunagari_geo.layers.published import write_layers
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.reference.store import ReferenceStore
+
+SAMPLES = Path("data/samples")
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """The input tables (CSV, XLSX or GeoJSON). Consultations and good practices optional."""
+
+    organizations: Path
+    activities: Path
+    consultations: Path | None = None
+    good_practices: Path | None = None
+
+    @classmethod
+    def samples(cls, folder: Path = SAMPLES) -> BuildInputs:
+        """The fictional sample dataset in ``data/samples`` and the real good practices."""
+        consultations = folder / "consultations.csv"
+        return cls(
+            organizations=folder / "organizations.csv",
+            activities=folder / "activities.csv",
+            consultations=consultations if consultations.exists() else None,
+            good_practices=None,  # read_good_practices() defaults to data/good_practices.csv
+        )
+
+
+@dataclass
+class BuildReport:
+    """What the build read, kept, dropped and wrote."""
+
+    public_path: Path
+    planner_path: Path
+    validation: list[ValidationReport] = field(default_factory=list)
+    privacy: PrivacyReport | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    geocode_status: dict[str, int] = field(default_factory=dict)
+    unlocated_for_coverage: int = 0
+
+
+def _require(result: ReadResult, what: str) -> gpd.GeoDataFrame:
+    if result.report.rows_read and not result.report.rows_valid:
+        raise InputError(
+            f"{what}: no valid row; see the validation report", path=result.report.path
+        )
+    return result.records
+
+
+def _drop_row_column(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return frame.drop(columns=[c for c in ("row",) if c in frame.columns])
+
+
+def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoDataFrame:
+    """Consultation windows with their point: given, else geocoded from the address if any."""
+    frame = _drop_row_column(records).copy()
+    geoms: list[Any] = []
+    for record, geom in zip(frame.to_dict("records"), frame.geometry, strict=True):
+        if geom is not None and not shapely.is_empty(geom):
+            geoms.append(geom)
+            continue
+        address = record.get("address")
+        found = geocoder.geocode(str(address)) if isinstance(address, str) and address else None
+        if found is not None and found.lat is not None and found.lng is not None:
+            geoms.append(shapely.Point(found.lng, found.lat))
+        else:
+            geoms.append(None)
+    frame = frame.drop(columns=[c for c in ("lat", "lng", "geometry") if c in frame.columns])
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
+
+
+def _good_practices(records: gpd.GeoDataFrame, store: ReferenceStore) -> gpd.GeoDataFrame:
+    """Good practices at their municipality's representative point, when it is known."""
+    frame = _drop_row_column(records).drop(columns=["geometry"], errors="ignore")
+    points: dict[str, shapely.Point] = {}
+    for layer in (store.municipalities, store.units):
+        for code, lng, lat in zip(layer["code"], layer["rep_lng"], layer["rep_lat"], strict=True):
+            points[code] = shapely.Point(lng, lat)
+    geoms = [points.get(str(c)) if isinstance(c, str) else None for c in frame["muni_code"]]
+    return gpd.GeoDataFrame(pd.DataFrame(frame), geometry=geoms, crs="EPSG:4326")
+
+
+_AREA_COLUMNS = (
+    "lg_code",
+    "kind",
+    "gun",
+    "name_kana",
+    "parent_code",
+    "area_km2",
+    "households_total",
+    "foreign_pop",
+)
+
+
+def _with_area_attributes(
+    coverage: gpd.GeoDataFrame, reference: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Coverage columns plus the store's descriptive columns (kind, 郡, kana, area …)."""
+    extra = [c for c in _AREA_COLUMNS if c in reference.columns and c not in coverage.columns]
+    table = pd.DataFrame(reference[["code", *extra]])
+    merged = coverage.merge(table, on="code", how="left")
+    order = ["code", "name", *extra, *[c for c in coverage.columns if c not in ("code", "name")]]
+    return gpd.GeoDataFrame(merged[order], geometry="geometry", crs=coverage.crs)
+
+
+def _with_organizations(located: gpd.GeoDataFrame, orgs: pd.DataFrame) -> gpd.GeoDataFrame:
+    names = dict(zip(orgs["id"].astype(str), orgs["name"].astype(str), strict=True))
+    kinds = dict(zip(orgs["id"].astype(str), orgs["kind"].astype(str), strict=True))
+    located = located.copy()
+    ids = located["organization_id"].astype(str)
+    located.insert(
+        located.columns.get_loc("organization_id") + 1, "organization_name", ids.map(names)
+    )
+    located.insert(
+        located.columns.get_loc("organization_name") + 1, "organization_kind", ids.map(kinds)
+    )
+    return located
+
+
+def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Dates as ISO text: GeoPackage readers disagree on date types, text reads the same."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if column == frame.geometry.name:
+            continue
+        sample = frame[column].dropna()
+        if len(sample) and all(hasattr(v, "isoformat") for v in sample.head(20)):
+            frame[column] = frame[column].map(
+                lambda v: v.isoformat() if hasattr(v, "isoformat") else None
+            )
+    return frame
+
+
+def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
+    """Suggestions with a stable ``id``: level-area-need-group-rank, e.g. unit-11101-theme-ibasho-company-1."""
+    out = suggestions.copy()
+    key = ["level", "area_code", "need_kind", "need_code", "group", "rank"]
+    out.insert(0, "id", out[key].astype(str).agg("-".join, axis=1) if len(out) else [])
+    return out
+
+
+def build_layers(
+    store: ReferenceStore,
+    *,
+    inputs: BuildInputs,
+    out: Path = DEFAULT_LAYERS,
+    planner_out: Path = DEFAULT_PLANNER_LAYERS,
+    geocoder: Geocoder | None = None,
+    scheme: str = "quantiles",
+) -> BuildReport:
+    """Run the pipeline on ``inputs`` and write the public and planners' layer files.
+
+    Raises InputError when an input file is missing or has no valid row, StoreError when
+    the store cannot be read. Rows with problems are left out and listed in
+    ``report.validation``.
+    """
+    for path in (inputs.organizations, inputs.activities):
+        if not path.exists():
+            raise InputError("input file not found", path=path)
+    geocoder = geocoder or Geocoder.from_store(store)
+    report = BuildReport(public_path=out, planner_path=planner_out)
+
+    orgs_read = read_organizations(inputs.organizations)
+    report.validation.append(orgs_read.report)
+    orgs = _require(orgs_read, "organizations")
+    acts_read = read_activities(inputs.activities, organizations=orgs)
+    report.validation.append(acts_read.report)
+    acts = _require(acts_read, "activities")
+    good_practices = inputs.good_practices or GOOD_PRACTICES_CSV
+    practices: gpd.GeoDataFrame | None = None
+    if Path(good_practices).exists():
+        gp_read = read_good_practices(good_practices)
+        report.validation.append(gp_read.report)
+        practices = gp_read.records
+    elif inputs.good_practices is not None:
+        raise InputError("input file not found", path=good_practices)
+    cons: gpd.GeoDataFrame | None = None
+    if inputs.consultations is not None:
+        cons_read = read_consultations(inputs.consultations)
+        report.validation.append(cons_read.report)
+        cons = _consultations(cons_read.records, geocoder)
+
+    located = _with_organizations(locate_activities(_drop_row_column(acts), store, geocoder), orgs)
+    report.geocode_status = located["geo_status"].value_counts().to_dict()
+    public, privacy = public_activities(located, store)
+    report.privacy = privacy
+
+    # Coverage counts every activity (hidden and unpublished too) at its best point, with the
+    # geocoder's unit as the fallback place: coverage outputs hold aggregates only.
+    for_coverage = pd.DataFrame(located.drop(columns="geometry"))
+    has_point = ~(located.geometry.isna() | located.geometry.is_empty)
+    for_coverage["lng"] = np.where(has_point, located.geometry.x.where(has_point), np.nan)
+    for_coverage["lat"] = np.where(has_point, located.geometry.y.where(has_point), np.nan)
+    for_coverage["muni_code"] = located["unit_code"]
+    coverage = compute_coverage(
+        for_coverage,
+        _drop_row_column(orgs).drop(columns="geometry", errors="ignore"),
+        store,
+        good_practices=(
+            practices.drop(columns="geometry", errors="ignore") if practices is not None else None
+        ),
+        scheme=scheme,
+    )
+    report.unlocated_for_coverage = len(coverage.unlocated)
+
+    public_frames: dict[str, gpd.GeoDataFrame] = {
+        "activities": _dates_as_text(public),
+        "municipalities": _with_area_attributes(coverage.municipalities, store.municipalities),
+        "units": _with_area_attributes(coverage.units, store.units),
+    }
+    if practices is not None:
+        public_frames["good_practices"] = _good_practices(practices, store)
+    if cons is not None:
+        public_frames["consultations"] = cons
+    attribution = list(REFERENCE_ATTRIBUTION)
+    write_layers(
+        out,
+        public_frames,
+        kind="public",
+        attribution=attribution,
+        extra_meta={
+            "store_imported_at": store.meta.get("imported_at", ""),
+            "scheme": scheme,
+            "class_breaks": str(coverage.class_breaks),
+        },
+    )
+    planner_frames: dict[str, pd.DataFrame] = {
+        "activities": _dates_as_text(planner_activities(located)),
+        "suggestions": _with_suggestion_ids(coverage.suggestions),
+        "spread": coverage.spread,
+    }
+    write_layers(planner_out, planner_frames, kind="planner", attribution=attribution)
+    report.counts = {name: len(frame) for name, frame in public_frames.items()}
+    report.counts["activities_planner"] = len(planner_frames["activities"])
+    return report

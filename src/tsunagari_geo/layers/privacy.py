@@ -1,0 +1,255 @@
+"""Public and planners' views of activities: where each one may be shown, and how precisely.
+
+``location_privacy`` (場所の公開範囲) decides what the public sees:
+
+========== =================================================================================
+exact      the activity's own point and full address
+town       the dictionary point of its 大字・町丁目 (町字), address cut after the town (no 番地)
+municipality the representative point of its municipality (for さいたま市, of its ward), address
+           cut after the municipality (no town)
+hidden     nothing: the row is absent from the public view
+========== =================================================================================
+
+Unpublished rows (``published`` false) are absent as well. Every public row carries
+``location_precision`` (exact | town | municipality | none) saying how precise its point is
+(``none``: no place at all, e.g. a prefecture-wide phone line, kept with a null geometry); a row is
+never shown more precisely than its privacy allows, and when the town cannot be determined a
+town-level row falls back to its municipality (coarser, never finer). The public frame keeps
+no ``lat``/``lng``, no ``location_privacy`` and no ``published`` columns: the geometry is the
+only location it holds.
+
+:func:`locate_activities` runs first: it geocodes each address (to know its town, 町字, even
+when the row has coordinates) and joins each point to its unit. Both views read its columns.
+
+Example::
+
+    >>> located = locate_activities(activities, store, geocoder)
+    >>> public = public_activities(located, store)
+    >>> planner = planner_activities(located)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from tsunagari_geo.analysis.join import join_points
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.registry import load_registry
+from tsunagari_geo.settings import PREFECTURE_NAME
+
+PRECISIONS = ("exact", "town", "municipality", "none")
+
+#: Columns of the model that may never reach the public view.
+PRIVATE_COLUMNS = ("lat", "lng", "location_privacy", "published")
+
+#: Columns added by :func:`locate_activities` (prefix ``geo_``: the geocoder's reading).
+LOCATE_COLUMNS = (
+    "geo_status",
+    "geo_level",
+    "geo_city",
+    "geo_town",
+    "geo_unit_code",
+    "geo_lat",
+    "geo_lng",
+    "unit_code",
+    "muni_code",
+    "point_source",
+)
+
+
+class _Geocoder(Protocol):
+    def geocode(self, address: str | None, context: str | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    """What the public view left out, left unmapped or placed coarser (ids only)."""
+
+    dropped_unpublished: list[str]
+    dropped_hidden: list[str]
+    unlocated: list[str]
+    coarsened: dict[str, str]
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "unpublished": len(self.dropped_unpublished),
+            "hidden": len(self.dropped_hidden),
+            "unlocated": len(self.unlocated),
+            "coarsened": len(self.coarsened),
+        }
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == ""
+
+
+def locate_activities(
+    activities: pd.DataFrame, store: ReferenceStore, geocoder: _Geocoder
+) -> gpd.GeoDataFrame:
+    """Every activity with its best point and the place it belongs to (EPSG:4326).
+
+    Input: the activity records (``address``, optional ``lat``/``lng``). Output: the same rows
+    in the same order, plus :data:`LOCATE_COLUMNS`: the geocoder's reading of the address
+    (``geo_*``), the unit (``unit_code``, 72 level) and municipality (``muni_code``, 63
+    level) the row belongs to, and ``point_source`` (given | geocoded | none). The geometry is
+    the given point, or else the geocoded one (level 2 or 3), or else empty.
+    """
+    frame = pd.DataFrame(activities).copy()
+    if "geometry" in frame.columns:
+        frame = frame.drop(columns="geometry")
+    for column in ("lat", "lng"):
+        if column not in frame.columns:
+            frame[column] = np.nan
+    results = [
+        geocoder.geocode(None if _is_blank(a) else str(a))
+        for a in frame.get("address", pd.Series([None] * len(frame))).tolist()
+    ]
+    frame["geo_status"] = [r.status for r in results]
+    frame["geo_level"] = [int(r.level) for r in results]
+    frame["geo_city"] = [r.city for r in results]
+    frame["geo_town"] = [r.town if r.level >= 3 else "" for r in results]
+    frame["geo_unit_code"] = [r.muni_code if r.level >= 2 else "" for r in results]
+    frame["geo_lat"] = [r.lat if r.lat is not None else np.nan for r in results]
+    frame["geo_lng"] = [r.lng if r.lng is not None else np.nan for r in results]
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    lng = pd.to_numeric(frame["lng"], errors="coerce")
+    given = lat.notna() & lng.notna()
+    use_lat = lat.where(given, frame["geo_lat"])
+    use_lng = lng.where(given, frame["geo_lng"])
+    frame["point_source"] = np.where(given, "given", np.where(use_lat.notna(), "geocoded", "none"))
+    joined = join_points(
+        pd.DataFrame({"lng": use_lng, "lat": use_lat, "muni_code": frame["geo_unit_code"]}),
+        store.units,
+    )
+    # The unit holding the given point wins; else the geocoder's unit (rows without a point).
+    unit = joined["unit_code"].where(joined["unit_code"] != "", frame["geo_unit_code"])
+    registry = load_registry()
+    to_muni = {m.code: m.code for m in registry.municipalities_63}
+    to_muni.update({u.code: u.muni_code for u in registry.units})
+    frame["unit_code"] = unit.fillna("").astype(str)
+    frame["muni_code"] = [to_muni.get(c, "") for c in frame["unit_code"]]
+    geometry = shapely.points(use_lng.to_numpy(float), use_lat.to_numpy(float))
+    geometry = np.where(use_lat.notna() & use_lng.notna(), geometry, None)
+    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
+
+
+def _town_points(store: ReferenceStore) -> Mapping[tuple[str, str], shapely.Point]:
+    """(unit code, town) → the town's dictionary point (the row without 小字 first)."""
+    towns = store.towns.sort_values(["unit_code", "town", "koaza"], kind="stable")
+    points: dict[tuple[str, str], shapely.Point] = {}
+    for unit, town, geom in zip(towns["unit_code"], towns["town"], towns.geometry, strict=True):
+        points.setdefault((unit, town), geom)
+    return points
+
+
+def _unit_points(store: ReferenceStore) -> Mapping[str, shapely.Point]:
+    """Unit (and municipality, for さいたま市 as a whole) code → representative point."""
+    points: dict[str, shapely.Point] = {}
+    for frame in (store.municipalities, store.units):
+        for code, lng, lat in zip(frame["code"], frame["rep_lng"], frame["rep_lat"], strict=True):
+            points[code] = shapely.Point(lng, lat)
+    return points
+
+
+def public_activities(
+    located: gpd.GeoDataFrame, store: ReferenceStore
+) -> tuple[gpd.GeoDataFrame, PrivacyReport]:
+    """The public view of activities from :func:`locate_activities`' output.
+
+    Returns the public GeoDataFrame (EPSG:4326) and a report of what was dropped or
+    placed less precisely than allowed. Rows are dropped when unpublished or hidden; rows
+    with no place at all are kept without geometry (``location_precision`` none).
+    """
+    registry = load_registry()
+    names = {m.code: m.full_name for m in registry.municipalities_63}
+    names.update({u.code: u.full_name for u in registry.units})
+    town_points = _town_points(store)
+    unit_points = _unit_points(store)
+    published = located["published"].map(lambda v: bool(v) if not _is_blank(v) else True)
+    privacy = located["location_privacy"].fillna("exact").astype(str)
+
+    dropped_unpublished = located.loc[~published, "id"].astype(str).tolist()
+    dropped_hidden = located.loc[published & (privacy == "hidden"), "id"].astype(str).tolist()
+    keep = located.loc[published & (privacy != "hidden")]
+
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    unlocated: list[str] = []
+    coarsened: dict[str, str] = {}
+    for record, geom in zip(keep.to_dict("records"), keep.geometry, strict=True):
+        wanted = str(record.get("location_privacy") or "exact")
+        unit = str(record.get("unit_code") or "")
+        town = str(record.get("geo_town") or "")
+        # The geocoder's town is only trusted inside the unit the row belongs to.
+        town_ok = bool(town) and record.get("geo_unit_code") == unit
+        point: Any = None
+        precision = wanted
+        if wanted == "exact" and geom is not None and not shapely.is_empty(geom):
+            point = geom
+            # A point that only came from the geocoder is as precise as the geocoder's level.
+            if record.get("point_source") == "geocoded":
+                precision = "town" if int(record.get("geo_level") or 0) >= 3 else "municipality"
+        elif wanted == "exact":
+            precision = "town"
+        if point is None and precision == "town":
+            if town_ok and (unit, town) in town_points:
+                point = town_points[(unit, town)]
+            else:
+                precision = "municipality"
+        if point is None and unit in unit_points:
+            point = unit_points[unit]
+            precision = "municipality"
+        if point is None:
+            # Online, phone and prefecture-wide services often have no place: listed, unmapped.
+            unlocated.append(str(record["id"]))
+            precision = "none"
+        elif precision != wanted and wanted != "exact":
+            # Only a privacy the row asked for counts here: an exact row that merely lacks
+            # coordinates is shown as precisely as its address allows.
+            coarsened[str(record["id"])] = f"{wanted}→{precision}"
+        city = names.get(unit, str(record.get("geo_city") or ""))
+        if wanted == "exact":
+            # The member allowed the full address even where only a coarser point is known.
+            address = "" if _is_blank(record.get("address")) else str(record["address"])
+        elif precision == "town":
+            address = f"{PREFECTURE_NAME}{city}{town}"
+        elif precision == "municipality":
+            address = f"{PREFECTURE_NAME}{city}"
+        else:
+            address = ""
+        out = {
+            k: v
+            for k, v in record.items()
+            if k not in PRIVATE_COLUMNS and k not in LOCATE_COLUMNS and k != "geometry"
+        }
+        out.update(
+            address=address,
+            location_precision=precision,
+            unit_code=unit,
+            muni_code=str(record.get("muni_code") or ""),
+            municipality=city,
+        )
+        rows.append(out)
+        geoms.append(point)
+    public = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs="EPSG:4326")
+    report = PrivacyReport(
+        dropped_unpublished=dropped_unpublished,
+        dropped_hidden=dropped_hidden,
+        unlocated=unlocated,
+        coarsened=coarsened,
+    )
+    return public, report
+
+
+def planner_activities(located: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The planners' view: every row, its best point, privacy and publication state kept."""
+    planner = located.copy()
+    planner = planner.drop(columns=[c for c in ("geo_lat", "geo_lng") if c in planner.columns])
+    return planner

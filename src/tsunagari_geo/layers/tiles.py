@@ -1,0 +1,261 @@
+"""Vector tiles of the published layers: one PMTiles archive per layer, zooms 5–14.
+
+Only the public layer file is read, so a tile can never hold what the public view left out.
+For each zoom, geometries are projected to Web Mercator (EPSG:3857) and simplified to about
+one tile pixel; for each tile the STRtree finds the candidates, polygons are clipped to the
+tile plus a small buffer, and mapbox-vector-tile encodes them (4096 extent, gzip). The
+``pmtiles`` writer stores tiles in Hilbert order with run-length-deduplicated directories,
+and the archive is written to a temporary file and renamed, so a server never reads half a
+file.
+
+MVT has no list type: list properties (themes, life stages) become ``;``-joined text, and
+null properties are left out of the feature.
+
+Example::
+
+    >>> build_tiles(Path("data/build/layers.gpkg"), Path("tiles"))
+    {'activities': PosixPath('tiles/activities.pmtiles'), ...}
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import pandas as pd
+import shapely
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import Writer
+
+from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_TILES_DIR
+from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.reference.attribution import attribution_text
+
+MIN_ZOOM = 5
+MAX_ZOOM = 14
+EXTENT = 4096
+#: Buffer around each tile, in tile pixels, so that clipped polygon edges do not show.
+BUFFER = 64
+#: Half the width of the Web Mercator world, in metres.
+ORIGIN = 20037508.342789244
+
+#: The tilesets, each from one layer of the public file.
+TILESETS = {
+    "activities": "活動（公開）",
+    "municipalities": "市町村（63）と充足状況",
+}
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """Zoom range of a build."""
+
+    min_zoom: int = MIN_ZOOM
+    max_zoom: int = MAX_ZOOM
+
+
+def _tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Web Mercator bounds (minx, miny, maxx, maxy) of tile z/x/y (XYZ scheme, y down)."""
+    size = 2 * ORIGIN / 2**z
+    minx = -ORIGIN + x * size
+    maxy = ORIGIN - y * size
+    return (minx, maxy - size, minx + size, maxy)
+
+
+def _tile_range(bounds: tuple[float, float, float, float], z: int) -> Iterator[tuple[int, int]]:
+    size = 2 * ORIGIN / 2**z
+    minx, miny, maxx, maxy = bounds
+    x0 = max(0, math.floor((minx + ORIGIN) / size))
+    x1 = min(2**z - 1, math.floor((maxx + ORIGIN) / size))
+    y0 = max(0, math.floor((ORIGIN - maxy) / size))
+    y1 = min(2**z - 1, math.floor((ORIGIN - miny) / size))
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            yield x, y
+
+
+def _mvt_value(value: Any) -> str | int | float | bool | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    text = str(value)
+    return text if text else None
+
+
+def _properties(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    columns = [c for c in frame.columns if c != frame.geometry.name and not c.startswith("_")]
+    out = []
+    for record in frame[columns].to_dict("records"):
+        props = {k: _mvt_value(v) for k, v in record.items()}
+        out.append({k: v for k, v in props.items() if v is not None})
+    return out
+
+
+def _field_types(frame: gpd.GeoDataFrame) -> dict[str, str]:
+    """TileJSON ``fields``: property name → Number | Boolean | String."""
+    types: dict[str, str] = {}
+    for column in frame.columns:
+        if column == frame.geometry.name or column.startswith("_"):
+            continue
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series):
+            types[column] = "Boolean"
+        elif pd.api.types.is_numeric_dtype(series):
+            types[column] = "Number"
+        else:
+            types[column] = "String"
+    return types
+
+
+def tiles_of_layer(
+    frame: gpd.GeoDataFrame, layer: str, spec: TileSpec = TileSpec()
+) -> Iterator[tuple[int, int, int, bytes]]:
+    """Every non-empty tile of ``frame`` (EPSG:4326) as (z, x, y, gzip-compressed MVT)."""
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    if frame.empty:
+        return
+    mercator = frame.to_crs(3857)
+    geoms = np.asarray(mercator.geometry.values, dtype=object)
+    props = _properties(frame)
+    points_only = bool(np.all(shapely.get_type_id(geoms) == 0))
+    bounds = tuple(float(b) for b in shapely.total_bounds(geoms))
+    for z in range(spec.min_zoom, spec.max_zoom + 1):
+        pixel = 2 * ORIGIN / 2**z / EXTENT
+        at_zoom = geoms if points_only else shapely.simplify(geoms, pixel, preserve_topology=True)
+        tree = shapely.STRtree(at_zoom)
+        for x, y in _tile_range(bounds, z):  # type: ignore[arg-type]
+            minx, miny, maxx, maxy = _tile_bounds(z, x, y)
+            pad = BUFFER * pixel
+            box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+            hits = np.sort(tree.query(shapely.box(*box), predicate="intersects"))
+            if len(hits) == 0:
+                continue
+            parts = at_zoom[hits] if points_only else shapely.clip_by_rect(at_zoom[hits], *box)
+            # Tile pixel coordinates (y up), done here with one vectorised shapely call
+            # rather than per feature inside the encoder.
+            scale = EXTENT / (maxx - minx)
+            local = shapely.transform(
+                parts,
+                lambda c, minx=minx, miny=miny, scale=scale: np.round((c - [minx, miny]) * scale),
+            )
+            features = [
+                {"geometry": g, "properties": props[i], "id": int(i) + 1}
+                for i, g in zip(hits, local, strict=True)
+                if g is not None and not g.is_empty
+            ]
+            if not features:
+                continue
+            data = mapbox_vector_tile.encode(
+                [{"name": layer, "features": features}],
+                default_options={"extents": EXTENT},
+            )
+            yield z, x, y, gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def write_pmtiles(
+    frame: gpd.GeoDataFrame,
+    layer: str,
+    out: Path,
+    *,
+    spec: TileSpec = TileSpec(),
+    description: str = "",
+) -> Path:
+    """Write ``frame`` as a one-layer PMTiles archive at ``out``, atomically."""
+    tiles = sorted(
+        ((zxy_to_tileid(z, x, y), data) for z, x, y, data in tiles_of_layer(frame, layer, spec)),
+        key=lambda t: t[0],
+    )
+    present = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    if present.empty:
+        min_lon, min_lat, max_lon, max_lat = (138.7, 35.7, 139.9, 36.3)
+    else:
+        min_lon, min_lat, max_lon, max_lat = (float(b) for b in present.total_bounds)
+    header = {
+        "tile_type": TileType.MVT,
+        "tile_compression": Compression.GZIP,
+        "min_zoom": spec.min_zoom,
+        "max_zoom": spec.max_zoom,
+        "min_lon_e7": int(min_lon * 1e7),
+        "min_lat_e7": int(min_lat * 1e7),
+        "max_lon_e7": int(max_lon * 1e7),
+        "max_lat_e7": int(max_lat * 1e7),
+        "center_zoom": min(max(spec.min_zoom, 9), spec.max_zoom),
+        "center_lon_e7": int((min_lon + max_lon) / 2 * 1e7),
+        "center_lat_e7": int((min_lat + max_lat) / 2 * 1e7),
+    }
+    metadata = {
+        "name": layer,
+        "description": description,
+        "version": "1.0.0",
+        "attribution": attribution_text(),
+        "type": "overlay",
+        "format": "pbf",
+        "vector_layers": [
+            {
+                "id": layer,
+                "description": description,
+                "minzoom": spec.min_zoom,
+                "maxzoom": spec.max_zoom,
+                "fields": _field_types(frame),
+            }
+        ],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            writer = Writer(f)
+            for tile_id, data in tiles:
+                writer.write_tile(tile_id, data)
+            writer.finalize(header, json.loads(json.dumps(metadata, ensure_ascii=False)))
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); an archive is public, as a web server needs.
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def build_tiles(
+    layers: Path = DEFAULT_LAYERS,
+    out_dir: Path = DEFAULT_TILES_DIR,
+    *,
+    spec: TileSpec = TileSpec(),
+) -> dict[str, Path]:
+    """Build every tileset from the public layer file; returns name → archive path.
+
+    Raises StoreError when the layer file is missing or broken.
+    """
+    public = LayerSet.open(layers, "public")
+    written = {}
+    for name, description in TILESETS.items():
+        frame = public.frames[name]
+        written[name] = write_pmtiles(
+            frame, name, out_dir / f"{name}.pmtiles", spec=spec, description=description
+        )
+    return written

@@ -1,0 +1,554 @@
+"""What the pages show, read from the published layers: one :class:`SiteData` per build.
+
+The maps only ever see the public layer file (``data/build/layers.gpkg``, written by
+``tsunagari-geo build``): hidden and unpublished activities are not in it and no point in it is
+more precise than its row's privacy allows. This module adds what the pages need on top of it:
+the vocabulary (labels of every code), the dashboard's metrics with their class breaks, the
+table the planners download, the municipality page's figures and the compact town index the
+static site searches addresses in.
+
+Example::
+
+    >>> data = SiteData.open("data/build/layers.gpkg", "data/build/tsunagari.gpkg")  # doctest: +SKIP
+    >>> data.table("municipalities").shape  # doctest: +SKIP
+    (63, 24)
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+
+from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.errors import StoreError
+from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.registry import load_registry
+from tsunagari_geo.settings import METRIC_CRS
+
+FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
+CHANNEL_LABELS = {
+    "phone": "電話",
+    "sns_chat": "SNS・チャット",
+    "email": "メール",
+    "in_person": "対面",
+    "online": "オンライン",
+}
+#: One colour per theme (in the taxonomy's order), distinguishable on a light background.
+THEME_COLOURS = (
+    "#e6194b",
+    "#3cb44b",
+    "#f58231",
+    "#4363d8",
+    "#911eb4",
+    "#469990",
+    "#9a6324",
+    "#800000",
+    "#808000",
+    "#000075",
+    "#f032e6",
+    "#2f7d32",
+    "#a9a9a9",
+)
+#: Rows of the public layers are drawn where their privacy allows; this is the note for each.
+PRIVACY_NOTES = {
+    "town": "場所は町字（大字・町丁目）の代表点に表示しています。正確な場所は団体にお問い合わせください。",
+    "municipality": "場所は市町村の代表点に表示しています。正確な場所は団体にお問い合わせください。",
+}
+#: Gap flags of the coverage layers (``tsunagari_geo.analysis.coverage``) → Japanese label.
+FLAG_LABELS = {
+    "flag_no_inperson": "対面の活動なし",
+    "flag_stage_missing": "活動のないライフステージあり",
+    "flag_low_density": "活動密度が県内下位",
+    "flag_low_reach": "町字到達率が低い",
+    "flag_not_member": "市町村が未加入",
+}
+#: Columns of the planners' table besides the flags, in order, with their Japanese headers.
+TABLE_COLUMNS = (
+    ("gap_rank", "順位"),
+    ("gap_score", "ギャップスコア"),
+    ("pop_total", "人口"),
+    ("inperson_total", "対面の活動"),
+    ("remote_total", "遠隔で使える活動"),
+    ("inperson_per10k", "1万人あたり活動数"),
+    ("reach_1km", "町字到達率 1km"),
+    ("reach_2km", "町字到達率 2km"),
+    ("median_nearest_m", "最寄り活動までの距離 中央値(m)"),
+    ("orgs_total", "拠点のある会員団体"),
+    ("stages_missing", "活動のないライフステージ"),
+    ("spread_themes", "横展開できる好事例のテーマ"),
+)
+#: Layer names of the coverage frames → the level names the analysis uses in class_breaks.
+LEVEL_KEYS = {"municipalities": "municipality", "units": "unit"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A choropleth variable: column, Japanese label, unit and class breaks (upper bounds)."""
+
+    column: str
+    label: str
+    unit: str
+    breaks: tuple[float, ...]
+    higher_is_worse: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "label": self.label,
+            "unit": self.unit,
+            "breaks": list(self.breaks),
+            "higher_is_worse": self.higher_is_worse,
+        }
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """The public layers the pages are built from (every frame in EPSG:4326).
+
+    ``extras`` holds the planners' aggregate tables the municipality page shows (matching
+    ``suggestions`` and 横展開 ``spread``): they name organisations and areas, never an
+    activity's point or fields, and are left out when ``None``.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    store: ReferenceStore
+    attribution: tuple[str, ...] = REFERENCE_ATTRIBUTION
+    meta: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def open(
+        cls,
+        layers_path: Path | str,
+        store_path: Path | str,
+        planner_path: Path | str | None = None,
+    ) -> SiteData:
+        """Read the public layer file, the reference store and (optionally) the planners'
+        suggestion tables.
+
+        Raises StoreError (naming the file) when a file is missing or broken.
+        """
+        public = LayerSet.open(layers_path, "public")
+        planner = LayerSet.open(planner_path, "planner") if planner_path else None
+        return cls.from_layer_sets(public, ReferenceStore.open(store_path), planner)
+
+    @classmethod
+    def from_layer_sets(
+        cls, public: LayerSet | None, store: ReferenceStore, planner: LayerSet | None = None
+    ) -> SiteData:
+        """Wrap layer files already opened (as the service holds them).
+
+        Only ``suggestions`` and ``spread`` are taken from ``planner``; its activities never.
+        """
+        if public is not None and public.kind != "public":
+            raise StoreError("maps are built from the public layers only", path=public.path)
+        extras: dict[str, pd.DataFrame] = {}
+        if planner is not None:
+            for name in ("suggestions", "spread"):
+                if name in planner.frames:
+                    extras[name] = pd.DataFrame(planner.frames[name]).drop(
+                        columns="geometry", errors="ignore"
+                    )
+        lines = tuple(
+            dict.fromkeys((*REFERENCE_ATTRIBUTION, *(public.attribution if public else [])))
+        )
+        return cls(
+            layers=dict(public.frames) if public else {},
+            store=store,
+            attribution=lines,
+            meta=dict(public.meta) if public else {},
+            extras=extras,
+        )
+
+    @property
+    def built_at(self) -> str:
+        return self.meta.get("built_at", "")
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        """A public layer by name; municipalities and units fall back to the store's
+        (boundaries and population, without coverage) before the first build.
+
+        Raises StoreError when another layer was not built.
+        """
+        if name in self.layers:
+            return self.layers[name]
+        if name == "municipalities":
+            return self.store.municipalities
+        if name == "units":
+            return self.store.units
+        raise StoreError(f"layer {name!r} is not in the published layers; run the build")
+
+    @cached_property
+    def vocabulary(self) -> dict[str, Any]:
+        """Code → Japanese label for every code a page shows, plus the theme colours."""
+        return vocabulary()
+
+    def gap_breaks(self, level: str) -> list[float] | None:
+        """The analysis' own gap-score class breaks for a layer, if the build recorded them."""
+        text = self.meta.get("class_breaks")
+        if not text:
+            return None
+        try:
+            recorded = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return None
+        breaks = recorded.get(LEVEL_KEYS.get(level, level)) if isinstance(recorded, dict) else None
+        return [float(b) for b in breaks] if breaks else None
+
+    def metrics(self, level: str, scheme: str = "NaturalBreaks", k: int = 5) -> list[Metric]:
+        """The dashboard's choropleth variables for ``municipalities`` or ``units``."""
+        key = f"metrics:{level}:{scheme}:{k}"
+        if key not in self._cache:
+            self._cache[key] = dashboard_metrics(
+                self.layer(level), self.vocabulary, scheme, k, self.gap_breaks(level)
+            )
+        return list(self._cache[key])
+
+    def table(self, level: str) -> pd.DataFrame:
+        """The planners' table for ``municipalities`` (63) or ``units`` (72), without geometry,
+        with Japanese headers as in the downloads: コード, 名称, then the dashboard's columns
+        and one column per gap flag (● when flagged)."""
+        frame = self.layer(level)
+        out = pd.DataFrame({"コード": frame["code"].astype(str).to_numpy()})
+        for column in table_columns(frame):
+            values = frame[column["key"]]
+            if column["type"] == "flag":
+                values = values.map(_flag_text)
+            elif column["type"] == "number":
+                values = pd.to_numeric(values, errors="coerce").round(3)
+            out[column["label"]] = values.to_numpy()
+        return out
+
+    def municipality_names(self) -> dict[str, str]:
+        """63-level code → name (郡 prefixed for towns and villages)."""
+        return {m.code: m.full_name for m in load_registry().municipalities_63}
+
+    def town_index(self) -> dict[str, Any]:
+        """A compact index of every 大字・町丁目 point for the static site's address search.
+
+        ``{"munis": [[code, name, full_name, lat, lng], ...], "towns": [[muni_index, town,
+        lat, lng], ...]}``. ``munis`` holds the 72 units (さいたま市's wards as
+        さいたま市浦和区 …, so a search naming the ward finds its towns) and さいたま市 itself;
+        coordinates are rounded to 5 decimals (about 1 m), towns keep the store's order.
+        """
+        names = {u.code: u.full_name for u in load_registry().units}
+        munis: list[list[Any]] = []
+        position: dict[str, int] = {}
+        areas = pd.concat(
+            [
+                self.store.units[["code", "name", "rep_lat", "rep_lng"]],
+                self.store.municipalities.loc[
+                    ~self.store.municipalities["code"].isin(self.store.units["code"]),
+                    ["code", "name", "rep_lat", "rep_lng"],
+                ],
+            ]
+        )
+        for code, name, lat, lng in areas.itertuples(index=False):
+            position[str(code)] = len(munis)
+            full = names.get(str(code), str(name))
+            munis.append([str(code), str(name), full, round(float(lat), 5), round(float(lng), 5)])
+        towns = self.store.towns
+        rows = [
+            [position[str(u)], str(t), round(float(lat), 5), round(float(lng), 5)]
+            for u, t, lat, lng in zip(
+                towns["unit_code"], towns["town"], towns["lat"], towns["lng"], strict=True
+            )
+            if str(u) in position
+        ]
+        return {"munis": munis, "towns": rows}
+
+    def municipality_report(self, code: str) -> dict[str, Any]:
+        """Everything the municipality page shows for a 63-level ``code``.
+
+        Keys: code, name, metrics (label, value, unit), flags, matrix (theme × life stage counts
+        of the published activities there), organizations (members with a published activity
+        there, and counts by kind of members based there), neighbours (nearest published
+        in-person activities in neighbouring municipalities), suggestions, spread and
+        good_practices. Raises KeyError for an unknown code.
+        """
+        municipalities = self.layer("municipalities")
+        match = municipalities[municipalities["code"].astype(str) == code]
+        if match.empty:
+            raise KeyError(code)
+        row = match.iloc[0]
+        activities = self.layers.get("activities", _empty_points())
+        own = (
+            activities[activities["muni_code"].astype(str) == code]
+            if "muni_code" in activities.columns
+            else activities[:0]
+        )
+        return {
+            "code": code,
+            "name": self.municipality_names().get(code, str(row["name"])),
+            "metrics": [
+                (m.label, _plain(row.get(m.column)), m.unit)
+                for m in self.metrics("municipalities")
+                if "・" not in m.label or "全体" in m.label
+            ],
+            "flags": [
+                label
+                for column, label in flag_columns(municipalities).items()
+                if _truthy(row[column])
+            ],
+            "stages_missing": _plain(row.get("stages_missing")) or "",
+            "matrix": theme_stage_matrix(own, self.vocabulary),
+            "organizations": _organizations(own),
+            "org_counts": {
+                label: _plain(row.get(f"orgs_{key}"))
+                for key, label in (
+                    ("government", "行政"),
+                    ("npo", "NPO等"),
+                    ("shakyo", "社協"),
+                    ("company", "企業・業界団体"),
+                    ("other", "その他"),
+                )
+                if f"orgs_{key}" in row.index
+            },
+            "neighbours": self._neighbour_activities(code, municipalities, activities),
+            "suggestions": self._extra("suggestions", code),
+            "spread": self._extra("spread", code),
+            "good_practices": _records(self.layers.get("good_practices"), "muni_code", code),
+        }
+
+    def _extra(self, name: str, code: str) -> list[dict[str, Any]]:
+        frame = self.extras.get(name)
+        if frame is None or "area_code" not in frame.columns:
+            return []
+        if "level" in frame.columns:
+            frame = frame[frame["level"].astype(str) == "municipality"]
+        return _records(frame, "area_code", code)
+
+    def _neighbour_activities(
+        self, code: str, municipalities: gpd.GeoDataFrame, activities: gpd.GeoDataFrame, n: int = 10
+    ) -> list[dict[str, Any]]:
+        """The ``n`` published in-person activities of neighbouring municipalities nearest to
+        this one's boundary (distances in EPSG:6677)."""
+        if activities.empty or "muni_code" not in activities.columns:
+            return []
+        shapes = gpd.GeoSeries(
+            municipalities.geometry.to_numpy(),
+            index=municipalities["code"].astype(str).to_numpy(),
+            crs=municipalities.crs,
+        ).to_crs(METRIC_CRS)
+        own = shapes[code]
+        neighbours = shapes.index[shapes.intersects(own) & (shapes.index != code)]
+        candidates = activities[activities["muni_code"].astype(str).isin(neighbours)]
+        if "format" in candidates.columns:
+            candidates = candidates[candidates["format"].isin(["in_person", "outreach"])]
+        candidates = candidates[candidates.geometry.notna()]
+        if candidates.empty:
+            return []
+        distances = shapely.distance(candidates.geometry.to_crs(METRIC_CRS).to_numpy(), own)
+        order = np.argsort(distances, kind="stable")[:n]
+        names = self.municipality_names()
+        themes = self.vocabulary["themes"]
+        out = []
+        for i in order:
+            record = candidates.iloc[int(i)]
+            out.append(
+                {
+                    "id": str(record.get("id", "")),
+                    "name": str(record.get("name", "")),
+                    "organization": str(record.get("organization_name") or ""),
+                    "municipality": names.get(str(record["muni_code"]), str(record["muni_code"])),
+                    "themes": [themes.get(t, t) for t in _as_list(record.get("themes"))],
+                    "distance_km": round(float(distances[i]) / 1000, 1),
+                }
+            )
+        return out
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _organizations(activities: pd.DataFrame) -> list[dict[str, str]]:
+    """Member organisations with a published activity in ``activities``, by name."""
+    if activities.empty or "organization_name" not in activities.columns:
+        return []
+    kinds = (
+        activities["organization_kind"]
+        if "organization_kind" in activities.columns
+        else pd.Series("", index=activities.index)
+    )
+    pairs = sorted(
+        {
+            (str(n), str(k or ""))
+            for n, k in zip(activities["organization_name"], kinds, strict=True)
+            if isinstance(n, str) and n
+        }
+    )
+    return [{"name": n, "kind": k} for n, k in pairs]
+
+
+def _records(frame: pd.DataFrame | None, column: str, code: str) -> list[dict[str, Any]]:
+    if frame is None or column not in frame.columns:
+        return []
+    rows = frame[frame[column].astype(str) == code]
+    return [
+        {str(k): _plain(v) for k, v in r.items() if k != "geometry"}
+        for r in rows.to_dict("records")
+    ]
+
+
+def vocabulary() -> dict[str, Any]:
+    """Labels of every code the pages show (themes, life stages, …) and the theme colours."""
+    tax = load_taxonomies()
+    themes = tax.themes.labels
+    return {
+        "themes": themes,
+        "life_stages": tax.life_stages.labels,
+        "circumstances": tax.circumstances.labels,
+        "formats": FORMAT_LABELS,
+        "channels": CHANNEL_LABELS,
+        "theme_colours": {
+            code: THEME_COLOURS[i % len(THEME_COLOURS)] for i, code in enumerate(themes)
+        },
+        "municipalities": {m.code: m.full_name for m in load_registry().municipalities_63},
+        "privacy_notes": PRIVACY_NOTES,
+    }
+
+
+def dashboard_metrics(
+    frame: pd.DataFrame,
+    vocab: dict[str, Any],
+    scheme: str = "NaturalBreaks",
+    k: int = 5,
+    gap_breaks: Sequence[float] | None = None,
+) -> list[Metric]:
+    """The choropleth variables a coverage layer offers, each with mapclassify class breaks.
+
+    The gap score comes first (with ``gap_breaks``, the analysis' own classes, when given),
+    then activities per 10,000 residents overall and per life stage (``inperson_per10k``,
+    ``stage_<code>_per10k``), then town reach (``reach_1km``, ``reach_2km`` and per stage).
+    Columns absent from the layer are simply not offered.
+    """
+    stages: dict[str, str] = vocab["life_stages"]
+    candidates: list[tuple[str, str, str, bool]] = [
+        ("gap_score", "ギャップスコア", "点（0〜100）", True)
+    ]
+    candidates.append(("inperson_per10k", "1万人あたり対面の活動数（全体）", "件/1万人", False))
+    for code, label in stages.items():
+        candidates.append(
+            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}）", "件/1万人", False)
+        )
+    for km in (1, 2):
+        candidates.append(
+            (f"reach_{km}km", f"町字到達率（{km}km以内・全体）", "割合（0〜1）", False)
+        )
+        for code, label in stages.items():
+            candidates.append(
+                (
+                    f"reach_{km}km_{code}",
+                    f"町字到達率（{km}km以内・{label}）",
+                    "割合（0〜1）",
+                    False,
+                )
+            )
+    metrics = []
+    for column, label, unit, worse in candidates:
+        if column not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        if column == "gap_score" and gap_breaks:
+            breaks = tuple(round(float(b), 3) for b in gap_breaks)
+        else:
+            breaks = class_breaks(values, scheme, k)
+        metrics.append(Metric(column, label, unit, breaks, worse))
+    return metrics
+
+
+def class_breaks(
+    values: np.ndarray, scheme: str = "NaturalBreaks", k: int = 5
+) -> tuple[float, ...]:
+    """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme (fewer if ties)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return ()
+    distinct = np.unique(finite)
+    if distinct.size <= k:
+        return tuple(float(v) for v in distinct)
+    classifier = getattr(mapclassify, scheme, None)
+    if classifier is None:
+        raise ValueError(f"unknown mapclassify scheme: {scheme!r}")
+    bins = classifier(finite, k=k).bins
+    return tuple(dict.fromkeys(round(float(b), 3) for b in bins))
+
+
+def flag_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """Gap-flag columns present in a coverage layer → Japanese label."""
+    return {c: label for c, label in FLAG_LABELS.items() if c in frame.columns}
+
+
+def table_columns(frame: pd.DataFrame) -> list[dict[str, str]]:
+    """The planners' table columns present in a coverage layer: key, Japanese label, type."""
+    out = [{"key": "name", "label": "名称", "type": "text"}]
+    for column, label in TABLE_COLUMNS:
+        if column in frame.columns:
+            numeric = pd.api.types.is_numeric_dtype(frame[column])
+            out.append({"key": column, "label": label, "type": "number" if numeric else "text"})
+    for column, label in flag_columns(frame).items():
+        out.append({"key": column, "label": label, "type": "flag"})
+    return out
+
+
+def theme_stage_matrix(activities: pd.DataFrame, vocab: dict[str, Any]) -> dict[str, Any]:
+    """Counts of activities by theme (rows) × life stage (columns), every code present."""
+    themes = list(vocab["themes"])
+    stages = list(vocab["life_stages"])
+    counts = {t: dict.fromkeys(stages, 0) for t in themes}
+    for row_themes, row_stages in zip(
+        activities.get("themes", pd.Series([], dtype=object)),
+        activities.get("life_stages", pd.Series([], dtype=object)),
+        strict=True,
+    ):
+        for t in _as_list(row_themes):
+            for s in _as_list(row_stages):
+                if t in counts and s in counts[t]:
+                    counts[t][s] += 1
+    return {"themes": themes, "stages": stages, "counts": counts}
+
+
+def _empty_points() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs=4326))
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
+def _flag_text(value: Any) -> str:
+    return "●" if _truthy(value) else ""
+
+
+def _plain(value: Any) -> Any:
+    """A value as plain JSON-ready Python (numpy scalars unwrapped, NaN as None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    return value

@@ -1,0 +1,293 @@
+"""Page builders: the public map, the planners' dashboard and the municipality page.
+
+Each page is a folium (Leaflet) figure whose scripts and styles all come from the app's own
+origin: folium's CDN defaults are replaced per map by the vendored copies
+(:mod:`tsunagari_geo.maps.vendor`), and the page's behaviour (filters, search, 近くの活動,
+tables) lives in ``static/maps/*.js``. The data is fetched by the page from the URLs in
+:class:`PageLinks`: the service's OGC API collections, or GeoJSON files of the static site; the
+page itself carries only a small configuration (labels, URLs, class breaks).
+
+Example::
+
+    >>> html = build_map_page(api_links(), MapSettings(basemap="blank"), ["出典: …"])
+    >>> "/assets/vendor/leaflet/leaflet.js" in html
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import branca.element
+import folium
+import jinja2
+
+from tsunagari_geo.maps.data import SiteData, flag_columns, table_columns, vocabulary
+from tsunagari_geo.maps.settings import GSI_ATTRIBUTION_HTML, MapSettings
+from tsunagari_geo.maps.vendor import vendored_url
+from tsunagari_geo.reference.attribution import GSI_TILES
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Roughly the centre of 埼玉県, and a zoom showing all of it on a laptop screen.
+SAITAMA_CENTER = (36.0, 139.35)
+SAITAMA_ZOOM = 9
+SAITAMA_BOUNDS = ((35.75, 138.7), (36.3, 139.9))
+#: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
+ASSET_VERSION = "2"
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=jinja2.select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    """Where a page finds its assets, its data and the other pages.
+
+    ``municipality_page``, ``table`` and ``layer`` are templates with ``{code}``, ``{level}``
+    and ``{fmt}`` placeholders. ``geocode`` is None on the static site, which searches
+    ``town_index`` instead.
+    """
+
+    assets: str
+    activities: str
+    consultations: str
+    good_practices: str
+    layer: str
+    geocode: str | None
+    town_index: str | None
+    map_page: str
+    dashboard_page: str
+    municipality_page: str
+    table: str
+
+
+def api_links(root: str = "") -> PageLinks:
+    """Links for pages served by the service mounted at ``root`` (``""`` at the host root)."""
+    items = "?limit=10000"
+    return PageLinks(
+        assets=f"{root}/assets",
+        activities=f"{root}/collections/activities/items{items}",
+        consultations=f"{root}/collections/consultations/items{items}",
+        good_practices=f"{root}/collections/good_practices/items{items}",
+        layer=f"{root}/collections/{{level}}/items{items}",
+        geocode=f"{root}/geocode",
+        town_index=None,
+        map_page=f"{root}/map",
+        dashboard_page=f"{root}/dashboard",
+        municipality_page=f"{root}/dashboard/{{code}}",
+        table=f"{root}/dashboard/table/{{level}}.{{fmt}}",
+    )
+
+
+def static_links(depth: int = 0) -> PageLinks:
+    """Relative links for a page ``depth`` folders below the static site's root."""
+    up = "../" * depth
+    return PageLinks(
+        assets=f"{up}assets",
+        activities=f"{up}data/activities.geojson",
+        consultations=f"{up}data/consultations.geojson",
+        good_practices=f"{up}data/good_practices.geojson",
+        layer=f"{up}data/{{level}}.geojson",
+        geocode=None,
+        town_index=f"{up}data/towns.json",
+        map_page=f"{up}map.html",
+        dashboard_page=f"{up}dashboard.html",
+        municipality_page=f"{up}dashboard/{{code}}.html",
+        table=f"{up}data/table_{{level}}.{{fmt}}",
+    )
+
+
+class _Page(branca.element.Figure):
+    """folium's figure with ``lang="ja"`` and a title (screen readers and search need both)."""
+
+    _template = jinja2.Template(
+        "<!DOCTYPE html>\n"
+        '<html lang="ja">\n<head>\n'
+        '<meta charset="utf-8" />\n'
+        # No favicon request: a 404 for it would be the only error in the console.
+        '<link rel="icon" href="data:," />\n'
+        "<title>{{ this.page_title }}</title>\n"
+        "{{ this.header.render(**kwargs) }}\n"
+        '</head>\n<body class="{{ this.body_class }}">\n'
+        "{{ this.html.render(**kwargs) }}\n"
+        "</body>\n<script>\n"
+        "{{ this.script.render(**kwargs) }}\n"
+        "</script>\n</html>\n"
+    )
+
+    def __init__(self, title: str, body_class: str = "") -> None:
+        super().__init__()
+        self.page_title = title
+        self.body_class = body_class
+
+
+def _map(settings: MapSettings, links: PageLinks, css: Sequence[str]) -> folium.Map:
+    """A folium map whose Leaflet comes from ``links.assets`` and whose background is local
+    unless the settings ask for 地理院タイル."""
+    fmap = folium.Map(
+        location=SAITAMA_CENTER,
+        zoom_start=SAITAMA_ZOOM,
+        tiles=None,
+        min_zoom=7,
+        max_zoom=18,
+    )
+    # Per-instance lists: folium's class-level defaults point at CDNs and stay untouched.
+    fmap.default_js = [("leaflet", vendored_url(links.assets, "leaflet", "leaflet.js"))]
+    fmap.default_css = [("leaflet_css", vendored_url(links.assets, "leaflet", "leaflet.css"))]
+    for i, url in enumerate(css):
+        fmap.default_css.append((f"page_css_{i}", url))
+    if settings.basemap == "gsi":
+        folium.TileLayer(
+            tiles=settings.gsi_tile_url,
+            attr=GSI_ATTRIBUTION_HTML,
+            name=GSI_TILES,
+            min_zoom=5,
+            max_zoom=18,
+            max_native_zoom=18,
+        ).add_to(fmap)
+    return fmap
+
+
+def _own(links: PageLinks, name: str) -> str:
+    return f"{links.assets}/maps/{name}?v={ASSET_VERSION}"
+
+
+def _render(
+    title: str,
+    fmap: folium.Map,
+    panel: str,
+    scripts: Sequence[str],
+    start: str,
+    config: dict[str, Any],
+    body_class: str = "",
+) -> str:
+    page = _Page(title, body_class)
+    page.add_child(fmap)
+    page.html.add_child(branca.element.Element(panel))
+    # After Leaflet in folium's own list, so the plugins and our scripts find ``L`` defined.
+    fmap.default_js = [*fmap.default_js, *((f"page_js_{i}", u) for i, u in enumerate(scripts))]
+    payload = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    fmap.add_child(_Start(f"{start}({fmap.get_name()}, {payload});"))
+    return page.render()
+
+
+class _Start(branca.element.MacroElement):
+    """The call starting the page's script, rendered after the map it receives exists."""
+
+    _template = jinja2.Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "Start"
+        self.code = code
+
+
+def _base_config(
+    links: PageLinks, settings: MapSettings, attribution: Sequence[str]
+) -> dict[str, Any]:
+    lines = list(attribution)
+    if settings.basemap == "gsi" and GSI_TILES not in lines:
+        lines.append(GSI_TILES)
+    return {
+        "links": asdict(links),
+        "basemap": settings.basemap,
+        "attribution": lines,
+        "bounds": SAITAMA_BOUNDS,
+    }
+
+
+def build_map_page(
+    links: PageLinks,
+    settings: MapSettings,
+    attribution: Sequence[str],
+    vocab: dict[str, Any] | None = None,
+) -> str:
+    """The public map page (HTML) reading its data from ``links``.
+
+    ``vocab`` is :func:`tsunagari_geo.maps.data.vocabulary` (read from the taxonomies when
+    omitted); ``attribution`` the source lines shown in the footer and the map's corner.
+    """
+    vocab = vocab or vocabulary()
+    css = [_own(links, "tsunagari.css")]
+    fmap = _map(settings, links, css)
+    config = {**_base_config(links, settings, attribution), "vocab": vocab}
+    panel = _env.get_template("map_panel.html").render(
+        links=links, vocab=vocab, attribution=config["attribution"]
+    )
+    scripts = [
+        vendored_url(links.assets, "leaflet.markercluster", "leaflet.markercluster.js"),
+        _own(links, "common.js"),
+        _own(links, "map.js"),
+    ]
+    fmap.default_css.extend(
+        [
+            (
+                "cluster_css",
+                vendored_url(links.assets, "leaflet.markercluster", "MarkerCluster.css"),
+            ),
+            (
+                "cluster_default_css",
+                vendored_url(links.assets, "leaflet.markercluster", "MarkerCluster.Default.css"),
+            ),
+        ]
+    )
+    return _render(
+        "つながりマップ｜埼玉県 孤独・孤立対策", fmap, panel, scripts, "Tsunagari.startMap", config
+    )
+
+
+def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData) -> str:
+    """The planners' dashboard (HTML): choropleth with legend, metric switch and the table."""
+    css = [_own(links, "tsunagari.css")]
+    fmap = _map(settings, links, css)
+    levels = {
+        level: [
+            m.as_json()
+            for m in data.metrics(level, settings.classification_scheme, settings.classes)
+        ]
+        for level in ("municipalities", "units")
+    }
+    flags = {level: flag_columns(data.layer(level)) for level in ("municipalities", "units")}
+    table = {level: table_columns(data.layer(level)) for level in ("municipalities", "units")}
+    config = {
+        **_base_config(links, settings, data.attribution),
+        "metrics": levels,
+        "flags": flags,
+        "table": table,
+        "vocab": {"life_stages": data.vocabulary["life_stages"]},
+    }
+    panel = _env.get_template("dashboard_panel.html").render(
+        links=links, attribution=config["attribution"], built_at=data.built_at
+    )
+    scripts = [_own(links, "common.js"), _own(links, "dashboard.js")]
+    return _render(
+        "カバレッジ・ダッシュボード｜埼玉県 孤独・孤立対策",
+        fmap,
+        panel,
+        scripts,
+        "Tsunagari.startDashboard",
+        config,
+        body_class="tg-dash",
+    )
+
+
+def build_municipality_page(links: PageLinks, data: SiteData, code: str) -> str:
+    """The page of one municipality (63-level ``code``). Raises KeyError for an unknown code."""
+    report = data.municipality_report(code)
+    return _env.get_template("municipality.html").render(
+        links=links,
+        report=report,
+        vocab=data.vocabulary,
+        attribution=data.attribution,
+        css=_own(links, "tsunagari.css"),
+        script=_own(links, "common.js"),
+        built_at=data.built_at,
+    )

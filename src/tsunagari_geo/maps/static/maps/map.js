@@ -1,0 +1,470 @@
+/* The public map: clustered activities with filters, popups, address search, 近くの活動,
+ * consultation windows and good practices. Data comes from cfg.links (API or static files). */
+(function () {
+  'use strict';
+  var T = (window.Tsunagari = window.Tsunagari || {});
+  var esc = T.esc;
+
+  function list(value) {
+    if (Array.isArray(value)) return value;
+    if (typeof value === 'string' && value) {
+      try {
+        var parsed = JSON.parse(value);
+        if (Array.isArray(parsed)) return parsed;
+      } catch (e) {
+        /* a plain string: one value */
+      }
+      return value.split(/[;|、]/);
+    }
+    return [];
+  }
+
+  function labels(codes, table) {
+    return list(codes)
+      .map(function (c) {
+        return table[c] || c;
+      })
+      .join('、');
+  }
+
+  function themeIcon(code, vocab) {
+    var colour = vocab.theme_colours[code] || '#555';
+    var label = (vocab.themes[code] || '・').charAt(0);
+    return L.divIcon({
+      className: 'tg-marker',
+      html: '<span style="background:' + colour + '">' + esc(label) + '</span>',
+      iconSize: [26, 26],
+      iconAnchor: [13, 13],
+      popupAnchor: [0, -12],
+    });
+  }
+
+  function popupHtml(p, vocab) {
+    var rows = [];
+    function row(label, value) {
+      if (value !== null && value !== undefined && value !== '') {
+        rows.push('<tr><th scope="row">' + label + '</th><td>' + esc(value) + '</td></tr>');
+      }
+    }
+    row('団体', p.organization_name || p.organization || '');
+    row('テーマ', labels(p.themes, vocab.themes));
+    row('対象', p.target_text || labels(p.life_stages, vocab.life_stages));
+    row('形態', vocab.formats[p.format] || p.format);
+    row('日時', p.schedule_text);
+    row('参加費', p.fee);
+    row('最終確認日', p.last_verified);
+    var html = '<div class="tg-popup"><h3>' + esc(p.name) + '</h3>';
+    if (p.description) html += '<p>' + esc(p.description) + '</p>';
+    html += '<table>' + rows.join('') + '</table>';
+    var url = T.safeUrl(p.url);
+    if (url) html += '<p><a href="' + esc(url) + '" target="_blank" rel="noopener">詳しく見る</a></p>';
+    var note = vocab.privacy_notes[p.location_precision || p.location_privacy];
+    if (note) html += '<p class="tg-privacy">' + esc(note) + '</p>';
+    return html + '</div>';
+  }
+
+  T.startMap = function (map, cfg) {
+    var vocab = cfg.vocab;
+    var links = cfg.links;
+    var state = { theme: '', stage: '', format: '', muni: '' };
+    var activities = [];
+    var remote = [];
+    var cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50 });
+    var outlines = L.layerGroup().addTo(map);
+    var consultationLayer = L.layerGroup();
+    var practiceLayer = L.layerGroup();
+    var searchMarker = null;
+    var origin = null;
+    T.map = map;
+    T.cluster = cluster;
+    // Without a tile layer Leaflet knows no maximum zoom, and clustering needs one.
+    map.setMaxZoom(18);
+    // Half steps let the whole prefecture fill a phone's narrow screen.
+    map.options.zoomSnap = 0.5;
+    map.fitBounds(cfg.bounds);
+    map.addLayer(cluster);
+    T.addAttribution(map, cfg.attribution);
+    L.control.scale({ imperial: false }).addTo(map);
+    T.watchBasemap(map);
+
+    function matches(a) {
+      var p = a.properties;
+      if (state.theme && list(p.themes).indexOf(state.theme) < 0) return false;
+      if (state.stage && list(p.life_stages).indexOf(state.stage) < 0) return false;
+      if (state.format && p.format !== state.format) return false;
+      // muni_code is the 63-level code (さいたま市 is 11100 for all its wards).
+      if (state.muni && String(p.muni_code || '') !== state.muni) {
+        // Online and phone services for the whole prefecture or this municipality still count.
+        var serves = list(p.serves);
+        if (p.muni_code || (serves.indexOf('prefecture') < 0 && serves.indexOf(state.muni) < 0)) return false;
+      }
+      return true;
+    }
+
+    function visible() {
+      return activities.filter(matches);
+    }
+
+    function redraw() {
+      var shown = visible();
+      cluster.clearLayers();
+      cluster.addLayers(
+        shown.map(function (a) {
+          return a.marker;
+        })
+      );
+      document.getElementById('tg-count').textContent = String(shown.length);
+      var remoteShown = remote.filter(matches);
+      document.getElementById('tg-remote-count').textContent = String(remoteShown.length);
+      document.getElementById('tg-remote').innerHTML = remoteShown
+        .map(function (a) {
+          return '<li>' + popupHtml(a.properties, vocab) + '</li>';
+        })
+        .join('');
+      document.body.dataset.markers = String(shown.length);
+      if (origin) nearby(origin.lat, origin.lng, origin.label);
+      return shown.length;
+    }
+    T.visibleCount = function () {
+      return cluster.getLayers().length;
+    };
+
+    function bindFilter(id, key) {
+      document.getElementById(id).addEventListener('change', function (e) {
+        state[key] = e.target.value;
+        redraw();
+      });
+    }
+    bindFilter('tg-theme', 'theme');
+    bindFilter('tg-stage', 'stage');
+    bindFilter('tg-format', 'format');
+    bindFilter('tg-muni', 'muni');
+
+    function nearby(lat, lng, label) {
+      origin = { lat: lat, lng: lng, label: label };
+      var ranked = visible()
+        .filter(function (a) {
+          return a.lat !== null;
+        })
+        .map(function (a) {
+          return { a: a, d: T.distance(lat, lng, a.lat, a.lng) };
+        })
+        .sort(function (x, y) {
+          return x.d - y.d;
+        })
+        .slice(0, 10);
+      var box = document.getElementById('tg-nearby');
+      box.innerHTML = '';
+      ranked.forEach(function (r) {
+        var li = document.createElement('li');
+        var button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'tg-link';
+        button.textContent = r.a.properties.name;
+        button.addEventListener('click', function () {
+          cluster.zoomToShowLayer(r.a.marker, function () {
+            r.a.marker.openPopup();
+          });
+        });
+        var km = (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0);
+        var meta = document.createElement('span');
+        meta.className = 'tg-meta';
+        meta.textContent = ' 約' + km + 'km・' + labels(r.a.properties.themes, vocab.themes);
+        li.appendChild(button);
+        li.appendChild(meta);
+        box.appendChild(li);
+      });
+      document.getElementById('tg-nearby-origin').textContent =
+        label + 'から近い順（直線距離）' + (ranked.length ? '' : ': 条件に合う活動がありません');
+      var section = document.getElementById('tg-nearby-section');
+      section.hidden = false;
+      return section;
+    }
+    T.nearby = nearby;
+
+    function placeSearch(lat, lng, label, zoom) {
+      if (searchMarker) map.removeLayer(searchMarker);
+      searchMarker = L.circleMarker([lat, lng], { radius: 9, color: '#d00', weight: 3, fillOpacity: 0.2 })
+        .bindTooltip(label)
+        .addTo(map);
+      // No animation: a long jump animates poorly, and the result is there at once.
+      map.setView([lat, lng], zoom, { animate: false });
+      var section = nearby(lat, lng, label);
+      // On a phone the panel is a bottom sheet: bring the list into view under the map.
+      var panel = document.getElementById('tg-panel');
+      panel.classList.remove('tg-collapsed');
+      panel.scrollTop = section.offsetTop - 8;
+      // Centre the point in the part of the map the panel leaves visible.
+      var box = panel.getBoundingClientRect();
+      var mapBox = map.getContainer().getBoundingClientRect();
+      var bottomSheet = box.width >= mapBox.width - 1;
+      map.panBy(bottomSheet ? [0, (mapBox.bottom - box.top) / 2] : [-(box.right - mapBox.left) / 2, 0], { animate: false });
+      T.searchPoint = L.latLng(lat, lng);
+    }
+
+    // --- address search: the service's /geocode, or the static site's town index -------------
+    var townIndex = null;
+    function normalise(text) {
+      var kanji = { 〇: 0, 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9, 十: 10 };
+      return String(text || '')
+        .normalize('NFKC')
+        .replace(/\s+/g, '')
+        .replace(/^埼玉県/, '')
+        .replace(/[ヶケがガ]/g, 'ケ')
+        .replace(/([〇一二三四五六七八九十]+)丁目/g, function (_, n) {
+          var v = 0;
+          if (n.length === 1) v = kanji[n];
+          else if (n.charAt(0) === '十') v = 10 + (kanji[n.charAt(1)] || 0);
+          else v = kanji[n.charAt(0)] * 10 + (kanji[n.charAt(2)] || 0);
+          return v + '丁目';
+        })
+        .replace(/^大字|^字/, '');
+    }
+    async function searchTownIndex(q) {
+      if (!townIndex) {
+        var response = await fetch(links.town_index);
+        if (!response.ok) throw new Error(links.town_index + ' → HTTP ' + response.status);
+        townIndex = await response.json();
+        townIndex.norm = townIndex.towns.map(function (t) {
+          return normalise(t[1]);
+        });
+      }
+      var text = normalise(q);
+      var muni = -1;
+      var rest = text;
+      townIndex.munis.forEach(function (m, i) {
+        [m[2], m[1]].forEach(function (name) {
+          var n = normalise(name);
+          if (text.indexOf(n) === 0 && (muni < 0 || n.length > normalise(townIndex.munis[muni][1]).length)) {
+            muni = i;
+            rest = text.slice(n.length);
+          }
+        });
+      });
+      rest = rest.replace(/^大字|^字/, '');
+      function longestTown(only) {
+        var found = null;
+        townIndex.towns.forEach(function (t, i) {
+          if (only >= 0 && t[0] !== only) return;
+          var n = townIndex.norm[i];
+          if (n && rest.indexOf(n) === 0 && (!found || n.length > found.n.length)) found = { t: t, n: n };
+        });
+        return found;
+      }
+      // A city named without its ward (さいたま市常盤…) has no towns of its own: try them all.
+      var best = longestTown(muni);
+      if (!best && muni >= 0) {
+        var prefix = townIndex.munis[muni][1];
+        var wards = longestTown(-1);
+        if (wards && townIndex.munis[wards.t[0]][1].indexOf(prefix) === 0) best = wards;
+      }
+      if (best) {
+        var m = townIndex.munis[best.t[0]];
+        return { lat: best.t[2], lng: best.t[3], label: m[1] + best.t[1], zoom: 14 };
+      }
+      if (muni >= 0) {
+        var mm = townIndex.munis[muni];
+        return { lat: mm[3], lng: mm[4], label: mm[1], zoom: 12 };
+      }
+      return null;
+    }
+    async function searchApi(q) {
+      var response = await fetch(links.geocode + '?q=' + encodeURIComponent(q), { headers: { Accept: 'application/json' } });
+      if (!response.ok) return null;
+      var r = await response.json();
+      if (r.results) r = r.results[0];
+      if (!r || r.lat === null || r.lat === undefined) return null;
+      var label = (r.city || '') + (r.town || '') || q;
+      return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12 };
+    }
+    document.getElementById('tg-search').addEventListener('submit', async function (e) {
+      e.preventDefault();
+      var q = document.getElementById('tg-address').value.trim();
+      var status = document.getElementById('tg-search-status');
+      if (!q) return;
+      status.textContent = '検索中…';
+      try {
+        var hit = links.geocode ? await searchApi(q) : null;
+        if (!hit && links.town_index) hit = await searchTownIndex(q);
+        if (!hit) {
+          status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
+          return;
+        }
+        status.textContent = hit.label + ' を表示しています';
+        placeSearch(hit.lat, hit.lng, hit.label, hit.zoom);
+      } catch (err) {
+        status.textContent = '検索できませんでした: ' + err.message;
+      }
+    });
+    document.getElementById('tg-locate').addEventListener('click', function () {
+      var status = document.getElementById('tg-search-status');
+      if (!navigator.geolocation) {
+        status.textContent = 'この端末では現在地を使えません';
+        return;
+      }
+      status.textContent = '現在地を確認中…';
+      navigator.geolocation.getCurrentPosition(
+        function (pos) {
+          status.textContent = '現在地を表示しています';
+          placeSearch(pos.coords.latitude, pos.coords.longitude, '現在地', 14);
+        },
+        function () {
+          status.textContent = '現在地を取得できませんでした（位置情報の許可をご確認ください）';
+        },
+        { enableHighAccuracy: false, timeout: 10000 }
+      );
+    });
+
+    // --- panel toggle for phones -------------------------------------------------------------
+    var toggle = document.getElementById('tg-panel-toggle');
+    toggle.addEventListener('click', function () {
+      var panel = document.getElementById('tg-panel');
+      var open = panel.classList.toggle('tg-collapsed') === false;
+      toggle.setAttribute('aria-expanded', String(open));
+      toggle.textContent = open ? '地図を見る' : 'さがす';
+    });
+    if (window.matchMedia('(max-width: 700px)').matches) {
+      document.getElementById('tg-panel').classList.add('tg-collapsed');
+      toggle.setAttribute('aria-expanded', 'false');
+    }
+
+    // --- layers ------------------------------------------------------------------------------
+    function bindLayer(id, layer) {
+      var box = document.getElementById(id);
+      var apply = function () {
+        if (box.checked) map.addLayer(layer);
+        else map.removeLayer(layer);
+      };
+      box.addEventListener('change', apply);
+      apply();
+    }
+    bindLayer('tg-layer-outlines', outlines);
+    bindLayer('tg-layer-consultations', consultationLayer);
+    bindLayer('tg-layer-practices', practiceLayer);
+
+    var activitiesLoaded = T.fetchFeatures(links.activities).then(function (features) {
+      remote = features
+        .filter(function (f) {
+          return !f.geometry;
+        })
+        .map(function (f) {
+          return { properties: f.properties || {}, lat: null, lng: null };
+        });
+      activities = features
+        .filter(function (f) {
+          return f.geometry && f.geometry.type === 'Point';
+        })
+        .map(function (f) {
+          var p = f.properties || {};
+          var c = f.geometry.coordinates;
+          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '' });
+          marker.bindPopup(function () {
+            return popupHtml(p, vocab);
+          }, { maxWidth: 320 });
+          marker.feature = f;
+          return { properties: p, lat: c[1], lng: c[0], marker: marker };
+        });
+      redraw();
+      requestAnimationFrame(function () {
+        // Relative to navigation start (performance's time origin), for bench/map_bench.py.
+        T.firstMarkersAt = performance.now();
+        document.body.dataset.ready = 'markers';
+      });
+    });
+
+    var outlinesLoaded = T.fetchFeatures(T.fill(links.layer, { level: 'municipalities' })).then(function (features) {
+      L.geoJSON({ type: 'FeatureCollection', features: features }, {
+        interactive: false,
+        style: { color: '#4a4a4a', weight: 1, fill: cfg.basemap === 'blank', fillColor: '#f4f1e8', fillOpacity: 1, className: 'tg-outline' },
+      }).addTo(outlines);
+      outlines.eachLayer(function (l) {
+        if (l.bringToBack) l.bringToBack();
+      });
+    });
+
+    var consultations = [];
+    function drawConsultations() {
+      var stage = document.getElementById('tg-c-stage').value;
+      var circumstance = document.getElementById('tg-c-circumstance').value;
+      var shown = consultations.filter(function (f) {
+        var p = f.properties;
+        var stages = list(p.life_stages);
+        if (stage && stages.indexOf(stage) < 0 && stages.indexOf('all_ages') < 0) return false;
+        if (circumstance && list(p.circumstances).indexOf(circumstance) < 0) return false;
+        return true;
+      });
+      var box = document.getElementById('tg-consultations');
+      box.innerHTML = shown
+        .map(function (f) {
+          var p = f.properties;
+          var html = '<li><strong>' + esc(p.name) + '</strong>';
+          if (p.provider) html += '<br><span class="tg-meta">' + esc(p.provider) + '</span>';
+          if (p.hours_text) html += '<br>' + esc(p.hours_text);
+          var phone = String(p.phone || '').replace(/[^0-9+]/g, '');
+          if (phone) html += '<br><a class="tg-tel" href="tel:' + esc(phone) + '">電話 ' + esc(p.phone) + '</a>';
+          var url = T.safeUrl(p.url);
+          if (url) html += ' <a href="' + esc(url) + '" target="_blank" rel="noopener">ウェブサイト</a>';
+          html += '<br><span class="tg-meta">' + esc(labels(p.channels, vocab.channels)) + '</span>';
+          return html + '</li>';
+        })
+        .join('');
+      document.getElementById('tg-c-count').textContent = String(shown.length);
+      consultationLayer.clearLayers();
+      shown.forEach(function (f) {
+        if (f.geometry && f.geometry.type === 'Point') {
+          var c = f.geometry.coordinates;
+          L.circleMarker([c[1], c[0]], { radius: 7, color: '#1565c0', fillColor: '#fff', fillOpacity: 1, weight: 3 })
+            .bindPopup('<div class="tg-popup"><h3>' + esc(f.properties.name) + '</h3>' + esc(f.properties.hours_text || '') + '</div>')
+            .addTo(consultationLayer);
+        }
+      });
+    }
+    document.getElementById('tg-c-stage').addEventListener('change', drawConsultations);
+    document.getElementById('tg-c-circumstance').addEventListener('change', drawConsultations);
+    var consultationsLoaded = T.fetchFeatures(links.consultations).then(function (features) {
+      consultations = features;
+      drawConsultations();
+    });
+
+    var practicesLoaded = T.fetchFeatures(links.good_practices).then(function (features) {
+      var box = document.getElementById('tg-practices');
+      box.innerHTML = features
+        .map(function (f) {
+          var p = f.properties;
+          var award = p.award ? '<span class="tg-award">' + esc(p.award) + '</span> ' : '';
+          var where = vocab.municipalities[p.muni_code] || '';
+          return (
+            '<li>' + award + '<strong>' + esc(p.title) + '</strong><br><span class="tg-meta">' +
+            esc(p.organization_name || '') + (where ? '（' + esc(where) + '）' : '') +
+            (p.fiscal_year ? ' ' + esc(p.fiscal_year) + '年度' : '') + '</span></li>'
+          );
+        })
+        .join('');
+      features.forEach(function (f) {
+        if (f.geometry && f.geometry.type === 'Point') {
+          var c = f.geometry.coordinates;
+          L.marker([c[1], c[0]], { icon: L.divIcon({ className: 'tg-practice', html: '★', iconSize: [24, 24] }) })
+            .bindPopup('<div class="tg-popup"><h3>' + esc(f.properties.title) + '</h3><p>' + esc(f.properties.summary || '') + '</p></div>')
+            .addTo(practiceLayer);
+        }
+      });
+    });
+
+    // Only the activities are essential; a layer that is not built yet leaves a note in its list.
+    function optional(promise, listId, what) {
+      return promise.catch(function () {
+        var box = listId && document.getElementById(listId);
+        if (box) box.innerHTML = '<li class="tg-meta">' + what + 'はまだ公開されていません</li>';
+      });
+    }
+    T.ready = Promise.all([
+      activitiesLoaded.catch(function (err) {
+        T.showError('活動のデータを読み込めませんでした。時間をおいて再度お試しください（' + err.message + '）');
+        throw err;
+      }),
+      optional(outlinesLoaded, null, '市町村の境界'),
+      optional(consultationsLoaded, 'tg-consultations', '相談窓口'),
+      optional(practicesLoaded, 'tg-practices', '好事例'),
+    ]);
+  };
+})();

@@ -1,0 +1,132 @@
+"""Helpers for the browser tests (no tests here): headless Chromium, real servers, free ports.
+
+Chromium is Debian's package (``/usr/bin/chromium``, installed by ``.ci/run``), driven by
+Playwright for Python through ``executable_path``: ``playwright install`` is never run.
+Every page is recorded: console errors, failed requests, and each request's origin, so a test
+can assert that nothing left the page's own origin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from server_helpers import BIN, free_port, running
+
+__all__ = ["BIN", "free_port", "running"]  # re-exported for the browser tests
+
+CHROMIUM = Path(os.environ.get("TSUNAGARI_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 850}
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Chromium (Playwright ``Browser``); fails clearly when it is not installed."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        pytest.fail("playwright is not installed: .venv/bin/pip install playwright")
+    if not CHROMIUM.exists():  # pragma: no cover - .ci/run installs it
+        pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class PageLog:
+    """What a page did: console errors, uncaught exceptions, requests and failed responses."""
+
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    csp: list[str] = field(default_factory=list)
+
+    def origins(self) -> set[str]:
+        return {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in self.requests}
+
+
+#: Reports every Content-Security-Policy violation to the console, where PageLog sees it.
+CSP_REPORTER = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error('CSP violation: ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+});
+"""
+
+
+def open_page(browser: object, viewport: dict[str, int]) -> tuple[object, PageLog]:
+    """A new page in its own context, recording everything into a :class:`PageLog`.
+
+    Content-Security-Policy violations land in ``errors`` and, separately, in ``csp``.
+    """
+    context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
+    context.add_init_script(CSP_REPORTER)
+    page = context.new_page()
+    log = PageLog()
+
+    def console(message: object) -> None:
+        if message.type != "error":  # type: ignore[attr-defined]
+            return
+        text = str(message.text)  # type: ignore[attr-defined]
+        log.errors.append(text)
+        if text.startswith("CSP violation") or "Content Security Policy" in text:
+            log.csp.append(text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: log.errors.append(f"uncaught: {e}"))
+    page.on("request", lambda r: log.requests.append(r.url))
+    page.on(
+        "response",
+        lambda r: log.failures.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    page.on("requestfailed", lambda r: log.failures.append(f"failed {r.url}"))
+    return page, log
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-viewport PNG under ``test-artifacts/`` (git-ignored) and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def assert_visible_beside_the_panel(page: object, point: dict[str, float]) -> None:
+    """The map shows ``point`` inside the map and outside the panel that covers part of it."""
+    pixel = page.evaluate(  # type: ignore[attr-defined]
+        "p => Tsunagari.map.latLngToContainerPoint(p)", point
+    )
+    size = page.evaluate("Tsunagari.map.getSize()")  # type: ignore[attr-defined]
+    assert 0 <= pixel["x"] <= size["x"] and 0 <= pixel["y"] <= size["y"], pixel
+    panel = page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+            const p = document.getElementById('tg-panel').getBoundingClientRect();
+            const m = Tsunagari.map.getContainer().getBoundingClientRect();
+            return {left: p.left - m.left, right: p.right - m.left,
+                    top: p.top - m.top, bottom: p.bottom - m.top};
+        }"""
+    )
+    inside_x = panel["left"] <= pixel["x"] <= panel["right"]
+    inside_y = panel["top"] <= pixel["y"] <= panel["bottom"]
+    assert not (inside_x and inside_y), (pixel, panel)

@@ -1,0 +1,280 @@
+"""The map and the dashboard in headless Chromium, served by the real app under uvicorn.
+
+The deployment is the real pipeline on the sample data plus the crafted privacy rows of
+``test_layers_fixtures`` (a hidden, an unpublished, a town-level and a municipality-level
+activity). The base map is ``blank``, so any request to another origin is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server_helpers import serve_command, serve_env
+from test_browser_fixtures import (
+    DESKTOP,
+    PHONE,
+    assert_visible_beside_the_panel,
+    chromium,
+    free_port,
+    open_page,
+    running,
+    screenshot,
+)
+from test_layers_fixtures import TOWN_POINT, Built, build_deployment
+from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.maps.vendor import ensure_vendored
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Built:
+    return build_deployment(tmp_path_factory.mktemp("browser"), store_path)
+
+
+@pytest.fixture(scope="module")
+def layers(built: Built) -> LayerSet:
+    return LayerSet.open(built.settings.layers, "public")
+
+
+@pytest.fixture(scope="module")
+def server(built: Built) -> Iterator[str]:
+    ensure_vendored()  # `make venv` does it; a bare pytest run must not serve pages without Leaflet
+    port = free_port()
+    env = serve_env(built.settings, BASEMAP="blank")
+    with running(serve_command(port), f"http://127.0.0.1:{port}/healthz", env) as url:
+        yield url.removesuffix("/healthz")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+def _open(browser: Any, url: str, viewport: dict[str, int] = DESKTOP) -> tuple[Any, Any]:
+    page, log = open_page(browser, viewport)
+    page.goto(url)
+    # Predicates are functions, not expressions: Playwright evaluates an expression on every
+    # poll with eval(), which the pages' CSP (no 'unsafe-eval') rightly refuses.
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    return page, log
+
+
+def _mapped(layers: LayerSet) -> Any:
+    activities = layers.frames["activities"]
+    return activities[activities.geometry.notna()]
+
+
+def test_map_loads_without_errors_and_only_from_its_origin(browser: Any, server: str) -> None:
+    page, log = _open(browser, f"{server}/map")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    screenshot(page, "map_desktop")
+    assert log.errors == []
+    assert log.csp == []
+    assert log.failures == []
+    assert log.origins() == {server}
+
+
+@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+def test_pages_run_under_their_csp_without_violations(browser: Any, server: str, path: str) -> None:
+    page, log = open_page(browser, DESKTOP)
+    response = page.goto(f"{server}{path}")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    if path == "/map":
+        page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    assert log.csp == [] and log.errors == []
+
+
+def test_the_csp_blocks_an_injected_inline_script(browser: Any, server: str) -> None:
+    page, log = _open(browser, f"{server}/map")
+    page.evaluate(
+        """() => { const s = document.createElement('script');
+                   s.textContent = 'window.__injected = true';
+                   document.body.appendChild(s); }"""
+    )
+    assert page.evaluate("window.__injected === undefined")
+    for _ in range(50):  # the violation event is dispatched asynchronously
+        if log.csp:
+            break
+        page.wait_for_timeout(100)
+    assert any("script-src" in v for v in log.csp), log.csp
+
+
+def test_map_on_a_phone_shows_the_map_first_and_the_panel_on_demand(
+    browser: Any, server: str
+) -> None:
+    page, log = _open(browser, f"{server}/map", PHONE)
+    assert page.is_hidden("#tg-panel")
+    screenshot(page, "map_phone")
+    page.click("#tg-panel-toggle")
+    assert page.is_visible("#tg-theme")
+    screenshot(page, "map_phone_panel")
+    assert log.errors == []
+
+
+def test_all_published_points_are_drawn_and_hidden_ones_are_absent(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    page, _ = _open(browser, f"{server}/map")
+    ids = page.evaluate("Tsunagari.cluster.getLayers().map(m => m.feature.properties.id)")
+    assert sorted(ids) == sorted(_mapped(layers)["id"].astype(str))
+    assert "zz-hidden-1" not in ids and "zz-unpub-1" not in ids
+    assert page.inner_text("#tg-count") == str(len(ids))
+
+
+def test_theme_filter_shows_exactly_the_activities_of_that_theme(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    mapped = _mapped(layers)
+    expected = int(mapped["themes"].map(lambda t: "hikikomori" in t).sum())
+    assert 0 < expected < len(mapped)
+    page, _ = _open(browser, f"{server}/map")
+    page.select_option("#tg-theme", "hikikomori")
+    assert page.inner_text("#tg-count") == str(expected)
+    assert page.evaluate("Tsunagari.visibleCount()") == expected
+    page.select_option("#tg-theme", "")
+    assert page.evaluate("Tsunagari.visibleCount()") == len(mapped)
+
+
+def test_popup_of_a_town_level_activity_shows_its_text_and_the_privacy_note(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    row = layers.frames["activities"].set_index("id").loc["zz-town-1"]
+    page, _ = _open(browser, f"{server}/map")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    position = page.evaluate(
+        # zoomToShowLayer never calls back when the marker is already shown unclustered, nor
+        # when the map does not move (the cluster already centred, or mid-animation): then
+        # ask again, from wherever the map has got to.
+        """() => new Promise(resolve => {
+            const m = Tsunagari.cluster.getLayers().find(l => l.feature.properties.id === 'zz-town-1');
+            const open = () => { m.openPopup(); resolve(m.getLatLng()); };
+            const attempt = () => {
+                if (Tsunagari.cluster.getVisibleParent(m) === m) { open(); return; }
+                Tsunagari.cluster.zoomToShowLayer(m, open);
+                setTimeout(() => { if (!m.isPopupOpen()) attempt(); }, 1500);
+            };
+            attempt();
+        })"""
+    )
+    popup = page.wait_for_selector(".leaflet-popup-content")
+    text = popup.inner_text()
+    assert "町字テスト活動" in text
+    assert str(row["organization_name"]) in text
+    assert "町字（大字・町丁目）の代表点" in text
+    assert (position["lng"], position["lat"]) == pytest.approx(TOWN_POINT, abs=1e-6)
+    screenshot(page, "map_popup")
+
+
+def test_address_search_moves_the_map_and_lists_nearby_activities(
+    browser: Any, server: str
+) -> None:
+    page, log = _open(browser, f"{server}/map")
+    page.fill("#tg-address", "さいたま市浦和区常盤六丁目")
+    page.click("#tg-search button")
+    page.wait_for_function("() => !document.getElementById('tg-nearby-section').hidden")
+    point = page.evaluate("Tsunagari.searchPoint")
+    assert (point["lng"], point["lat"]) == pytest.approx(TOWN_POINT, abs=0.002)
+    assert_visible_beside_the_panel(page, point)
+    assert page.evaluate("Tsunagari.map.getZoom()") >= 14
+    assert "町字テスト活動" in page.inner_text("#tg-nearby")
+    screenshot(page, "map_search")
+    assert log.errors == []
+
+
+def test_consultation_windows_filter_by_circumstance_with_tap_to_call(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    consultations = layers.frames["consultations"]
+    expected = int(consultations["circumstances"].map(lambda c: "loneliness" in c).sum())
+    page, _ = _open(browser, f"{server}/map")
+    page.click("#tg-consultations-box summary")
+    page.select_option("#tg-c-circumstance", "loneliness")
+    assert page.inner_text("#tg-c-count") == str(expected)
+    phones = consultations["phone"].dropna().astype(str)
+    if expected and len(phones):
+        assert page.locator("#tg-consultations a[href^='tel:']").count() > 0
+
+
+def test_good_practices_are_listed_and_can_be_shown_on_the_map(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    practices = layers.frames["good_practices"]
+    page, log = _open(browser, f"{server}/map")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    listed = page.text_content("#tg-practices") or ""
+    assert all(str(title) in listed for title in practices["title"])
+    page.check("#tg-layer-practices")
+    assert page.locator(".tg-practice").count() == int(practices.geometry.notna().sum())
+    assert log.errors == []
+
+
+def test_dashboard_switches_to_town_reach_with_its_own_legend(browser: Any, server: str) -> None:
+    page, _ = _open(browser, f"{server}/dashboard")
+    before = page.eval_on_selector_all("path.tg-area", "ps => ps.map(p => p.getAttribute('fill'))")
+    page.select_option("#tg-metric", "reach_1km")
+    assert "町字到達率（1km以内・全体）" in page.inner_text("#tg-map-legend")
+    after = page.eval_on_selector_all("path.tg-area", "ps => ps.map(p => p.getAttribute('fill'))")
+    assert len(after) == 63 and after != before
+
+
+def test_dashboard_draws_63_municipalities_and_72_units(browser: Any, server: str) -> None:
+    page, log = _open(browser, f"{server}/dashboard")
+    assert page.locator("path.tg-area").count() == 63
+    assert page.inner_text("#tg-rows") == "63"
+    screenshot(page, "dashboard_desktop")
+    page.check("input[name='tg-level'][value='units']")
+    page.wait_for_function("() => document.body.dataset.areas === '72'")
+    assert page.locator("path.tg-area").count() == 72
+    assert log.errors == []
+    assert log.origins() == {server}
+
+
+def test_dashboard_table_sorts_by_gap_score(browser: Any, server: str, layers: LayerSet) -> None:
+    municipalities = layers.frames["municipalities"]
+    page, _ = _open(browser, f"{server}/dashboard")
+    header = page.locator("#tg-table thead button", has_text="ギャップスコア")
+    header.click()
+    header.click()
+    assert (
+        page.get_attribute("#tg-table thead th:has(button:text('ギャップスコア'))", "aria-sort")
+        == "descending"
+    )
+    column = [b.inner_text() for b in page.locator("#tg-table thead th").all()].index(
+        "ギャップスコア"
+    )
+    cells = page.locator(f"#tg-table tbody tr td:nth-child({column + 1})").all_inner_texts()
+    scores = [float(c) for c in cells]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(municipalities["gap_score"].max(), abs=0.01)
+
+
+def test_dashboard_table_filters_by_name_and_by_gap(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    municipalities = layers.frames["municipalities"]
+    page, _ = _open(browser, f"{server}/dashboard")
+    page.fill("#tg-filter", "秩父")
+    expected = int(municipalities["name"].str.contains("秩父").sum())
+    assert page.inner_text("#tg-rows") == str(expected)
+    page.fill("#tg-filter", "")
+    page.check("#tg-flagged")
+    flags = [c for c in municipalities.columns if c.startswith("flag_") and c != "flag_count"]
+    flagged = int(municipalities[flags].astype(bool).any(axis=1).sum())
+    assert page.inner_text("#tg-rows") == str(flagged)
+
+
+def test_dashboard_on_a_phone_and_the_municipality_page(browser: Any, server: str) -> None:
+    page, log = _open(browser, f"{server}/dashboard", PHONE)
+    screenshot(page, "dashboard_phone")
+    page.goto(f"{server}/dashboard/11207")
+    assert page.locator("#tg-matrix tbody tr").count() == 13
+    screenshot(page, "municipality_desktop")
+    assert log.errors == []
+    assert log.csp == []

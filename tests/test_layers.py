@@ -1,0 +1,216 @@
+"""The pipeline build and the public/planners' views of activities (privacy rules)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import shapely
+
+from test_layers_fixtures import SECRET_POINTS, TOWN_POINT, Built, build_deployment
+from tsunagari_geo.errors import StoreError
+from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.reference.store import ReferenceStore
+
+CLI = [sys.executable, "-m", "tsunagari_geo"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Built:
+    return build_deployment(tmp_path_factory.mktemp("layers"), store_path)
+
+
+@pytest.fixture(scope="module")
+def public(built: Built) -> LayerSet:
+    return LayerSet.open(built.settings.layers, "public")
+
+
+@pytest.fixture(scope="module")
+def planner(built: Built) -> LayerSet:
+    return LayerSet.open(built.settings.planner_layers, "planner")
+
+
+def _activity(layers: LayerSet, identifier: str) -> dict[str, object]:
+    frame = layers.frames["activities"]
+    rows = frame[frame["id"] == identifier]
+    assert len(rows) == 1, identifier
+    record = rows.iloc[0].to_dict()
+    return record
+
+
+def test_build_writes_every_public_layer(public: LayerSet) -> None:
+    assert set(public.frames) == {
+        "activities",
+        "municipalities",
+        "units",
+        "good_practices",
+        "consultations",
+    }
+    assert len(public.frames["municipalities"]) == 63
+    assert len(public.frames["units"]) == 72
+
+
+def test_build_leaves_no_temporary_file(built: Built) -> None:
+    folder = built.settings.layers.parent
+    assert not [p for p in folder.iterdir() if ".tmp" in p.name]
+
+
+def test_list_columns_come_back_as_lists(public: LayerSet) -> None:
+    record = _activity(public, "zz-town-1")
+    assert record["themes"] == ["ibasho"]
+    assert record["life_stages"] == ["all_ages"]
+
+
+def test_public_view_drops_hidden_and_unpublished_rows(public: LayerSet) -> None:
+    ids = set(public.frames["activities"]["id"])
+    assert "zz-hidden-1" not in ids
+    assert "zz-unpub-1" not in ids
+
+
+def test_public_view_keeps_no_private_column(public: LayerSet) -> None:
+    columns = set(public.frames["activities"].columns)
+    assert not columns & {"lat", "lng", "location_privacy", "published", "geo_lat", "geo_lng"}
+
+
+def test_sample_hidden_and_unpublished_rows_are_all_dropped(built: Built, public: LayerSet) -> None:
+    report = built.report.privacy
+    assert report is not None
+    assert "zz-hidden-1" in report.dropped_hidden
+    assert "zz-unpub-1" in report.dropped_unpublished
+    dropped = set(report.dropped_hidden) | set(report.dropped_unpublished)
+    assert not dropped & set(public.frames["activities"]["id"])
+    # The sample itself has hidden and unpublished rows besides the crafted ones.
+    assert len(dropped) > 2
+
+
+def test_town_privacy_row_sits_on_its_town_point(public: LayerSet) -> None:
+    record = _activity(public, "zz-town-1")
+    point = record["geometry"]
+    assert isinstance(point, shapely.Point)
+    assert (round(point.x, 6), round(point.y, 6)) == TOWN_POINT
+    assert record["location_precision"] == "town"
+    assert record["address"] == "埼玉県さいたま市浦和区常盤六丁目"
+
+
+def test_municipality_privacy_row_sits_on_the_representative_point(
+    public: LayerSet, store: ReferenceStore
+) -> None:
+    record = _activity(public, "zz-muni-1")
+    chichibu = store.units.set_index("code").loc["11207"]
+    point = record["geometry"]
+    assert isinstance(point, shapely.Point)
+    assert (point.x, point.y) == pytest.approx((chichibu["rep_lng"], chichibu["rep_lat"]))
+    assert record["location_precision"] == "municipality"
+    assert record["address"] == "埼玉県秩父市"
+
+
+def test_exact_rows_keep_their_point_and_address(public: LayerSet, planner: LayerSet) -> None:
+    frame = public.frames["activities"]
+    exact = frame[frame["location_precision"] == "exact"]
+    assert len(exact) > 0
+    row = exact.iloc[0]
+    source = _activity(planner, str(row["id"]))
+    assert row.geometry.equals_exact(source["geometry"], 1e-9)
+    assert row["address"] == source["address"]
+
+
+def test_no_public_point_is_a_private_exact_point(public: LayerSet) -> None:
+    points = public.frames["activities"].geometry.dropna()
+    coords = {(round(p.x, 6), round(p.y, 6)) for p in points}
+    for lon, lat in SECRET_POINTS.values():
+        assert (round(lon, 6), round(lat, 6)) not in coords
+
+
+def test_planner_view_keeps_every_row_with_exact_points(planner: LayerSet) -> None:
+    hidden = _activity(planner, "zz-hidden-1")
+    assert hidden["location_privacy"] == "hidden"
+    point = hidden["geometry"]
+    assert isinstance(point, shapely.Point)
+    assert (point.x, point.y) == pytest.approx(SECRET_POINTS["zz-hidden-1"])
+    assert bool(_activity(planner, "zz-unpub-1")["published"]) is False
+
+
+def test_rows_without_any_place_are_listed_without_geometry(public: LayerSet) -> None:
+    frame = public.frames["activities"]
+    placeless = frame[frame["location_precision"] == "none"]
+    assert len(placeless) > 0
+    assert placeless.geometry.isna().all()
+    assert set(placeless["format"]) <= {"online", "phone", "outreach", "in_person"}
+
+
+def test_coverage_layers_carry_area_attributes(public: LayerSet) -> None:
+    municipalities = public.frames["municipalities"]
+    for column in ("code", "name", "kind", "gap_score", "gap_rank", "reach_1km", "flag_count"):
+        assert column in municipalities.columns
+    assert municipalities["gap_score"].between(0, 100).all()
+
+
+def test_opening_the_wrong_kind_of_file_fails(built: Built) -> None:
+    with pytest.raises(StoreError, match="expected a planner"):
+        LayerSet.open(built.settings.layers, "planner")
+
+
+def test_opening_a_tampered_file_fails(built: Built, tmp_path: Path) -> None:
+    copy = tmp_path / "layers.gpkg"
+    copy.write_bytes(built.settings.layers.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DELETE FROM activities WHERE id = 'zz-town-1'")
+    with pytest.raises(StoreError, match="rows but the build wrote"):
+        LayerSet.open(copy, "public")
+
+
+def test_opening_a_truncated_file_fails(built: Built, tmp_path: Path) -> None:
+    copy = tmp_path / "layers.gpkg"
+    copy.write_bytes(built.settings.layers.read_bytes()[:5000])
+    with pytest.raises(StoreError):
+        LayerSet.open(copy, "public")
+
+
+def test_missing_file_names_the_command_to_run(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="tsunagari-geo build"):
+        LayerSet.open(tmp_path / "nope.gpkg", "public")
+
+
+def test_build_command_writes_the_layers_and_tiles_command_the_archives(
+    store_path: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "TSUNAGARI_STORE": str(store_path)}
+    out, planner, tiles = tmp_path / "layers.gpkg", tmp_path / "planner.gpkg", tmp_path / "tiles"
+    build = subprocess.run(
+        [*CLI, "build", "--out", str(out), "--planner-out", str(planner)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert build.returncode == 0, build.stderr
+    assert "非表示" in build.stderr and str(out) in build.stderr.replace("\n", "")
+    assert len(LayerSet.open(out, "public").frames["municipalities"]) == 63
+    tiles_run = subprocess.run(
+        [*CLI, "tiles", "build", "--layers", str(out), "--out-dir", str(tiles), "--max-zoom", "8"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert tiles_run.returncode == 0, tiles_run.stderr
+    assert {p.name for p in tiles.iterdir()} == {"activities.pmtiles", "municipalities.pmtiles"}
+
+
+def test_build_command_names_a_missing_input(store_path: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*CLI, "build", "--samples", str(tmp_path), "--out", str(tmp_path / "x.gpkg")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TSUNAGARI_STORE": str(store_path)},
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "organizations.csv" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,305 @@
+"""The page builders, the page router and the vendored assets, without a browser.
+
+The pages are checked as HTML: every script, stylesheet and image they name is served by the
+app itself; the data comes by URL, not inlined; the tables download with their attribution.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import folium
+import openpyxl
+import pytest
+
+from test_layers_fixtures import SECRET_MARKERS, Built, build_deployment
+from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.maps.data import SiteData, class_breaks, dashboard_metrics, vocabulary
+from tsunagari_geo.maps.pages import (
+    api_links,
+    build_dashboard_page,
+    build_map_page,
+    static_links,
+)
+from tsunagari_geo.maps.settings import GSI_PALE_URL, MapSettings
+from tsunagari_geo.maps.vendor import PACKAGES, VENDOR_DIR, VENDOR_SOURCE, ensure_vendored
+from tsunagari_geo.reference.attribution import GSI_TILES, REFERENCE_ATTRIBUTION
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from tsunagari_api.factory import create_app
+
+_URL_ATTRS = re.compile(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Built:
+    return build_deployment(tmp_path_factory.mktemp("maps"), store_path)
+
+
+@pytest.fixture(scope="module")
+def data(built: Built) -> SiteData:
+    return SiteData.open(built.settings.layers, built.settings.store, built.settings.planner_layers)
+
+
+@pytest.fixture(scope="module")
+def client(built: Built, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch_module.setenv("TSUNAGARI_BASEMAP", "blank")
+    ensure_vendored()
+    with TestClient(create_app(built.settings)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def _resource_urls(html: str) -> list[str]:
+    return _URL_ATTRS.findall(html)
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_map_page_loads_every_resource_from_its_own_origin() -> None:
+    html = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    urls = _resource_urls(html)
+    assert "/assets/vendor/leaflet/leaflet.js" in urls
+    assert "/assets/vendor/leaflet.markercluster/leaflet.markercluster.js" in urls
+    assert all(u.startswith(("/", "data:")) for u in urls), urls
+    assert "cdn" not in html.lower() and "https://" not in html
+
+
+def test_folium_class_defaults_are_left_alone() -> None:
+    build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    assert dict(folium.Map.default_js)["leaflet"].startswith("https://")
+
+
+def test_gsi_basemap_is_a_setting_with_its_attribution() -> None:
+    gsi = build_map_page(api_links(), MapSettings(basemap="gsi"), REFERENCE_ATTRIBUTION)
+    blank = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    assert GSI_PALE_URL in gsi and "地理院タイル" in gsi
+    assert "cyberjapandata" not in blank and GSI_TILES not in blank
+
+
+def test_map_page_is_japanese_phone_ready_and_names_every_source() -> None:
+    html = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    assert '<html lang="ja">' in html
+    assert 'name="viewport"' in html
+    for line in REFERENCE_ATTRIBUTION:
+        assert line in html
+
+
+def test_map_page_fetches_its_data_instead_of_inlining_it(data: SiteData) -> None:
+    html = build_map_page(api_links(), MapSettings(basemap="blank"), data.attribution)
+    assert len(html.encode()) < 60_000
+    assert "/collections/activities/items" in html
+    names = data.layers["activities"]["name"].astype(str)
+    assert not any(name in html for name in names)
+
+
+def test_static_links_are_relative_to_the_page_folder() -> None:
+    top, below = static_links(0), static_links(1)
+    assert top.activities == "data/activities.geojson" and top.geocode is None
+    assert below.assets == "../assets" and below.municipality_page == "../dashboard/{code}.html"
+
+
+def test_dashboard_page_carries_class_breaks_not_the_polygons(data: SiteData) -> None:
+    html = build_dashboard_page(api_links(), MapSettings(basemap="blank"), data)
+    assert len(html.encode()) < 80_000
+    config = json.loads(re.search(r"Tsunagari\.startDashboard\(\w+, (.*)\);", html)[1])  # type: ignore[index]
+    gap = config["metrics"]["municipalities"][0]
+    assert gap["column"] == "gap_score"
+    assert gap["breaks"] == pytest.approx(data.gap_breaks("municipalities"), abs=1e-3)
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def test_metrics_offer_density_per_life_stage_and_town_reach(data: SiteData) -> None:
+    columns = [m.column for m in data.metrics("municipalities")]
+    stages = list(vocabulary()["life_stages"])
+    assert columns[:2] == ["gap_score", "inperson_per10k"]
+    assert all(f"stage_{s}_per10k" in columns for s in stages)
+    assert "reach_1km" in columns and "reach_2km" in columns
+
+
+def test_class_breaks_are_increasing_and_cover_the_maximum() -> None:
+    values = [float(v) for v in range(100)]
+    import numpy as np
+
+    breaks = class_breaks(np.array(values), "Quantiles", 4)
+    assert list(breaks) == sorted(breaks) and breaks[-1] == 99.0
+
+
+def test_metrics_skip_columns_the_layer_lacks() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"gap_score": [1.0, 2.0, 3.0]})
+    assert [m.column for m in dashboard_metrics(frame, vocabulary())] == ["gap_score"]
+
+
+def test_tables_have_one_row_per_area(data: SiteData) -> None:
+    assert len(data.table("municipalities")) == 63
+    assert len(data.table("units")) == 72
+    assert {"コード", "名称", "ギャップスコア", "市町村が未加入"} <= set(
+        data.table("units").columns
+    )
+
+
+def test_town_index_has_every_town_with_its_ward(data: SiteData) -> None:
+    index = data.town_index()
+    assert len(index["towns"]) == len(data.store.towns)
+    munis = {m[0]: m for m in index["munis"]}
+    town = next(t for t in index["towns"] if t[1] == "常盤六丁目")
+    assert munis_list_name(index, town) == "さいたま市浦和区"
+    assert "11100" in munis and len(munis) == 73
+
+
+def munis_list_name(index: dict[str, Any], town: list[Any]) -> str:
+    return str(index["munis"][town[0]][1])
+
+
+def test_municipality_report_counts_published_activities_by_theme_and_stage(
+    data: SiteData,
+) -> None:
+    report = data.municipality_report("11201")
+    activities = data.layers["activities"]
+    own = activities[activities["muni_code"] == "11201"]
+    expected = sum(
+        1
+        for themes, stages in zip(own["themes"], own["life_stages"], strict=True)
+        if "ibasho" in themes and "all_ages" in stages
+    )
+    assert report["matrix"]["counts"]["ibasho"]["all_ages"] == expected
+    assert report["name"] == "川越市"
+    assert all(n["municipality"] != "川越市" for n in report["neighbours"])
+    distances = [n["distance_km"] for n in report["neighbours"]]
+    assert distances == sorted(distances)
+
+
+def test_unknown_municipality_raises_key_error(data: SiteData) -> None:
+    with pytest.raises(KeyError):
+        data.municipality_report("99999")
+
+
+# --- the router --------------------------------------------------------------------------------
+
+
+def test_service_serves_map_dashboard_and_municipality_pages(client: TestClient) -> None:
+    for path in ("/map", "/dashboard", "/dashboard/11201"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<html lang="ja">' in response.text
+
+
+def _first_suggestion(data: SiteData) -> tuple[str, str]:
+    flagged = data.extras["suggestions"]
+    first = flagged[flagged["level"] == "municipality"].iloc[0]
+    return str(first["area_code"]), str(first["organization_name"])
+
+
+def test_municipality_page_keeps_suggestions_off_by_default(
+    client: TestClient, data: SiteData
+) -> None:
+    code, _ = _first_suggestion(data)
+    body = client.get(f"/dashboard/{code}").text
+    assert 'id="tg-matrix"' in body
+    assert 'id="tg-suggestions"' not in body
+
+
+def test_municipality_page_shows_suggestions_when_turned_on(
+    built: Built, data: SiteData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSUNAGARI_BASEMAP", "blank")
+    monkeypatch.setenv("TSUNAGARI_DASHBOARD_SUGGESTIONS", "true")
+    code, organization = _first_suggestion(data)
+    with TestClient(create_app(built.settings)) as planner_client:
+        body = planner_client.get(f"/dashboard/{code}").text
+    assert 'id="tg-suggestions"' in body
+    assert organization in body.split('id="tg-suggestions"', 1)[1]
+
+
+def test_unknown_municipality_page_is_a_problem_404(client: TestClient) -> None:
+    response = client.get("/dashboard/99999")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "99999" in response.json()["detail"]
+
+
+def test_every_resource_of_the_pages_is_served(client: TestClient) -> None:
+    for path in ("/map", "/dashboard", "/dashboard/11201"):
+        for url in _resource_urls(client.get(path).text):
+            if url.startswith("data:"):
+                continue
+            assert client.get(url).status_code == 200, url
+
+
+def test_assets_refuse_paths_outside_the_static_folder(client: TestClient) -> None:
+    assert client.get("/assets/../pages.py").status_code == 404
+    assert client.get("/assets/%2e%2e/pages.py").status_code == 404
+    assert client.get("/assets/maps/nothing.js").status_code == 404
+
+
+def test_pages_stay_out_of_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/api").json()["paths"]
+    assert not any(p.startswith(("/map", "/dashboard", "/assets")) for p in paths)
+
+
+def test_table_downloads_as_csv_with_63_rows(client: TestClient) -> None:
+    response = client.get("/dashboard/table/municipalities.csv")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["コード", "名称"] and len(rows) == 64
+
+
+def test_table_downloads_as_xlsx_with_attribution_sheet(client: TestClient) -> None:
+    response = client.get("/dashboard/table/units.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book["data"].max_row == 73
+    assert [r[0] for r in book["出典"].iter_rows(values_only=True)][
+        : len(REFERENCE_ATTRIBUTION)
+    ] == list(REFERENCE_ATTRIBUTION)
+
+
+def test_table_rejects_unknown_levels_and_formats(client: TestClient) -> None:
+    assert client.get("/dashboard/table/towns.csv").status_code in (400, 404)
+    assert client.get("/dashboard/table/units.pdf").status_code in (400, 404)
+
+
+def test_public_layers_read_by_the_pages_hold_no_hidden_row(built: Built) -> None:
+    public = LayerSet.open(built.settings.layers, "public").frames["activities"]
+    text = public.drop(columns="geometry").astype(str).to_csv()
+    assert not any(marker in text for marker in SECRET_MARKERS)
+
+
+# --- vendoring ---------------------------------------------------------------------------------
+
+
+def test_vendored_files_match_the_pinned_versions_and_keep_their_licences() -> None:
+    target = ensure_vendored()
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    lock = json.loads((VENDOR_SOURCE / "package-lock.json").read_text(encoding="utf-8"))
+    for package in PACKAGES:
+        assert manifest[package.name] == lock["packages"][f"node_modules/{package.name}"]["version"]
+        assert (target / package.name / package.license_file).stat().st_size > 0
+    assert target == VENDOR_DIR
+
+
+def test_package_json_pins_exact_versions() -> None:
+    pinned = json.loads((VENDOR_SOURCE / "package.json").read_text(encoding="utf-8"))
+    for version in pinned["dependencies"].values():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
