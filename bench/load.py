@@ -378,6 +378,9 @@ def drive(base: str, pools: dict[str, list[Request]], args: argparse.Namespace) 
                 held = rate
             else:
                 missed = rate
+                # An overloaded server still works off the queue the client gave up on; let
+                # it drain, or the next (lower) step would pay for this one.
+                time.sleep(5)
             # Bisect after the first miss, down to a quarter of the rate held.
             if missed and (held == 0 or missed - held <= 0.25 * held):
                 break
@@ -405,7 +408,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds under load")
     parser.add_argument("--quick", action="store_true", help="15 s, 4 steps (smoke run)")
     parser.add_argument("--start-rate", type=float, default=50.0, help="first step, req/s")
-    parser.add_argument("--steps", type=int, default=6, help="rate steps (each doubles)")
+    parser.add_argument("--steps", type=int, default=7, help="rate steps (double, then bisect)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-in-flight", type=int, default=200)
     parser.add_argument("--clients", type=int, default=2, help="client processes")

@@ -297,7 +297,9 @@ def test_injection_against_the_pages_is_never_echoed_into_html(
         _refused(client.get(f"/dashboard/table/{quote(level, safe='')}.{quote(fmt, safe='')}"), 404)
 
 
-@pytest.mark.parametrize("collection", ["nope", "activities_x", "%2e%2e", "ACTIVITIES", "activities%00"])
+@pytest.mark.parametrize(
+    "collection", ["nope", "activities_x", "%2e%2e", "ACTIVITIES", "activities%00"]
+)
 def test_unknown_collections_are_404(client: TestClient, collection: str) -> None:
     _refused(client.get(f"/collections/{collection}"), 404)
     _refused(client.get(f"/collections/{collection}/items"), 404)

@@ -148,21 +148,7 @@ def test_popup_of_a_town_level_activity_shows_its_text_and_the_privacy_note(
     row = layers.frames["activities"].set_index("id").loc["zz-town-1"]
     page, _ = _open(browser, f"{server}/map")
     page.wait_for_function("() => Tsunagari.ready.then(() => true)")
-    position = page.evaluate(
-        # zoomToShowLayer never calls back when the marker is already shown unclustered, nor
-        # when the map does not move (the cluster already centred, or mid-animation): then
-        # ask again, from wherever the map has got to.
-        """() => new Promise(resolve => {
-            const m = Tsunagari.cluster.getLayers().find(l => l.feature.properties.id === 'zz-town-1');
-            const open = () => { m.openPopup(); resolve(m.getLatLng()); };
-            const attempt = () => {
-                if (Tsunagari.cluster.getVisibleParent(m) === m) { open(); return; }
-                Tsunagari.cluster.zoomToShowLayer(m, open);
-                setTimeout(() => { if (!m.isPopupOpen()) attempt(); }, 1500);
-            };
-            attempt();
-        })"""
-    )
+    position = page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
     popup = page.wait_for_selector(".leaflet-popup-content")
     text = popup.inner_text()
     assert "町字テスト活動" in text
@@ -185,6 +171,9 @@ def test_address_search_moves_the_map_and_lists_nearby_activities(
     assert page.evaluate("Tsunagari.map.getZoom()") >= 14
     assert "町字テスト活動" in page.inner_text("#tg-nearby")
     screenshot(page, "map_search")
+    page.get_by_role("button", name="町字テスト活動").first.click()
+    popup = page.wait_for_selector(".leaflet-popup-content", timeout=15_000)
+    assert "町字テスト活動" in popup.inner_text()
     assert log.errors == []
 
 

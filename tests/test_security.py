@@ -116,7 +116,7 @@ def test_the_right_token_opens_the_planners_view(client: TestClient) -> None:
 def test_tokens_are_compared_in_constant_time(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every token check goes through hmac.compare_digest (never ``==``)."""
+    """Every token check goes through hmac.compare_digest (never ``==``), on digests."""
     calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
 
@@ -129,7 +129,9 @@ def test_tokens_are_compared_in_constant_time(
     for url in PROTECTED:
         client.get(url, headers={"Authorization": "Bearer wrong"})
     assert len(calls) == 1 + len(PROTECTED)
-    assert all(expected == TOKEN.encode() for _given, expected in calls)
+    # Digests of equal length on both sides: not even the token's length shows.
+    expected = hashlib.sha256(TOKEN.encode()).digest()
+    assert all(b == expected and len(a) == len(b) for a, b in calls)
 
 
 # --- security headers and CSP -----------------------------------------------------------------

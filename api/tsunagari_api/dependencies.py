@@ -7,7 +7,6 @@ Bad values raise :class:`InvalidParameter` with a Japanese message naming the pa
 # No `from __future__ import annotations`: FastAPI must resolve the Annotated
 # dependencies built inside the factories, which refer to local variables.
 
-import hmac
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from tsunagari_api.catalog import DataHolder, Dataset
 from tsunagari_api.errors import InvalidParameter, Unauthorized
 from tsunagari_api.providers import BBox, SortKey
+from tsunagari_api.security import token_matches
 from tsunagari_api.settings import ApiSettings
 
 
@@ -155,9 +155,7 @@ def make_require_token(settings: ApiSettings) -> Callable[..., None]:
             )
         if credentials is None:
             raise Unauthorized("Authorization: Bearer <トークン> ヘッダーを付けてください")
-        given = credentials.credentials.encode()
-        expected = settings.token.get_secret_value().encode()
-        if not hmac.compare_digest(given, expected):
+        if not token_matches(credentials.credentials, settings.token.get_secret_value()):
             raise Unauthorized("トークンが正しくありません")
 
     return require_token

@@ -12,12 +12,18 @@
   tiles and downloads load nothing. The pages carry their own policy
   (:func:`page_policy`), with hashes of their inline scripts instead of ``'unsafe-inline'``.
 
+:func:`token_matches` is the one comparison of a bearer token, in constant time, for the
+planners' view and ``/admin/reload`` alike.
+
 :func:`install_cors` allows the configured origins only, and never with credentials: the
 planners' token travels in the ``Authorization`` header the client sets itself, so no cookie
 or browser-held login is ever offered to another origin, and ``*`` stays safe.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -62,6 +68,17 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def token_matches(given: str, expected: str) -> bool:
+    """Whether ``given`` is the configured token, in time independent of both.
+
+    Both sides are hashed first so that even their lengths do not show in the timing
+    (``hmac.compare_digest`` itself returns early on unequal lengths).
+    """
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest()
+    )
 
 
 def page_policy(html: str, look: MapSettings) -> str:

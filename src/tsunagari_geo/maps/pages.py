@@ -37,7 +37,7 @@ SAITAMA_CENTER = (36.0, 139.35)
 SAITAMA_ZOOM = 9
 SAITAMA_BOUNDS = ((35.75, 138.7), (36.3, 139.9))
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),

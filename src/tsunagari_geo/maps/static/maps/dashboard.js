@@ -24,7 +24,8 @@
 
   function fmt(value) {
     if (value === null || value === undefined || value === '') return '—';
-    if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
+    // Grouped digits (1,324,025) for planners reading populations; at most two decimals.
+    if (typeof value === 'number') return value.toLocaleString('ja-JP', { maximumFractionDigits: 2 });
     return String(value);
   }
 

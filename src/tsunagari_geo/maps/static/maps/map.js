@@ -162,9 +162,7 @@
         button.className = 'tg-link';
         button.textContent = r.a.properties.name;
         button.addEventListener('click', function () {
-          cluster.zoomToShowLayer(r.a.marker, function () {
-            r.a.marker.openPopup();
-          });
+          showMarker(r.a.marker);
         });
         var km = (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0);
         var meta = document.createElement('span');
@@ -181,6 +179,46 @@
       return section;
     }
     T.nearby = nearby;
+
+    // Zoom until the marker leaves its cluster, then open its popup. zoomToShowLayer calls back
+    // only after the map moves, so when the marker is already shown, or the map does not move
+    // (already centred, or mid-animation), its callback never comes: ask again from wherever
+    // the map has got to, a bounded number of times.
+    function showMarker(marker, done) {
+      var tries = 0;
+      function open() {
+        if (marker.isPopupOpen()) return;
+        marker.openPopup();
+        if (done) done(marker.getLatLng());
+      }
+      function attempt() {
+        if (cluster.getVisibleParent(marker) === marker) {
+          open();
+          return;
+        }
+        tries += 1;
+        cluster.zoomToShowLayer(marker, open);
+        if (tries < 5) {
+          setTimeout(function () {
+            if (!marker.isPopupOpen()) attempt();
+          }, 1500);
+        }
+      }
+      attempt();
+    }
+    T.showMarker = showMarker;
+    T.showActivity = function (id) {
+      return new Promise(function (resolve, reject) {
+        var marker = cluster.getLayers().find(function (l) {
+          return l.feature && l.feature.properties.id === id;
+        });
+        if (!marker) {
+          reject(new Error('no marker for activity ' + id));
+          return;
+        }
+        showMarker(marker, resolve);
+      });
+    };
 
     function placeSearch(lat, lng, label, zoom) {
       if (searchMarker) map.removeLayer(searchMarker);
