@@ -31,7 +31,9 @@ store: venv
 	$(BIN)/tsunagari-geo data import
 
 # The whole pipeline on the fictional sample data, then the service in the foreground.
+# The demo runs offline: a plain background instead of 地理院タイル unless TSUNAGARI_BASEMAP=gsi.
 PORT ?= 8000
+demo: export TSUNAGARI_BASEMAP ?= blank
 demo: store
 	$(BIN)/tsunagari-geo data info
 	$(BIN)/tsunagari-geo build
