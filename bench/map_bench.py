@@ -18,7 +18,6 @@ nothing may leave the machine). Target: under 2 s each for ours.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -43,20 +42,7 @@ from tsunagari_geo.settings import get_settings
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the one server-start helper, shared with the tests
 from server_helpers import free_port, serve_command, serve_env, serving  # noqa: E402
-
-#: Debian's Chromium, as in the browser tests (``playwright install`` is never run).
-CHROMIUM = Path(os.environ.get("TSUNAGARI_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
+from test_browser_fixtures import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (Debian's Chromium)
 
 #: Recorded before any page script: when the first marker icon / polygon enters the DOM.
 OBSERVER = """

@@ -113,7 +113,7 @@ def test_a_failed_import_leaves_the_previous_store_intact(tmp_path: Path) -> Non
     with pytest.raises(ValidationError):
         _import(bad, tmp_path)
     assert (tmp_path / "store.gpkg").read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp.gpkg")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".store.gpkg.")] == []
 
 
 def test_ministry_zip_with_shift_jis_shapefile_and_ward_in_n03_005(tmp_path: Path) -> None:

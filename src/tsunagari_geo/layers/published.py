@@ -19,8 +19,6 @@ never sees half a file, and opened with checks so a truncated or foreign file ra
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +33,7 @@ import pyogrio
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.gpkg import inspect_geopackage
+from tsunagari_geo.tables import atomic_path
 
 LAYERS_SCHEMA_VERSION = "1"
 Kind = Literal["public", "planner"]
@@ -129,13 +128,9 @@ def write_layers(
     geometry are written as attribute tables. Returns ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.gpkg", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # GDAL creates the file itself
     list_columns: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
-    try:
+    with atomic_path(path) as tmp:
         for name, frame in frames.items():
             out = frame.copy()
             lists = [c for c in out.columns if c != "geometry" and _is_list_column(out[c])]
@@ -165,10 +160,4 @@ def write_layers(
         }
         meta = pd.DataFrame({"key": list(items), "value": list(items.values())})
         pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

@@ -22,8 +22,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +38,7 @@ from pmtiles.writer import Writer
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import attribution_text
+from tsunagari_geo.tables import atomic_path
 
 MIN_ZOOM = 5
 MAX_ZOOM = 14
@@ -220,24 +219,11 @@ def write_pmtiles(
         ],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            writer = Writer(f)
-            for tile_id, data in tiles:
-                writer.write_tile(tile_id, data)
-            writer.finalize(header, json.loads(json.dumps(metadata, ensure_ascii=False)))
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); an archive is public, as a web server needs.
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(out) as tmp, tmp.open("wb") as f:
+        writer = Writer(f)
+        for tile_id, data in tiles:
+            writer.write_tile(tile_id, data)
+        writer.finalize(header, json.loads(json.dumps(metadata, ensure_ascii=False)))
     return out
 
 

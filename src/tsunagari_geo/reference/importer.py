@@ -10,9 +10,7 @@ store as it was.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from tsunagari_geo.errors import SourceError, ValidationError
 from tsunagari_geo.reference import attribution, sources
 from tsunagari_geo.registry import SAITAMA_CITY_CODE, Registry, load_registry
 from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
+from tsunagari_geo.tables import atomic_path
 from tsunagari_geo.text import town_key
 
 log = logging.getLogger(__name__)
@@ -371,19 +370,13 @@ def _write_atomically(
     src_table: pd.DataFrame,
 ) -> None:
     store.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{store.name}.", suffix=".tmp.gpkg", dir=store.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # GDAL creates the file itself
-    try:
-        pyogrio.write_dataframe(units, tmp, layer="units", driver="GPKG")
-        pyogrio.write_dataframe(municipalities, tmp, layer="municipalities", driver="GPKG")
-        pyogrio.write_dataframe(towns, tmp, layer="towns", driver="GPKG")
-        pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
-        pyogrio.write_dataframe(src_table, tmp, layer="sources", driver="GPKG")
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, store)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    layers = {
+        "units": units,
+        "municipalities": municipalities,
+        "towns": towns,
+        "metadata": meta,
+        "sources": src_table,
+    }
+    with atomic_path(store) as tmp:
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
