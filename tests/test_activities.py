@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -283,6 +284,38 @@ def test_coverage_command_on_the_samples(store_path: Path, tmp_path: Path) -> No
     assert (tmp_path / "coverage.suggestions.csv").exists()
     assert (tmp_path / "coverage.report.csv").exists()
     assert "ギャップスコア上位" in result.output
+
+
+def test_coverage_command_keeps_the_place_of_rows_it_does_not_geocode(
+    store_path: Path, tmp_path: Path
+) -> None:
+    """A row placed only by its muni_code stays in that municipality when another row of the
+    same file needs geocoding."""
+    header = "id,organization_id,name,themes,life_stages,format,address,muni_code,published,location_privacy"
+    (tmp_path / "orgs.csv").write_text(
+        "id,name,kind,base_muni_code\no1,テスト団体,NPO等,11201\n", encoding="utf-8"
+    )
+    rows = [
+        "a1,o1,住所のある活動,ibasho,all_ages,in_person,秩父市熊木町8-15,,true,exact",
+        "a2,o1,市町村だけの活動,ibasho,all_ages,in_person,,11201,true,exact",
+    ]
+    (tmp_path / "acts.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    out = tmp_path / "coverage.csv"
+    _register()
+    result = CliRunner().invoke(
+        app,
+        [
+            "coverage",
+            "--activities", str(tmp_path / "acts.csv"),
+            "--organizations", str(tmp_path / "orgs.csv"),
+            "--out", str(out),
+            "--store", str(store_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, dtype={"code": str}).set_index("code")
+    assert frame.loc["11201", "inperson_total"] == 1  # 川越市, from its muni_code
+    assert frame.loc["11207", "inperson_total"] == 1  # 秩父市, geocoded
 
 
 def test_samples_command_rewrites_the_files(store_path: Path, tmp_path: Path) -> None:

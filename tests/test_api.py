@@ -437,3 +437,36 @@ def test_before_any_build_the_reference_collections_are_served(
         _problem(c.get("/tiles/activities.json"), 503)
         ids = {col["id"] for col in c.get("/collections").json()["collections"]}
         assert ids == {"municipalities", "units", "towns"}
+
+
+def test_an_unknown_query_parameter_is_a_400_not_every_feature(client: TestClient) -> None:
+    """OGC API Features /req/core/query-param-unknown: a misspelt filter must not quietly
+    return the whole collection."""
+    response = client.get("/collections/activities/items?theem=ibasho")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "theem" in response.json()["detail"]
+    assert client.get("/collections/activities/items?f=json&limit=1").status_code == 200
+    assert client.get("/collections/activities/items?f=html").status_code == 400
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    for path in ("/collections/activities/items?limit=1", "/collections", "/conformance"):
+        get = client.get(path)
+        head = client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers.get("etag") == get.headers.get("etag")
+
+
+def test_identical_data_gets_the_same_etag_in_every_worker(built: Built) -> None:
+    """Two app instances (as two uvicorn workers) loaded at different moments agree."""
+    import time
+
+    with TestClient(create_app(built.settings)) as first:
+        a = first.get("/collections/activities/items?limit=5")
+    time.sleep(1.1)  # loaded_at has one-second resolution
+    with TestClient(create_app(built.settings)) as second:
+        b = second.get("/collections/activities/items?limit=5")
+    assert a.headers["etag"] == b.headers["etag"]

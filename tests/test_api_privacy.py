@@ -88,3 +88,17 @@ def test_municipality_row_has_no_town_in_its_address(client: TestClient) -> None
     body = client.get("/collections/activities/items/zz-muni-1").json()
     assert body["properties"]["location_precision"] == "municipality"
     assert body["properties"]["address"] == "埼玉県秩父市"
+
+
+def test_the_collection_list_derives_nothing_from_planners_data(client: TestClient) -> None:
+    """A token-only collection is listed, but its extent would reach hidden exact points and
+    its filter values would name their places, so neither is shown."""
+    listed = {c["id"]: c for c in client.get("/collections").json()["collections"]}
+    protected = [spec.id for spec in COLLECTIONS if spec.protected]
+    assert protected
+    for collection in protected:
+        info = listed[collection]
+        assert info["requiresToken"] is True
+        assert info.get("extent") is None
+        assert not info.get("filters")
+        assert info.get("numberOfFeatures") is None

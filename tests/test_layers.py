@@ -214,3 +214,44 @@ def test_build_command_names_a_missing_input(store_path: Path, tmp_path: Path) -
     assert result.returncode == 2
     assert "organizations.csv" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
+    built: Built, public: LayerSet, planner: LayerSet, store_path: Path, tmp_path: Path
+) -> None:
+    """Coverage counts hidden and unpublished activities, but every published reach and
+    distance comes from points the public view shows, so their exact place leaks nowhere."""
+    import pandas as pd
+
+    from test_layers_fixtures import write_inputs
+    from tsunagari_geo.layers.build import build_layers
+
+    inputs = write_inputs(tmp_path / "inputs")
+    activities = pd.read_csv(inputs.activities, dtype=str, encoding="utf-8-sig")
+    secret = activities["id"].isin(["zz-hidden-1", "zz-unpub-1"])
+    # About 300 m away, inside the same unit (checked below), so counts stay where they were.
+    activities.loc[secret, "lat"] = (
+        activities.loc[secret, "lat"].astype(float).add(0.0027).astype(str)
+    )
+    activities.to_csv(inputs.activities, index=False, encoding="utf-8-sig")
+    build_layers(
+        ReferenceStore.open(store_path),
+        inputs=inputs,
+        out=tmp_path / "layers.gpkg",
+        planner_out=tmp_path / "planner.gpkg",
+    )
+    moved_planner = LayerSet.open(tmp_path / "planner.gpkg", "planner")
+    for identifier in ("zz-hidden-1", "zz-unpub-1"):
+        assert (
+            _activity(moved_planner, identifier)["unit_code"]
+            == _activity(planner, identifier)["unit_code"]
+        )
+        assert (
+            _activity(moved_planner, identifier)["geometry"]
+            != _activity(planner, identifier)["geometry"]
+        )
+    moved = LayerSet.open(tmp_path / "layers.gpkg", "public")
+    for layer in ("municipalities", "units", "activities"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(moved.frames[layer]), pd.DataFrame(public.frames[layer]), obj=layer
+        )

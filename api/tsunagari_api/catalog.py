@@ -313,6 +313,14 @@ class Dataset:
     geocoder: Geocoder
     attribution: tuple[str, ...]
 
+    @property
+    def data_time(self) -> str:
+        """When the served data was made (the layer build, else the store import): the same in
+        every worker, unlike ``loaded_at``, so identical data gets identical ETags."""
+        if self.public is not None and self.public.meta.get("built_at"):
+            return self.public.meta["built_at"]
+        return self.store.meta.get("imported_at", self.loaded_at)
+
     @classmethod
     def load(cls, settings: ApiSettings, generation: int = 1) -> Dataset:
         """Open the store and the layer files named in ``settings``; build every provider.

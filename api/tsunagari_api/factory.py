@@ -31,6 +31,26 @@ from tsunagari_api.security import install_cors, install_security
 from tsunagari_api.settings import ApiSettings, get_api_settings
 
 
+class HeadAsGetMiddleware:
+    """Answer HEAD as GET without the body (RFC 9110 §9.3.2): routes are declared GET only,
+    and PMTiles and HTTP clients probe with HEAD before ranged reads."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
 
@@ -225,4 +245,5 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
     install_cors(app, settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_security(app)
+    app.add_middleware(HeadAsGetMiddleware)
     return app

@@ -24,7 +24,7 @@ from tsunagari_api.dependencies import (
     make_require_token,
     sortby_query,
 )
-from tsunagari_api.errors import NotBuilt, problem_responses
+from tsunagari_api.errors import InvalidParameter, NotBuilt, problem_responses
 from tsunagari_api.models import (
     CollectionInfo,
     Collections,
@@ -66,6 +66,19 @@ def _collection_info(
     ]
     if collection is None:
         return None
+    if spec.protected:
+        # The collection list is public: nothing derived from the planners' data (its extent
+        # would reach a hidden activity's exact point, its filter values name its places).
+        return CollectionInfo(
+            id=spec.id,
+            title=spec.title,
+            description=spec.description,
+            links=links,
+            extent=None,
+            numberOfFeatures=None,
+            requiresToken=True,
+            filters={},
+        )
     extent = collection.provider.extent
     return CollectionInfo(
         id=spec.id,
@@ -73,8 +86,8 @@ def _collection_info(
         description=spec.description,
         links=links,
         extent=Extent(spatial=SpatialExtent(bbox=[list(extent)])) if extent else None,
-        numberOfFeatures=None if spec.protected else collection.provider.count,
-        requiresToken=spec.protected,
+        numberOfFeatures=collection.provider.count,
+        requiresToken=False,
         filters={p: sorted(v) for p, v in collection.provider.filters.items()},
     )
 
@@ -137,6 +150,26 @@ _FILTER_HELP = {
     "city code 11100 matches its wards; prefecture-wide services match every code); repeat "
     "for several (OR).",
 }
+
+
+#: Query parameters every items request may carry besides its collection's filters.
+_ITEM_PARAMETERS = frozenset({"limit", "offset", "bbox", "sortby", "f"})
+_JSON_FORMATS = frozenset({"json", "geojson"})
+
+
+def _refuse_unknown_parameters(request: Request, spec: CollectionSpec) -> None:
+    """OGC API Features /req/core/query-param-unknown: an unknown parameter is a 400, so a
+    misspelt filter never silently returns every feature."""
+    known = _ITEM_PARAMETERS | set(spec.filters)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidParameter(
+            f"このコレクションでは使えないパラメータです: {', '.join(unknown)}"
+            f"（使えるもの: {', '.join(sorted(known))}）"
+        )
+    fmt = request.query_params.get("f")
+    if fmt is not None and fmt not in _JSON_FORMATS:
+        raise InvalidParameter(f"f={fmt} には対応していません（f=json または f=geojson）")
 
 
 def _filter_dependency(spec: CollectionSpec) -> Callable[..., dict[str, list[str]]]:
@@ -246,6 +279,7 @@ def collection_router(
         properties: Annotated[Mapping[str, list[str]], Depends(filters_dependency)],
     ) -> Response:
         collection = collection_or_503(dataset)
+        _refuse_unknown_parameters(request, spec)
 
         def build() -> bytes:
             page = collection.provider.query(
@@ -260,7 +294,7 @@ def collection_router(
                 {
                     "numberMatched": page.number_matched,
                     "numberReturned": len(page.features),
-                    "timeStamp": dataset.loaded_at,
+                    "timeStamp": dataset.data_time,
                     "links": _page_links(request, page.number_matched, paging),
                 },
                 ensure_ascii=False,

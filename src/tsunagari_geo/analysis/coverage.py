@@ -706,10 +706,13 @@ def _suggestions(
     local = acts[acts["local"] & (acts[key] != "")]
     rep = dict(zip(table["code"], _rep_points(table), strict=True))
     provider_xy = np.array([rep[c] for c in local[key]]).reshape(-1, 2)
-    # Only exact-privacy points measure distances; the others stand at their area's point, so
-    # no distance in the suggestions can help locate a hidden or town-level activity.
-    has_point = ~np.isnan(local["lon"].to_numpy(dtype=float)) & np.isin(
-        local["privacy"].to_numpy(), ["exact", ""]
+    # Only published exact-privacy points measure distances; the others stand at their area's
+    # point, so no distance in the suggestions can help locate a hidden, unpublished or
+    # town-level activity.
+    has_point = (
+        ~np.isnan(local["lon"].to_numpy(dtype=float))
+        & np.isin(local["privacy"].to_numpy(), ["exact", ""])
+        & local["published"].to_numpy(dtype=bool)
     )
     if has_point.any():
         provider_xy[has_point] = _metric_xy(local["lon"][has_point], local["lat"][has_point])

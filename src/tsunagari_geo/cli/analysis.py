@@ -91,7 +91,11 @@ def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> lis
     geocoder = Geocoder.from_store(store)
     lat = activities["lat"].astype(float).to_numpy(copy=True)
     lng = activities["lng"].astype(float).to_numpy(copy=True)
-    muni = np.full(len(activities), "", dtype=object)
+    # Rows this pass does not geocode keep the muni_code they came with.
+    if "muni_code" in activities.columns:
+        muni = activities["muni_code"].fillna("").astype(str).to_numpy(dtype=object, copy=True)
+    else:
+        muni = np.full(len(activities), "", dtype=object)
     level = np.zeros(len(activities), dtype=int)
     for i in np.flatnonzero(need.to_numpy()):
         found = geocoder.geocode(str(activities["address"].iat[i]))

@@ -39,7 +39,7 @@ from tsunagari_geo.activities.readers import (
     read_good_practices,
     read_organizations,
 )
-from tsunagari_geo.analysis.coverage import compute_coverage
+from tsunagari_geo.analysis.coverage import CoverageResult, compute_coverage
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS
@@ -236,21 +236,29 @@ def build_layers(
     public, privacy = public_activities(located, store)
     report.privacy = privacy
 
-    # Coverage counts every activity (hidden and unpublished too) at its best point, with the
-    # geocoder's unit as the fallback place: coverage outputs hold aggregates only.
-    for_coverage = pd.DataFrame(located.drop(columns="geometry"))
-    has_point = ~(located.geometry.isna() | located.geometry.is_empty)
-    for_coverage["lng"] = np.where(has_point, located.geometry.x.where(has_point), np.nan)
-    for_coverage["lat"] = np.where(has_point, located.geometry.y.where(has_point), np.nan)
-    for_coverage["muni_code"] = located["unit_code"]
-    coverage = compute_coverage(
-        for_coverage,
-        _drop_row_column(orgs).drop(columns="geometry", errors="ignore"),
-        store,
-        good_practices=(
-            practices.drop(columns="geometry", errors="ignore") if practices is not None else None
-        ),
-        scheme=scheme,
+    # Coverage counts every activity (hidden and unpublished too), with the geocoder's unit as
+    # the fallback place. Twice: the planners' run measures reach from exact points; the public
+    # run, whose figures are published, measures it only from points the public view shows, so
+    # no published reach or distance is derived from a hidden, unpublished or reduced point.
+    organizations = _drop_row_column(orgs).drop(columns="geometry", errors="ignore")
+    practice_table = (
+        practices.drop(columns="geometry", errors="ignore") if practices is not None else None
+    )
+
+    def coverage_at(points: gpd.GeoSeries) -> CoverageResult:
+        frame = pd.DataFrame(located.drop(columns="geometry"))
+        has_point = ~(points.isna() | points.is_empty)
+        frame["lng"] = np.where(has_point, points.x.where(has_point), np.nan)
+        frame["lat"] = np.where(has_point, points.y.where(has_point), np.nan)
+        frame["muni_code"] = located["unit_code"]
+        return compute_coverage(
+            frame, organizations, store, good_practices=practice_table, scheme=scheme
+        )
+
+    planner_coverage = coverage_at(located.geometry)
+    shown = public.set_index("id").geometry
+    coverage = coverage_at(
+        gpd.GeoSeries(located["id"].map(shown), index=located.index, crs=located.crs)
     )
     report.unlocated_for_coverage = len(coverage.unlocated)
 
@@ -277,8 +285,8 @@ def build_layers(
     )
     planner_frames: dict[str, pd.DataFrame] = {
         "activities": _dates_as_text(planner_activities(located)),
-        "suggestions": _with_suggestion_ids(coverage.suggestions),
-        "spread": coverage.spread,
+        "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
+        "spread": planner_coverage.spread,
     }
     write_layers(planner_out, planner_frames, kind="planner", attribution=attribution)
     report.counts = {name: len(frame) for name, frame in public_frames.items()}
