@@ -255,3 +255,13 @@ def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
         pd.testing.assert_frame_equal(
             pd.DataFrame(moved.frames[layer]), pd.DataFrame(public.frames[layer]), obj=layer
         )
+
+
+def test_reduced_privacy_rows_whose_text_names_their_town_are_reported(built: Built) -> None:
+    """The sample's municipality-level 「八幡木二丁目子ども食堂」 names the 町丁目 its point
+    withholds; the build cannot reword it, so it tells the secretariat."""
+    assert built.report.privacy is not None
+    flagged = built.report.privacy.text_names_place
+    assert "act-0117" in flagged
+    assert "zz-muni-1" not in flagged
+    assert built.report.privacy.summary()["text_names_place"] == len(flagged)

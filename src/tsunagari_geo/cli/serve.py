@@ -61,6 +61,14 @@ def build(
             f"許された精度より粗い点で表示 {s['coarsened']} 件",
             highlight=False,
         )
+        if report.privacy.text_names_place:
+            console.print(
+                "[yellow]注意:[/] 町字・市町村単位で公開する活動のうち、名称や説明に伏せた場所"
+                f"（町字や住所）が書かれているもの {s['text_names_place']} 件: "
+                + ", ".join(report.privacy.text_names_place)
+                + "（団体に表記の見直しを依頼してください）",
+                highlight=False,
+            )
     public = {k: v for k, v in report.counts.items() if k != "activities_planner"}
     counts = "、".join(f"{k} {v}" for k, v in public.items())
     console.print(f"公開用: {report.public_path}（{counts}）", highlight=False)

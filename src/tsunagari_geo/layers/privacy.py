@@ -31,7 +31,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import geopandas as gpd
@@ -76,6 +76,10 @@ class PrivacyReport:
     dropped_hidden: list[str]
     unlocated: list[str]
     coarsened: dict[str, str]
+    #: Reduced-privacy rows whose own published text names the place the point withholds
+    #: (a municipality-level row called 「八幡木二丁目子ども食堂」). The text is the member's;
+    #: the secretariat is told, since only a person can reword it.
+    text_names_place: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -83,7 +87,24 @@ class PrivacyReport:
             "hidden": len(self.dropped_hidden),
             "unlocated": len(self.unlocated),
             "coarsened": len(self.coarsened),
+            "text_names_place": len(self.text_names_place),
         }
+
+
+#: Public text columns a member writes freely; they may name the place a row withholds.
+_FREE_TEXT = ("name", "description", "schedule_text", "target_text", "fee")
+
+
+def _text_names_place(record: dict[str, Any], wanted: str, town: str) -> bool:
+    """True when a town- or municipality-level row's free text names what its point hides."""
+    text = " ".join("" if _is_blank(record.get(c)) else str(record.get(c)) for c in _FREE_TEXT)
+    if wanted == "municipality" and town:
+        name = town.removeprefix("大字")
+        return len(name) >= 2 and name in text
+    if wanted == "town":
+        address = "" if _is_blank(record.get("address")) else str(record["address"])
+        return bool(address) and address in text
+    return False
 
 
 def _is_blank(value: object) -> bool:
@@ -183,12 +204,15 @@ def public_activities(
     geoms: list[Any] = []
     unlocated: list[str] = []
     coarsened: dict[str, str] = {}
+    text_names_place: list[str] = []
     for record, geom in zip(keep.to_dict("records"), keep.geometry, strict=True):
         wanted = str(record.get("location_privacy") or "exact")
         unit = str(record.get("unit_code") or "")
         town = str(record.get("geo_town") or "")
         # The geocoder's town is only trusted inside the unit the row belongs to.
         town_ok = bool(town) and record.get("geo_unit_code") == unit
+        if _text_names_place(record, wanted, town):
+            text_names_place.append(str(record["id"]))
         point: Any = None
         precision = wanted
         if wanted == "exact" and geom is not None and not shapely.is_empty(geom):
@@ -244,6 +268,7 @@ def public_activities(
         dropped_hidden=dropped_hidden,
         unlocated=unlocated,
         coarsened=coarsened,
+        text_names_place=text_names_place,
     )
     return public, report
 
