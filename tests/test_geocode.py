@@ -236,6 +236,22 @@ def test_saitama_city_ward_is_ambiguous_when_several_wards_have_the_town(
     assert all(c.startswith("さいたま市") and "区" in c for c in r.candidates)
 
 
+def test_saitama_city_ward_is_inferred_for_an_undecided_town(geocoder: Geocoder) -> None:
+    # 丸ヶ崎 is only in 見沼区, as 大字丸ヶ崎 and 丸ヶ崎町: the ward is known, the town is not.
+    r = geocoder.geocode("さいたま市丸ヶ崎123")
+    with_ward = geocoder.geocode("さいたま市見沼区丸ヶ崎123")
+    assert (r.city, r.muni_code, r.status) == ("さいたま市見沼区", "11104", "ambiguous")
+    assert (
+        r.candidates
+        == with_ward.candidates
+        == (
+            "さいたま市見沼区大字丸ヶ崎",
+            "さいたま市見沼区丸ヶ崎町",
+        )
+    )
+    assert _codes(r.reason) == {"ward_inferred", "oaza_machi_pair"}
+
+
 def test_ward_without_city_is_read_only_with_a_town(geocoder: Geocoder) -> None:
     r = geocoder.geocode("見沼区丸ケ崎町1")
     assert (r.muni_code, r.town) == ("11104", "丸ヶ崎町")
@@ -428,6 +444,21 @@ def test_context_beats_a_pref_less_name_from_elsewhere(geocoder: Geocoder) -> No
     assert r.muni_code == "11219"
     tokyo = geocoder.geocode("千代田区丸の内1-1", "川口市")
     assert (tokyo.status, tokyo.pref) == ("outside_prefecture", "東京都")
+
+
+def test_context_gives_outside_prefecture_instead_of_nothing(geocoder: Geocoder) -> None:
+    r = geocoder.geocode("1-1", "東京都千代田区丸の内")
+    assert (r.status, r.level, r.pref) == ("outside_prefecture", 1, "東京都")
+    r = geocoder.geocode("1-2", "千葉県松戸市")
+    assert (r.status, r.level, r.pref) == ("outside_prefecture", 1, "千葉県")
+
+
+def test_saitama_context_beats_a_town_like_name_from_elsewhere(geocoder: Geocoder) -> None:
+    # 栄町 is 千葉県印旛郡栄町, but beside 埼玉県 / 白岡市 the row means 白岡市.
+    for context in ("埼玉県白岡市", "白岡市"):
+        r = geocoder.geocode("栄町704", context)
+        assert (r.pref, r.city, r.muni_code, r.level) == ("埼玉県", "白岡市", "11246", 2)
+        assert "municipality_from_context" in r.reason
 
 
 # --- determinism -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from tsunagari_geo.geocode.batch import (
     journal_path,
 )
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.tables import write_table
 
 CARE = "samples/care_facilities_mhlw_2025.csv"
 
@@ -138,6 +139,67 @@ def test_city_then_address_columns_never_double_the_municipality(
     assert out["geocode_city"].tolist() == ["草加市", "草加市"]
     assert out["town"].tolist() == ["稲荷五丁目", "稲荷五丁目"]
     assert out["city"].tolist() == ["草加市", "草加市"]
+
+
+def test_split_columns_keep_an_outside_prefecture_row_and_trust_a_saitama_row(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"都道府県": "東京都", "市区町村": "千代田区", "町域": "丸の内", "番地": "1-1"},
+        {"都道府県": "千葉県", "市区町村": "松戸市", "町域": "", "番地": "1-2"},
+        {"都道府県": "埼玉県", "市区町村": "白岡市", "町域": "", "番地": "栄町704"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(
+        src,
+        tmp_path / "o.csv",
+        geocoder=geocoder,
+        store=store,
+        address_columns=["都道府県", "市区町村", "町域", "番地"],
+    )
+    out = _read(tmp_path / "o.csv")
+    assert out["status"].tolist()[:2] == ["outside_prefecture", "outside_prefecture"]
+    assert out["level"].tolist() == ["1", "1", "2"]
+    assert out["pref"].tolist() == ["東京都", "千葉県", "埼玉県"]
+    assert (out["city"].iloc[2], out["muni_code"].iloc[2]) == ("白岡市", "11246")
+
+
+def test_our_columns_clashing_only_by_case_are_renamed_for_gpkg(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    row = {"ID": "1", "住所": "さいたま市浦和区常盤6-4-4", "Lat": "35.86", "Lng": "139.64"}
+    src = _write_csv(tmp_path / "in.csv", [{**row, "Status": "open", "City": "x"}])
+    geocode_table(src, tmp_path / "o.gpkg", geocoder=geocoder, store=store)
+    back = gpd.read_file(tmp_path / "o.gpkg", layer="o")
+    assert back["Lat"].tolist() == ["35.86"]
+    assert back["Status"].tolist() == ["open"]
+    assert back["geocode_status"].tolist() == ["matched"]
+    assert back["geocode_city"].tolist() == ["さいたま市浦和区"]
+    assert back["geocode_lat"].tolist() == ["35.861675"]
+
+
+def test_gpkg_field_clash_is_an_input_error_naming_file_and_column(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"Lat": ["1"], "lat": ["2"], "lng": ["3"]})
+    with pytest.raises(InputError) as err:
+        write_table(frame, tmp_path / "dup.gpkg")
+    assert err.value.path == str(tmp_path / "dup.gpkg")
+    assert err.value.column == "lat"
+    assert not (tmp_path / "dup.gpkg").exists()
+
+
+def test_an_input_column_named_geometry_comes_out(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1", "geometry": "POINT (1 2)"}])
+    geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "o.csv")
+    assert out["geometry"].tolist() == ["POINT (1 2)"]
+    assert out["town"].tolist() == ["元町一丁目"]
+    geocode_table(src, tmp_path / "o.geojson", geocoder=geocoder, store=store)
+    doc = json.loads((tmp_path / "o.geojson").read_text(encoding="utf-8"))
+    feature = doc["features"][0]
+    assert feature["properties"]["geometry"] == "POINT (1 2)"
+    assert feature["geometry"]["type"] == "Point"
 
 
 def test_cp932_input_is_detected(tmp_path: Path, store: ReferenceStore, geocoder: Geocoder) -> None:

@@ -696,6 +696,20 @@ def _write_gpkg(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], na
         pyogrio.write_dataframe(gdf, tmp, layer=name or "data", driver="GPKG")
     except pyogrio.errors.DataSourceError as exc:
         raise OSError(str(exc)) from exc
+    except (
+        pyogrio.errors.FieldError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FeatureError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.CRSError,
+    ) as exc:
+        # GeoPackage column names are case-insensitive (Lat and lat clash): say which one.
+        message = str(exc)
+        column = next(
+            (str(c) for c in gdf.columns if f"'{c}'" in message or f'"{c}"' in message), None
+        )
+        # No path: write_table names the file being written, not this temporary one.
+        raise InputError(f"GeoPackage に書き込めません: {message}", column=column) from exc
     if attribution:
         conn = sqlite3.connect(tmp)
         try:

@@ -236,7 +236,13 @@ class BatchJob:
         if not output.parent.is_dir():
             raise InputError("出力先のフォルダがありません", path=output)
         self.frame = read_table(input_path, encoding=encoding)
-        columns = [str(c) for c in self.frame.columns if c != "geometry"]
+        # Every input column comes out; only a geo file's own geometry is not a column of ours.
+        own_geometry = (
+            getattr(self.frame, "_geometry_column_name", None)
+            if isinstance(self.frame, gpd.GeoDataFrame)
+            else None
+        )
+        columns = [str(c) for c in self.frame.columns if own_geometry is None or c != own_geometry]
         if address_columns:
             missing = [c for c in address_columns if c not in columns]
             if missing:
@@ -261,7 +267,9 @@ class BatchJob:
         self.coords = _coordinate_columns(columns)
         self.input_columns = columns
         out = [*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]
-        self.out_names = {c: (f"geocode_{c}" if c in columns else c) for c in out}
+        # Case-insensitive: GeoPackage (and Excel users) treat Lat and lat as the same column.
+        taken = {c.casefold() for c in columns}
+        self.out_names = {c: (f"geocode_{c}" if c.casefold() in taken else c) for c in out}
 
     # --- the journal -------------------------------------------------------------------------
 
@@ -447,7 +455,15 @@ class BatchJob:
                 None if pd.isna(x) or pd.isna(y) else make_points(float(x), float(y))
                 for x, y in zip(lng, lat, strict=True)
             ]
-            out = gpd.GeoDataFrame(out, geometry=geometry, crs=STORE_CRS)
+            if "geometry" in out.columns:
+                # A text column called geometry in the input stays a column of its own.
+                geometry_name = next(
+                    n for n in ("geocode_geometry", "_geocode_geometry") if n not in out.columns
+                )
+                out[geometry_name] = gpd.GeoSeries(geometry, index=out.index, crs=STORE_CRS)
+                out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=STORE_CRS)
+            else:
+                out = gpd.GeoDataFrame(out, geometry=geometry, crs=STORE_CRS)
         write_table(out, self.output)
         status_col, coord_col = self.out_names["status"], self.out_names.get("coord_check")
         needs = out[status_col].isin(NEEDS_PERSON)

@@ -167,19 +167,43 @@ class Geocoder:
             if body.startswith(pref):
                 body = body[len(pref) :]
                 break
-        joined = self._parse(normalize_address(str(context)) + body)
+        prefix = normalize_address(str(context))
+        joined = self._parse(prefix + body)
         better = joined.level > result.level or (
             joined.level == result.level == 3 and joined.muni_code != result.muni_code
         )
-        if "name_outside_prefecture" in codes and joined.level < 3:
+        if (
+            "name_outside_prefecture" in codes
+            and joined.level < 3
+            and not self._context_overrules_name(prefix, result.normalized)
+        ):
             # 千代田区丸の内 beside 市区町村 = 川口市: only a real Saitama town overrules the name.
             better = False
-        if joined.level >= 2 and better:
+        # 1-1 beside 東京都 / 千代田区 / 丸の内 (split columns): outside, not unmatched.
+        outside = joined.status == "outside_prefecture" and result.level == 0
+        if (joined.level >= 2 or outside) and better:
             joined.input = text
             joined.normalized = result.normalized
             joined.reason = _join(joined.reason, "municipality_from_context")
             return joined
         return result
+
+    def _context_overrules_name(self, context: str, address: str) -> bool:
+        """Whether a Saitama context beats a name the address shares with another prefecture.
+
+        栄町704 beside 埼玉県 / 白岡市: 栄町 is a municipality only elsewhere, but also a common
+        town name; the context names 埼玉県 or a Saitama municipality, so the row means Saitama.
+        A city or ward name (千代田区丸の内 beside 川口市) stays outside unless 埼玉県 is written.
+        """
+        key = fold_compact(context.replace(" ", ""))
+        if key.startswith("埼玉"):
+            return True
+        d = self.dictionary
+        if _longest(d.names, d.name_lengths, key, 0) is None:
+            return False
+        address_key = fold_compact(address.replace(" ", ""))
+        other = _longest(d.other_names, d.other_lengths, address_key, 0)
+        return other is not None and address_key[: other[1]].endswith(("町", "村"))
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -343,12 +367,13 @@ class Geocoder:
         if hits:
             best = max(h.end for _, h in hits)
             hits = [(c, h) for c, h in hits if h.end == best]
-        decided = [(c, h) for c, h in hits if h.town is not None]
-        if len(decided) == 1 and len(hits) == 1:
-            code, hit = decided[0]
+        if len(hits) == 1:
+            # One ward has the town (丸ヶ崎 only in 見沼区): that ward, read as if written.
+            code, hit = hits[0]
             self._set_unit(result, code)
             reasons.append("ward_inferred")
-            assert hit.town is not None
+            if hit.town is None:
+                return self._town_missing(result, key, i, reasons, (), name, hit, rest_from)
             return self._finish(result, hit.town, hit, reasons, rest_from)
         self._set_unit(result, SAITAMA_CITY_CODE)
         if len(hits) > 1:
