@@ -19,7 +19,7 @@ def make_source(dest: Path, **replace: str) -> Path:
     """
     shutil.copytree(FIXTURES / "mini", dest)
     # Kept under another name so no file in the repo is named like the real census file.
-    (dest / "population").mkdir()
+    (dest / "population").mkdir(exist_ok=True)
     shutil.copyfile(FIXTURES / "mini_census.csv", dest / "population/census_2020_saitama.csv")
     towns = json.loads((FIXTURES / "mini_towns.json").read_text(encoding="utf-8"))
     folder = dest / "towns/api/ja/埼玉県"
