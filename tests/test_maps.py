@@ -303,3 +303,18 @@ def test_package_json_pins_exact_versions() -> None:
     pinned = json.loads((VENDOR_SOURCE / "package.json").read_text(encoding="utf-8"))
     for version in pinned["dependencies"].values():
         assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
+
+
+def test_a_request_on_the_old_data_after_a_reload_leaves_the_new_pages_alone() -> None:
+    """Pages are kept per dataset version: a slow request that began before /admin/reload
+    neither evicts the new generation's page nor stores its old page in its place."""
+    from types import SimpleNamespace
+
+    from tsunagari_api.routers.pages import _SiteCache
+
+    cache = _SiteCache()
+    old, new = SimpleNamespace(version="old"), SimpleNamespace(version="new")
+    cache._data = {"old": object(), "new": object()}  # type: ignore[dict-item]
+    assert cache.page(new, ("map",), lambda: "new page") == "new page"  # type: ignore[arg-type]
+    assert cache.page(old, ("map",), lambda: "old page") == "old page"  # type: ignore[arg-type]
+    assert cache.page(new, ("map",), lambda: "rebuilt") == "new page"  # type: ignore[arg-type]

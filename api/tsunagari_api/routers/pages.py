@@ -46,22 +46,42 @@ _LEVEL_NAMES = {"municipalities": "63市町村", "units": "72区域"}
 
 
 class _SiteCache:
-    """One :class:`SiteData` and its rendered pages per dataset version (reload → rebuilt)."""
+    """:class:`SiteData` and rendered pages per dataset version (reload → rebuilt).
+
+    Keyed by version, not reset on change: a request still running on the old dataset after
+    a reload must neither throw away the new generation's pages nor store an old page under
+    the new one. The two newest generations are kept.
+    """
+
+    _GENERATIONS = 2
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._version = ""
-        self._data: SiteData | None = None
-        self.pages: dict[tuple[str, ...], str] = {}
+        self._data: dict[str, SiteData] = {}
+        self._pages: dict[tuple[str, ...], str] = {}
 
     def data(self, dataset: Dataset, with_suggestions: bool) -> SiteData:
         with self._lock:
-            if self._data is None or self._version != dataset.version:
+            found = self._data.get(dataset.version)
+            if found is None:
                 planner = dataset.planner if with_suggestions else None
-                self._data = SiteData.from_layer_sets(dataset.public, dataset.store, planner)
-                self._version = dataset.version
-                self.pages = {}
-            return self._data
+                found = SiteData.from_layer_sets(dataset.public, dataset.store, planner)
+                self._data[dataset.version] = found
+                while len(self._data) > self._GENERATIONS:
+                    self._data.pop(next(iter(self._data)))
+                self._pages = {k: v for k, v in self._pages.items() if k[0] in self._data}
+            return found
+
+    def page(self, dataset: Dataset, key: tuple[str, ...], build: Callable[[], str]) -> str:
+        full = (dataset.version, *key)
+        with self._lock:
+            cached = self._pages.get(full)
+        if cached is None:
+            cached = build()
+            with self._lock:
+                if dataset.version in self._data:
+                    self._pages[full] = cached
+        return cached
 
 
 def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None) -> APIRouter:
@@ -77,17 +97,13 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
         headers = {"Cache-Control": "no-cache", "Content-Security-Policy": page_policy(body, look)}
         return HTMLResponse(body, headers=headers)
 
-    def page(key: tuple[str, ...], build: Callable[[], str]) -> str:
-        if key not in cache.pages:
-            cache.pages[key] = build()
-        return cache.pages[key]
-
     @router.get("/map", response_class=HTMLResponse)
     def map_page(request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]) -> Response:
         data = cache.data(dataset, look.dashboard_suggestions)
         root = request.scope.get("root_path", "")
         return html(
-            page(
+            cache.page(
+                dataset,
                 ("map", root),
                 lambda: build_map_page(api_links(root), look, data.attribution, data.vocabulary),
             )
@@ -100,7 +116,11 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
         data = cache.data(dataset, look.dashboard_suggestions)
         root = request.scope.get("root_path", "")
         return html(
-            page(("dashboard", root), lambda: build_dashboard_page(api_links(root), look, data))
+            cache.page(
+                dataset,
+                ("dashboard", root),
+                lambda: build_dashboard_page(api_links(root), look, data),
+            )
         )
 
     @router.get("/dashboard/table/{level}.{fmt}")
@@ -134,7 +154,8 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
         data = cache.data(dataset, look.dashboard_suggestions)
         root = request.scope.get("root_path", "")
         try:
-            body = page(
+            body = cache.page(
+                dataset,
                 ("municipality", root, muni_code),
                 lambda: build_municipality_page(api_links(root), data, muni_code),
             )
