@@ -12,7 +12,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from tsunagari_geo.activities.models import Activity, Vocabulary
+from tsunagari_geo.activities.models import Activity, Consultation, Vocabulary
 from tsunagari_geo.activities.readers import (
     read_activities,
     read_consultations,
@@ -257,6 +257,25 @@ def test_vocabulary_accepts_municipality_names_for_serves() -> None:
         context=Vocabulary.default(),
     )
     assert (record.format, record.serves) == ("phone", ["11201", "11223"])
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (Activity, {"organization_id": "o", "format": "電話"}),
+        (Consultation, {"provider": "埼玉県"}),
+    ],
+)
+def test_activities_and_consultations_check_life_stages_and_serves_alike(
+    model: type[Activity] | type[Consultation], fields: dict[str, str]
+) -> None:
+    base = {"id": "x", "name": "n", **fields}
+    record = model.model_validate(
+        {**base, "life_stages": "高齢者", "serves": "川越市"}, context=Vocabulary.default()
+    )
+    assert (record.life_stages, record.serves) == (["elderly"], ["11201"])
+    with pytest.raises(ValueError, match="ライフステージ"):
+        model.model_validate({**base, "life_stages": "宇宙人"}, context=Vocabulary.default())
 
 
 # --- the coverage command on the samples ---------------------------------------------------------

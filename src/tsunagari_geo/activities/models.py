@@ -256,6 +256,27 @@ class _Located(Record):
         return data
 
 
+class _Serving(_Located):
+    """Activities and consultation windows: the life stages they serve and where.
+
+    The fields stay declared on each subclass (keeping their order in exports); the checks
+    are written once here.
+    """
+
+    @field_validator("life_stages", mode="before", check_fields=False)
+    @classmethod
+    def _stages(cls, value: object, info: ValidationInfo) -> list[str]:
+        vocab = _vocabulary(info)
+        return _resolve_terms(
+            value, vocab.taxonomies.life_stages if vocab else None, "ライフステージ"
+        )
+
+    @field_validator("serves", mode="before", check_fields=False)
+    @classmethod
+    def _serves(cls, value: object, info: ValidationInfo) -> list[str]:
+        return _serves(value, info)
+
+
 class Organization(Record):
     """A member organisation (会員団体) ≈ HSDS ``organization``.
 
@@ -304,7 +325,7 @@ class Organization(Record):
         return codes[0]
 
 
-class Activity(_Located):
+class Activity(_Serving):
     """An activity (活動) of a member ≈ HSDS ``service`` + ``location`` + ``schedule``.
 
     ``serves`` lists the municipality codes the activity is meant for, or ``["prefecture"]``
@@ -372,19 +393,6 @@ class Activity(_Located):
         vocab = _vocabulary(info)
         return _resolve_terms(value, vocab.taxonomies.themes if vocab else None, "テーマ")
 
-    @field_validator("life_stages", mode="before")
-    @classmethod
-    def _stages(cls, value: object, info: ValidationInfo) -> list[str]:
-        vocab = _vocabulary(info)
-        return _resolve_terms(
-            value, vocab.taxonomies.life_stages if vocab else None, "ライフステージ"
-        )
-
-    @field_validator("serves", mode="before")
-    @classmethod
-    def _serves(cls, value: object, info: ValidationInfo) -> list[str]:
-        return _serves(value, info)
-
     @field_validator("organization_id")
     @classmethod
     def _known_org(cls, value: str, info: ValidationInfo) -> str:
@@ -413,7 +421,7 @@ class Activity(_Located):
         return self.format in LOCAL_FORMATS and PREFECTURE not in self.serves
 
 
-class Consultation(_Located):
+class Consultation(_Serving):
     """A consultation window (相談窓口) as the prefecture's portal lists them."""
 
     id: str = Field(min_length=1, title="窓口ID")
@@ -445,14 +453,6 @@ class Consultation(_Located):
     def _channels(cls, value: object) -> list[object]:
         return [_spelled(v, _CHANNEL_SPELLINGS) for v in split_list(value)]
 
-    @field_validator("life_stages", mode="before")
-    @classmethod
-    def _stages(cls, value: object, info: ValidationInfo) -> list[str]:
-        vocab = _vocabulary(info)
-        return _resolve_terms(
-            value, vocab.taxonomies.life_stages if vocab else None, "ライフステージ"
-        )
-
     @field_validator("circumstances", mode="before")
     @classmethod
     def _circumstances(cls, value: object, info: ValidationInfo) -> list[str]:
@@ -460,11 +460,6 @@ class Consultation(_Located):
         return _resolve_terms(
             value, vocab.taxonomies.circumstances if vocab else None, "お困りごと"
         )
-
-    @field_validator("serves", mode="before")
-    @classmethod
-    def _serves(cls, value: object, info: ValidationInfo) -> list[str]:
-        return _serves(value, info)
 
 
 class GoodPractice(Record):
