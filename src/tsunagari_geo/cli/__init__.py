@@ -10,8 +10,8 @@ import logging
 import sys
 
 import typer
-from rich.console import Console
 
+from tsunagari_geo.cli.console import err_console
 from tsunagari_geo.errors import TsunagariError
 
 app = typer.Typer(
@@ -20,7 +20,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
 
 
 def _register() -> None:

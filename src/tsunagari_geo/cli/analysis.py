@@ -10,7 +10,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
 
 from tsunagari_geo.activities.readers import (
     Problem,
@@ -22,6 +21,7 @@ from tsunagari_geo.activities.readers import (
 from tsunagari_geo.analysis.config import load_coverage_config
 from tsunagari_geo.analysis.join import join_points
 from tsunagari_geo.cli import app
+from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
@@ -31,7 +31,6 @@ from tsunagari_geo.tables import read_table, write_table
 if TYPE_CHECKING:
     from tsunagari_geo.analysis.coverage import CoverageResult
 
-console = Console()
 
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="参照データの GeoPackage（既定: $TSUNAGARI_STORE）")

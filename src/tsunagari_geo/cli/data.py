@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from tsunagari_geo.cli import app
+from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import SourceError
 from tsunagari_geo.reference import fetch as fetch_mod
 from tsunagari_geo.reference.importer import import_reference
@@ -21,7 +21,6 @@ data_app = typer.Typer(
     help="参照データ（行政区域・町字・人口）の取り込みと確認", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
-console = Console()
 
 SourceOption = Annotated[
     Path | None,

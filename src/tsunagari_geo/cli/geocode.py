@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from tsunagari_geo.cli import app, err_console
+from tsunagari_geo.cli.console import console
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.core import Geocoder
 from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
@@ -88,6 +88,4 @@ def lookup_command(
     """住所1件をジオコーディングし、結果を JSON で表示します。"""
     geocoder = Geocoder.from_store(ReferenceStore.open(get_settings().store))
     result = geocoder.geocode(address, context)
-    Console(highlight=False, soft_wrap=True).print(
-        json.dumps(result.to_dict(), ensure_ascii=False, indent=2), markup=False
-    )
+    console.print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), markup=False)

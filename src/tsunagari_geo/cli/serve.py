@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tsunagari_geo.cli import app
+from tsunagari_geo.cli.console import err_console as console
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.settings import get_settings
 
-console = Console(stderr=True)
 tiles_app = typer.Typer(help="ベクタータイル（PMTiles）", no_args_is_help=True)
 app.add_typer(tiles_app, name="tiles")
 

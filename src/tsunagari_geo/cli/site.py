@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from tsunagari_geo.cli import app
+from tsunagari_geo.cli.console import console
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.settings import get_settings
 
-console = Console()
 site_app = typer.Typer(
     help="静的サイト（地図・ダッシュボード）と地図ライブラリの配置", no_args_is_help=True
 )
