@@ -166,6 +166,36 @@ def test_a_refused_oversized_body_carries_the_security_headers(
     assert response.headers["x-frame-options"] == "DENY"
 
 
+def test_an_unexpected_error_is_a_500_problem_with_every_header(
+    built: Built, dataset: Dataset
+) -> None:
+    app = create_app(built.settings, dataset)
+
+    def boom() -> None:
+        raise RuntimeError("secret detail that must stay in the log")
+
+    app.add_api_route("/boom", boom)
+    with TestClient(app) as client:
+        response = client.get("/boom", headers={"Origin": ALLOWED})
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 500
+        assert "secret detail" not in response.text
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, name
+        assert response.headers["access-control-allow-origin"] == ALLOWED
+        assert client.get("/healthz").status_code == 200  # the service keeps serving
+
+
+def test_a_refused_oversized_body_carries_cors_headers(client: TestClient, built: Built) -> None:
+    body = b"x" * (built.settings.max_body_bytes + 1)
+    response = client.post(
+        "/geocode", content=body, headers={"Content-Type": "application/json", "Origin": ALLOWED}
+    )
+    assert response.status_code == 413
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+
+
 def _csp(response: Any) -> dict[str, list[str]]:
     policy = response.headers["content-security-policy"]
     directives = [d.split() for d in policy.split(";") if d.strip()]

@@ -2,7 +2,9 @@
 
 Every error leaves the service as RFC 7807 ``application/problem+json``: ours, FastAPI's
 request validation (reported as 400, as OGC API – Features asks), Starlette's 404/405, and
-anything unexpected (500 with a generic message; the traceback goes to the log only).
+anything unexpected (500 with a generic message; the traceback goes to the log only). The
+500 is made by :class:`UnexpectedErrorMiddleware`, inside the CORS and security-header
+middlewares, so it carries their headers like every other response.
 ``detail`` is Japanese, written for the person who will fix the request.
 """
 
@@ -16,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsunagari_geo.errors import InputError, StoreError, ValidationError
 
@@ -292,8 +295,42 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Last resort, for a failure in the outer middlewares themselves.
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem_response(
-            InternalError("予期しないエラーが発生しました。時間をおいて再度お試しください"),
-            request.url.path,
-        )
+        return _internal_error(request.url.path)
+
+
+def _internal_error(path: str | None) -> Response:
+    return problem_response(
+        InternalError("予期しないエラーが発生しました。時間をおいて再度お試しください"), path
+    )
+
+
+class UnexpectedErrorMiddleware:
+    """Turn an exception no handler took into the 500 problem, here rather than in
+    Starlette's outermost ServerErrorMiddleware, so the response still passes through CORS
+    and the security headers. Once a response has started, the exception is re-raised (the
+    server closes the connection; there is nothing honest left to send)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise
+            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            await _internal_error(scope.get("path"))(scope, receive, send)

@@ -21,7 +21,12 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsunagari_api.catalog import COLLECTIONS, DataHolder, Dataset
-from tsunagari_api.errors import PayloadTooLarge, install_error_handlers, problem_response
+from tsunagari_api.errors import (
+    PayloadTooLarge,
+    UnexpectedErrorMiddleware,
+    install_error_handlers,
+    problem_response,
+)
 from tsunagari_api.responses import ResponseCache
 from tsunagari_api.routers.admin import admin_router
 from tsunagari_api.routers.geocode import geocode_router
@@ -234,16 +239,18 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
 
     app.include_router(pages_router(settings))
 
-    # Outermost last: security headers on everything, then the size limit, then CORS (so
-    # errors carry CORS headers), then gzip.
+    # Added innermost first. From the outside in: HEAD as GET, security headers, CORS, the
+    # 500 for unexpected errors, the body size limit, gzip. Every response the app or a
+    # middleware makes (413, 500, preflight) passes through CORS and the security headers.
     app.add_middleware(
         GZipMiddleware,
         minimum_size=settings.gzip_min_bytes,
         compresslevel=5,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, PMTILES, MVT),
     )
-    install_cors(app, settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)
+    install_cors(app, settings)
     install_security(app)
     app.add_middleware(HeadAsGetMiddleware)
     return app
