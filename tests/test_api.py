@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import shapely
 
@@ -470,3 +471,117 @@ def test_identical_data_gets_the_same_etag_in_every_worker(built: Built) -> None
     with TestClient(create_app(built.settings)) as second:
         b = second.get("/collections/activities/items?limit=5")
     assert a.headers["etag"] == b.headers["etag"]
+
+
+# --- Lighter responses: properties and simplify -------------------------------------------
+
+
+def test_properties_returns_only_the_named_ones_and_the_id(client: TestClient) -> None:
+    body = client.get("/collections/municipalities/items?limit=100&properties=name").json()
+    assert len(body["features"]) == 63
+    assert all(set(f["properties"]) == {"code", "name"} for f in body["features"])
+    bare = client.get("/collections/activities/items?limit=5&properties=").json()
+    assert all(set(f["properties"]) == {"id"} for f in bare["features"])
+
+
+def test_an_unknown_property_is_a_400_listing_the_served_ones(client: TestClient) -> None:
+    body = _problem(client.get("/collections/municipalities/items?properties=name,nope"), 400)
+    assert body["parameter"] == "properties" and body["value"] == "nope"
+    assert "gap_score" in body["allowed"]
+
+
+def test_simplify_keeps_every_municipality_and_their_shared_borders(client: TestClient) -> None:
+    full = client.get("/collections/municipalities/items?limit=100").json()["features"]
+    light = client.get("/collections/municipalities/items?limit=100&simplify=0.0002").json()[
+        "features"
+    ]
+    assert [f["id"] for f in light] == [f["id"] for f in full]
+    assert [f["properties"] for f in light] == [f["properties"] for f in full]
+    before = [shapely.geometry.shape(f["geometry"]) for f in full]
+    after = [shapely.geometry.shape(f["geometry"]) for f in light]
+    # Several times fewer vertices, every polygon still valid and still CCW (RFC 7946).
+    assert sum(shapely.get_num_coordinates(after)) * 3 < sum(shapely.get_num_coordinates(before))
+    assert all(g.is_valid for g in after)
+    for geometry in after:
+        for polygon in getattr(geometry, "geoms", [geometry]):
+            assert polygon.exterior.is_ccw
+    # Simplified as one coverage: neighbours neither overlap nor open gaps between them.
+    overlap = sum(g.area for g in after) - shapely.union_all(after).area
+    assert abs(overlap) < 1e-9
+
+    def holes(geometry: Any) -> int:
+        return sum(len(p.interiors) for p in getattr(geometry, "geoms", [geometry]))
+
+    assert holes(shapely.union_all(after)) == holes(shapely.union_all(before))
+    for b, a in zip(before, after, strict=True):
+        assert abs(a.area - b.area) / b.area < 0.01
+
+
+def test_simplify_leaves_points_as_they_are(client: TestClient) -> None:
+    url = "/collections/activities/items?limit=200"
+    plain = client.get(url).json()["features"]
+    light = client.get(url + "&simplify=0.01").json()["features"]
+    assert [f["geometry"] for f in light] == [f["geometry"] for f in plain]
+
+
+@pytest.mark.parametrize("value", ["-0.001", "0.5", "nan", "inf", "abc"])
+def test_simplify_out_of_range_is_a_400(client: TestClient, value: str) -> None:
+    body = _problem(client.get(f"/collections/units/items?simplify={value}"), 400)
+    assert "simplify" in body["detail"] or body.get("parameter") == "simplify", body
+
+
+def test_properties_and_simplify_are_documented(client: TestClient) -> None:
+    document = client.get("/api").json()
+    operation = document["paths"]["/collections/municipalities/items"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"properties", "simplify"} <= names
+
+
+# --- datetime (OGC /req/core/fc-time-definition) ------------------------------------------
+
+
+def _verified(client: TestClient) -> list[str]:
+    features = client.get("/collections/activities/items?limit=10000").json()["features"]
+    return [f["properties"]["last_verified"] for f in features]
+
+
+@pytest.mark.parametrize(
+    ("value", "keep"),
+    [
+        ("2025-04-01/..", lambda d: d >= "2025-04-01"),
+        ("../2024-12-31", lambda d: d <= "2024-12-31"),
+        ("2024-06-01/2024-06-30", lambda d: "2024-06-01" <= d <= "2024-06-30"),
+        # An instant on 1 June JST (31 May 16:00 UTC) falls on the day 2024-06-01.
+        ("2024-05-31T16:00:00Z", lambda d: d == "2024-06-01"),
+    ],
+)
+def test_datetime_keeps_activities_verified_in_the_interval(
+    client: TestClient, value: str, keep: Any
+) -> None:
+    expected = sorted(d for d in _verified(client) if d and keep(d))
+    body = client.get("/collections/activities/items", params={"limit": 10000, "datetime": value})
+    got = sorted(f["properties"]["last_verified"] for f in body.json()["features"])
+    assert got == expected
+    assert body.json()["numberMatched"] == len(expected)
+
+
+def test_datetime_on_a_collection_without_time_keeps_every_feature(client: TestClient) -> None:
+    body = client.get("/collections/units/items?limit=100&datetime=2025-04-01").json()
+    assert body["numberMatched"] == 72
+
+
+def test_activities_declare_their_temporal_extent(client: TestClient) -> None:
+    days = sorted(d for d in _verified(client) if d)
+    extent = client.get("/collections/activities").json()["extent"]
+    first, last = extent["temporal"]["interval"][0]
+    assert first.startswith(str(np.datetime64(days[0]) - np.timedelta64(1, "D")))  # JST midnight
+    assert last.startswith(days[-1])
+    assert "temporal" not in client.get("/collections/units").json()["extent"]
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2025-13-01", "2025-05-01/2025-04-01", "a/b/c", "..", ""]
+)
+def test_a_malformed_datetime_is_a_400(client: TestClient, value: str) -> None:
+    body = _problem(client.get("/collections/activities/items", params={"datetime": value}), 400)
+    assert body["parameter"] == "datetime"

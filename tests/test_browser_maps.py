@@ -118,6 +118,19 @@ def test_map_on_a_phone_shows_the_map_first_and_the_panel_on_demand(
     assert log.errors == []
 
 
+def test_map_on_a_phone_fetches_light_outlines_and_draws_all_63(browser: Any, server: str) -> None:
+    page, log = _open(browser, f"{server}/map", PHONE)
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    boundary = [u for u in log.requests if "/collections/municipalities/items" in u]
+    assert len(boundary) == 1, log.requests
+    assert "simplify=" in boundary[0] and "properties=code,name" in boundary[0]
+    body = page.request.get(boundary[0]).json()
+    assert body["numberReturned"] == 63
+    assert all(set(f["properties"]) == {"code", "name"} for f in body["features"])
+    assert page.eval_on_selector_all("path.tg-outline", "els => els.length") >= 63
+    assert log.errors == []
+
+
 def test_all_published_points_are_drawn_and_hidden_ones_are_absent(
     browser: Any, server: str, layers: LayerSet
 ) -> None:

@@ -56,6 +56,8 @@ class CollectionSpec:
     protected: bool = False
     #: Falls back to the reference store's layer when the published layers are not built.
     store_fallback: str | None = None
+    #: The property the ``datetime`` parameter filters on (None: no temporal property).
+    temporal: str | None = None
 
 
 _KINDS = ("city", "town", "village", "ward")
@@ -121,6 +123,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         id_column="id",
         filters=ACTIVITY_FILTERS,
         vocabulary=ACTIVITY_VOCABULARY,
+        temporal="last_verified",
     ),
     CollectionSpec(
         id="activities_planner",
@@ -132,6 +135,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         filters=ACTIVITY_FILTERS,
         vocabulary=ACTIVITY_VOCABULARY,
         protected=True,
+        temporal="last_verified",
     ),
     CollectionSpec(
         id="matching_suggestions",
@@ -295,6 +299,7 @@ def build_collection(
         filter_columns=filters,
         vocabularies=vocab,
         hidden=frozenset(hidden),
+        temporal_column=spec.temporal,
     )
     return Collection(spec=spec, provider=provider)
 

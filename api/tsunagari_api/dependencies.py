@@ -20,6 +20,7 @@ from tsunagari_api.errors import InvalidParameter, Unauthorized
 from tsunagari_api.providers import BBox, SortKey
 from tsunagari_api.security import token_matches
 from tsunagari_api.settings import ApiSettings
+from tsunagari_api.temporal import Interval, parse_datetime
 
 
 def get_dataset(request: Request) -> Dataset:
@@ -82,6 +83,23 @@ def bbox_query(
     return parse_bbox(bbox)
 
 
+def datetime_query(
+    datetime: Annotated[
+        str | None,
+        Query(
+            description="RFC 3339 instant or interval ('start/end', '..' for an open end). "
+            "Collections with a temporal property (activities: last_verified, the date the "
+            "entry was last confirmed; dates are whole days in JST) keep the features that "
+            "intersect it; collections without one keep every feature.",
+            examples=["2025-04-01/.."],
+            max_length=100,
+        ),
+    ] = None,
+) -> Interval | None:
+    """The ``datetime`` parameter, parsed."""
+    return parse_datetime(datetime)
+
+
 def parse_sortby(text: str | None) -> list[SortKey]:
     """``sortby=+name,-pop_total`` (``+`` or nothing ascending, ``-`` descending)."""
     if text is None or not text.strip():
@@ -108,6 +126,63 @@ def sortby_query(
 ) -> list[SortKey]:
     """The ``sortby`` parameter, parsed."""
     return parse_sortby(sortby)
+
+
+#: Largest ``simplify`` tolerance, in degrees (about 2 km): coarser outlines stop being
+#: recognisable at the zooms where a municipality fills the screen.
+MAX_SIMPLIFY = 0.02
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What each returned feature carries: ``properties`` (None: all) and ``simplify``."""
+
+    properties: tuple[str, ...] | None = None
+    simplify: float | None = None
+
+
+def parse_properties(text: str | None) -> tuple[str, ...] | None:
+    """``properties=code,name``: the properties to return (OGC API Features Part 6)."""
+    if text is None:
+        return None
+    return tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+
+
+def parse_simplify(value: float | None) -> float | None:
+    """``simplify`` in degrees, 0 ≤ value ≤ :data:`MAX_SIMPLIFY`; 0 means as stored."""
+    if value is None or value == 0:
+        return None
+    if not math.isfinite(value) or not 0 < value <= MAX_SIMPLIFY:
+        raise InvalidParameter(
+            f"simplify は 0 から {MAX_SIMPLIFY} までの度単位の数で指定してください",
+            parameter="simplify",
+            value=str(value),
+        )
+    return value
+
+
+def shape_query(
+    properties: Annotated[
+        str | None,
+        Query(
+            description="Return only these properties, comma-separated (the id is always "
+            "returned); empty returns the id only.",
+            examples=["code,name"],
+            max_length=2000,
+        ),
+    ] = None,
+    simplify: Annotated[
+        float | None,
+        Query(
+            description="Simplify polygon geometries with this tolerance in degrees "
+            f"(0–{MAX_SIMPLIFY}; 0.0002 is about 20 m). Shared borders stay shared; "
+            "points are unchanged.",
+            examples=[0.0002],
+        ),
+    ] = None,
+) -> Shape:
+    """The ``properties`` and ``simplify`` parameters, parsed."""
+    return Shape(parse_properties(properties), parse_simplify(simplify))
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,14 @@ class SpatialExtent(BaseModel):
     crs: str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
+class TemporalExtent(BaseModel):
+    interval: list[list[str | None]] = Field(description="[[first, last]] in RFC 3339")
+    trs: str = "http://www.opengis.net/def/uri/ISO-8601/0/Gregorian"
+
+
 class Extent(BaseModel):
-    spatial: SpatialExtent
+    spatial: SpatialExtent | None = None
+    temporal: TemporalExtent | None = None
 
 
 class CollectionInfo(BaseModel):

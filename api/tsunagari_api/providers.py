@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +30,15 @@ import pandas as pd
 import shapely
 
 from tsunagari_api.errors import FeatureNotFound, InvalidParameter
+from tsunagari_api.temporal import Interval, day_ranges, iso
+from tsunagari_geo.layers.simplify import simplify_coverage
 
 BBox = tuple[float, float, float, float]
 
 #: Digits kept after the decimal point: RFC 7946 §11.2 recommends 6 (about 10 cm).
 COORDINATE_DIGITS = 6
+#: Simplified versions of a layer kept in memory, one per ``simplify`` tolerance.
+SIMPLIFIED_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -80,15 +85,26 @@ class Provider(ABC):
         bbox: BBox | None = None,
         properties: Mapping[str, Sequence[str]] | None = None,
         sortby: Sequence[SortKey] = (),
+        select: Sequence[str] | None = None,
+        simplify: float | None = None,
+        datetime: Interval | None = None,
     ) -> Page:
-        """Features matching every filter (values of one filter are OR-ed) inside ``bbox``.
+        """Features matching every filter (values of one filter are OR-ed) inside ``bbox``
+        and, when the provider has a temporal property, inside ``datetime``.
 
-        Raises InvalidParameter for an unknown filter, filter value or sort property.
+        ``select`` keeps only those properties (the id is always kept); ``simplify`` is a
+        tolerance in degrees for polygon geometries (shared borders stay shared).
+        Raises InvalidParameter for an unknown filter, filter value or property.
         """
 
     @abstractmethod
     def get(self, identifier: str) -> bytes:
         """One feature's GeoJSON; raises FeatureNotFound when no feature has that id."""
+
+    @property
+    def temporal_extent(self) -> tuple[str, str] | None:
+        """First and last instant of the temporal property (RFC 3339), None without one."""
+        return None
 
     @property
     @abstractmethod
@@ -147,6 +163,14 @@ def _rank(values: list[Any]) -> np.ndarray:
     return np.array([order[v] if v is not None else missing for v in values], dtype=np.int64)
 
 
+def _feature(identifier: str, geometry: str, props: Mapping[str, Any]) -> bytes:
+    body = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
+    return (
+        f'{{"type":"Feature","id":{json.dumps(identifier, ensure_ascii=False)},'
+        f'"geometry":{geometry},"properties":{body}}}'.encode()
+    )
+
+
 def geojson_geometries(geoms: np.ndarray) -> list[str]:
     """GeoJSON geometry texts per RFC 7946: rounded, exterior rings CCW, ``null`` for none."""
     rounded = shapely.transform(geoms, lambda c: np.round(c, COORDINATE_DIGITS))
@@ -162,7 +186,8 @@ class FrameProvider(Provider):
     ``id_column`` holds unique identifiers (served as strings). ``filters`` maps a query
     parameter to the column it filters; a column of lists matches when any element does.
     ``vocabularies`` gives each filter's allowed values (default: the values present).
-    ``hidden`` columns can be filtered on but are not served.
+    ``hidden`` columns can be filtered on but are not served. ``temporal_column`` is the
+    property ``datetime`` filters on (dates are whole JST days; see :mod:`.temporal`).
     """
 
     frame: gpd.GeoDataFrame
@@ -170,6 +195,7 @@ class FrameProvider(Provider):
     filter_columns: Mapping[str, str] = field(default_factory=dict)
     vocabularies: Mapping[str, frozenset[str]] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()
+    temporal_column: str | None = None
 
     def __post_init__(self) -> None:
         frame = self.frame
@@ -199,15 +225,21 @@ class FrameProvider(Provider):
         )
         geoms = np.asarray(frame.geometry.values, dtype=object)
         texts = geojson_geometries(geoms)
-        self._fragments: list[bytes] = []
-        for identifier, geometry, record in zip(ids, texts, records, strict=True):
+        self._geoms = geoms
+        self._props: list[dict[str, Any]] = []
+        for identifier, record in zip(ids, records, strict=True):
             props = {self.id_column: identifier}
             props.update({k: _json_value(v) for k, v in record.items()})
-            body = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
-            self._fragments.append(
-                f'{{"type":"Feature","id":{json.dumps(identifier, ensure_ascii=False)},'
-                f'"geometry":{geometry},"properties":{body}}}'.encode()
-            )
+            self._props.append(props)
+        self._fragments = [
+            _feature(identifier, geometry, props)
+            for identifier, geometry, props in zip(ids, texts, self._props, strict=True)
+        ]
+        self._simplified: dict[float, list[str]] = {}
+        self._simplified_lock = threading.Lock()
+        self._times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if self.temporal_column is not None and self.temporal_column in frame.columns:
+            self._times = day_ranges(frame[self.temporal_column])
         self._tree = shapely.STRtree(geoms)
         has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
         if has_geom.any():
@@ -245,6 +277,13 @@ class FrameProvider(Provider):
         return len(self._ids)
 
     @property
+    def temporal_extent(self) -> tuple[str, str] | None:
+        if self._times is None or not self._times[2].any():
+            return None
+        first, last, valid = self._times
+        return (iso(int(first[valid].min())), iso(int(last[valid].max())))
+
+    @property
     def first_id(self) -> str | None:
         """An id that exists (documented as the example of ``featureId``)."""
         return self._ids[0] if self._ids else None
@@ -267,7 +306,19 @@ class FrameProvider(Provider):
         bbox: BBox | None = None,
         properties: Mapping[str, Sequence[str]] | None = None,
         sortby: Sequence[SortKey] = (),
+        select: Sequence[str] | None = None,
+        simplify: float | None = None,
+        datetime: Interval | None = None,
     ) -> Page:
+        if select is not None:
+            unknown_fields = [name for name in select if name not in self._frame_columns]
+            if unknown_fields:
+                raise InvalidParameter(
+                    f"properties の {unknown_fields[0]!r} はこのコレクションにありません",
+                    parameter="properties",
+                    value=unknown_fields[0],
+                    allowed=list(self._frame_columns),
+                )
         mask: np.ndarray | None = None
         for param, wanted in (properties or {}).items():
             if not wanted:
@@ -293,6 +344,15 @@ class FrameProvider(Provider):
                 if found is not None:
                     hit |= found
             mask = hit if mask is None else mask & hit
+        if datetime is not None and self._times is not None:
+            first, last, valid = self._times
+            start, end = datetime
+            during = valid.copy()
+            if end is not None:
+                during &= first <= end
+            if start is not None:
+                during &= last >= start
+            mask = during if mask is None else mask & during
         if bbox is not None:
             inside = np.zeros(len(self._ids), dtype=bool)
             inside[self._tree.query(shapely.box(*bbox), predicate="intersects")] = True
@@ -316,7 +376,35 @@ class FrameProvider(Provider):
             ]
             indices = indices[np.lexsort([indices, *keys])] if keys else indices
         selected = indices[offset : offset + limit]
-        return Page(len(indices), [self._fragments[i] for i in selected])
+        if select is None and not simplify:
+            return Page(len(indices), [self._fragments[i] for i in selected])
+        texts = self._simplified_texts(simplify) if simplify else None
+        keep = None if select is None else {self.id_column, *select}
+        features = []
+        for i in selected:
+            props = self._props[i]
+            if keep is not None:
+                props = {k: v for k, v in props.items() if k in keep}
+            geometry = texts[i] if texts is not None else self._geometry_text(i)
+            features.append(_feature(self._ids[i], geometry, props))
+        return Page(len(indices), features)
+
+    def _geometry_text(self, i: int) -> str:
+        return geojson_geometries(self._geoms[i : i + 1])[0]
+
+    def _simplified_texts(self, tolerance: float) -> list[str]:
+        """Geometry texts of the whole layer simplified as one coverage, per tolerance.
+
+        A few tolerances are kept (clients use one or two); the oldest is dropped first.
+        """
+        with self._simplified_lock:
+            texts = self._simplified.get(tolerance)
+            if texts is None:
+                texts = geojson_geometries(simplify_coverage(self._geoms, tolerance))
+                if len(self._simplified) >= SIMPLIFIED_KEPT:
+                    self._simplified.pop(next(iter(self._simplified)))
+                self._simplified[tolerance] = texts
+            return texts
 
     def get(self, identifier: str) -> bytes:
         i = self._index.get(identifier)

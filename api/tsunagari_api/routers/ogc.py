@@ -18,10 +18,13 @@ from fastapi.responses import Response
 from tsunagari_api.catalog import COLLECTIONS, CollectionSpec, Dataset, filter_vocabulary
 from tsunagari_api.dependencies import (
     Paging,
+    Shape,
     bbox_query,
+    datetime_query,
     get_dataset,
     make_paging,
     make_require_token,
+    shape_query,
     sortby_query,
 )
 from tsunagari_api.errors import InvalidParameter, NotBuilt, problem_responses
@@ -35,10 +38,12 @@ from tsunagari_api.models import (
     LandingPage,
     Link,
     SpatialExtent,
+    TemporalExtent,
 )
 from tsunagari_api.providers import BBox, SortKey
 from tsunagari_api.responses import Body, ResponseCache, send_body
 from tsunagari_api.settings import ApiSettings
+from tsunagari_api.temporal import Interval
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -79,13 +84,20 @@ def _collection_info(
             requiresToken=True,
             filters={},
         )
-    extent = collection.provider.extent
+    spatial = collection.provider.extent
+    temporal = collection.provider.temporal_extent
+    extent = None
+    if spatial or temporal:
+        extent = Extent(
+            spatial=SpatialExtent(bbox=[list(spatial)]) if spatial else None,
+            temporal=TemporalExtent(interval=[list(temporal)]) if temporal else None,
+        )
     return CollectionInfo(
         id=spec.id,
         title=spec.title,
         description=spec.description,
         links=links,
-        extent=Extent(spatial=SpatialExtent(bbox=[list(extent)])) if extent else None,
+        extent=extent,
         numberOfFeatures=collection.provider.count,
         requiresToken=False,
         filters={p: sorted(v) for p, v in collection.provider.filters.items()},
@@ -153,7 +165,9 @@ _FILTER_HELP = {
 
 
 #: Query parameters every items request may carry besides its collection's filters.
-_ITEM_PARAMETERS = frozenset({"limit", "offset", "bbox", "sortby", "f"})
+_ITEM_PARAMETERS = frozenset(
+    {"limit", "offset", "bbox", "datetime", "sortby", "properties", "simplify", "f"}
+)
 _JSON_FORMATS = frozenset({"json", "geojson"})
 
 
@@ -275,8 +289,10 @@ def collection_router(
         dataset: Annotated[Dataset, Depends(get_dataset)],
         paging: Annotated[Paging, Depends(paging_dependency)],
         bbox: Annotated[BBox | None, Depends(bbox_query)],
+        during: Annotated[Interval | None, Depends(datetime_query)],
         sortby: Annotated[list[SortKey], Depends(sortby_query)],
-        properties: Annotated[Mapping[str, list[str]], Depends(filters_dependency)],
+        filters: Annotated[Mapping[str, list[str]], Depends(filters_dependency)],
+        shape: Annotated[Shape, Depends(shape_query)],
     ) -> Response:
         collection = collection_or_503(dataset)
         _refuse_unknown_parameters(request, spec)
@@ -286,8 +302,11 @@ def collection_router(
                 offset=paging.offset,
                 limit=paging.limit,
                 bbox=bbox,
-                properties=properties,
+                properties=filters,
                 sortby=sortby,
+                select=shape.properties,
+                simplify=shape.simplify,
+                datetime=during,
             )
             head = b'{"type":"FeatureCollection","features":['
             tail = json.dumps(

@@ -5,5 +5,6 @@
   coverage → ``data/build/layers.gpkg`` (public) and ``data/build/planner.gpkg``.
 * :mod:`.published` — reading and atomically writing those layer files.
 * :mod:`.tiles` — PMTiles vector tiles of the public layers (``tsunagari-geo tiles build``).
+* :mod:`.simplify` — lighter boundaries for the web, simplified as one coverage.
 * :mod:`.paths` — default locations.
 """

@@ -26,6 +26,7 @@ import branca.element
 import folium
 import jinja2
 
+from tsunagari_geo.layers.simplify import WEB_SIMPLIFY_DEGREES
 from tsunagari_geo.maps.data import SiteData, flag_columns, table_columns, vocabulary
 from tsunagari_geo.maps.settings import GSI_ATTRIBUTION_HTML, MapSettings
 from tsunagari_geo.maps.vendor import vendored_url
@@ -37,7 +38,7 @@ SAITAMA_CENTER = (36.0, 139.35)
 SAITAMA_ZOOM = 9
 SAITAMA_BOUNDS = ((35.75, 138.7), (36.3, 139.9))
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "3"
+ASSET_VERSION = "4"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -51,8 +52,10 @@ _env = jinja2.Environment(
 class PageLinks:
     """Where a page finds its assets, its data and the other pages.
 
-    ``municipality_page``, ``table`` and ``layer`` are templates with ``{code}``, ``{level}``
-    and ``{fmt}`` placeholders. ``geocode`` is None on the static site, which searches
+    ``municipality_page``, ``table``, ``layer`` and ``outline`` are templates with ``{code}``,
+    ``{level}`` and ``{fmt}`` placeholders. ``layer`` is a boundary layer with every coverage
+    attribute (the dashboard); ``outline`` the same boundaries with their names only (the
+    map draws them under the markers). Both are simplified for the web (about 20 m). ``geocode`` is None on the static site, which searches
     ``town_index`` instead.
     """
 
@@ -61,6 +64,7 @@ class PageLinks:
     consultations: str
     good_practices: str
     layer: str
+    outline: str
     geocode: str | None
     town_index: str | None
     map_page: str
@@ -72,12 +76,14 @@ class PageLinks:
 def api_links(root: str = "") -> PageLinks:
     """Links for pages served by the service mounted at ``root`` (``""`` at the host root)."""
     items = "?limit=10000"
+    light = f"{items}&simplify={WEB_SIMPLIFY_DEGREES}"
     return PageLinks(
         assets=f"{root}/assets",
         activities=f"{root}/collections/activities/items{items}",
         consultations=f"{root}/collections/consultations/items{items}",
         good_practices=f"{root}/collections/good_practices/items{items}",
-        layer=f"{root}/collections/{{level}}/items{items}",
+        layer=f"{root}/collections/{{level}}/items{light}",
+        outline=f"{root}/collections/{{level}}/items{light}&properties=code,name",
         geocode=f"{root}/geocode",
         town_index=None,
         map_page=f"{root}/map",
@@ -96,6 +102,7 @@ def static_links(depth: int = 0) -> PageLinks:
         consultations=f"{up}data/consultations.geojson",
         good_practices=f"{up}data/good_practices.geojson",
         layer=f"{up}data/{{level}}.geojson",
+        outline=f"{up}data/{{level}}.geojson",
         geocode=None,
         town_index=f"{up}data/towns.json",
         map_page=f"{up}map.html",

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import shapely
 
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.layers.simplify import WEB_SIMPLIFY_DEGREES, simplify_coverage
 from tsunagari_geo.maps.csp import origin_of, with_meta_policy
 from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.pages import (
@@ -44,9 +44,6 @@ from tsunagari_geo.maps.settings import MapSettings
 from tsunagari_geo.maps.vendor import STATIC_DIR, ensure_vendored
 from tsunagari_geo.tables import atomic_path, write_table
 
-#: Boundary simplification for the static files, in degrees (about 20 m): the outlines stay
-#: recognisable at zoom 14 and the two layers shrink several times. Shared borders stay shared.
-SIMPLIFY_DEGREES = 0.0002
 LEVELS = ("municipalities", "units")
 
 
@@ -137,10 +134,8 @@ def build_site(
 
 def _simplified(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Boundaries simplified as one coverage, so neighbours keep a common border."""
-    out = frame.copy()
-    geoms = shapely.coverage_simplify(out.geometry.to_numpy(), SIMPLIFY_DEGREES)
-    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=frame.crs))
-    return out
+    geoms = simplify_coverage(frame.geometry.to_numpy(), WEB_SIMPLIFY_DEGREES)
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
 
 
 def _index(data: SiteData) -> str:

@@ -410,7 +410,7 @@
       });
     });
 
-    var outlinesLoaded = T.fetchFeatures(T.fill(links.layer, { level: 'municipalities' })).then(function (features) {
+    var outlinesLoaded = T.fetchFeatures(T.fill(links.outline, { level: 'municipalities' })).then(function (features) {
       L.geoJSON({ type: 'FeatureCollection', features: features }, {
         interactive: false,
         style: { color: '#4a4a4a', weight: 1, fill: cfg.basemap === 'blank', fillColor: '#f4f1e8', fillOpacity: 1, className: 'tg-outline' },
