@@ -249,6 +249,30 @@ def test_gzip_when_the_client_accepts_it(client: TestClient) -> None:
     assert len(gzip.compress(plain.content)) < len(plain.content)
 
 
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip", True),
+        ("br, gzip;q=0.5", True),
+        ("*", True),
+        ("deflate, *;q=0.1", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("deflate, br", False),
+        ("identity", False),
+    ],
+)
+@pytest.mark.parametrize("url", ["/collections/municipalities/items?limit=63", "/api"])
+def test_accept_encoding_is_read_with_its_weights(
+    client: TestClient, url: str, accept: str, gzipped: bool
+) -> None:
+    response = client.get(url, headers={"Accept-Encoding": accept})
+    assert response.status_code == 200
+    assert (response.headers.get("content-encoding") == "gzip") is gzipped, accept
+    assert response.json()
+
+
 def test_cors_allows_the_configured_origin_only(client: TestClient) -> None:
     allowed = "https://example.pref.saitama.lg.jp"
     ok = client.get("/collections", headers={"Origin": allowed})

@@ -294,6 +294,11 @@ def test_cors_ignores_other_origins(client: TestClient) -> None:
     )
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in preflight.headers
+    assert preflight.headers["content-type"] == "application/problem+json"
+    problem = preflight.json()
+    assert problem["status"] == 400 and "origin" in problem["detail"]
+    assert problem["value"] == "https://evil.example"
+    assert preflight.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_wildcard_origin_never_comes_with_credentials(built: Built, dataset: Dataset) -> None:

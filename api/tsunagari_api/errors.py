@@ -59,6 +59,12 @@ class InvalidParameter(ApiError):
     title = "パラメータが正しくありません"
 
 
+class CorsRefused(InvalidParameter):
+    """A CORS preflight from an origin, method or header this deployment does not allow."""
+
+    title = "クロスオリジン要求は許可されていません"
+
+
 class NotFound(ApiError):
     """No such path, collection or tileset."""
 

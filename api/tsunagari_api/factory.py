@@ -27,7 +27,7 @@ from tsunagari_api.errors import (
     install_error_handlers,
     problem_response,
 )
-from tsunagari_api.responses import ResponseCache
+from tsunagari_api.responses import ResponseCache, accepts_gzip
 from tsunagari_api.routers.admin import admin_router
 from tsunagari_api.routers.geocode import geocode_router
 from tsunagari_api.routers.ogc import collection_router, core_router
@@ -54,6 +54,22 @@ class HeadAsGetMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class NegotiatedGZipMiddleware(GZipMiddleware):
+    """Starlette's gzip, reading Accept-Encoding by RFC 9110: ``gzip;q=0`` or only other
+    codings get the identity encoding, ``*`` gets gzip. The header is rewritten to what was
+    decided (``gzip`` or nothing) for everything inside."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = [v for k, v in scope.get("headers", []) if k == b"accept-encoding"]
+            if raw:
+                headers = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+                if accepts_gzip(b",".join(raw).decode("latin-1")):
+                    headers.append((b"accept-encoding", b"gzip"))
+                scope = {**scope, "headers": headers}
+        await super().__call__(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -243,7 +259,7 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
     # 500 for unexpected errors, the body size limit, gzip. Every response the app or a
     # middleware makes (413, 500, preflight) passes through CORS and the security headers.
     app.add_middleware(
-        GZipMiddleware,
+        NegotiatedGZipMiddleware,
         minimum_size=settings.gzip_min_bytes,
         compresslevel=5,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, PMTILES, MVT),

@@ -72,8 +72,31 @@ class ResponseCache:
             self._size = 0
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip (RFC 9110 §12.5.3): ``gzip`` (or
+    ``x-gzip``) with q > 0, or ``*`` with q > 0 when gzip is not named; ``gzip;q=0`` refuses."""
+    weights: dict[str, float] = {}
+    for item in header.lower().split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        if not coding:
+            continue
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in weights:
+            return weights[coding] > 0
+    return False
+
+
 def _accepts_gzip(request: Request) -> bool:
-    return "gzip" in request.headers.get("accept-encoding", "").lower()
+    return accepts_gzip(request.headers.get("accept-encoding", ""))
 
 
 def _etag_matches(request: Request, etag: str) -> bool:

@@ -27,9 +27,11 @@ import hmac
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tsunagari_api.errors import CorsRefused, problem_response
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.maps.csp import content_security_policy, origin_of
 from tsunagari_geo.maps.settings import MapSettings
@@ -87,6 +89,26 @@ def page_policy(html: str, look: MapSettings) -> str:
     return content_security_policy(html, images)
 
 
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, answering a refused preflight with problem+json like every other
+    error (Starlette sends "Disallowed CORS origin" as text/plain)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS").strip()
+        problem = problem_response(
+            CorsRefused(
+                f"この要求元からのクロスオリジン要求は許可されていません（{refused}）",
+                parameter="Origin",
+                value=request_headers.get("origin"),
+            )
+        )
+        problem.headers["Vary"] = "Origin"
+        return problem
+
+
 def install_cors(app: FastAPI, settings: ApiSettings) -> None:
     """Allow cross-origin reads from ``settings.cors_origins`` only (none: same origin only).
 
@@ -95,7 +117,7 @@ def install_cors(app: FastAPI, settings: ApiSettings) -> None:
     if not settings.cors_origins:
         return
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=False,
         allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
