@@ -6,7 +6,8 @@ Runs the same job as ``tsunagari-geo geocode INPUT --out OUT --address-column ci
 (a) share of rows whose ``muni_code`` agrees with the published ``city`` column (of rows whose
     ``city`` names a Saitama municipality), (b) for rows whose published point lies in Saitama,
     the distance from our point (median, p90, share within 1 km), (c) share at level 3, (d) the
-    failure categories (status + reason) and the coordinate-check counts.
+    failure categories (status + reason) and the coordinate-check counts, (e) how many rows
+    below level 3 get a spelling suggestion in the failures file, and which.
 
 Usage::
 
@@ -53,6 +54,8 @@ class Accuracy:
     coord_check: dict[str, int]
     disagreements: pd.DataFrame
     far: pd.DataFrame
+    #: rows below level 3 with the spelling suggestions the failures file gives them
+    suggested: pd.DataFrame
 
     @property
     def muni_share(self) -> float:
@@ -71,6 +74,12 @@ def measure(sample: Path, store: ReferenceStore, geocoder: Geocoder) -> Accuracy
             sample, out, geocoder=geocoder, store=store, address_columns=["city", "address"]
         )
         frame = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        failures_file = pd.read_csv(
+            out.with_name("out.failures.csv"),
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+        )
     # The published city never carries 埼玉県; without it 美里町 is also in 宮城県 and 熊本県.
     published = frame["city"].map(lambda c: geocoder.geocode("埼玉県" + c).muni_code if c else "")
     named = published != ""
@@ -101,6 +110,9 @@ def measure(sample: Path, store: ReferenceStore, geocoder: Geocoder) -> Accuracy
         far=frame.loc[in_saitama & (distance > 2000), show].sort_values(
             "coord_distance_m", key=lambda s: pd.to_numeric(s), ascending=False
         ),
+        suggested=failures_file.loc[
+            failures_file["level"] != "3", ["row", "city", "address", "status", "suggestions"]
+        ],
     )
 
 
@@ -126,11 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     for key, n in acc.failures.items():
         print(f"    {n:5d}  {key}")
     print("    coord_check:", acc.coord_check)
+    with_hint = acc.suggested[acc.suggested["suggestions"] != ""]
+    print(
+        f"(e) rows below level 3 with a spelling suggestion: {len(with_hint)}/{len(acc.suggested)}"
+    )
     with pd.option_context("display.width", 250, "display.max_colwidth", 60):
         print("municipality disagreements:")
         print(acc.disagreements.head(args.show).to_string())
         print("published point > 2 km from ours:")
         print(acc.far.head(args.show).to_string())
+        print("rows below level 3 and their suggestions:")
+        print(acc.suggested.head(args.show).to_string())
     return 0
 
 

@@ -149,6 +149,8 @@ def _check_consistent(result: GeocodeResult, codes: frozenset[str]) -> None:
         ), result
     if result.status == "ambiguous":
         assert len(result.candidates) >= 2, result
+    if result.suggestions:
+        assert result.status in ("partial", "unmatched") and result.level < 3, result
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -499,3 +499,46 @@ def test_never_raises_and_never_claims_more_than_it_found(geocoder: Geocoder, te
     assert (r.lat is None) == (r.level < 2)
     if r.level >= 2:
         assert r.muni_code and r.city
+
+
+# --- spelling suggestions ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "status", "suggestions"),
+    [
+        # One wrong kanji from the IME, in the municipality or in the town.
+        ("埼玉県伊那町小室1-2", "unmatched", ("北足立郡伊奈町",)),
+        ("北足立郡伊那町小室", "unmatched", ("北足立郡伊奈町",)),
+        ("さいたま市浦和区常磐6-4-4", "partial", ("さいたま市浦和区常盤",)),
+        ("さいたま市常磐6-4", "partial", ("さいたま市浦和区常盤",)),
+        ("川口市大字新掘1", "partial", ("川口市大字新堀",)),
+        ("埼玉県所沢市並本1-1", "partial", ("所沢市並木",)),
+        # Two names one character away: the one under which the rest reads to a town first.
+        ("川超市元町1-1", "unmatched", ("川越市", "川口市")),
+    ],
+)
+def test_a_name_one_character_off_is_suggested_never_applied(
+    geocoder: Geocoder, address: str, status: str, suggestions: tuple[str, ...]
+) -> None:
+    r = geocoder.geocode(address)
+    assert r.status == status and r.level < 3
+    assert r.suggestions == suggestions
+    assert r.to_dict()["suggestions"] == list(suggestions)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "さいたま市浦和区常盤6-4-4",  # matched
+        "川越市元町三丁目1",  # a 丁目 the dictionary lacks: no spelling to suggest
+        "北足立郡伊那町小室",  # 北区 (two characters) is not offered for 北足
+        "東京都千代田区丸の内1-1",
+        "",
+    ],
+)
+def test_no_suggestion_where_none_helps(geocoder: Geocoder, address: str) -> None:
+    r = geocoder.geocode(address)
+    assert "さいたま市北区" not in r.suggestions
+    if address != "北足立郡伊那町小室":
+        assert r.suggestions == ()

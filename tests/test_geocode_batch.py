@@ -83,6 +83,20 @@ def test_failures_file_lists_rows_needing_a_person(
     assert failures["row"].tolist() == ["3", "4"]
     assert failures["status"].tolist() == ["ambiguous", "unmatched"]
     assert "川口市大字新堀" in failures["candidates"].iloc[0]
+    assert failures["suggestions"].tolist() == ["", ""]
+
+
+def test_failures_file_suggests_the_spelling_one_character_away(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [{"住所": "さいたま市浦和区常磐6-4-4"}, {"住所": "伊那町小室1-2"}]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(src, tmp_path / "result.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "result.csv")
+    assert out["status"].tolist() == ["partial", "unmatched"]  # a hint is never applied
+    assert "suggestions" not in out.columns
+    failures = _read(tmp_path / "result.failures.csv")
+    assert failures["suggestions"].tolist() == ["さいたま市浦和区常盤", "北足立郡伊奈町"]
 
 
 def test_address_header_is_recognised_or_the_columns_are_listed() -> None:

@@ -1,7 +1,7 @@
 """``GET /geocode?q=…`` and ``POST /geocode`` (up to the configured batch size) for addresses.
 
 Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, muni_code, town, rest,
-level, lat, lng, status, reason, candidates. The geocoder is the one of the current dataset,
+level, lat, lng, status, reason, candidates, suggestions. The geocoder is the one of the current dataset,
 so it changes with ``/admin/reload`` like everything else.
 """
 
@@ -34,6 +34,11 @@ class GeocodeResult(BaseModel):
     status: str
     reason: str
     candidates: list[str]
+    suggestions: list[str] = Field(
+        default_factory=list,
+        description="Names one character away from what was written, when a municipality or "
+        "town was not found (a hint for a person; never applied).",
+    )
 
 
 class GeocodeBatch(BaseModel):

@@ -77,7 +77,7 @@ LAT_LNG_HEADERS = (("lat", "lng"), ("lat", "lon"), ("緯度", "経度"), ("latit
 #: Statuses that need a person (listed in OUTPUT.failures.csv).
 NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
 COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
-JOURNAL_VERSION = "1"
+JOURNAL_VERSION = "2"
 #: Seconds to sleep after each chunk; only for tests that kill the job half-way.
 SLOW_ENV = "TSUNAGARI_GEOCODE_SLOW_SECONDS"
 
@@ -339,7 +339,7 @@ class BatchJob:
             result = self._apply_override(result, override, context + address)
         elif self.fallback is not None and result.level < 3:
             result = self.fallback(result)
-        # In OUT_COLUMNS order, then the candidates (for the failures file).
+        # In OUT_COLUMNS order, then candidates and suggestions (for the failures file).
         return [
             result.muni_code,
             result.pref,
@@ -352,6 +352,7 @@ class BatchJob:
             result.status,
             result.reason,
             "|".join(result.candidates),
+            "|".join(result.suggestions),
         ]
 
     def _apply_override(
@@ -440,6 +441,7 @@ class BatchJob:
             [r[: len(OUT_COLUMNS)] for r in results], columns=list(OUT_COLUMNS), dtype=object
         )
         candidates = [r[len(OUT_COLUMNS)] for r in results]
+        suggestions = [r[len(OUT_COLUMNS) + 1] for r in results]
         if self.coords:
             check, distance = self._check_coordinates(ours)
             ours["coord_check"] = check
@@ -475,6 +477,9 @@ class BatchJob:
         failures.insert(0, row_name, [str(i + 2) for i in failures.index])
         candidates_name = next(n for n in ("candidates", "geocode_candidates") if n not in taken)
         failures[candidates_name] = [candidates[i] for i in failures.index]
+        taken.add(candidates_name)
+        suggestions_name = next(n for n in ("suggestions", "geocode_suggestions") if n not in taken)
+        failures[suggestions_name] = [suggestions[i] for i in failures.index]
         failures_file = failures_path(self.output)
         write_table(failures, failures_file)
         return BatchSummary(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tsunagari_geo.geocode.dictionary import AddressDictionary, MuniName, Town, UnitIndex
+from tsunagari_geo.geocode.suggest import suggest_municipalities, suggest_towns
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import SAITAMA_CITY_CODE
 from tsunagari_geo.settings import PREFECTURE_NAME, get_settings
@@ -63,6 +64,8 @@ _CHOME_EXPLICIT_RE = re.compile(r"([0-9]+|[一二三四五六七八九十]+)丁�
 _CHOME_LEADING_RE = re.compile(r"([0-9]+)(?:-(?=[0-9])|(?![0-9番号の]))")
 _MORE_NUMBERS_RE = re.compile(r"[0-9]+-[0-9]+")
 _GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")
+#: Reasons after which spelling suggestions are looked for.
+_SUGGEST_FOR = frozenset({"municipality_not_found", "town_not_found"})
 # Kanji numerals count as a block number only before 番/号/の/-: 千代田 and 一番館 are names.
 _NUM = r"(?:[0-9]+|[〇一二三四五六七八九十百千]+(?=番|号|の|-|$))"
 _BLOCK_RE = re.compile(f"^{_NUM}(?:(?:番地の|番地|番|の|-){_NUM})*(?:番地|番|号)?")
@@ -86,11 +89,15 @@ class GeocodeResult:
     status: Status = "unmatched"
     reason: str = ""
     candidates: tuple[str, ...] = field(default_factory=tuple)
+    #: names one character away from what was written, when a municipality or town was not
+    #: found (伊那町 → 北足立郡伊奈町); a hint for a person, never applied (see .suggest).
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field as JSON-ready values (candidates as a list)."""
+        """Every field as JSON-ready values (candidates and suggestions as lists)."""
         out = asdict(self)
         out["candidates"] = list(self.candidates)
+        out["suggestions"] = list(self.suggestions)
         return out
 
 
@@ -148,6 +155,27 @@ class Geocoder:
         outside the prefecture) is ``context + address`` read instead, marked
         ``municipality_from_context``. Never raises on any string.
         """
+        result = self._read(address, context)
+        codes = set(result.reason.split(","))
+        if result.status in ("partial", "unmatched") and codes & _SUGGEST_FOR:
+            result.suggestions = self._suggest(result, codes)
+        return result
+
+    def _suggest(self, result: GeocodeResult, codes: set[str]) -> tuple[str, ...]:
+        def level_of(address: str) -> int:
+            return self._parse(address).level
+
+        if "municipality_not_found" in codes:
+            compact = result.normalized.replace(" ", "")
+            return suggest_municipalities(self.dictionary, compact, level_of)
+        towns = suggest_towns(self.dictionary, result.muni_code, result.rest, level_of)
+        if towns or "municipality_from_context" not in codes:
+            return towns
+        # The municipality came from another column because the address's own was misspelt
+        # (伊那町寿 beside 伊奈町): suggest its spelling.
+        return suggest_municipalities(self.dictionary, result.rest.replace(" ", ""), level_of)
+
+    def _read(self, address: str | None, context: str | None) -> GeocodeResult:
         text = "" if address is None else str(address)
         result = self._parse(text)
         if not context or result.status == "empty":

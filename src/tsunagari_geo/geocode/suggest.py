@@ -1,0 +1,111 @@
+"""Spelling suggestions for addresses the geocoder could not finish, for the person fixing them.
+
+Most unmatched rows in member spreadsheets are one wrong character: a kanji taken from the
+wrong IME candidate (伊那町 for 伊奈町, 常磐 for 常盤). When a municipality or a town is not
+found, the names that differ from what was written in exactly one character, at the same
+length, become ``suggestions``; those under which the rest of the address then reads down to
+a town come first. They never change the result: the row stays ``partial`` or ``unmatched``
+until a person confirms (in the overrides file or at the source), because a wrong guess
+would put a place for vulnerable people in the wrong town.
+
+Keys are folded (:func:`tsunagari_geo.text.fold_compact`), so variants the geocoder already
+accepts (ヶ/ケ, 澤/沢 …) never count as a difference.
+
+Example::
+
+    suggest_towns(dictionary, "11107", "常磐6-4-4", level_of)  # ('さいたま市浦和区常盤',)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tsunagari_geo.geocode.dictionary import AddressDictionary
+from tsunagari_geo.registry import SAITAMA_CITY_CODE
+from tsunagari_geo.text import fold_compact, town_key
+
+#: At most this many suggestions per row.
+MAX_SUGGESTIONS = 5
+#: Shortest municipality name offered (北区 from 北足立郡 is one character of two: noise).
+MIN_MUNICIPALITY_LENGTH = 3
+#: Shortest town key offered; a town must also be followed by its number or nothing.
+MIN_TOWN_LENGTH = 2
+
+_CHOME_RE = re.compile(r"[一二三四五六七八九十]+丁目$")
+_GUN_RE = re.compile(r"^[^市区町村郡]{1,5}郡")
+_PREFIXES = ("埼玉県", "埼玉")
+#: What may follow a town name in an address: its 丁目 or block number, or nothing.
+_AFTER_TOWN = re.compile(r"$|[0-9０-９一二三四五六七八九十丁番号ノの\-－ 　]")
+
+#: The level the geocoder reaches for an address (3: a town).
+LevelOf = Callable[[str], int]
+
+
+def differs_by_one(written: str, name: str) -> bool:
+    """Whether ``written`` starts with ``name`` but for exactly one character."""
+    if len(written) < len(name):
+        return False
+    return sum(a != b for a, b in zip(written, name, strict=False)) == 1
+
+
+def suggest_municipalities(
+    dictionary: AddressDictionary, compact: str, level_of: LevelOf
+) -> tuple[str, ...]:
+    """Municipalities (or wards) one character away from the start of ``compact`` (the
+    normalised address without spaces)."""
+    key = fold_compact(compact)
+    start = next((len(p) for p in _PREFIXES if key.startswith(p)), 0)
+    starts = [start]
+    gun = _GUN_RE.match(key, start)
+    if gun is not None:
+        starts.append(gun.end())
+    registry = dictionary.registry
+    named = [(m.full_name, m.name) for m in registry.municipalities]
+    found: list[tuple[str, str]] = []
+    for full, name in named:
+        name_key = fold_compact(name)
+        if len(name_key) < MIN_MUNICIPALITY_LENGTH:
+            continue
+        for s in starts:
+            if differs_by_one(key[s:], name_key):
+                found.append((full, compact[s + len(name_key) :]))
+                break
+    return _ranked(found, level_of)
+
+
+def suggest_towns(
+    dictionary: AddressDictionary, muni_code: str, rest: str, level_of: LevelOf
+) -> tuple[str, ...]:
+    """Towns of ``muni_code`` (of every ward for さいたま市) one character away from the
+    start of ``rest``, the address after its municipality."""
+    codes = list(dictionary.ward_codes) if muni_code == SAITAMA_CITY_CODE else [muni_code]
+    compact = rest.replace(" ", "")
+    written = town_key(compact)
+    offset = len(fold_compact(compact)) - len(written)  # a written 大字/字 the key dropped
+    registry = dictionary.registry.by_code
+    found: list[tuple[str, str]] = []
+    for code in codes:
+        index = dictionary.towns.get(code)
+        if index is None:
+            continue
+        city = registry[code].full_name if code in registry else index.name
+        bases: dict[str, str] = {}
+        for key, town in index.plain.items():
+            base = _CHOME_RE.sub("", town.town)
+            bases.setdefault(town_key(base) if base != town.town else key, base)
+        for key, base in bases.items():
+            if len(key) < MIN_TOWN_LENGTH or not differs_by_one(written, key):
+                continue
+            if _AFTER_TOWN.match(written, len(key)) is None:
+                continue
+            found.append((f"{city}{base}", compact[offset + len(key) :]))
+    return _ranked(found, level_of)
+
+
+def _ranked(found: list[tuple[str, str]], level_of: LevelOf) -> tuple[str, ...]:
+    """Names whose address then reads to a town first, each once, at most MAX_SUGGESTIONS."""
+    unique = list(dict.fromkeys(found))
+    reaching = [name for name, rest in unique if level_of(name + rest) >= 3]
+    others = [name for name, _ in unique if name not in reaching]
+    return tuple(dict.fromkeys([*reaching, *others]))[:MAX_SUGGESTIONS]
