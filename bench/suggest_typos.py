@@ -4,8 +4,8 @@ For every town of the reference store (5,389), one kanji of its name (大字 and
 replaced by a kanji drawn from the other town names, and the address
 ``{municipality}{misspelt town}1-1`` is geocoded. Each row lands in one category:
 
-* ``suggested``: not matched, and the right town is among the suggestions;
-* ``suggested_other``: not matched, suggestions that do not include it;
+* ``suggested``: not matched, and a suggestion (a corrected address) reads as the right town;
+* ``suggested_other``: not matched, suggestions that do not read as it;
 * ``no_suggestion``: not matched, nothing suggested;
 * ``matched_same``: the typo still reads as the right town (a variant the folding accepts);
 * ``matched_other``: the typo is another real town's name, read as that town (a silent
@@ -24,7 +24,7 @@ import re
 import sys
 from collections import Counter
 
-from tsunagari_geo.geocode.core import Geocoder
+from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import load_registry
 from tsunagari_geo.settings import get_settings
@@ -32,6 +32,11 @@ from tsunagari_geo.settings import get_settings
 _CHOME = re.compile(r"[一二三四五六七八九十]+丁目$")
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 _NUMERALS = set("一二三四五六七八九十")
+
+
+def _same(result: GeocodeResult, code: str, town: str) -> bool:
+    """Whether ``result`` is ``town`` of unit ``code`` (any 丁目 of it: the typo hides which)."""
+    return result.muni_code == code and _CHOME.sub("", result.town) == _CHOME.sub("", town)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,11 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         typo = base[:i] + rng.choice([c for c in pool if c != base[i]]) + base[i + 1 :]
         city = names[code].full_name
         result = geocoder.geocode(f"{city}{typo}1-1")
-        right = f"{city}{_CHOME.sub('', town)}"
         if result.level == 3:
-            same = result.muni_code == code and _CHOME.sub("", result.town) == _CHOME.sub("", town)
-            counts["matched_same" if same else "matched_other"] += 1
-        elif right in result.suggestions:
+            counts["matched_same" if _same(result, code, town) else "matched_other"] += 1
+        elif any(_same(geocoder.geocode(s), code, town) for s in result.suggestions):
             counts["suggested"] += 1
         elif result.suggestions:
             counts["suggested_other"] += 1

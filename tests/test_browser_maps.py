@@ -176,7 +176,7 @@ def test_address_search_moves_the_map_and_lists_nearby_activities(
 ) -> None:
     page, log = _open(browser, f"{server}/map")
     page.fill("#tg-address", "さいたま市浦和区常盤六丁目")
-    page.click("#tg-search button")
+    page.click("#tg-search button[type=submit]")
     page.wait_for_function("() => !document.getElementById('tg-nearby-section').hidden")
     point = page.evaluate("Tsunagari.searchPoint")
     assert (point["lng"], point["lat"]) == pytest.approx(TOWN_POINT, abs=0.002)
@@ -187,6 +187,27 @@ def test_address_search_moves_the_map_and_lists_nearby_activities(
     page.get_by_role("button", name="町字テスト活動").first.click()
     popup = page.wait_for_selector(".leaflet-popup-content", timeout=15_000)
     assert "町字テスト活動" in popup.inner_text()
+    assert log.errors == []
+
+
+def test_a_misspelt_address_offers_the_corrected_one_which_searches_again(
+    browser: Any, server: str
+) -> None:
+    page, log = _open(browser, f"{server}/map", PHONE)
+    page.click("#tg-panel-toggle")
+    page.fill("#tg-address", "さいたま市浦和区常磐6丁目")  # 磐 for 盤: one IME slip
+    page.click("#tg-search button[type=submit]")
+    suggestion = page.wait_for_selector(".tg-suggestion", timeout=15_000)
+    assert suggestion.inner_text() == "さいたま市浦和区常盤6丁目"
+    assert "もしかして" in page.inner_text("#tg-search-suggestions")
+    suggestion.click()
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.includes('常盤六丁目')"
+    )
+    point = page.evaluate("Tsunagari.searchPoint")
+    assert (point["lng"], point["lat"]) == pytest.approx(TOWN_POINT, abs=0.002)
+    assert page.query_selector(".tg-suggestion") is None  # the hint goes once it is used
+    screenshot(page, "map_search_suggestion")
     assert log.errors == []
 
 

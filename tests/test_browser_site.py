@@ -86,7 +86,7 @@ def test_static_address_search_uses_the_town_index(browser: Any, static_server: 
     page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
     page.click("#tg-panel-toggle")
     page.fill("#tg-address", "さいたま市浦和区常盤6丁目")
-    page.click("#tg-search button")
+    page.click("#tg-search button[type=submit]")
     page.wait_for_function("() => !document.getElementById('tg-nearby-section').hidden")
     point = page.evaluate("Tsunagari.searchPoint")
     assert (point["lng"], point["lat"]) == pytest.approx(TOWN_POINT, abs=0.002)

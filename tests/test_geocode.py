@@ -508,14 +508,14 @@ def test_never_raises_and_never_claims_more_than_it_found(geocoder: Geocoder, te
     ("address", "status", "suggestions"),
     [
         # One wrong kanji from the IME, in the municipality or in the town.
-        ("埼玉県伊那町小室1-2", "unmatched", ("北足立郡伊奈町",)),
-        ("北足立郡伊那町小室", "unmatched", ("北足立郡伊奈町",)),
-        ("さいたま市浦和区常磐6-4-4", "partial", ("さいたま市浦和区常盤",)),
-        ("さいたま市常磐6-4", "partial", ("さいたま市浦和区常盤",)),
-        ("川口市大字新掘1", "partial", ("川口市大字新堀",)),
-        ("埼玉県所沢市並本1-1", "partial", ("所沢市並木",)),
+        ("埼玉県伊那町小室1-2", "unmatched", ("北足立郡伊奈町小室1-2",)),
+        ("北足立郡伊那町小室", "unmatched", ("北足立郡伊奈町小室",)),
+        ("さいたま市浦和区常磐6-4-4", "partial", ("さいたま市浦和区常盤6-4-4",)),
+        ("さいたま市常磐6-4", "partial", ("さいたま市浦和区常盤6-4",)),
+        ("川口市大字新掘1", "partial", ("川口市大字新堀1",)),
+        ("埼玉県所沢市並本1-1", "partial", ("所沢市並木1-1",)),
         # Two names one character away: the one under which the rest reads to a town first.
-        ("川超市元町1-1", "unmatched", ("川越市", "川口市")),
+        ("川超市元町1-1", "unmatched", ("川越市元町1-1", "川口市元町1-1")),
     ],
 )
 def test_a_name_one_character_off_is_suggested_never_applied(
@@ -525,6 +525,8 @@ def test_a_name_one_character_off_is_suggested_never_applied(
     assert r.status == status and r.level < 3
     assert r.suggestions == suggestions
     assert r.to_dict()["suggestions"] == list(suggestions)
+    # Each suggestion is the address corrected; the first reads down to its town.
+    assert geocoder.geocode(suggestions[0]).status == "matched"
 
 
 @pytest.mark.parametrize(

@@ -89,8 +89,9 @@ class GeocodeResult:
     status: Status = "unmatched"
     reason: str = ""
     candidates: tuple[str, ...] = field(default_factory=tuple)
-    #: names one character away from what was written, when a municipality or town was not
-    #: found (伊那町 → 北足立郡伊奈町); a hint for a person, never applied (see .suggest).
+    #: the address with a municipality or town name that was not found replaced by one a
+    #: character away (伊那町小室1-2 → 北足立郡伊奈町小室1-2); a hint for a person, never
+    #: applied (see .suggest).
     suggestions: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:

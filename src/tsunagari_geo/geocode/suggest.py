@@ -3,8 +3,8 @@
 Most unmatched rows in member spreadsheets are one wrong character: a kanji taken from the
 wrong IME candidate (伊那町 for 伊奈町, 常磐 for 常盤). When a municipality or a town is not
 found, the names that differ from what was written in exactly one character, at the same
-length, become ``suggestions``; those under which the rest of the address then reads down to
-a town come first. They never change the result: the row stays ``partial`` or ``unmatched``
+length, become ``suggestions``: the address as it reads with that character corrected
+(``北足立郡伊奈町小室1-2``), those that then read down to a town first. They never change the result: the row stays ``partial`` or ``unmatched``
 until a person confirms (in the overrides file or at the source), because a wrong guess
 would put a place for vulnerable people in the wrong town.
 
@@ -13,7 +13,7 @@ accepts (ヶ/ケ, 澤/沢 …) never count as a difference.
 
 Example::
 
-    suggest_towns(dictionary, "11107", "常磐6-4-4", level_of)  # ('さいたま市浦和区常盤',)
+    suggest_towns(dictionary, "11107", "常磐6-4-4", level_of)  # ('さいたま市浦和区常盤6-4-4',)
 """
 
 from __future__ import annotations
@@ -104,8 +104,9 @@ def suggest_towns(
 
 
 def _ranked(found: list[tuple[str, str]], level_of: LevelOf) -> tuple[str, ...]:
-    """Names whose address then reads to a town first, each once, at most MAX_SUGGESTIONS."""
-    unique = list(dict.fromkeys(found))
-    reaching = [name for name, rest in unique if level_of(name + rest) >= 3]
-    others = [name for name, _ in unique if name not in reaching]
-    return tuple(dict.fromkeys([*reaching, *others]))[:MAX_SUGGESTIONS]
+    """The corrected addresses (name + the rest as written), those that read down to a town
+    first, each once, at most MAX_SUGGESTIONS."""
+    addresses = list(dict.fromkeys(name + rest for name, rest in found))
+    reaching = [a for a in addresses if level_of(a) >= 3]
+    others = [a for a in addresses if a not in reaching]
+    return tuple([*reaching, *others])[:MAX_SUGGESTIONS]

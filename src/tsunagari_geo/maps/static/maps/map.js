@@ -311,9 +311,31 @@
       if (!response.ok) return null;
       var r = await response.json();
       if (r.results) r = r.results[0];
-      if (!r || r.lat === null || r.lat === undefined) return null;
+      if (!r) return null;
+      var suggestions = r.suggestions || [];
+      if (r.lat === null || r.lat === undefined) return suggestions.length ? { suggestions: suggestions } : null;
       var label = (r.city || '') + (r.town || '') || q;
-      return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12 };
+      return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12, suggestions: suggestions };
+    }
+    // 「もしかして」: names one character away from what was typed, as buttons that search again.
+    function showSuggestions(suggestions) {
+      var box = document.getElementById('tg-search-suggestions');
+      box.replaceChildren();
+      if (!suggestions || !suggestions.length) return;
+      var lead = document.createElement('span');
+      lead.textContent = 'もしかして: ';
+      box.appendChild(lead);
+      suggestions.forEach(function (name) {
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'tg-suggestion';
+        b.textContent = name;
+        b.addEventListener('click', function () {
+          document.getElementById('tg-address').value = name;
+          document.getElementById('tg-search').requestSubmit();
+        });
+        box.appendChild(b);
+      });
     }
     document.getElementById('tg-search').addEventListener('submit', async function (e) {
       e.preventDefault();
@@ -321,10 +343,12 @@
       var status = document.getElementById('tg-search-status');
       if (!q) return;
       status.textContent = '検索中…';
+      showSuggestions([]);
       try {
         var hit = links.geocode ? await searchApi(q) : null;
-        if (!hit && links.town_index) hit = await searchTownIndex(q);
-        if (!hit) {
+        if (hit) showSuggestions(hit.suggestions);
+        if ((!hit || hit.lat === undefined) && links.town_index) hit = await searchTownIndex(q);
+        if (!hit || hit.lat === undefined) {
           status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
           return;
         }
