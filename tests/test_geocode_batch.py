@@ -96,7 +96,10 @@ def test_failures_file_suggests_the_spelling_one_character_away(
     assert out["status"].tolist() == ["partial", "unmatched"]  # a hint is never applied
     assert "suggestions" not in out.columns
     failures = _read(tmp_path / "result.failures.csv")
-    assert failures["suggestions"].tolist() == ["さいたま市浦和区常盤6-4-4", "北足立郡伊奈町小室1-2"]
+    assert failures["suggestions"].tolist() == [
+        "さいたま市浦和区常盤6-4-4",
+        "北足立郡伊奈町小室1-2",
+    ]
 
 
 def test_address_header_is_recognised_or_the_columns_are_listed() -> None:
