@@ -46,7 +46,7 @@
     T.map = map;
     // Half steps let the whole prefecture fill a phone's narrow screen.
     map.options.zoomSnap = 0.5;
-    map.fitBounds(cfg.bounds);
+    map.fitBounds(cfg.bounds, { animate: false });
     T.addAttribution(map, cfg.attribution);
     L.control.scale({ imperial: false }).addTo(map);
     T.watchBasemap(map);

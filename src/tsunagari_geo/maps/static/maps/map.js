@@ -81,7 +81,9 @@
     map.setMaxZoom(18);
     // Half steps let the whole prefecture fill a phone's narrow screen.
     map.options.zoomSnap = 0.5;
-    map.fitBounds(cfg.bounds);
+    // No animation: a zoom animation still running when a fast search sets its view would
+    // end by putting this zoom back (seen in a browser test, one search in four).
+    map.fitBounds(cfg.bounds, { animate: false });
     map.addLayer(cluster);
     T.addAttribution(map, cfg.attribution);
     L.control.scale({ imperial: false }).addTo(map);
