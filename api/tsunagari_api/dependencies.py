@@ -30,7 +30,8 @@ def get_dataset(request: Request) -> Dataset:
 
 
 def parse_bbox(text: str | None) -> BBox | None:
-    """``minLon,minLat,maxLon,maxLat`` (a 6-number 3D bbox drops its heights) in CRS84."""
+    """``minLon,minLat,maxLon,maxLat`` (a 6-number 3D bbox drops its heights) in CRS84;
+    ``minLon > maxLon`` crosses the antimeridian."""
     if text is None or not text.strip():
         return None
     parts = [p.strip() for p in text.split(",")]
@@ -59,13 +60,8 @@ def parse_bbox(text: str | None) -> BBox | None:
         raise InvalidParameter(
             "bbox の最小緯度が最大緯度より大きくなっています", parameter="bbox", value=text
         )
-    if min_lon > max_lon:
-        # Crossing the antimeridian cannot reach Saitama; say so rather than return nothing.
-        raise InvalidParameter(
-            "bbox の最小経度が最大経度より大きくなっています（日付変更線をまたぐ範囲は扱いません）",
-            parameter="bbox",
-            value=text,
-        )
+    # min_lon > max_lon is a box crossing the antimeridian (OGC API – Features §7.15.3);
+    # the provider reads it as two boxes.
     return (min_lon, min_lat, max_lon, max_lat)
 
 

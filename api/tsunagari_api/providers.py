@@ -163,6 +163,14 @@ def _rank(values: list[Any]) -> np.ndarray:
     return np.array([order[v] if v is not None else missing for v in values], dtype=np.int64)
 
 
+def _bbox_boxes(bbox: BBox) -> np.ndarray:
+    """The query boxes of ``bbox``: two when it crosses the antimeridian (min lon > max lon)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    if min_lon <= max_lon:
+        return shapely.box([min_lon], [min_lat], [max_lon], [max_lat])
+    return shapely.box([min_lon, -180.0], [min_lat] * 2, [180.0, max_lon], [max_lat] * 2)
+
+
 def _feature(identifier: str, geometry: str, props: Mapping[str, Any]) -> bytes:
     body = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
     return (
@@ -355,7 +363,8 @@ class FrameProvider(Provider):
             mask = during if mask is None else mask & during
         if bbox is not None:
             inside = np.zeros(len(self._ids), dtype=bool)
-            inside[self._tree.query(shapely.box(*bbox), predicate="intersects")] = True
+            hits = self._tree.query(_bbox_boxes(bbox), predicate="intersects")
+            inside[hits[1]] = True
             mask = inside if mask is None else mask & inside
         indices = np.arange(len(self._ids)) if mask is None else np.flatnonzero(mask)
         if sortby:
