@@ -200,6 +200,10 @@ def test_a_misspelt_address_offers_the_corrected_one_which_searches_again(
     suggestion = page.wait_for_selector(".tg-suggestion", timeout=15_000)
     assert suggestion.inner_text() == "さいたま市浦和区常盤6丁目"
     assert "もしかして" in page.inner_text("#tg-search-suggestions")
+    assert suggestion.is_visible()
+    box = suggestion.bounding_box()
+    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    screenshot(page, "map_search_suggestion_offered")
     suggestion.click()
     page.wait_for_function(
         "() => document.getElementById('tg-search-status').textContent.includes('常盤六丁目')"

@@ -356,6 +356,8 @@
         }
         status.textContent = hit.label + ' を表示しています';
         placeSearch(hit.lat, hit.lng, hit.label, hit.zoom);
+        // A near match was shown: keep its もしかして in view rather than the nearby list.
+        if (hit.suggestions && hit.suggestions.length) document.getElementById('tg-panel').scrollTop = 0;
       } catch (err) {
         status.textContent = '検索できませんでした: ' + err.message;
       }
