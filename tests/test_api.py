@@ -553,6 +553,18 @@ def test_simplify_keeps_every_municipality_and_their_shared_borders(client: Test
         assert abs(a.area - b.area) / b.area < 0.01
 
 
+def test_near_simplify_values_share_one_computation(client: TestClient) -> None:
+    url = "/collections/units/items?limit=100&simplify="
+    assert (
+        client.get(url + "0.00020001").json()["features"]
+        == (client.get(url + "0.0002").json()["features"])
+    )
+    assert (
+        client.get(url + "0.000001").json()["features"]
+        == (client.get("/collections/units/items?limit=100").json()["features"])
+    )
+
+
 def test_simplify_leaves_points_as_they_are(client: TestClient) -> None:
     url = "/collections/activities/items?limit=200"
     plain = client.get(url).json()["features"]
@@ -616,7 +628,20 @@ def test_activities_declare_their_temporal_extent(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["yesterday", "2025-13-01", "2025-05-01/2025-04-01", "a/b/c", "..", ""]
+    "value",
+    [
+        "yesterday",
+        "2025-13-01",
+        "2025-05-01/2025-04-01",
+        "a/b/c",
+        "..",
+        "",
+        "../..",
+        "/",
+        "20250401",
+        "2025-W14-2",
+        "2025-04-01T09",
+    ],
 )
 def test_a_malformed_datetime_is_a_400(client: TestClient, value: str) -> None:
     body = _problem(client.get("/collections/activities/items", params={"datetime": value}), 400)

@@ -202,7 +202,7 @@ def test_a_misspelt_address_offers_the_corrected_one_which_searches_again(
     assert "もしかして" in page.inner_text("#tg-search-suggestions")
     assert suggestion.is_visible()
     box = suggestion.bounding_box()
-    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
     screenshot(page, "map_search_suggestion_offered")
     suggestion.click()
     page.wait_for_function(

@@ -514,6 +514,9 @@ def test_never_raises_and_never_claims_more_than_it_found(geocoder: Geocoder, te
         ("さいたま市常磐6-4", "partial", ("さいたま市浦和区常盤6-4",)),
         ("川口市大字新掘1", "partial", ("川口市大字新堀1",)),
         ("埼玉県所沢市並本1-1", "partial", ("所沢市並木1-1",)),
+        ("埼玉県北足立郡伊那町小室1-2", "unmatched", ("北足立郡伊奈町小室1-2",)),
+        # さいたま市 and a misspelt ward: the ward is suggested.
+        ("さいたま市浦話区常盤6", "partial", ("さいたま市浦和区常盤6",)),
         # Two names one character away: the one under which the rest reads to a town first.
         ("川超市元町1-1", "unmatched", ("川越市元町1-1", "川口市元町1-1")),
     ],
@@ -544,3 +547,19 @@ def test_no_suggestion_where_none_helps(geocoder: Geocoder, address: str) -> Non
     assert "さいたま市北区" not in r.suggestions
     if address != "北足立郡伊那町小室":
         assert r.suggestions == ()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "所沢市Q町" + "1" * 5000,
+        "さいたま市浦和区常盤" + "1" * 5000,
+        "さいたま市浦和区常磐" + "1" * 5000 + "丁目",
+        "さいたま市浦和区常盤" + "一" * 5000 + "丁目",
+        "川越市元町" + "〇" * 5000,
+    ],
+)
+def test_a_huge_number_never_breaks_the_geocoder(geocoder: Geocoder, address: str) -> None:
+    # int() refuses digit runs over 4,300; the suggestion step re-reads corrected addresses.
+    r = geocoder.geocode(address)
+    assert r.level >= 2 and r.status in ("matched", "partial")

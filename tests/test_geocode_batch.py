@@ -432,3 +432,28 @@ def test_cli_missing_columns_is_one_clear_line(tmp_path: Path, store_path: Path)
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "o.csv").exists()
     shutil.rmtree(tmp_path)
+
+
+def test_input_columns_named_like_ours_are_kept_and_ours_renamed(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    row = {
+        "住所": "伊那町小室1-2",
+        "row": "r",
+        "candidates": "c",
+        "suggestions": "s",
+        "geocode_suggestions": "gs",
+    }
+    src = _write_csv(tmp_path / "in.csv", [row])
+    geocode_table(src, tmp_path / "result.csv", geocoder=geocoder, store=store)
+    failures = _read(tmp_path / "result.failures.csv")
+    assert failures[["row", "candidates", "suggestions", "geocode_suggestions"]].iloc[
+        0
+    ].tolist() == [
+        "r",
+        "c",
+        "s",
+        "gs",
+    ]
+    assert failures["geocode_row"].tolist() == ["2"]
+    assert failures["geocode_suggestions_2"].tolist() == ["北足立郡伊奈町小室1-2"]

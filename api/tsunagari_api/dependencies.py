@@ -171,8 +171,8 @@ def shape_query(
         float | None,
         Query(
             description="Simplify polygon geometries with this tolerance in degrees "
-            f"(0–{MAX_SIMPLIFY}; 0.0002 is about 20 m). Shared borders stay shared; "
-            "points are unchanged.",
+            f"(0–{MAX_SIMPLIFY}, rounded to 0.00001; 0.0002 is about 20 m). Shared borders "
+            "stay shared; points are unchanged.",
             examples=[0.0002],
         ),
     ] = None,

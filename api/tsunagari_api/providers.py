@@ -39,6 +39,8 @@ BBox = tuple[float, float, float, float]
 COORDINATE_DIGITS = 6
 #: Simplified versions of a layer kept in memory, one per ``simplify`` tolerance.
 SIMPLIFIED_KEPT = 4
+#: ``simplify`` tolerances are rounded to this many degrees (about 1 m).
+SIMPLIFY_STEP = 0.00001
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ class FrameProvider(Provider):
         geoms = np.asarray(frame.geometry.values, dtype=object)
         texts = geojson_geometries(geoms)
         self._geoms = geoms
+        self._texts = texts
+        self._polygons = bool(np.isin(shapely.get_type_id(geoms), (3, 6)).any())
         self._props: list[dict[str, Any]] = []
         for identifier, record in zip(ids, records, strict=True):
             props = {self.id_column: identifier}
@@ -387,33 +391,38 @@ class FrameProvider(Provider):
         selected = indices[offset : offset + limit]
         if select is None and not simplify:
             return Page(len(indices), [self._fragments[i] for i in selected])
-        texts = self._simplified_texts(simplify) if simplify else None
+        texts = self._simplified_texts(simplify) if simplify else self._texts
         keep = None if select is None else {self.id_column, *select}
         features = []
         for i in selected:
             props = self._props[i]
             if keep is not None:
                 props = {k: v for k, v in props.items() if k in keep}
-            geometry = texts[i] if texts is not None else self._geometry_text(i)
-            features.append(_feature(self._ids[i], geometry, props))
+            features.append(_feature(self._ids[i], texts[i], props))
         return Page(len(indices), features)
 
-    def _geometry_text(self, i: int) -> str:
-        return geojson_geometries(self._geoms[i : i + 1])[0]
-
     def _simplified_texts(self, tolerance: float) -> list[str]:
-        """Geometry texts of the whole layer simplified as one coverage, per tolerance.
+        """Geometry texts of the whole layer simplified as one coverage.
 
-        A few tolerances are kept (clients use one or two); the oldest is dropped first.
+        Tolerances are rounded to SIMPLIFY_STEP (about 1 m), so near values share one
+        computation; a few are kept (clients use one or two), the oldest dropped first. The
+        computation runs outside the lock, so one new tolerance never holds up the others.
+        A layer without polygons has nothing to simplify.
         """
+        if not self._polygons:
+            return self._texts
+        key = round(round(tolerance / SIMPLIFY_STEP) * SIMPLIFY_STEP, 9)
+        if key <= 0:
+            return self._texts
         with self._simplified_lock:
-            texts = self._simplified.get(tolerance)
-            if texts is None:
-                texts = geojson_geometries(simplify_coverage(self._geoms, tolerance))
-                if len(self._simplified) >= SIMPLIFIED_KEPT:
+            texts = self._simplified.get(key)
+        if texts is None:
+            texts = geojson_geometries(simplify_coverage(self._geoms, key))
+            with self._simplified_lock:
+                if key not in self._simplified and len(self._simplified) >= SIMPLIFIED_KEPT:
                     self._simplified.pop(next(iter(self._simplified)))
-                self._simplified[tolerance] = texts
-            return texts
+                self._simplified[key] = texts
+        return texts
 
     def get(self, identifier: str) -> bytes:
         i = self._index.get(identifier)

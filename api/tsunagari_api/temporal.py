@@ -1,7 +1,7 @@
 """The ``datetime`` parameter of OGC API – Features (Part 1, /req/core/fc-time-definition).
 
 A value is an RFC 3339 instant (``2025-04-01T09:00:00+09:00``, ``2025-04-01``) or an
-interval ``start/end`` whose ends may be open (``..`` or empty). A collection with a temporal
+interval ``start/end`` one of whose ends may be open (``..`` or empty). A collection with a temporal
 property (activities: ``last_verified``, the date the secretariat last confirmed the entry)
 keeps the features whose value intersects it; a collection without one has no temporal
 geometry, so the parameter is checked and every feature is kept.
@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,11 @@ _DAY_NS = 86_400 * 10**9
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _INT64_MIN, _INT64_MAX = -(2**63) + 1, 2**63 - 1  # -(2**63) is pandas NaT
 _OPEN = ("", "..")
+#: RFC 3339 full-date or date-time; a date-time without an offset is read as JST.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
 
 
 def parse_datetime(text: str | None) -> Interval | None:
@@ -41,8 +47,8 @@ def parse_datetime(text: str | None) -> Interval | None:
     value = text.strip()
     if "/" in value:
         start_text, _, end_text = value.partition("/")
-        if "/" in end_text:
-            raise _bad(text)
+        if "/" in end_text or (start_text.strip() in _OPEN and end_text.strip() in _OPEN):
+            raise _bad(text)  # one end at least must be given
         start = None if start_text.strip() in _OPEN else _instant(start_text, text)[0]
         end = None if end_text.strip() in _OPEN else _instant(end_text, text)[1]
         if start is not None and end is not None and start > end:
@@ -62,6 +68,8 @@ def _instant(part: str, whole: str) -> tuple[int, int]:
     after 2262) are clamped, which changes no comparison with real data.
     """
     part = part.strip()
+    if _RFC3339.fullmatch(part) is None:
+        raise _bad(whole)
     try:
         if len(part) == 10:
             day = dt.date.fromisoformat(part)

@@ -167,7 +167,9 @@ def kanji_to_int(text: str) -> int | None:
     >>> kanji_to_int("二十三"), kanji_to_int("百五"), kanji_to_int("二〇一"), kanji_to_int("東")
     (23, 105, 201, None)
     """
-    if not text or any(c not in _KANJI_DIGITS and c not in _KANJI_UNITS for c in text):
+    if not text or len(text) > 12:  # no address number is longer; int() refuses huge runs
+        return None
+    if any(c not in _KANJI_DIGITS and c not in _KANJI_UNITS for c in text):
         return None
     if not any(c in _KANJI_UNITS for c in text):
         return int("".join(str(_KANJI_DIGITS[c]) for c in text))

@@ -459,9 +459,7 @@ class BatchJob:
             ]
             if "geometry" in out.columns:
                 # A text column called geometry in the input stays a column of its own.
-                geometry_name = next(
-                    n for n in ("geocode_geometry", "_geocode_geometry") if n not in out.columns
-                )
+                geometry_name = _free_name("geocode_geometry", set(out.columns))
                 out[geometry_name] = gpd.GeoSeries(geometry, index=out.index, crs=STORE_CRS)
                 out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=STORE_CRS)
             else:
@@ -473,13 +471,12 @@ class BatchJob:
             needs |= out[coord_col].isin(COORD_NEEDS_PERSON)
         failures = pd.DataFrame(out.loc[needs, [*self.input_columns, *self.out_names.values()]])
         taken = set(failures.columns)
-        row_name = next(n for n in ("row", "input_row", "_row") if n not in taken)
+        row_name = _free_name("row", taken)
         failures.insert(0, row_name, [str(i + 2) for i in failures.index])
-        candidates_name = next(n for n in ("candidates", "geocode_candidates") if n not in taken)
-        failures[candidates_name] = [candidates[i] for i in failures.index]
-        taken.add(candidates_name)
-        suggestions_name = next(n for n in ("suggestions", "geocode_suggestions") if n not in taken)
-        failures[suggestions_name] = [suggestions[i] for i in failures.index]
+        for name, values in (("candidates", candidates), ("suggestions", suggestions)):
+            free = _free_name(name, taken)
+            failures[free] = [values[i] for i in failures.index]
+            taken.add(free)
         failures_file = failures_path(self.output)
         write_table(failures, failures_file)
         return BatchSummary(
@@ -618,3 +615,12 @@ def geocode_table(
         fallback=fallback,
     )
     return job.run(resume=resume, progress=progress)
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``geocode_name``, ``geocode_name_2`` … : the first the input does not use
+    (compared case-insensitively, as GeoPackage and Excel do)."""
+    folded = {c.casefold() for c in taken}
+    candidates = [name, f"geocode_{name}"]
+    candidates += [f"geocode_{name}_{n}" for n in range(2, len(taken) + 3)]
+    return next(c for c in candidates if c.casefold() not in folded)

@@ -60,8 +60,9 @@ REASONS: dict[str, str] = {
 Status = str
 
 _OAZA_PREFIXES = ("大字", "字")
-_CHOME_EXPLICIT_RE = re.compile(r"([0-9]+|[一二三四五六七八九十]+)丁目")
-_CHOME_LEADING_RE = re.compile(r"([0-9]+)(?:-(?=[0-9])|(?![0-9番号の]))")
+# At most 9 digits: a longer run is no 丁目, and int() refuses runs over 4,300 digits.
+_CHOME_EXPLICIT_RE = re.compile(r"([0-9]{1,9}|[一二三四五六七八九十]+)丁目")
+_CHOME_LEADING_RE = re.compile(r"([0-9]{1,9})(?:-(?=[0-9])|(?![0-9番号の]))")
 _MORE_NUMBERS_RE = re.compile(r"[0-9]+-[0-9]+")
 _GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")
 #: Reasons after which spelling suggestions are looked for.
@@ -169,12 +170,18 @@ class Geocoder:
         if "municipality_not_found" in codes:
             compact = result.normalized.replace(" ", "")
             return suggest_municipalities(self.dictionary, compact, level_of)
-        towns = suggest_towns(self.dictionary, result.muni_code, result.rest, level_of)
-        if towns or "municipality_from_context" not in codes:
+        rest = result.rest.replace(" ", "")
+        towns = suggest_towns(self.dictionary, result.muni_code, rest, level_of)
+        if towns:
             return towns
-        # The municipality came from another column because the address's own was misspelt
-        # (伊那町寿 beside 伊奈町): suggest its spelling.
-        return suggest_municipalities(self.dictionary, result.rest.replace(" ", ""), level_of)
+        if "municipality_from_context" in codes:
+            # The municipality came from another column because the address's own was
+            # misspelt (伊那町寿 beside 伊奈町): suggest its spelling.
+            return suggest_municipalities(self.dictionary, rest, level_of)
+        if result.muni_code == SAITAMA_CITY_CODE:
+            # さいたま市 and then no town: the ward may be the misspelt part (浦話区).
+            return suggest_municipalities(self.dictionary, "さいたま市" + rest, level_of)
+        return ()
 
     def _read(self, address: str | None, context: str | None) -> GeocodeResult:
         text = "" if address is None else str(address)

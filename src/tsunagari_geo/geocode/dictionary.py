@@ -72,6 +72,9 @@ class UnitIndex:
     alias_plain: dict[str, Town] = field(default_factory=dict)
     alias_chome: dict[str, dict[int, Town]] = field(default_factory=dict)
     alias_lengths: tuple[int, ...] = ()
+    #: folded key → name as the dictionary writes it, 丁目 towns once under their base
+    #: (常盤 → 常盤, 大字新堀 key 新堀 → 大字新堀): what a spelling suggestion offers.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,9 @@ def _build_towns(store: ReferenceStore, units: dict[str, Unit]) -> dict[str, Uni
             number = kanji_to_int(m.group(2))
             if number is not None:
                 index.chome.setdefault(town_key(m.group(1)), {})[number] = town
+                index.names.setdefault(town_key(m.group(1)), m.group(1))
+                continue
+        index.names.setdefault(key, str(name))
     for index in indexes.values():
         for key, town in index.plain.items():
             # 大字新堀 and 新堀町: a bare 新堀 dropped either 大字 or 町. 国済寺 and 国済寺町:

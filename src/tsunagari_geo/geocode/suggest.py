@@ -32,8 +32,7 @@ MIN_MUNICIPALITY_LENGTH = 3
 #: Shortest town key offered; a town must also be followed by its number or nothing.
 MIN_TOWN_LENGTH = 2
 
-_CHOME_RE = re.compile(r"[一二三四五六七八九十]+丁目$")
-_GUN_RE = re.compile(r"^[^市区町村郡]{1,5}郡")
+_GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")  # matched at a position: no ^
 _PREFIXES = ("埼玉県", "埼玉")
 #: What may follow a town name in an address: its 丁目 or block number, or nothing.
 _AFTER_TOWN = re.compile(r"$|[0-9０-９一二三四五六七八九十丁番号ノの\-－ 　]")
@@ -90,11 +89,7 @@ def suggest_towns(
         if index is None:
             continue
         city = registry[code].full_name if code in registry else index.name
-        bases: dict[str, str] = {}
-        for key, town in index.plain.items():
-            base = _CHOME_RE.sub("", town.town)
-            bases.setdefault(town_key(base) if base != town.town else key, base)
-        for key, base in bases.items():
+        for key, base in index.names.items():
             if len(key) < MIN_TOWN_LENGTH or not differs_by_one(written, key):
                 continue
             if _AFTER_TOWN.match(written, len(key)) is None:
@@ -106,7 +101,8 @@ def suggest_towns(
 def _ranked(found: list[tuple[str, str]], level_of: LevelOf) -> tuple[str, ...]:
     """The corrected addresses (name + the rest as written), those that read down to a town
     first, each once, at most MAX_SUGGESTIONS."""
-    addresses = list(dict.fromkeys(name + rest for name, rest in found))
+    # Each check is one more parse: a handful is enough to rank what will be shown.
+    addresses = list(dict.fromkeys(name + rest for name, rest in found))[: 2 * MAX_SUGGESTIONS]
     reaching = [a for a in addresses if level_of(a) >= 3]
     others = [a for a in addresses if a not in reaching]
     return tuple([*reaching, *others])[:MAX_SUGGESTIONS]

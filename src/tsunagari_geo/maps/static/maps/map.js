@@ -339,17 +339,20 @@
         box.appendChild(b);
       });
     }
+    var searches = 0;
     document.getElementById('tg-search').addEventListener('submit', async function (e) {
       e.preventDefault();
       var q = document.getElementById('tg-address').value.trim();
       var status = document.getElementById('tg-search-status');
       if (!q) return;
+      var search = ++searches;
       status.textContent = '検索中…';
       showSuggestions([]);
       try {
         var hit = links.geocode ? await searchApi(q) : null;
-        if (hit) showSuggestions(hit.suggestions);
         if ((!hit || hit.lat === undefined) && links.town_index) hit = await searchTownIndex(q);
+        if (search !== searches) return; // a newer search has started: this answer is stale
+        if (hit) showSuggestions(hit.suggestions);
         if (!hit || hit.lat === undefined) {
           status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
           return;
@@ -359,6 +362,7 @@
         // A near match was shown: keep its もしかして in view rather than the nearby list.
         if (hit.suggestions && hit.suggestions.length) document.getElementById('tg-panel').scrollTop = 0;
       } catch (err) {
+        if (search !== searches) return;
         status.textContent = '検索できませんでした: ' + err.message;
       }
     });
