@@ -199,6 +199,16 @@ def _check_url(value: str | None) -> str | None:
     return value
 
 
+def _one_code(value: str | None, info: ValidationInfo, message: str) -> str | None:
+    """One municipality code (a name or code :func:`_serves` understands), not the prefecture."""
+    if value is None:
+        return None
+    codes = _serves(value, info)
+    if len(codes) != 1 or codes[0] == PREFECTURE:
+        raise ValueError(f"{message}: {value!r}")
+    return codes[0]
+
+
 def _serves(value: object, info: ValidationInfo) -> list[str]:
     vocab = _vocabulary(info)
     out: list[str] = []
@@ -317,12 +327,7 @@ class Organization(Record):
     @field_validator("base_muni_code")
     @classmethod
     def _known_code(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        codes = _serves(value, info)
-        if len(codes) != 1 or codes[0] == PREFECTURE:
-            raise ValueError(f"所在市町村はひとつの市町村コードで書いてください: {value!r}")
-        return codes[0]
+        return _one_code(value, info, "所在市町村はひとつの市町村コードで書いてください")
 
 
 class Activity(_Serving):
@@ -494,12 +499,7 @@ class GoodPractice(Record):
     @field_validator("muni_code")
     @classmethod
     def _known_code(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        codes = _serves(value, info)
-        if len(codes) != 1 or codes[0] == PREFECTURE:
-            raise ValueError(f"市町村コードをひとつ書いてください: {value!r}")
-        return codes[0]
+        return _one_code(value, info, "市町村コードをひとつ書いてください")
 
 
 #: Fields holding lists; in tables they are written joined with ``;``.
