@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PY_DIRS := $(wildcard src api tests bench)
+PY_DIRS := $(wildcard src api tests bench hatch_build.py)
 export TSUNAGARI_SOURCE ?= $(abspath ../shared/data/saitama)
 export TSUNAGARI_STORE ?= data/build/tsunagari.gpkg
 

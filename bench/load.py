@@ -132,7 +132,7 @@ def deployment(folder: Path, reuse: bool) -> ApiSettings:
     t0 = time.perf_counter()
     build_layers(
         ReferenceStore.open(store),
-        inputs=BuildInputs.samples(REPO / "data" / "samples"),
+        inputs=BuildInputs.samples(),
         out=folder / "layers.gpkg",
         planner_out=folder / "planner.gpkg",
     )
