@@ -1,6 +1,6 @@
 """Load: `tsunagari-geo serve --workers 2` on loopback at rising, open-loop request rates.
 
-The deployment is the real pipeline on ``data/samples`` (plus the tiles), built into a
+The deployment is the real pipeline on the shipped samples (plus the tiles), built into a
 temporary folder from the reference store ``TSUNAGARI_STORE`` (default
 ``data/build/tsunagari.gpkg``; ``tsunagari-geo data import`` writes it). ``--reuse-build``
 serves ``data/build/layers.gpkg``, ``data/build/planner.gpkg`` and ``tiles/`` as they are
