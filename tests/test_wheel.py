@@ -130,7 +130,7 @@ def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed
 @pytest.fixture(scope="module")
 def deployed(installed: Installed, source_dir: Path) -> Installed:
     """The README's first steps, run by the installed package in its empty working folder."""
-    installed.run("tsunagari-geo", "data", "import", "--source", str(source_dir))
+    installed.run("tsunagari-geo", "data", "import", "--source", str(source_dir.resolve()))
     installed.run("tsunagari-geo", "build")
     installed.run("tsunagari-geo", "tiles", "build")
     return installed
