@@ -44,13 +44,11 @@ from tsunagari_geo.activities.models import (
     Vocabulary,
     headers,
 )
-from tsunagari_geo.activities.taxonomy import DATA_DIR
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.resources import GOOD_PRACTICES_CSV
 from tsunagari_geo.settings import STORE_CRS
 from tsunagari_geo.tables import read_table, write_table
 from tsunagari_geo.text import nfkc
-
-GOOD_PRACTICES_CSV = DATA_DIR / "good_practices.csv"
 
 #: Columns a file must have for each record kind (others may be left out).
 REQUIRED: dict[type[Record], tuple[str, ...]] = {
@@ -320,7 +318,7 @@ def read_consultations(path: str | Path, *, vocabulary: Vocabulary | None = None
 def read_good_practices(
     path: str | Path | None = None, *, vocabulary: Vocabulary | None = None
 ) -> ReadResult:
-    """Good practices 好事例 (:class:`GoodPractice`), by default ``data/good_practices.csv``."""
+    """Good practices 好事例 (:class:`GoodPractice`), by default the shipped ``good_practices.csv``."""
     return read_records(path or GOOD_PRACTICES_CSV, GoodPractice, vocabulary=vocabulary)
 
 

@@ -5,5 +5,6 @@
 * :mod:`.coverage` measures, per area, what support exists, for whom, how far away, which
   members are there, where the gaps are and who nearby could fill them
   (``tsunagari-geo coverage``).
-* :mod:`.config` reads the gap-score weights and thresholds from ``data/coverage.toml``.
+* :mod:`.config` reads the gap-score weights and thresholds from ``coverage.toml``
+  (shipped in ``resources/``).
 """

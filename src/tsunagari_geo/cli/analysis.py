@@ -159,7 +159,7 @@ def coverage_cmd(
     ] = None,
     good_practices: Annotated[
         Path | None,
-        typer.Option("--good-practices", help="好事例の表（既定: data/good_practices.csv）"),
+        typer.Option("--good-practices", help="好事例の表（既定: 同梱の good_practices.csv）"),
     ] = None,
     level: Annotated[
         str, typer.Option("--level", help="municipality（63 市町村）か unit（72 区域）")
@@ -168,7 +168,7 @@ def coverage_cmd(
         str, typer.Option("--scheme", help="階級区分 (mapclassify: quantiles, naturalbreaks…)")
     ] = "quantiles",
     config: Annotated[
-        Path | None, typer.Option("--config", help="重みと閾値（既定: data/coverage.toml）")
+        Path | None, typer.Option("--config", help="重みと閾値（既定: 同梱の coverage.toml）")
     ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="検証レポート CSV（既定: OUT.report.csv）")
@@ -244,11 +244,13 @@ def coverage_cmd(
 @app.command("samples")
 def samples_cmd(
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="出力先（既定: data/samples）")
+        Path | None, typer.Option("--out-dir", help="出力先（既定: 同梱の samples フォルダ）")
     ] = None,
     templates_dir: Annotated[
         Path | None,
-        typer.Option("--templates-dir", help="テンプレートの出力先（既定: data/templates）"),
+        typer.Option(
+            "--templates-dir", help="テンプレートの出力先（既定: 同梱の templates フォルダ）"
+        ),
     ] = None,
     store: StoreOption = None,
 ) -> None:

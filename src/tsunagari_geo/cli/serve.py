@@ -15,6 +15,7 @@ import typer
 from tsunagari_geo.cli import app
 from tsunagari_geo.cli.console import err_console as console
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS, DEFAULT_TILES_DIR
+from tsunagari_geo.resources import SAMPLES_DIR
 from tsunagari_geo.settings import get_settings
 
 tiles_app = typer.Typer(help="ベクタータイル（PMTiles）", no_args_is_help=True)
@@ -24,8 +25,12 @@ app.add_typer(tiles_app, name="tiles")
 @app.command("build")
 def build(
     samples: Annotated[
-        Path, typer.Option(help="入力表のフォルダ（organizations/activities/consultations.csv）")
-    ] = Path("data/samples"),
+        Path,
+        typer.Option(
+            help="入力表のフォルダ（organizations/activities/consultations.csv）",
+            show_default="同梱の架空サンプル",
+        ),
+    ] = SAMPLES_DIR,
     organizations: Annotated[Path | None, typer.Option(help="団体の表")] = None,
     activities: Annotated[Path | None, typer.Option(help="活動の表")] = None,
     consultations: Annotated[Path | None, typer.Option(help="相談窓口の表")] = None,

@@ -52,8 +52,9 @@ from tsunagari_geo.layers.privacy import (
 from tsunagari_geo.layers.published import write_layers
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.resources import SAMPLES_DIR
 
-SAMPLES = Path("data/samples")
+SAMPLES = SAMPLES_DIR
 
 
 @dataclass(frozen=True)
