@@ -39,3 +39,18 @@ def make_source(dest: Path, **replace: str) -> Path:
 def mini_region() -> Region:
     """The region of the mini source: さいたま市 with two wards, and 川越市."""
     return load_region(FIXTURES / "mini_region")
+
+
+#: The second region (a miniature of 静岡県, see tests/fixtures/region_b/README.md).
+REGION_B = FIXTURES.parent / "region_b"
+
+
+def region_b() -> Region:
+    """The second region: two designated cities, names shared with other prefectures."""
+    return load_region(REGION_B / "region")
+
+
+def make_region_b_source(dest: Path) -> Path:
+    """A copy of the second region's source folder in ``dest`` (tests may break it)."""
+    shutil.copytree(REGION_B / "source", dest)
+    return dest

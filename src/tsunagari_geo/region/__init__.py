@@ -125,8 +125,8 @@ class Region:
             isinstance(bounds, list)
             and len(bounds) == 4
             and all(isinstance(b, int | float) for b in bounds)
-            and bounds[0] < bounds[2]
-            and bounds[1] < bounds[3]
+            and -180 <= bounds[0] < bounds[2] <= 180
+            and -90 <= bounds[1] < bounds[3] <= 90
         ):
             raise RegionError(
                 "bounds is [west, south, east, north] in lon/lat", path=where, column="bounds",
