@@ -277,7 +277,7 @@ class Geocoder:
         if not retry:
             return result
         body = result.normalized
-        for pref in _written_prefixes(self._region):
+        for pref in self._region.pref_prefixes:
             if body.startswith(pref):
                 body = body[len(pref) :]
                 break
@@ -572,14 +572,6 @@ class Geocoder:
         result.rest = r.rest_from(hit.end)
         result.reason = _join(*r.reasons)
         return result
-
-
-def _written_prefixes(region: Region) -> tuple[str, ...]:
-    """The prefecture as written in front of an address: 埼玉県, then 埼玉 (never folded)."""
-    name = region.pref_name
-    if name[-1:] in ("県", "府", "都") and len(name) > 2:
-        return (name, name[:-1])
-    return (name,)
 
 
 def _longest(

@@ -137,7 +137,7 @@ class AddressDictionary:
     @property
     def pref_prefixes(self) -> tuple[str, ...]:
         """The region's prefecture as written at the start of an address, folded: 埼玉県, 埼玉."""
-        return pref_prefixes(self.region)
+        return tuple(fold(p) for p in self.region.pref_prefixes)
 
     @classmethod
     def from_store(cls, store: Store) -> AddressDictionary:
@@ -179,17 +179,6 @@ class AddressDictionary:
         )
         result.load_seconds = time.perf_counter() - started
         return result
-
-
-def pref_prefixes(region: Region) -> tuple[str, ...]:
-    """The prefecture written in full and without 県/府/都 (埼玉県, 埼玉), folded.
-
-    北海道 has no shorter form.
-    """
-    name = fold(region.pref_name)
-    if name[-1:] in ("県", "府", "都") and len(name) > 2:
-        return (name, name[:-1])
-    return (name,)
 
 
 def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:

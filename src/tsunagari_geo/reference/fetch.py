@@ -1,7 +1,8 @@
 """Download the public sources onto a machine that lacks them, resumably and with checksums.
 
-The layout written is the one :mod:`.sources` reads for the region (``municipal_boundaries/``,
-``towns/api/ja.json``, ``towns/api/ja/埼玉県/*.json`` for 埼玉県, see region.toml). Each file goes to ``NAME.part`` first;
+The layout written is the one :mod:`.sources` reads for the region (``[sources]`` in
+region.toml: ``municipal_boundaries/``, ``towns/api/ja.json``, ``towns/api/ja/埼玉県/*.json``
+for 埼玉県). Each file goes to ``NAME.part`` first;
 a rerun continues a ``.part`` with an HTTP Range request and skips every file whose SHA-256
 already stands in ``SHA256SUMS``. Census population needs an e-Stat application id, so it is
 not fetched: :data:`POPULATION_HINT` tells the user what to put where.

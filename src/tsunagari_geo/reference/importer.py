@@ -75,15 +75,13 @@ def import_reference(
     census, census_path = sources.read_census(source, region)
     units = _attach_population(units, census, census_path)
     municipalities = _dissolve_municipalities(units, region)
-    towns_raw, town_files, listed = sources.read_towns(source, region)
-    towns = _build_towns(
-        towns_raw, listed, source / region.sources.towns_index, registry, units, report
-    )
-    index, _ = sources.read_towns_index(source, region)
+    index, index_path = sources.read_towns_index(source, region)
+    towns_raw, town_files, listed = sources.read_towns(source, region, index)
+    towns = _build_towns(towns_raw, listed, index_path, registry, units, report)
     japan = sources.japan_municipalities(index, region)
     if japan.empty:
         report.warnings.append(
-            f"{source / region.sources.towns_index} lists no prefecture but {region.pref_name}: "
+            f"{index_path} lists no prefecture but {region.pref_name}: "
             "the geocoder refuses a store without the other prefectures' names"
         )
 

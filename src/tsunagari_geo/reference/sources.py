@@ -192,17 +192,21 @@ def japan_municipalities(index: dict[str, list[str]], region: Region) -> pd.Data
     return pd.DataFrame(rows, columns=["pref", "name"], dtype="object")
 
 
-def read_towns(source: Path, region: Region) -> tuple[pd.DataFrame, list[Path], list[str]]:
+def read_towns(
+    source: Path, region: Region, index: dict[str, list[str]] | None = None
+) -> tuple[pd.DataFrame, list[Path], list[str]]:
     """Every 大字・町丁目 of the region's prefecture from the Geolonia v1 layout.
 
+    ``index`` is ``ja.json`` as :func:`read_towns_index` returns it (read here when not given).
     Returns a frame with ``municipality`` (as listed in ``ja.json``, e.g. 比企郡滑川町), ``town``,
     ``koaza``, ``lat``, ``lng`` (NaN where the dictionary has no point), the files read and the
     municipality names ``ja.json`` lists.
     """
-    prefs, index = read_towns_index(source, region)
+    prefs = index if index is not None else read_towns_index(source, region)[0]
     munis = prefs[region.pref_name]
+    index_path = source / region.sources.towns_index
     frames = []
-    files = [index]
+    files = [index_path]
     for muni in munis:
         path = source / region.sources.towns_dir / f"{muni}.json"
         if not path.exists():

@@ -181,6 +181,15 @@ class Region:
         return ward.name.removeprefix(parent.name)
 
     @property
+    def pref_prefixes(self) -> tuple[str, ...]:
+        """The prefecture as written in front of an address: in full, then without 県/府/都
+        (埼玉県, 埼玉). 北海道 has no shorter form."""
+        name = self.pref_name
+        if name[-1:] in ("県", "府", "都") and len(name) > 2:
+            return (name, name[:-1])
+        return (name,)
+
+    @property
     def unit_count(self) -> int:
         """How many units coverage is computed for (72 in 埼玉県)."""
         return len(self.registry.units)
