@@ -118,3 +118,15 @@ def test_a_code_outside_the_prefecture_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RegionError, match="prefecture code 11") as err:
         load_region(folder)
     assert "municipalities.csv" in str(err.value)
+
+
+def test_titles_are_region_data() -> None:
+    region = load_region("saitama")
+    assert region.title == "つながりマップ｜埼玉県 孤独・孤立対策"
+    assert region.titles["dashboard"].startswith("カバレッジ・ダッシュボード")
+    assert region_b().title == "つながりマップ｜静岡県（テスト）"
+
+
+def test_pref_prefixes_are_the_full_and_the_short_name() -> None:
+    assert load_region("saitama").pref_prefixes == ("埼玉県", "埼玉")
+    assert region_b().pref_prefixes == ("静岡県", "静岡")

@@ -165,3 +165,13 @@ def test_layers_round_trip_through_the_interface(tmp_path: Path) -> None:
 def test_layers_at_a_postgis_url_are_refused_like_the_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not built yet"):
         open_layers("postgresql://db.example/layers", "public")
+
+
+def test_a_postgis_url_read_as_a_path_is_still_recognised() -> None:
+    # Settings read TSUNAGARI_STORE as a Path, which folds "//" into "/".
+    with pytest.raises(StoreError, match="not built yet"):
+        open_store(Path("postgresql://db.example/tsunagari"))
+
+
+def test_a_windows_drive_is_a_path_not_a_scheme() -> None:
+    assert backend_for("C:/data/tsunagari.gpkg") is GeoPackageStore

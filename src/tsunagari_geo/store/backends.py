@@ -19,21 +19,21 @@ from tsunagari_geo.errors import StoreError
 from tsunagari_geo.store.base import LayerKind, LayerSet, Store
 from tsunagari_geo.store.geopackage import GeoPackageStore
 
-_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# A scheme of two letters or more (C:/ is a Windows drive); one slash, since a URL that went
+# through pathlib.Path (settings read TSUNAGARI_STORE as a path) has lost the second.
+_URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
 _POSTGIS_SCHEMES = frozenset({"postgresql", "postgres", "postgis"})
 
 
 def backend_for(location: str | Path) -> type[Store]:
     """The Store class for ``location``; raises StoreError for a scheme no backend serves."""
-    if isinstance(location, Path):
-        return GeoPackageStore
-    m = _URL_RE.match(location)
+    m = _URL_RE.match(str(location))
     if m is None:
         return GeoPackageStore
     scheme = m.group(1).lower()
     if scheme == "file":
         return GeoPackageStore
-    shown = f"{m.group(0)}…"  # never echo credentials written in the URL
+    shown = f"{scheme}://…"  # never echo credentials written in the URL
     if scheme in _POSTGIS_SCHEMES:
         raise StoreError(
             "PostGIS ストアはまだ実装されていません。GeoPackage のパスを指定してください "
@@ -47,8 +47,9 @@ def backend_for(location: str | Path) -> type[Store]:
 
 
 def _local(location: str | Path) -> Any:
-    if isinstance(location, str) and location.lower().startswith("file://"):
-        return Path(location[len("file://") :])
+    m = _URL_RE.match(str(location))
+    if m is not None and m.group(1).lower() == "file":
+        return Path("/" + str(location)[m.end() :])
     return location
 
 
