@@ -469,11 +469,15 @@ class Geocoder:
         if m is not None:
             after_gun = _longest(d.names, d.name_lengths, key, m.end())
             if after_gun is not None:
-                muni = self._registry.by_code.get(after_gun[0][0].code)
-                if muni is None or fold_compact(muni.gun) != m.group(0):
+                guns = {fold_compact(self._gun_of(e.code)) for e in after_gun[0]}
+                if m.group(0) not in guns:
                     reasons.append("gun_mismatch")
                 return after_gun
         return found if found is not None else (None, i)
+
+    def _gun_of(self, code: str) -> str:
+        muni = self._registry.by_code.get(code)
+        return muni.gun if muni is not None else ""
 
     def _full_name(self, code: str) -> str:
         muni = self._registry.by_code.get(code)
