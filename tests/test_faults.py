@@ -48,8 +48,8 @@ SEED = 20261126
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference_helpers import make_region_b_source, make_source, mini_region, region_b
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import REASONS, Geocoder
+from tsunagari_geo.geocode.core import reason_text
+from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import open_store
 from tsunagari_geo.text import normalize_address
 
 
 @pytest.fixture(scope="session")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 def _codes(reason: str) -> set[str]:
@@ -563,3 +572,127 @@ def test_a_huge_number_never_breaks_the_geocoder(geocoder: Geocoder, address: st
     # int() refuses digit runs over 4,300; the suggestion step re-reads corrected addresses.
     r = geocoder.geocode(address)
     assert r.level >= 2 and r.status in ("matched", "partial")
+
+
+# --- everything from the store, nothing from the source folder -----------------------------
+
+
+def test_the_geocoder_refuses_a_store_without_other_prefectures(tmp_path: Path) -> None:
+    # The mini source's ja.json lists 埼玉県 only, so the store has no other prefecture.
+    path = tmp_path / "store.gpkg"
+    import_reference(make_source(tmp_path / "src"), path, region=mini_region())
+    with pytest.raises(StoreError, match="他の都道府県の市区町村名がありません") as err:
+        Geocoder.from_store(open_store(path))
+    message = str(err.value)
+    assert "re-run `tsunagari-geo data import`" in message and str(path) in message
+
+
+@pytest.mark.parametrize(
+    "address", ["中央区銀座1-1", "北区赤羽1-1"], ids=["tokyo_chuo", "tokyo_kita"]
+)
+def test_lookup_without_any_source_folder_knows_tokyo_wards(
+    address: str, store_path: Path, tmp_path: Path
+) -> None:
+    # A service deployed with only its store: no ../shared, no TSUNAGARI_SOURCE.
+    env = {k: v for k, v in os.environ.items() if k != "TSUNAGARI_SOURCE"}
+    env["TSUNAGARI_STORE"] = str(store_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "tsunagari_geo", "lookup", address],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["status"], answer["pref"], answer["city"]) == (
+        "outside_prefecture",
+        "東京都",
+        "",
+    )
+
+
+def test_reason_texts_name_the_region(geocoder: Geocoder) -> None:
+    assert geocoder.reason_text("outside_prefecture") == "埼玉県外の住所です"
+    assert geocoder.reason_text("ward_inferred") == "さいたま市の区を町名から推定しました"
+    assert reason_text("ward_inferred", region_b()) == "静岡市・浜松市の区を町名から推定しました"
+
+
+# --- a second region through the same code --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def geocoder_b(tmp_path_factory: pytest.TempPathFactory) -> Geocoder:
+    folder = tmp_path_factory.mktemp("region_b")
+    path = folder / "store.gpkg"
+    import_reference(make_region_b_source(folder / "source"), path, region=region_b())
+    return Geocoder.from_store(open_store(path))
+
+
+def test_region_b_reads_its_own_prefecture(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("静岡県静岡市葵区追手町9-6")
+    assert (r.status, r.pref, r.city, r.muni_code, r.town, r.rest) == (
+        "matched", "静岡県", "静岡市葵区", "22101", "追手町", "9-6",
+    )  # fmt: skip
+    short = geocoder_b.geocode("静岡浜松市中央区元城町1")
+    assert (short.status, short.muni_code, short.town) == ("matched", "22138", "元城町")
+
+
+def test_region_b_infers_the_ward_in_either_designated_city(geocoder_b: Geocoder) -> None:
+    shizuoka = geocoder_b.geocode("静岡市追手町9-6")
+    hamamatsu = geocoder_b.geocode("浜松市三方原町1")
+    assert (shizuoka.muni_code, shizuoka.town) == ("22101", "追手町")
+    assert (hamamatsu.muni_code, hamamatsu.town) == ("22138", "三方原町")
+    assert "ward_inferred" in _codes(shizuoka.reason) and "ward_inferred" in _codes(
+        hamamatsu.reason
+    )
+
+
+def test_region_b_leaves_a_town_of_two_wards_at_the_city(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("静岡市中島1-1")
+    assert (r.status, r.level, r.muni_code, r.town) == ("ambiguous", 2, "22100", "")
+    assert r.candidates == ("静岡市駿河区中島", "静岡市清水区中島")
+
+
+def test_region_b_reads_a_ward_written_alone(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("中央区鍛冶町100")
+    assert (r.status, r.city, r.town) == ("matched", "浜松市中央区", "鍛冶町")
+    assert "ward_without_city" in _codes(r.reason)
+
+
+def test_region_b_sends_a_tokyo_ward_outside(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("中央区銀座1-1")
+    assert (r.status, r.pref, r.city) == ("outside_prefecture", "東京都", "")
+    saitama = geocoder_b.geocode("埼玉県さいたま市浦和区常盤6-4-4")
+    assert (saitama.status, saitama.pref) == ("outside_prefecture", "埼玉県")
+
+
+def test_region_b_name_shared_with_hokkaido_needs_a_town(geocoder_b: Geocoder) -> None:
+    with_town = geocoder_b.geocode("森町森1")
+    alone = geocoder_b.geocode("森町1-1")
+    assert (with_town.status, with_town.city, with_town.town) == ("matched", "周智郡森町", "森")
+    assert (alone.status, alone.level, alone.muni_code) == ("ambiguous", 0, "")
+    assert alone.candidates == ("静岡県周智郡森町", "北海道")
+    assert geocoder_b.geocode("北海道森町1").status == "outside_prefecture"
+
+
+def test_region_b_a_name_of_two_municipalities_is_decided_by_the_town(
+    geocoder_b: Geocoder,
+) -> None:
+    # 浜松市北区 was split in 2024 between 中央区 and 浜名区.
+    central = geocoder_b.geocode("浜松市北区三方原町1")
+    hamana = geocoder_b.geocode("浜松市北区細江町気賀1")
+    assert (central.muni_code, central.town) == ("22138", "三方原町")
+    assert (hamana.muni_code, hamana.town) == ("22139", "細江町気賀")
+    assert "former_municipality" in _codes(hamana.reason)
+
+
+def test_region_b_a_name_of_two_municipalities_without_a_town_stays_undecided(
+    geocoder_b: Geocoder,
+) -> None:
+    r = geocoder_b.geocode("浜松市北区1-1")
+    assert (r.status, r.level, r.pref, r.muni_code) == ("ambiguous", 1, "静岡県", "")
+    assert r.candidates == ("浜松市中央区", "浜松市浜名区")
+    assert "municipality_ambiguous" in _codes(r.reason)
+
+
+def test_region_b_reads_a_former_city(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("清水市旭町1-1")
+    assert (r.status, r.city, r.town) == ("matched", "静岡市清水区", "旭町")

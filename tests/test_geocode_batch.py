@@ -34,8 +34,8 @@ CARE = "samples/care_facilities_mhlw_2025.csv"
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 def _read(path: Path) -> pd.DataFrame:

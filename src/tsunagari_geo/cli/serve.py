@@ -112,11 +112,11 @@ def serve(
     import uvicorn
 
     from tsunagari_api.settings import get_api_settings
-    from tsunagari_geo.reference.store import ReferenceStore
+    from tsunagari_geo.store import open_store
 
     settings = get_api_settings()
     # Fail here, with one clear line, rather than in every worker.
-    ReferenceStore.open(settings.store)
+    open_store(settings.store)
     console.print(f"http://{host}:{port}/ で提供します（OpenAPI: /api）", highlight=False)
     uvicorn.run(
         "tsunagari_api.factory:create_app",
