@@ -37,6 +37,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tsunagari_api.factory import create_app
+from tsunagari_geo.region import load_region
+
+SAITAMA = load_region("saitama")
 
 _URL_ATTRS = re.compile(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"')
 
@@ -73,7 +76,9 @@ def _resource_urls(html: str) -> list[str]:
 
 
 def test_map_page_loads_every_resource_from_its_own_origin() -> None:
-    html = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    html = build_map_page(
+        api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
     urls = _resource_urls(html)
     assert "/assets/vendor/leaflet/leaflet.js" in urls
     assert "/assets/vendor/leaflet.markercluster/leaflet.markercluster.js" in urls
@@ -82,19 +87,25 @@ def test_map_page_loads_every_resource_from_its_own_origin() -> None:
 
 
 def test_folium_class_defaults_are_left_alone() -> None:
-    build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA)
     assert dict(folium.Map.default_js)["leaflet"].startswith("https://")
 
 
 def test_gsi_basemap_is_a_setting_with_its_attribution() -> None:
-    gsi = build_map_page(api_links(), MapSettings(basemap="gsi"), REFERENCE_ATTRIBUTION)
-    blank = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    gsi = build_map_page(
+        api_links(), MapSettings(basemap="gsi"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
+    blank = build_map_page(
+        api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
     assert GSI_PALE_URL in gsi and "地理院タイル" in gsi
     assert "cyberjapandata" not in blank and GSI_TILES not in blank
 
 
 def test_map_page_is_japanese_phone_ready_and_names_every_source() -> None:
-    html = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    html = build_map_page(
+        api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
     assert '<html lang="ja">' in html
     assert 'name="viewport"' in html
     for line in REFERENCE_ATTRIBUTION:
@@ -102,7 +113,9 @@ def test_map_page_is_japanese_phone_ready_and_names_every_source() -> None:
 
 
 def test_map_page_fetches_its_data_instead_of_inlining_it(data: SiteData) -> None:
-    html = build_map_page(api_links(), MapSettings(basemap="blank"), data.attribution)
+    html = build_map_page(
+        api_links(), MapSettings(basemap="blank"), data.attribution, region=SAITAMA
+    )
     assert len(html.encode()) < 60_000
     assert "/collections/activities/items" in html
     names = data.layers["activities"]["name"].astype(str)
