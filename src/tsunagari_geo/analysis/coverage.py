@@ -10,7 +10,8 @@ being shown.
 Which activities count where
     *In-person* (対面) means ``format`` in_person or outreach (訪問) and not prefecture-wide.
     An in-person activity counts in the area holding its point; without a point, in the
-    area of its ``muni_code`` column (the geocoder's) or of its single ``serves`` code; if
+    area of its ``unit_code`` or ``muni_code`` column (the geocoder's, placed by
+    :func:`tsunagari_geo.analysis.placement.placed_point`) or of its single ``serves`` code; if
     none of these, it is listed in ``CoverageResult.unlocated``. Rows placed only at
     さいたま市 level count for the city but for none of its wards. Online, phone and
     prefecture-wide activities count *apart*, as reachable remotely, in every area they serve
@@ -20,6 +21,8 @@ Which activities count where
 Columns of ``municipalities`` and ``units`` (GeoDataFrames, EPSG:4326, one row per area):
     ``level`` (municipality | unit), ``code``, ``name``, ``muni_code`` (63-level code),
     ``pop_total`` and the census denominators, ``inperson_total``, ``inperson_published``,
+    ``ward_unknown_inperson`` (units only: for a ward of さいたま市, the city's in-person
+    activities whose ward is not known, 区不明, counted for the city and in no ward; else 0),
     ``theme_<code>`` per theme, ``stage_<code>`` per life stage, ``remote_total``,
     ``inperson_per10k`` and ``stage_<code>_per10k`` (per 10,000 of the stage's denominator),
     ``towns`` (大字・町丁目 points), ``reach_1km``, ``reach_2km`` (share of towns whose nearest
@@ -71,14 +74,16 @@ from scipy.spatial import cKDTree
 from tsunagari_geo.activities.models import LOCAL_FORMATS, PREFECTURE, split_list
 from tsunagari_geo.activities.taxonomy import ALL_AGES, Taxonomies, load_taxonomies
 from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
-from tsunagari_geo.analysis.join import (
+from tsunagari_geo.analysis.join import coordinates
+from tsunagari_geo.cells import coordinate_columns, yes_no_column
+from tsunagari_geo.errors import InputError
+from tsunagari_geo.reference.locator import (
     PointLocator,
-    coordinates,
     locator_for,
     muni_codes_of,
     store_locator,
+    unit_codes_at,
 )
-from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
 
@@ -133,21 +138,6 @@ def _is_missing(value: object) -> bool:
     if isinstance(value, list | tuple | np.ndarray):
         return False
     return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-
-
-def _bool_column(frame: pd.DataFrame, column: str, default: bool) -> npt.NDArray[np.bool_]:
-    if column not in frame.columns:
-        return np.full(len(frame), default)
-    truthy = {"true", "1", "yes", "はい", "公開"}
-    falsy = {"false", "0", "no", "いいえ", "非公開"}
-
-    def one(v: object) -> bool:
-        if isinstance(v, bool | np.bool_):
-            return bool(v)
-        text = "" if _is_missing(v) else str(v).strip().lower()
-        return True if text in truthy else False if text in falsy else default
-
-    return np.array([one(v) for v in frame[column]], dtype=bool)
 
 
 def _text_column(frame: pd.DataFrame, column: str) -> npt.NDArray[np.object_]:
@@ -323,30 +313,28 @@ def _prepare_activities(frame: pd.DataFrame, areas: _Areas, tax: Taxonomies) -> 
         i = int(np.flatnonzero(bad_fmt)[0])
         raise InputError(f"unknown format of activity {ids[i]!r}", column="format", value=fmt[i])
 
-    if n and (
-        {"lat", "lng"} <= set(frame.columns)
-        or {"lat", "lon"} <= set(frame.columns)
-        or isinstance(frame, gpd.GeoDataFrame)
-    ):
+    if n and (coordinate_columns(frame.columns) or isinstance(frame, gpd.GeoDataFrame)):
         lon, lat, missing, bad = coordinates(frame)
     else:
         lon = lat = np.full(n, np.nan)
         missing, bad = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    hit = areas.locator.locate(lon, lat)
-    unit_codes = np.array([*areas.locator.codes, ""], dtype=object)
-    unit = unit_codes[np.where(hit >= 0, hit, len(areas.locator.codes))]
+    unit = unit_codes_at(areas.locator, lon, lat)
     reason = np.where(
-        missing, "no_point", np.where(bad, "bad_point", np.where(hit < 0, "outside_prefecture", ""))
+        missing,
+        "no_point",
+        np.where(bad, "bad_point", np.where(unit == "", "outside_prefecture", "")),
     ).astype(object)
 
-    # No point inside the prefecture: fall back on the geocoder's code, then on `serves`.
+    # No point inside the prefecture: fall back on the geocoder's codes (unit_code, then
+    # muni_code, either of which may be a unit or a municipality), then on `serves`.
+    unit_ref = _text_column(frame, "unit_code")
     ref = _text_column(frame, "muni_code")
     muni_codes = set(areas.municipalities["code"].astype(str))
     muni = np.array([areas.to_muni.get(u, "") for u in unit], dtype=object)
     prefwide = np.array([PREFECTURE in s for s in serves], dtype=bool)
     for i in np.flatnonzero(unit == "").tolist():
         single = serves[i][0] if len(serves[i]) == 1 and not prefwide[i] else ""
-        for candidate in (ref[i], single):
+        for candidate in (unit_ref[i], ref[i], single):
             if candidate in areas.to_muni:
                 unit[i], muni[i] = candidate, areas.to_muni[candidate]
                 break
@@ -364,7 +352,7 @@ def _prepare_activities(frame: pd.DataFrame, areas: _Areas, tax: Taxonomies) -> 
             "organization_id": org_ids,
             "format": fmt,
             "local": local,
-            "published": _bool_column(frame, "published", True),
+            "published": yes_no_column(frame, "published", default=True),
             "privacy": _text_column(frame, "location_privacy"),
             "themes": themes,
             "stages": [sorted(s) for s in stage_sets],
@@ -490,6 +478,8 @@ def _level_metrics(
 
     table["inperson_total"] = per_area(local.groupby(key).size())
     table["inperson_published"] = per_area(local[local["published"]].groupby(key).size())
+    if level == "unit":
+        table["ward_unknown_inperson"] = _ward_unknown(acts, table["code"], areas)
     theme_rows = local[[key, "themes"]].explode("themes").dropna()
     theme_counts = pd.crosstab(theme_rows[key], theme_rows["themes"]) if len(theme_rows) else None
     for theme in tax.themes.codes:
@@ -520,6 +510,21 @@ def _level_metrics(
     _add_members(table, level, orgs, areas)
     _add_flags_and_score(table, tax, cfg)
     return gpd.GeoDataFrame(table, geometry=base.geometry.to_numpy(), crs=STORE_CRS)
+
+
+def _ward_unknown(acts: pd.DataFrame, codes: pd.Series, areas: _Areas) -> list[int]:
+    """Per ward: in-person activities of its city whose ward is not known (区不明).
+
+    They count for the city at the 63 level and in no ward; each ward of the city shows the
+    city's figure, so that the 72-unit table still accounts for them. 0 outside such cities.
+    """
+    unknown = acts[acts["local"] & (acts["unit_code"] == "") & (acts["muni_code"] != "")]
+    per_city = unknown.groupby("muni_code").size()
+    out = []
+    for code in codes:
+        city = areas.to_muni.get(code, code)
+        out.append(int(per_city.get(city, 0)) if city != code else 0)
+    return out
 
 
 def _population_columns(tax: Taxonomies) -> list[str]:
