@@ -52,7 +52,7 @@ def _is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def yes_no_message(value: object) -> str:
+def _yes_no_message(value: object) -> str:
     """The Japanese message for a cell that is neither yes nor no."""
     return (
         f"はい/いいえ として読めない値です: {value!r} "
@@ -80,7 +80,7 @@ def parse_yes_no(value: object) -> bool | None:
             return True
         if text in NO:
             return False
-    raise ValueError(yes_no_message(value))
+    raise ValueError(_yes_no_message(value))
 
 
 def yes_no_column(

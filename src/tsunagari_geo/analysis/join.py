@@ -2,12 +2,13 @@
 
 :func:`join_points` adds three columns to every row, dropping none:
 
-* ``unit_code``: the unit (市町村, or さいたま市's 区) whose polygon holds the point, else empty;
+* ``unit_code``: the unit (市町村, or さいたま市's 区) whose polygon holds the point, else empty
+  (it replaces a ``unit_code`` column the input had, after comparing with it);
 * ``muni_code_by_point``: its municipality at the 63 level (a ward's city), else empty;
-* ``join_check``: ``ok`` (agrees with the row's ``muni_code``, e.g. the geocoder's), ``disagrees``,
-  ``unchecked`` (the row has no ``muni_code`` to compare with), ``outside_prefecture``,
-  ``no_point`` (no coordinates) or ``bad_point`` (coordinates that are not numbers or lie
-  outside longitude/latitude ranges).
+* ``join_check``: ``ok`` (agrees with the row's own code, e.g. the geocoder's: its
+  ``unit_code`` where set, else its ``muni_code``), ``disagrees``, ``unchecked`` (the row has
+  no code to compare with), ``outside_prefecture``, ``no_point`` (no coordinates) or
+  ``bad_point`` (coordinates that are not numbers or lie outside longitude/latitude ranges).
 
 Which unit holds a point is decided by the one locator,
 :mod:`tsunagari_geo.reference.locator` (a point on a border shared by two units belongs to the
@@ -116,13 +117,19 @@ def coordinates(
     return lon, lat, np.asarray(missing, dtype=bool), np.asarray(bad, dtype=bool)
 
 
+def _codes(frame: pd.DataFrame, column: str) -> npt.NDArray[np.object_]:
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame[column].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+
+
 def join_points(
     frame: pd.DataFrame,
     units: gpd.GeoDataFrame,
     *,
     lon_column: str | None = None,
     lat_column: str | None = None,
-    reference_column: str = "muni_code",
+    reference_column: str | None = None,
     locator: PointLocator | None = None,
 ) -> pd.DataFrame:
     """Add ``unit_code``, ``muni_code_by_point`` and ``join_check`` to every row.
@@ -131,7 +138,8 @@ def join_points(
         frame: rows with coordinates (see :func:`coordinates`); a GeoDataFrame stays one.
         units: the 72 units (``code``, ``parent_code``, geometry), e.g. ``store.units``.
         lon_column, lat_column: coordinate columns, if not the usual names.
-        reference_column: the code to compare with (the geocoder's ``muni_code``); it may be
+        reference_column: the code to compare with; by default the row's ``unit_code`` where
+            set, else its ``muni_code`` (the geocoder's batch output has both); it may be
             a unit or a municipality code. Absent or empty → ``unchecked``.
         locator: a prebuilt :class:`PointLocator` for ``units`` (built when None).
 
@@ -147,10 +155,12 @@ def join_points(
     to_muni = muni_codes_of(units)
     muni_code = np.array([to_muni.get(c, "") for c in unit_code], dtype=object)
 
-    if reference_column in frame.columns:
-        ref = frame[reference_column].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    if reference_column is not None:
+        ref = _codes(frame, reference_column)
     else:
-        ref = np.full(len(frame), "", dtype=object)
+        # A ward, when the row names one, is checked as a ward; else the municipality.
+        unit_ref, muni_ref = _codes(frame, "unit_code"), _codes(frame, "muni_code")
+        ref = np.where(unit_ref != "", unit_ref, muni_ref).astype(object)
     check = np.where(
         ref == "", "unchecked", np.where((ref == unit_code) | (ref == muni_code), "ok", "disagrees")
     ).astype(object)

@@ -63,7 +63,8 @@ def join_cmd(
 ) -> None:
     """各行の座標から区域（72）と市町村（63）を判定し、unit_code・muni_code_by_point・join_check を加えます。
 
-    行は一行も落としません。ジオコーダーの muni_code と食い違う行、県外の点は join_check で示します。
+    行は一行も落としません。ジオコーダーの unit_code（なければ muni_code）と食い違う行、県外の点は
+    join_check で示します。
     """
     frame = read_table(input_path)
     joined = join_points(frame, _store(store).units, lon_column=lon_column, lat_column=lat_column)

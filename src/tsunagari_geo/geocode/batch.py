@@ -14,12 +14,17 @@ Statuses are the geocoder's, plus ``overridden`` for a row an overrides file dec
 The failures file starts with ``row``, the spreadsheet row number of the input (header = 1).
 
 Coordinate check: when the input has coordinates (lat/lng, 緯度/経度 …: the columns
-:func:`tsunagari_geo.cells.coordinate_columns` finds) they are checked
-against the geocoded address: ``coord_check`` is ``missing`` (no usable point),
+:func:`tsunagari_geo.cells.coordinate_columns` finds) they are checked against the geocoded
+address, the unit holding the point found by the pipeline's one locator
+(:mod:`tsunagari_geo.reference.locator`): ``coord_check`` is ``missing`` (no usable point),
 ``outside_prefecture`` (in no Saitama unit), ``other_municipality`` (in a unit other than the
-address's), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` from the
+address's ``unit_code``; outside its city when the address leaves the ward of さいたま市
+unknown), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` from the
 town's representative point; level 3 only), ``ok``, or ``unchecked`` (the address itself has no
 municipality). ``coord_distance_m`` is the distance in EPSG:6677 between the two points.
+
+Every row gets both codes: ``unit_code`` (one of the 72 units; empty when the address names
+only さいたま市 or a town in several of its wards) and ``muni_code`` (one of the 63).
 """
 
 from __future__ import annotations
