@@ -137,7 +137,12 @@ def prepare_activities(frame: pd.DataFrame, areas: Areas, tax: Taxonomies) -> pd
             "organization_id": org_ids,
             "format": fmt,
             "local": local,
-            "published": yes_no_column(frame, "published", default=True),
+            "published": yes_no_column(
+                frame,
+                "published",
+                default=True,
+                rows=frame["row"].tolist() if "row" in frame.columns else None,
+            ),
             "privacy": text_column(frame, "location_privacy"),
             "themes": themes,
             "stages": [sorted(s) for s in stage_sets],
