@@ -37,7 +37,7 @@ def _codes(reason: str) -> set[str]:
 def test_a_full_address_gives_every_field(geocoder: Geocoder, store: ReferenceStore) -> None:
     r = geocoder.geocode("埼玉県さいたま市浦和区常盤六丁目4番4号")
     town = store.towns.query("unit_code == '11107' and town == '常盤六丁目'").iloc[0]
-    assert (r.pref, r.city, r.muni_code, r.town, r.rest) == (
+    assert (r.pref, r.city, r.unit_code, r.town, r.rest) == (
         "埼玉県",
         "さいたま市浦和区",
         "11107",
@@ -105,7 +105,7 @@ def test_imputed_town_point_is_said_in_reason(geocoder: Geocoder, store: Referen
 )
 def test_width_dashes_postal_codes_and_notes(geocoder: Geocoder, text: str) -> None:
     r = geocoder.geocode(text)
-    assert (r.muni_code, r.town, r.level) == ("11107", "常盤六丁目", 3)
+    assert (r.unit_code, r.town, r.level) == ("11107", "常盤六丁目", 3)
     assert r.rest.startswith("4-4")
 
 
@@ -213,7 +213,7 @@ def test_spelling_variants_come_out_in_dictionary_spelling(
 )
 def test_prefecture_gun_and_oaza_may_be_omitted_or_extra(geocoder: Geocoder, text: str) -> None:
     r = geocoder.geocode(text)
-    assert (r.city, r.muni_code, r.town, r.rest, r.status) == (
+    assert (r.city, r.unit_code, r.town, r.rest, r.status) == (
         "比企郡滑川町",
         "11341",
         "大字福田",
@@ -224,13 +224,13 @@ def test_prefecture_gun_and_oaza_may_be_omitted_or_extra(geocoder: Geocoder, tex
 
 def test_a_wrong_gun_is_read_past_and_reported(geocoder: Geocoder) -> None:
     r = geocoder.geocode("入間郡滑川町福田1")
-    assert (r.muni_code, r.town) == ("11341", "大字福田")
+    assert (r.unit_code, r.town) == ("11341", "大字福田")
     assert "gun_mismatch" in r.reason
 
 
 def test_saitama_city_ward_is_inferred_when_unique(geocoder: Geocoder) -> None:
     r = geocoder.geocode("さいたま市常盤6-4-4")
-    assert (r.city, r.muni_code, r.town) == ("さいたま市浦和区", "11107", "常盤六丁目")
+    assert (r.city, r.unit_code, r.town) == ("さいたま市浦和区", "11107", "常盤六丁目")
     assert "ward_inferred" in r.reason
 
 
@@ -240,7 +240,8 @@ def test_saitama_city_ward_is_ambiguous_when_several_wards_have_the_town(
     r = geocoder.geocode("さいたま市宮町1")
     wards = store.towns.query("muni_code == '11100' and key.str.startswith('宮町')").unit_code
     assert wards.nunique() > 1
-    assert (r.status, r.level, r.muni_code) == ("ambiguous", 2, "11100")
+    # The ward is not known, so none is given: the row is in the city, in no ward.
+    assert (r.status, r.level, r.unit_code, r.muni_code) == ("ambiguous", 2, "", "11100")
     assert len(r.candidates) == wards.nunique()
     assert all(c.startswith("さいたま市") and "区" in c for c in r.candidates)
 
@@ -249,7 +250,7 @@ def test_saitama_city_ward_is_inferred_for_an_undecided_town(geocoder: Geocoder)
     # 丸ヶ崎 is only in 見沼区, as 大字丸ヶ崎 and 丸ヶ崎町: the ward is known, the town is not.
     r = geocoder.geocode("さいたま市丸ヶ崎123")
     with_ward = geocoder.geocode("さいたま市見沼区丸ヶ崎123")
-    assert (r.city, r.muni_code, r.status) == ("さいたま市見沼区", "11104", "ambiguous")
+    assert (r.city, r.unit_code, r.status) == ("さいたま市見沼区", "11104", "ambiguous")
     assert (
         r.candidates
         == with_ward.candidates
@@ -263,7 +264,7 @@ def test_saitama_city_ward_is_inferred_for_an_undecided_town(geocoder: Geocoder)
 
 def test_ward_without_city_is_read_only_with_a_town(geocoder: Geocoder) -> None:
     r = geocoder.geocode("見沼区丸ケ崎町1")
-    assert (r.muni_code, r.town) == ("11104", "丸ヶ崎町")
+    assert (r.unit_code, r.town) == ("11104", "丸ヶ崎町")
     assert "ward_without_city" in r.reason
     tokyo = geocoder.geocode("中央区銀座1-1")
     assert (tokyo.status, tokyo.level, tokyo.pref) == ("outside_prefecture", 1, "東京都")
@@ -324,11 +325,11 @@ def test_dropped_machi_is_read_only_when_nothing_else_matches(geocoder: Geocoder
 
 def test_municipality_without_its_suffix_needs_a_town(geocoder: Geocoder) -> None:
     r = geocoder.geocode("埼玉県三郷鷹野4-39-1")
-    assert (r.muni_code, r.town) == ("11237", "鷹野四丁目")
+    assert (r.unit_code, r.town) == ("11237", "鷹野四丁目")
     assert "municipality_suffix_omitted" in r.reason
     assert geocoder.geocode("三郷").status == "unmatched"
     r = geocoder.geocode("埼玉県比企郡鳩山熊井76-1")
-    assert (r.muni_code, r.town, r.reason) == ("11348", "大字熊井", "municipality_suffix_omitted")
+    assert (r.unit_code, r.town, r.reason) == ("11348", "大字熊井", "municipality_suffix_omitted")
 
 
 # --- former municipalities -------------------------------------------------------------------
@@ -348,7 +349,7 @@ def test_former_municipality_names_are_read_and_reported(
     geocoder: Geocoder, text: str, code: str, town: str, former: str
 ) -> None:
     r = geocoder.geocode(text)
-    assert (r.muni_code, r.town, r.level) == (code, town, 3)
+    assert (r.unit_code, r.town, r.level) == (code, town, 3)
     assert f"former_municipality:{former}" in r.reason
 
 
@@ -410,7 +411,7 @@ def test_name_used_in_several_prefectures_lists_them(geocoder: Geocoder) -> None
 
 
 def test_saitama_name_also_used_elsewhere_needs_a_saitama_town(geocoder: Geocoder) -> None:
-    assert geocoder.geocode("美里町大字下児玉1").muni_code == "11381"
+    assert geocoder.geocode("美里町大字下児玉1").unit_code == "11381"
     r = geocoder.geocode("美里町xyz")
     assert (r.status, r.level, r.muni_code) == ("ambiguous", 0, "")
     assert "埼玉県児玉郡美里町" in r.candidates
@@ -435,13 +436,13 @@ def test_nonsense_is_unmatched_with_what_was_recognised(geocoder: Geocoder) -> N
 
 def test_context_fills_a_missing_municipality(geocoder: Geocoder) -> None:
     r = geocoder.geocode("稲荷5-1-31", "草加市")
-    assert (r.muni_code, r.town) == ("11221", "稲荷五丁目")
+    assert (r.unit_code, r.town) == ("11221", "稲荷五丁目")
     assert "municipality_from_context" in r.reason
 
 
 def test_context_does_not_double_a_written_municipality(geocoder: Geocoder) -> None:
     r = geocoder.geocode("埼玉県草加市稲荷5-1-31", "草加市")
-    assert (r.muni_code, r.town, r.reason) == ("11221", "稲荷五丁目", "chome_from_number")
+    assert (r.unit_code, r.town, r.reason) == ("11221", "稲荷五丁目", "chome_from_number")
 
 
 def test_context_beats_a_pref_less_name_from_elsewhere(geocoder: Geocoder) -> None:
@@ -450,7 +451,7 @@ def test_context_beats_a_pref_less_name_from_elsewhere(geocoder: Geocoder) -> No
     alone = geocoder.geocode("栄町704")
     assert alone.status == "outside_prefecture"
     r = geocoder.geocode("栄町704", "上尾市")
-    assert r.muni_code == "11219"
+    assert r.unit_code == "11219"
     tokyo = geocoder.geocode("千代田区丸の内1-1", "川口市")
     assert (tokyo.status, tokyo.pref) == ("outside_prefecture", "東京都")
 
@@ -466,7 +467,7 @@ def test_saitama_context_beats_a_town_like_name_from_elsewhere(geocoder: Geocode
     # 栄町 is 千葉県印旛郡栄町, but beside 埼玉県 / 白岡市 the row means 白岡市.
     for context in ("埼玉県白岡市", "白岡市"):
         r = geocoder.geocode("栄町704", context)
-        assert (r.pref, r.city, r.muni_code, r.level) == ("埼玉県", "白岡市", "11246", 2)
+        assert (r.pref, r.city, r.unit_code, r.level) == ("埼玉県", "白岡市", "11246", 2)
         assert "municipality_from_context" in r.reason
 
 

@@ -171,6 +171,18 @@ def test_tables_have_one_row_per_area(data: SiteData) -> None:
     )
 
 
+def test_the_units_table_shows_the_ward_unknown_figure_of_saitama_city(data: SiteData) -> None:
+    header = "区不明の対面の活動（市全体）"
+    units = data.table("units").set_index("コード")
+    assert header not in data.table("municipalities").columns
+    wards = units.loc[units.index.str.startswith("111"), header]
+    # One figure for the city, shown beside each of its wards; none outside it.
+    assert wards.nunique() == 1
+    assert (units.loc[~units.index.str.startswith("111"), header] == 0).all()
+    city = data.table("municipalities").set_index("コード").loc["11100", "対面の活動"]
+    assert units.loc[wards.index, "対面の活動"].sum() + wards.iloc[0] == city
+
+
 def test_town_index_has_every_town_with_its_ward(data: SiteData) -> None:
     index = data.town_index()
     assert len(index["towns"]) == len(data.store.towns)

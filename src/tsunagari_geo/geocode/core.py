@@ -96,6 +96,10 @@ class GeocodeResult:
     normalized: str = ""
     pref: str = ""
     city: str = ""
+    #: the 72-unit code (for さいたま市 its ward); empty when the text names only the city or
+    #: a town in several of its wards: the ward is then not known, and none is invented.
+    unit_code: str = ""
+    #: the 63-municipality code (a ward's city, else the unit itself).
     muni_code: str = ""
     town: str = ""
     rest: str = ""
@@ -111,7 +115,8 @@ class GeocodeResult:
     suggestions: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field as JSON-ready values (candidates and suggestions as lists)."""
+        """Every field as JSON-ready values (candidates and suggestions as lists), with
+        ``unit_code`` (72 units) and ``muni_code`` (63 municipalities) both present."""
         out = asdict(self)
         out["candidates"] = list(self.candidates)
         out["suggestions"] = list(self.suggestions)
@@ -248,14 +253,14 @@ class Geocoder:
             compact = result.normalized.replace(" ", "")
             return suggest_municipalities(self.dictionary, compact, level_of)
         rest = result.rest.replace(" ", "")
-        towns = suggest_towns(self.dictionary, result.muni_code, rest, level_of)
+        towns = suggest_towns(self.dictionary, result.unit_code or result.muni_code, rest, level_of)
         if towns:
             return towns
         if "municipality_from_context" in codes:
             # The municipality came from another column because the address's own was
             # misspelt (伊那町寿 beside 伊奈町): suggest its spelling.
             return suggest_municipalities(self.dictionary, rest, level_of)
-        if result.muni_code in self.dictionary.wards_by_city:
+        if not result.unit_code and result.muni_code in self.dictionary.wards_by_city:
             # A designated city and then no town: the ward may be the misspelt part (浦話区).
             city = self._registry.by_code[result.muni_code].name
             return suggest_municipalities(self.dictionary, city + rest, level_of)
@@ -284,7 +289,7 @@ class Geocoder:
         prefix = normalize_address(str(context))
         joined = self._parse(prefix + body)
         better = joined.level > result.level or (
-            joined.level == result.level == 3 and joined.muni_code != result.muni_code
+            joined.level == result.level == 3 and joined.unit_code != result.unit_code
         )
         if (
             "name_outside_prefecture" in codes
@@ -485,8 +490,12 @@ class Geocoder:
 
     def _set_unit(self, result: GeocodeResult, code: str) -> None:
         unit = self.dictionary.units[code]
+        muni = self._registry.by_code.get(code)
         result.city = self._full_name(code)
-        result.muni_code = code
+        # A designated city without its ward is a municipality, not a unit.
+        city_only = muni is not None and muni.kind == "designated_city"
+        result.unit_code = "" if city_only else code
+        result.muni_code = muni.muni_code if muni is not None else code
         result.level = 2
         result.lat, result.lng = unit.lat, unit.lng
 
@@ -555,7 +564,8 @@ class Geocoder:
                     f"{self._region.pref_name}{result.city}",
                     *(f"{p}" for p in r.elsewhere),
                 )
-                result.pref, result.city, result.muni_code = "", "", ""
+                result.pref, result.city = "", ""
+                result.unit_code, result.muni_code = "", ""
                 result.level, result.lat, result.lng = 0, None, None
             else:
                 result.status = "partial"

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
@@ -81,6 +82,7 @@ TABLE_COLUMNS = (
     ("gap_score", "ギャップスコア"),
     ("pop_total", "人口"),
     ("inperson_total", "対面の活動"),
+    ("ward_unknown_inperson", "区不明の対面の活動（市全体）"),
     ("remote_total", "遠隔で使える活動"),
     ("inperson_per10k", "1万人あたり活動数"),
     ("reach_1km", "町字到達率 1km"),
@@ -532,11 +534,8 @@ def _empty_points() -> gpd.GeoDataFrame:
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    return bool(value)
+    # A flag the build wrote: a boolean, 0/1, or empty (not flagged).
+    return bool(parse_yes_no(value))
 
 
 def _flag_text(value: Any) -> str:
