@@ -629,18 +629,18 @@ def geocoder_b(tmp_path_factory: pytest.TempPathFactory) -> Geocoder:
 
 def test_region_b_reads_its_own_prefecture(geocoder_b: Geocoder) -> None:
     r = geocoder_b.geocode("静岡県静岡市葵区追手町9-6")
-    assert (r.status, r.pref, r.city, r.muni_code, r.town, r.rest) == (
+    assert (r.status, r.pref, r.city, r.unit_code, r.town, r.rest) == (
         "matched", "静岡県", "静岡市葵区", "22101", "追手町", "9-6",
     )  # fmt: skip
     short = geocoder_b.geocode("静岡浜松市中央区元城町1")
-    assert (short.status, short.muni_code, short.town) == ("matched", "22138", "元城町")
+    assert (short.status, short.unit_code, short.town) == ("matched", "22138", "元城町")
 
 
 def test_region_b_infers_the_ward_in_either_designated_city(geocoder_b: Geocoder) -> None:
     shizuoka = geocoder_b.geocode("静岡市追手町9-6")
     hamamatsu = geocoder_b.geocode("浜松市三方原町1")
-    assert (shizuoka.muni_code, shizuoka.town) == ("22101", "追手町")
-    assert (hamamatsu.muni_code, hamamatsu.town) == ("22138", "三方原町")
+    assert (shizuoka.unit_code, shizuoka.town) == ("22101", "追手町")
+    assert (hamamatsu.unit_code, hamamatsu.town) == ("22138", "三方原町")
     assert "ward_inferred" in _codes(shizuoka.reason) and "ward_inferred" in _codes(
         hamamatsu.reason
     )
@@ -648,7 +648,13 @@ def test_region_b_infers_the_ward_in_either_designated_city(geocoder_b: Geocoder
 
 def test_region_b_leaves_a_town_of_two_wards_at_the_city(geocoder_b: Geocoder) -> None:
     r = geocoder_b.geocode("静岡市中島1-1")
-    assert (r.status, r.level, r.muni_code, r.town) == ("ambiguous", 2, "22100", "")
+    assert (r.status, r.level, r.unit_code, r.muni_code, r.town) == (
+        "ambiguous",
+        2,
+        "",
+        "22100",
+        "",
+    )
     assert r.candidates == ("静岡市駿河区中島", "静岡市清水区中島")
 
 
@@ -680,8 +686,8 @@ def test_region_b_a_name_of_two_municipalities_is_decided_by_the_town(
     # 浜松市北区 was split in 2024 between 中央区 and 浜名区.
     central = geocoder_b.geocode("浜松市北区三方原町1")
     hamana = geocoder_b.geocode("浜松市北区細江町気賀1")
-    assert (central.muni_code, central.town) == ("22138", "三方原町")
-    assert (hamana.muni_code, hamana.town) == ("22139", "細江町気賀")
+    assert (central.unit_code, central.town) == ("22138", "三方原町")
+    assert (hamana.unit_code, hamana.town) == ("22139", "細江町気賀")
     assert "former_municipality" in _codes(hamana.reason)
 
 

@@ -142,7 +142,7 @@ def test_dashboard_page_carries_class_breaks_not_the_polygons(data: SiteData) ->
 
 def test_metrics_offer_density_per_life_stage_and_town_reach(data: SiteData) -> None:
     columns = [m.column for m in data.metrics("municipalities")]
-    stages = list(vocabulary()["life_stages"])
+    stages = list(vocabulary(SAITAMA)["life_stages"])
     assert columns[:2] == ["gap_score", "inperson_per10k"]
     assert all(f"stage_{s}_per10k" in columns for s in stages)
     assert "reach_1km" in columns and "reach_2km" in columns
@@ -160,7 +160,7 @@ def test_metrics_skip_columns_the_layer_lacks() -> None:
     import pandas as pd
 
     frame = pd.DataFrame({"gap_score": [1.0, 2.0, 3.0]})
-    assert [m.column for m in dashboard_metrics(frame, vocabulary())] == ["gap_score"]
+    assert [m.column for m in dashboard_metrics(frame, vocabulary(SAITAMA))] == ["gap_score"]
 
 
 def test_tables_have_one_row_per_area(data: SiteData) -> None:

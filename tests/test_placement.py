@@ -26,8 +26,8 @@ SEVERAL_WARDS = "さいたま市塚本1-1"
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 def _city_point(store: ReferenceStore) -> shapely.Point:

@@ -155,6 +155,7 @@ def compute_coverage(
         config=config,
         scheme=scheme,
         locator=store_locator(store),
+        metric_crs=store.region.metric_crs,
     )
 
 
@@ -170,13 +171,16 @@ def coverage_from_frames(
     config: CoverageConfig | None = None,
     scheme: str = "quantiles",
     locator: PointLocator | None = None,
+    metric_crs: str | None = None,
 ) -> CoverageResult:
     """:func:`compute_coverage` on explicit frames (e.g. hand-drawn ones in tests).
 
     ``units`` need ``code``, ``name``, ``parent_code`` (empty unless a ward), the population
     columns the life stages name, and polygons; ``municipalities`` the same without
     ``parent_code``; ``towns`` ``unit_code``, ``muni_code`` and point geometry (or
-    ``lat``/``lng``). ``locator`` may be a prebuilt :class:`PointLocator` of ``units``.
+    ``lat``/``lng``). ``locator`` may be a prebuilt :class:`PointLocator` of ``units``;
+    ``metric_crs`` is where distances are measured (the region's; by default the UTM zone of
+    ``units``).
     """
     tax = taxonomies or load_taxonomies()
     cfg = config or load_coverage_config()
@@ -186,6 +190,7 @@ def coverage_from_frames(
         towns=towns,
         to_muni=muni_codes_of(units),
         locator=locator or locator_for(units),
+        metric_crs=metric_crs or str(units.to_crs(STORE_CRS).estimate_utm_crs()),
     )
     acts = prepare_activities(activities, areas, tax)
     orgs = prepare_organizations(organizations, areas)
@@ -199,7 +204,7 @@ def coverage_from_frames(
     for level in LEVELS:
         table = _level_table(level, acts, orgs, reach, areas, tax, cfg)
         table, breaks[level] = classify_gap(table, scheme, cfg.classes.k)
-        suggestions.append(suggest_members(level, table, acts, orgs, tax, cfg))
+        suggestions.append(suggest_members(level, table, acts, orgs, tax, cfg, areas.metric_crs))
         spread = spread_candidates(level, table, practices, areas, tax, cfg)
         spreads.append(spread)
         table["spread_themes"] = spread_themes(spread, table["code"])

@@ -1,6 +1,9 @@
-"""Distances in metres (EPSG:6677) and neighbouring areas, for reach, suggestions and 横展開."""
+"""Distances in metres (the region's metric CRS) and neighbouring areas, for reach,
+suggestions and 横展開."""
 
 from __future__ import annotations
+
+from functools import cache
 
 import geopandas as gpd
 import numpy as np
@@ -8,21 +11,25 @@ import numpy.typing as npt
 import shapely
 from pyproj import Transformer
 
-from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
-
-_TO_METRIC = Transformer.from_crs(STORE_CRS, METRIC_CRS, always_xy=True)
+from tsunagari_geo.settings import STORE_CRS
 
 
-def metric_xy(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    x, y = _TO_METRIC.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+@cache
+def _to_metric(crs: str) -> Transformer:
+    return Transformer.from_crs(STORE_CRS, crs, always_xy=True)
+
+
+def metric_xy(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> npt.NDArray[np.float64]:
+    """Lon/lat (EPSG:4326) as x/y metres in ``crs`` (the region's metric CRS), one row each."""
+    x, y = _to_metric(crs).transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.column_stack([x, y])
 
 
-def rep_points(areas: gpd.GeoDataFrame) -> npt.NDArray[np.float64]:
+def rep_points(areas: gpd.GeoDataFrame, crs: str) -> npt.NDArray[np.float64]:
     if {"rep_lng", "rep_lat"} <= set(areas.columns):
-        return metric_xy(areas["rep_lng"].astype(float), areas["rep_lat"].astype(float))
+        return metric_xy(areas["rep_lng"].astype(float), areas["rep_lat"].astype(float), crs)
     rep = shapely.point_on_surface(areas.to_crs(STORE_CRS).geometry.values)
-    return metric_xy(shapely.get_x(rep), shapely.get_y(rep))
+    return metric_xy(shapely.get_x(rep), shapely.get_y(rep), crs)
 
 
 def neighbours_of(base: gpd.GeoDataFrame, rings: int) -> dict[str, set[str]]:

@@ -44,6 +44,8 @@ class Areas:
     towns: pd.DataFrame
     to_muni: dict[str, str]
     locator: PointLocator
+    #: the CRS distances are measured in (the region's metric CRS).
+    metric_crs: str
 
 
 def list_column(frame: pd.DataFrame, column: str) -> list[list[str]]:

@@ -26,7 +26,7 @@ def town_distances(acts: pd.DataFrame, areas: Areas, tax: Taxonomies) -> pd.Data
     else:
         geo = gpd.GeoSeries(towns.geometry).to_crs(STORE_CRS)
         t_lon, t_lat = geo.x, geo.y
-    town_xy = metric_xy(t_lon, t_lat)
+    town_xy = metric_xy(t_lon, t_lat, areas.metric_crs)
     out = pd.DataFrame(
         {
             "unit_code": towns["unit_code"].astype(str).to_numpy(),
@@ -38,7 +38,7 @@ def town_distances(acts: pd.DataFrame, areas: Areas, tax: Taxonomies) -> pd.Data
         & (acts["format"].to_numpy() == "in_person")
         & ~np.isnan(acts["lon"].to_numpy(dtype=float))
     )
-    venue_xy = metric_xy(acts["lon"][venue], acts["lat"][venue])
+    venue_xy = metric_xy(acts["lon"][venue], acts["lat"][venue], areas.metric_crs)
     venue_stages = acts["stages"][venue].tolist()
 
     def nearest(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:

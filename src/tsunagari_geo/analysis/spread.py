@@ -29,9 +29,13 @@ def spread_candidates(
     if rows.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     muni_rep = dict(
-        zip(areas.municipalities["code"].astype(str), rep_points(areas.municipalities), strict=True)
+        zip(
+            areas.municipalities["code"].astype(str),
+            rep_points(areas.municipalities, areas.metric_crs),
+            strict=True,
+        )
     )
-    area_rep = rep_points(table)
+    area_rep = rep_points(table, areas.metric_crs)
     out = []
     for i, (code, name) in enumerate(zip(table["code"], table["name"], strict=True)):
         for p in rows.itertuples(index=False):

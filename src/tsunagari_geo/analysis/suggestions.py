@@ -32,24 +32,26 @@ def suggest_members(
     orgs: pd.DataFrame,
     tax: Taxonomies,
     cfg: CoverageConfig,
+    crs: str,
 ) -> pd.DataFrame:
     """Nearest members in neighbouring areas that already do what a flagged area lacks.
 
     One row per flagged area × need × suggested organisation (see :data:`COLUMNS`), at most
-    ``cfg.suggestions.per_need`` per group (companies apart from the others).
+    ``cfg.suggestions.per_need`` per group (companies apart from the others); distances in
+    ``crs`` (the region's metric CRS).
     """
     needs = _needs(table, tax)
     if needs.empty:
         return _empty()
     key = "unit_code" if level == "unit" else "muni_code"
-    rep = dict(zip(table["code"], rep_points(table), strict=True))
+    rep = dict(zip(table["code"], rep_points(table, crs), strict=True))
     neighbours = neighbours_of(table, cfg.suggestions.neighbour_rings)
     pairs = pd.DataFrame(
         [(a, n) for a in needs["area_code"].unique() for n in sorted(neighbours[a])],
         columns=["area_code", "provider_area_code"],
     )
     candidates = needs.merge(pairs, on="area_code").merge(
-        _offers(acts, key, rep), on=["provider_area_code", "need_kind", "need_code"]
+        _offers(acts, key, rep, crs), on=["provider_area_code", "need_kind", "need_code"]
     )
     if candidates.empty:
         return _empty()
@@ -77,7 +79,9 @@ def _needs(table: gpd.GeoDataFrame, tax: Taxonomies) -> pd.DataFrame:
     return pd.DataFrame(needs, columns=_NEED)
 
 
-def _offers(acts: pd.DataFrame, key: str, rep: dict[str, npt.NDArray[np.float64]]) -> pd.DataFrame:
+def _offers(
+    acts: pd.DataFrame, key: str, rep: dict[str, npt.NDArray[np.float64]], crs: str
+) -> pd.DataFrame:
     """Per in-person activity and tag: its area, organisation and where it is measured from."""
     local = acts[acts["local"] & (acts[key] != "")]
     provider_xy = np.array([rep[c] for c in local[key]]).reshape(-1, 2)
@@ -90,7 +94,7 @@ def _offers(acts: pd.DataFrame, key: str, rep: dict[str, npt.NDArray[np.float64]
         & local["published"].to_numpy(dtype=bool)
     )
     if has_point.any():
-        provider_xy[has_point] = metric_xy(local["lon"][has_point], local["lat"][has_point])
+        provider_xy[has_point] = metric_xy(local["lon"][has_point], local["lat"][has_point], crs)
     base = pd.DataFrame(
         {
             "provider_area_code": local[key].to_numpy(),

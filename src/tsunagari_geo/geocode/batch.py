@@ -21,7 +21,7 @@ address, the unit holding the point found by the pipeline's one locator
 address's ``unit_code``; outside its city when the address leaves the ward of さいたま市
 unknown), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` from the
 town's representative point; level 3 only), ``ok``, or ``unchecked`` (the address itself has no
-municipality). ``coord_distance_m`` is the distance in EPSG:6677 between the two points.
+municipality). ``coord_distance_m`` is the distance in the region's metric CRS between the two points.
 
 Every row gets both codes: ``unit_code`` (one of the 72 units; empty when the address names
 only さいたま市 or a town in several of its wards) and ``muni_code`` (one of the 63).
@@ -50,7 +50,7 @@ from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
+from tsunagari_geo.settings import STORE_CRS
 from tsunagari_geo.tables import atomic_path, read_table, write_table
 from tsunagari_geo.text import fold
 
@@ -526,8 +526,8 @@ class BatchJob:
         both = valid & ours_valid
         distance = np.full(n, np.nan)
         if both.any():
-            a = given[both].to_crs(METRIC_CRS)
-            b = mine[both].to_crs(METRIC_CRS)
+            a = given[both].to_crs(self.store.region.metric_crs)
+            b = mine[both].to_crs(self.store.region.metric_crs)
             distance[both] = a.distance(b, align=False).to_numpy()
         parent = dict(zip(units["code"], units["parent_code"].fillna(""), strict=True))
         checks: list[str] = []

@@ -43,8 +43,6 @@ from tsunagari_geo.analysis.placement import LOCATING, placed_point
 from tsunagari_geo.cells import yes_no_column
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
-from tsunagari_geo.settings import PREFECTURE_NAME
 
 PRECISIONS = ("exact", "town", "municipality", "none")
 
@@ -163,7 +161,7 @@ def locate_activities(
         use_lat.where(locating, np.nan).to_numpy(dtype=float),
     )
     # The unit holding a locating point wins; else the geocoder's codes (no ward invented).
-    registry = load_registry()
+    registry = store.region.registry
     to_muni = {m.code: m.code for m in registry.municipalities_63}
     to_muni.update({u.code: u.muni_code for u in registry.units})
     geo_muni = [p.muni_code for p in places]
@@ -204,7 +202,8 @@ def public_activities(
     placed less precisely than allowed. Rows are dropped when unpublished or hidden; rows
     with no place at all are kept without geometry (``location_precision`` none).
     """
-    registry = load_registry()
+    registry = store.region.registry
+    pref_name = store.region.pref_name
     names = {m.code: m.full_name for m in registry.municipalities_63}
     names.update({u.code: u.full_name for u in registry.units})
     town_points = _town_points(store)
@@ -263,9 +262,9 @@ def public_activities(
             # The member allowed the full address even where only a coarser point is known.
             address = "" if _is_blank(record.get("address")) else str(record["address"])
         elif precision == "town":
-            address = f"{PREFECTURE_NAME}{city}{town}"
+            address = f"{pref_name}{city}{town}"
         elif precision == "municipality":
-            address = f"{PREFECTURE_NAME}{city}"
+            address = f"{pref_name}{city}"
         else:
             address = ""
         out = {

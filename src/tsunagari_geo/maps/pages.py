@@ -231,7 +231,7 @@ def build_map_page(
     ``vocab`` is :func:`tsunagari_geo.maps.data.vocabulary` (read from the taxonomies when
     omitted); ``attribution`` the source lines shown in the footer and the map's corner.
     """
-    vocab = vocab or vocabulary()
+    vocab = vocab or vocabulary(region)
     css = [_own(links, "tsunagari.css")]
     fmap = _map(settings, links, css, region)
     config = {**_base_config(links, settings, attribution, region), "vocab": vocab}
