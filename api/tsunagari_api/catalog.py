@@ -205,12 +205,9 @@ SPECS: dict[str, CollectionSpec] = {spec.id: spec for spec in COLLECTIONS}
 def region_texts(region: Region) -> dict[str, str]:
     """The region's facts a collection's title or description may name.
 
-    ``wards`` says how the designated cities are split (さいたま市の10区; 静岡市の3区・浜松市の2区),
-    or that no city is (the units are then the municipalities).
-
-    >>> texts = region_texts(load_region("saitama"))  # doctest: +SKIP
-    >>> texts["wards"], texts["unit_count"], texts["municipality_count"]  # doctest: +SKIP
-    ('さいたま市の10区', '72', '63')
+    ``wards`` says how the designated cities are split, or that no city is (the units are
+    then the municipalities). For 埼玉県: ``wards`` さいたま市の10区, ``unit_count`` 72,
+    ``municipality_count`` 63; for two cities: 静岡市の3区・浜松市の2区.
     """
     cities = region.registry.designated_cities
     wards = "・".join(f"{c.name}の{len(region.wards_of(c.code))}区" for c in cities)
