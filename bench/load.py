@@ -130,13 +130,14 @@ def deployment(folder: Path, reuse: bool) -> ApiSettings:
             )
         return settings
     t0 = time.perf_counter()
+    opened = ReferenceStore.open(store)
     build_layers(
-        ReferenceStore.open(store),
+        opened,
         inputs=BuildInputs.samples(),
         out=folder / "layers.gpkg",
         planner_out=folder / "planner.gpkg",
     )
-    build_tiles(folder / "layers.gpkg", folder / "tiles")
+    build_tiles(folder / "layers.gpkg", folder / "tiles", region=opened.region)
     print(f"built the sample deployment in {time.perf_counter() - t0:.1f} s ({folder})")
     return ApiSettings(
         store=store,

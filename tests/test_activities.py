@@ -12,6 +12,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from reference_helpers import make_region_b_source, region_b
 from tsunagari_geo.activities.models import Activity, Consultation, Vocabulary
 from tsunagari_geo.activities.readers import (
     read_activities,
@@ -30,7 +31,9 @@ from tsunagari_geo.activities.samples import (
 from tsunagari_geo.activities.taxonomy import CENSUS_COLUMNS, load_taxonomies
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import read_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
@@ -220,11 +223,12 @@ def test_records_write_back_as_text(orgs: gpd.GeoDataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", ["activities.csv", "activities.xlsx"])
-def test_templates_read_back_with_japanese_headers(name: str) -> None:
+def test_templates_read_back_with_japanese_headers(name: str, store: ReferenceStore) -> None:
     result = read_activities(TEMPLATES_DIR / name)
     assert result.report.ok, result.report.to_frame()
     assert result.records["themes"].iat[0] == ["ibasho", "elderly"]
-    assert read_table(TEMPLATES_DIR / name).columns.tolist() == template_frame().columns.tolist()
+    columns = template_frame(store).columns.tolist()
+    assert read_table(TEMPLATES_DIR / name).columns.tolist() == columns
 
 
 def test_good_practices_hold_the_real_awards_without_guesses() -> None:
@@ -282,6 +286,38 @@ def test_samples_regenerate_byte_for_byte(store: ReferenceStore, tmp_path: Path)
     write_samples(generate_samples(store), tmp_path)
     for name in ("organizations.csv", "activities.csv", "consultations.csv"):
         assert (tmp_path / name).read_bytes() == (SAMPLES_DIR / name).read_bytes(), name
+
+
+def test_the_template_example_is_a_real_town_of_the_region(store: ReferenceStore) -> None:
+    example = template_frame(store).iloc[0]
+    serves = example["対象地域 (serves)"]
+    prefix = "埼玉県" + store.region.registry.by_code[serves].full_name
+    address = example["住所 (address)"]
+    assert address.startswith(prefix) and address.endswith("1-1")
+    assert address.removeprefix(prefix).removesuffix("1-1") in set(store.towns["town"])
+
+
+@pytest.fixture(scope="module")
+def store_b(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    folder = tmp_path_factory.mktemp("samples_b")
+    import_reference(make_region_b_source(folder / "source"), folder / "s.gpkg", region=region_b())
+    return open_store(folder / "s.gpkg")
+
+
+def test_samples_of_another_region_are_written_in_its_names(store_b: Store) -> None:
+    samples = generate_samples(store_b, organizations=30, activities=60)
+    orgs = samples.organizations
+    assert "静岡県 福祉部（架空の会員データ）" in set(orgs["name"])
+    addresses = samples.activities["address"].replace("", None).dropna()
+    assert len(addresses) > 40 and addresses.str.startswith("静岡県").all()
+    codes = {m.code for m in store_b.region.registry.municipalities}
+    for cell in samples.consultations["serves"]:
+        assert all(c in codes or c == "prefecture" for c in cell.split(";")), cell
+    for table in (orgs, samples.activities, samples.consultations):
+        assert not table.astype(str).apply(lambda c: c.str.contains("埼玉|さいたま")).any().any()
+    example = template_frame(store_b).iloc[0]
+    assert example["住所 (address)"].startswith("静岡県")
+    assert example["対象地域 (serves)"] in codes
 
 
 def test_vocabulary_accepts_municipality_names_for_serves() -> None:

@@ -73,6 +73,29 @@ def test_conformance_declares_core_geojson_and_oas30(client: TestClient) -> None
     assert any(c.endswith("/conf/oas30") for c in conforms)
 
 
+def test_saitama_collections_keep_their_titles_and_descriptions(client: TestClient) -> None:
+    found = {c["id"]: c for c in client.get("/collections").json()["collections"]}
+    assert found["municipalities"]["title"] == "市町村（63）"
+    assert found["municipalities"]["description"] == (
+        "埼玉県の63市町村の区域、人口、活動の充足状況（カバレッジ）。"
+    )
+    assert found["units"]["title"] == "市区町村（72、さいたま市は区ごと）"
+    assert found["units"]["description"] == (
+        "さいたま市の10区を分けた72区域の区域、人口、活動の充足状況。"
+    )
+    assert found["good_practices"]["description"].startswith("つながるSAITAMA大賞などの好事例。")
+    landing = client.get("/").json()
+    assert landing["description"].startswith("埼玉県 孤独・孤立対策官民連携プラットフォーム")
+
+
+def test_saitama_api_document_says_its_city_code_matches_its_wards(client: TestClient) -> None:
+    document = client.get("/api").json()
+    parameters = document["paths"]["/collections/activities/items"]["get"]["parameters"]
+    muni = next(p for p in parameters if p["name"] == "muni_code")
+    assert "a designated city's code (11100) matches its wards" in muni["description"]
+    assert "埼玉県" in document["info"]["description"]
+
+
 def test_api_document_is_openapi_30(client: TestClient) -> None:
     document = client.get("/api").json()
     assert document["openapi"].startswith("3.0")

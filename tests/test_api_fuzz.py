@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tsunagari_api.catalog import COLLECTIONS
 from tsunagari_api.factory import create_app
 from tsunagari_geo.layers.tiles import TileSpec, build_tiles
+from tsunagari_geo.store import open_store
 
 EXAMPLES = int(os.environ.get("TSUNAGARI_FUZZ_EXAMPLES", "1000"))
 
@@ -45,7 +46,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Any:
     built = build_deployment(tmp_path_factory.mktemp("fuzz"), store_path)
-    build_tiles(built.settings.layers, built.settings.tiles_dir, spec=TileSpec(5, 9))
+    region = open_store(built.settings.store).region
+    build_tiles(built.settings.layers, built.settings.tiles_dir, region=region, spec=TileSpec(5, 9))
     schema = schemathesis.openapi.from_asgi("/api", create_app(built.settings))
     schema.config.generation.update(modes=list(schemathesis.GenerationMode))
     return schema

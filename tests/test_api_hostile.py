@@ -29,6 +29,7 @@ with warnings.catch_warnings():
 from tsunagari_api.catalog import COLLECTIONS
 from tsunagari_api.factory import create_app
 from tsunagari_geo.layers.tiles import TileSpec, build_tiles
+from tsunagari_geo.store import open_store
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,7 +53,8 @@ PROBLEM = "application/problem+json"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Built:
     built = build_deployment(tmp_path_factory.mktemp("hostile"), store_path)
-    build_tiles(built.settings.layers, built.settings.tiles_dir, spec=TileSpec(5, 9))
+    region = open_store(built.settings.store).region
+    build_tiles(built.settings.layers, built.settings.tiles_dir, region=region, spec=TileSpec(5, 9))
     return built
 
 

@@ -25,12 +25,16 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tsunagari_api.catalog import COLLECTIONS
 from tsunagari_api.factory import create_app
 from tsunagari_geo.layers.tiles import TileSpec, build_tiles
+from tsunagari_geo.store import open_store
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Any:
     built = build_deployment(tmp_path_factory.mktemp("schema"), store_path)
-    build_tiles(built.settings.layers, built.settings.tiles_dir, spec=TileSpec(5, 10))
+    region = open_store(built.settings.store).region
+    build_tiles(
+        built.settings.layers, built.settings.tiles_dir, region=region, spec=TileSpec(5, 10)
+    )
     return schemathesis.openapi.from_asgi("/api", create_app(built.settings))
 
 

@@ -262,6 +262,7 @@ def test_unknown_municipality_page_is_a_problem_404(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "99999" in response.json()["detail"]
+    assert "63市町村の5桁コード、例: 11201" in response.json()["detail"]
 
 
 def test_every_resource_of_the_pages_is_served(client: TestClient) -> None:

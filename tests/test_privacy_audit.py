@@ -52,6 +52,7 @@ from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.settings import MapSettings
 from tsunagari_geo.maps.site import build_site
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import open_store
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -220,7 +221,11 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Demo:
     folder = tmp_path_factory.mktemp("audit")
     built = build_deployment(folder, store_path)
-    build_tiles(built.settings.layers, built.settings.tiles_dir)
+    build_tiles(
+        built.settings.layers,
+        built.settings.tiles_dir,
+        region=open_store(built.settings.store).region,
+    )
     data = SiteData.open(built.settings.layers, store_path)
     build_site(folder / "site", data, MapSettings(basemap="blank"), built.settings.tiles_dir)
     inputs = pd.read_csv(folder / "inputs" / "activities.csv", dtype=str, encoding="utf-8-sig")

@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import mapbox_vector_tile
 import pytest
 from pmtiles.reader import Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 
+from reference_helpers import region_b
 from test_layers_fixtures import SECRET_MARKERS, SECRET_POINTS, TOWN_POINT, Built, build_deployment
 
 with warnings.catch_warnings():
@@ -22,12 +24,17 @@ with warnings.catch_warnings():
 
 from tsunagari_api.factory import create_app
 from tsunagari_geo.layers.tiles import ORIGIN, build_tiles
+from tsunagari_geo.store import open_store, write_layers
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Built:
     built = build_deployment(tmp_path_factory.mktemp("tiles"), store_path)
-    build_tiles(built.settings.layers, built.settings.tiles_dir)
+    build_tiles(
+        built.settings.layers,
+        built.settings.tiles_dir,
+        region=open_store(built.settings.store).region,
+    )
     return built
 
 
@@ -77,6 +84,33 @@ def test_archives_are_written_with_zooms_5_to_14(built: Built) -> None:
         assert header["tile_type"] == TileType.MVT
         assert header["tile_compression"] == Compression.GZIP
         assert (header["min_zoom"], header["max_zoom"]) == (5, 14)
+
+
+def _archive(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    with path.open("rb") as f:
+        reader = Reader(lambda o, n, f=f: (f.seek(o), f.read(n))[1])
+        return reader.header(), reader.metadata()
+
+
+def test_the_municipality_tileset_is_described_with_the_regions_count(built: Built) -> None:
+    _, metadata = _archive(built.settings.tiles_dir / "municipalities.pmtiles")
+    assert metadata["description"] == "市町村（63）と充足状況"
+
+
+def test_tiles_of_another_region_take_its_titles_and_bounds(tmp_path: Path) -> None:
+    region = region_b()
+    empty = gpd.GeoDataFrame({"code": []}, geometry=gpd.GeoSeries([], crs=4326))
+    layers = write_layers(
+        tmp_path / "layers.gpkg",
+        {"activities": empty, "municipalities": empty},
+        kind="public",
+        attribution=[],
+    )
+    written = build_tiles(layers, tmp_path / "tiles", region=region)
+    header, metadata = _archive(written["municipalities"])
+    assert metadata["description"] == "市町村（4）と充足状況"
+    bounds = [header[k] / 1e7 for k in ("min_lon_e7", "min_lat_e7", "max_lon_e7", "max_lat_e7")]
+    assert bounds == pytest.approx(region.bounds, abs=1e-6)
 
 
 def test_range_requests_decode_to_valid_mvt(client: TestClient) -> None:

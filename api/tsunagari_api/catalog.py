@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,10 +25,9 @@ from tsunagari_api.providers import FrameProvider, Provider
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.geocode import Geocoder
-from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import Region
+from tsunagari_geo.store import LayerSet, Store, open_layers, open_store
 
 logger = logging.getLogger("tsunagari_api")
 
@@ -42,7 +41,9 @@ class CollectionSpec:
 
     ``filters`` maps a query parameter to the column it filters; ``vocabulary`` names the
     taxonomy whose codes a filter accepts (``themes``, ``life_stages``, ``circumstances``,
-    ``muni_codes``, or a fixed tuple of values).
+    ``muni_codes``, or a fixed tuple of values). ``title`` and ``description`` may name the
+    region's facts in braces (``{pref_name}``, ``{unit_count}``, …, see :func:`region_texts`);
+    :meth:`for_region` fills them in.
     """
 
     id: str
@@ -58,6 +59,13 @@ class CollectionSpec:
     store_fallback: str | None = None
     #: The property the ``datetime`` parameter filters on (None: no temporal property).
     temporal: str | None = None
+
+    def for_region(self, region: Region) -> CollectionSpec:
+        """This spec with its title and description worded for ``region``."""
+        texts = region_texts(region)
+        return replace(
+            self, title=self.title.format(**texts), description=self.description.format(**texts)
+        )
 
 
 _KINDS = ("city", "town", "village", "ward")
@@ -83,8 +91,9 @@ ACTIVITY_VOCABULARY: dict[str, str | tuple[str, ...]] = {
 COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         id="municipalities",
-        title="市町村（63）",
-        description="埼玉県の63市町村の区域、人口、活動の充足状況（カバレッジ）。",
+        title="{municipalities_title}",
+        description="{pref_name}の{municipality_count}市町村の区域、人口、活動の充足状況"
+        "（カバレッジ）。",
         source=PUBLIC,
         layer="municipalities",
         id_column="code",
@@ -94,8 +103,8 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     ),
     CollectionSpec(
         id="units",
-        title="市区町村（72、さいたま市は区ごと）",
-        description="さいたま市の10区を分けた72区域の区域、人口、活動の充足状況。",
+        title="{units_title}",
+        description="{wards}を分けた{unit_count}区域の区域、人口、活動の充足状況。",
         source=PUBLIC,
         layer="units",
         id_column="code",
@@ -182,7 +191,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         id="good_practices",
         title="好事例",
-        description="つながるSAITAMA大賞などの好事例。市町村が分かるものはその代表点に置きます。",
+        description="{good_practices_title}。市町村が分かるものはその代表点に置きます。",
         source=PUBLIC,
         layer="good_practices",
         id_column="id",
@@ -193,6 +202,31 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
 SPECS: dict[str, CollectionSpec] = {spec.id: spec for spec in COLLECTIONS}
 
 
+def region_texts(region: Region) -> dict[str, str]:
+    """The region's facts a collection's title or description may name.
+
+    ``wards`` says how the designated cities are split, or that no city is (the units are
+    then the municipalities). For 埼玉県: ``wards`` さいたま市の10区, ``unit_count`` 72,
+    ``municipality_count`` 63; for two cities: 静岡市の3区・浜松市の2区.
+    """
+    cities = region.registry.designated_cities
+    wards = "・".join(f"{c.name}の{len(region.wards_of(c.code))}区" for c in cities)
+    return {
+        "pref_name": region.pref_name,
+        "unit_count": str(region.unit_count),
+        "municipality_count": str(region.municipality_count),
+        "units_title": region.titles["units"],
+        "municipalities_title": region.titles["municipalities"],
+        "good_practices_title": region.titles["good_practices"],
+        "wards": wards or f"{region.pref_name}の市町村（政令指定都市なし）",
+    }
+
+
+def collection_specs(region: Region) -> dict[str, CollectionSpec]:
+    """Every collection's spec worded for ``region``, by id, in the order of COLLECTIONS."""
+    return {spec.id: spec.for_region(region) for spec in COLLECTIONS}
+
+
 @dataclass(frozen=True)
 class Collection:
     """One served collection: its spec and its provider."""
@@ -201,9 +235,9 @@ class Collection:
     provider: Provider
 
 
-def vocabularies() -> dict[str, tuple[str, ...]]:
-    """Codes each named vocabulary accepts (the taxonomies, the registry)."""
-    registry = load_registry()
+def vocabularies(region: Region) -> dict[str, tuple[str, ...]]:
+    """Codes each named vocabulary accepts (the taxonomies, the region's registry)."""
+    registry = region.registry
     codes = sorted({u.code for u in registry.units} | {m.code for m in registry.municipalities_63})
     taxonomies = load_taxonomies()
     out: dict[str, tuple[str, ...]] = {
@@ -215,9 +249,9 @@ def vocabularies() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def filter_vocabulary(spec: CollectionSpec) -> dict[str, tuple[str, ...]]:
-    """Allowed values of each of ``spec``'s filters (empty tuple: any value)."""
-    named = vocabularies()
+def filter_vocabulary(spec: CollectionSpec, region: Region) -> dict[str, tuple[str, ...]]:
+    """Allowed values of each of ``spec``'s filters in ``region`` (empty tuple: any value)."""
+    named = vocabularies(region)
     out: dict[str, tuple[str, ...]] = {}
     for param in spec.filters:
         source = spec.vocabulary.get(param)
@@ -231,7 +265,8 @@ def filter_vocabulary(spec: CollectionSpec) -> dict[str, tuple[str, ...]]:
 
 
 def _codes_column(frame: pd.DataFrame, parent_of: Mapping[str, str]) -> list[list[str]]:
-    """Every municipality code a row belongs to, so that ``muni_code=11100`` finds the wards.
+    """Every municipality code a row belongs to, so that a designated city's code finds its
+    wards (``parent_of`` maps each ward to its city).
 
     Uses ``code``/``unit_code``/``muni_code``/``serves`` where present; ``prefecture`` in
     ``serves`` means every code.
@@ -254,7 +289,7 @@ def _codes_column(frame: pd.DataFrame, parent_of: Mapping[str, str]) -> list[lis
     return rows
 
 
-def _towns_frame(store: ReferenceStore) -> gpd.GeoDataFrame:
+def _towns_frame(store: Store) -> gpd.GeoDataFrame:
     towns = store.towns.sort_values(["unit_code", "town", "koaza"], kind="stable")
     towns = towns.drop(columns=["lat", "lng", "key"]).reset_index(drop=True)
     # Stable ids from the dictionary order within each unit, e.g. 11101-0007.
@@ -268,7 +303,7 @@ def _towns_frame(store: ReferenceStore) -> gpd.GeoDataFrame:
 
 def build_collection(
     spec: CollectionSpec,
-    store: ReferenceStore,
+    store: Store,
     public: LayerSet | None,
     planner: LayerSet | None,
 ) -> Collection | None:
@@ -288,10 +323,11 @@ def build_collection(
         frame = frame.drop(columns=[c for c in ("rep_lng", "rep_lat") if c in frame.columns])
     hidden = {c for c in frame.columns if c.startswith("_")}
     if "_codes" in spec.filters.values():
-        parent_of = {u.code: u.muni_code for u in load_registry().units if u.muni_code != u.code}
+        units = store.region.registry.units
+        parent_of = {u.code: u.muni_code for u in units if u.muni_code != u.code}
         frame["_codes"] = _codes_column(frame, parent_of)
         hidden.add("_codes")
-    vocab = {p: frozenset(v) for p, v in filter_vocabulary(spec).items() if v}
+    vocab = {p: frozenset(v) for p, v in filter_vocabulary(spec, store.region).items() if v}
     filters = {p: c for p, c in spec.filters.items() if c in frame.columns}
     provider = FrameProvider(
         frame,
@@ -311,12 +347,19 @@ class Dataset:
     generation: int
     version: str
     loaded_at: str
-    store: ReferenceStore
+    store: Store
     public: LayerSet | None
     planner: LayerSet | None
+    #: Every collection's spec worded for the store's region (served ones or not).
+    specs: dict[str, CollectionSpec]
     collections: dict[str, Collection]
     geocoder: Geocoder
     attribution: tuple[str, ...]
+
+    @property
+    def region(self) -> Region:
+        """The region of the store this dataset serves."""
+        return self.store.region
 
     @property
     def data_time(self) -> str:
@@ -334,17 +377,18 @@ class Dataset:
         broken. A layer file that does not exist yet is not an error: its collections are
         reported as not built (503) until ``tsunagari-geo build`` has run.
         """
-        store = ReferenceStore.open(settings.store)
+        store = open_store(settings.store)
         # Read every layer now, so that a broken file fails here and not mid-request.
-        _ = store.units, store.municipalities, store.towns
-        public = LayerSet.open(settings.layers, "public") if settings.layers.exists() else None
+        _ = store.units, store.municipalities, store.towns, store.region
+        public = open_layers(settings.layers, "public") if settings.layers.exists() else None
         planner = (
-            LayerSet.open(settings.planner_layers, "planner")
+            open_layers(settings.planner_layers, "planner")
             if settings.planner_layers.exists()
             else None
         )
+        specs = collection_specs(store.region)
         collections: dict[str, Collection] = {}
-        for spec in COLLECTIONS:
+        for spec in specs.values():
             built = build_collection(spec, store, public, planner)
             if built is not None:
                 collections[spec.id] = built
@@ -372,13 +416,14 @@ class Dataset:
             store=store,
             public=public,
             planner=planner,
+            specs=specs,
             collections=collections,
             geocoder=geocoder,
             attribution=attribution,
         )
 
 
-def _make_geocoder(store: ReferenceStore) -> Geocoder:
+def _make_geocoder(store: Store) -> Geocoder:
     """The offline geocoder over this store's town dictionary (built in about a second)."""
     return Geocoder.from_store(store)
 

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tsunagari_api.catalog import COLLECTIONS, DataHolder, Dataset
+from tsunagari_api.catalog import DataHolder, Dataset
 from tsunagari_api.errors import (
     PayloadTooLarge,
     UnexpectedErrorMiddleware,
@@ -225,11 +225,13 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
     """
     settings = settings or get_api_settings()
     dataset = dataset or Dataset.load(settings)
+    region = dataset.region
     app = FastAPI(
         title="つながり 地理空間API (tsunagari-geo)",
         version="0.1.0",
         description="OGC API – Features (Part 1 core, GeoJSON), vector tiles (PMTiles) and "
-        "offline geocoding for Saitama's platform against loneliness and isolation.",
+        f"offline geocoding for the platform of {region.pref_name} against loneliness and "
+        "isolation.",
         openapi_url="/api",
         # FastAPI's Swagger page loads its scripts from a public CDN; nothing here may make
         # a visitor's browser call a third party, so the document is served as JSON only.
@@ -244,10 +246,10 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
 
     install_error_handlers(app)
     app.include_router(core_router(settings))
-    for spec in COLLECTIONS:
+    for spec in dataset.specs.values():
         collection = dataset.collections.get(spec.id)
         example = collection.provider.first_id if collection is not None else None
-        app.include_router(collection_router(spec, settings, cache, example))
+        app.include_router(collection_router(spec, settings, cache, region, example))
     app.include_router(tiles_router(settings))
     app.include_router(geocode_router(settings))
     app.include_router(admin_router(settings, cache))

@@ -2,7 +2,7 @@
 
 A body is a pure function of (dataset version, URL), so finished bodies are kept in an LRU
 cache bounded in bytes, with their ETag and, when first asked for, their gzip form. A full
-63-municipality layer (2.7 MB) is then served without serialising or compressing again.
+municipality layer (2.7 MB for 埼玉県) is then served without serialising or compressing again.
 ETags are weak (``W/"…"``) because the same entity is sent plain or gzip-encoded.
 """
 

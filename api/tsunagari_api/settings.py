@@ -66,7 +66,7 @@ class ApiSettings(Settings):
         for origin in origins:
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ValueError(
-                    f"cors_origins: {origin!r} is not an origin like https://www.pref.saitama.lg.jp"
+                    f"cors_origins: {origin!r} is not an origin like https://www.example.lg.jp"
                 )
         return origins
 

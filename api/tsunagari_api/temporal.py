@@ -8,7 +8,7 @@ geometry, so the parameter is checked and every feature is kept.
 
 Dates without a time are whole days in Japan Standard Time (the members' calendar), both
 in the data and in the parameter, so ``datetime=2025-04-01`` finds what was verified that
-day in Saitama. Everything is compared as UTC nanoseconds.
+day anywhere in Japan. Everything is compared as UTC nanoseconds.
 
 Example::
 

@@ -44,6 +44,7 @@ from tsunagari_api.providers import BBox, SortKey
 from tsunagari_api.responses import Body, ResponseCache, send_body
 from tsunagari_api.settings import ApiSettings
 from tsunagari_api.temporal import Interval
+from tsunagari_geo.region import Region
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -62,6 +63,7 @@ def _collection_info(
     request: Request, spec: CollectionSpec, dataset: Dataset
 ) -> CollectionInfo | None:
     collection = dataset.collections.get(spec.id)
+    spec = dataset.specs[spec.id]  # worded for the region of the data being served
     base = _base(request)
     links = [
         Link(href=f"{base}/collections/{spec.id}", rel="self", type=JSON, title=spec.title),
@@ -118,8 +120,9 @@ def core_router(settings: ApiSettings) -> APIRouter:
         base = _base(request)
         page = LandingPage(
             title="つながり 地理空間API",
-            description="埼玉県 孤独・孤立対策官民連携プラットフォームの活動・相談窓口・"
-            "充足状況を OGC API – Features（GeoJSON）とベクタータイルで提供します。",
+            description=f"{dataset.region.pref_name} 孤独・孤立対策官民連携プラットフォームの"
+            "活動・相談窓口・充足状況を OGC API – Features（GeoJSON）とベクタータイルで"
+            "提供します。",
             attribution=" / ".join(dataset.attribution),
             links=[
                 Link(href=f"{base}/", rel="self", type=JSON, title="このページ"),
@@ -157,11 +160,19 @@ def core_router(settings: ApiSettings) -> APIRouter:
     return router
 
 
-_FILTER_HELP = {
-    "muni_code": "Keep features located in, or serving, this municipality or ward (a ward's "
-    "city code 11100 matches its wards; prefecture-wide services match every code); repeat "
-    "for several (OR).",
-}
+def _filter_help(param: str, spec: CollectionSpec, region: Region) -> str:
+    """The OpenAPI description of one filter parameter."""
+    if param != "muni_code":
+        return (
+            f"Keep features whose {spec.filters[param]} has this value; "
+            "repeat the parameter for several values (OR)."
+        )
+    cities = region.designated_city_codes
+    wards = f"a designated city's code ({', '.join(cities)}) matches its wards; " if cities else ""
+    return (
+        "Keep features located in, or serving, this municipality or ward "
+        f"({wards}prefecture-wide services match every code); repeat for several (OR)."
+    )
 
 
 #: Query parameters every items request may carry besides its collection's filters.
@@ -186,13 +197,13 @@ def _refuse_unknown_parameters(request: Request, spec: CollectionSpec) -> None:
         raise InvalidParameter(f"f={fmt} には対応していません（f=json または f=geojson）")
 
 
-def _filter_dependency(spec: CollectionSpec) -> Callable[..., dict[str, list[str]]]:
+def _filter_dependency(spec: CollectionSpec, region: Region) -> Callable[..., dict[str, list[str]]]:
     """A dependency whose signature has one repeatable query parameter per filter.
 
-    Values are checked against the vocabulary in the OpenAPI document (enum), so a typo
-    comes back as 400 listing the allowed values.
+    Values are checked against ``region``'s vocabulary in the OpenAPI document (enum), so a
+    typo comes back as 400 listing the allowed values.
     """
-    vocab = filter_vocabulary(spec)
+    vocab = filter_vocabulary(spec, region)
     parameters = []
     for param, values in vocab.items():
         item_type: Any = Literal.__getitem__(tuple(values)) if values else str
@@ -203,13 +214,7 @@ def _filter_dependency(spec: CollectionSpec) -> Callable[..., dict[str, list[str
                 default=None,
                 annotation=Annotated[
                     list[item_type] | None,
-                    Query(
-                        description=_FILTER_HELP.get(
-                            param,
-                            f"Keep features whose {spec.filters[param]} has this value; "
-                            "repeat the parameter for several values (OR).",
-                        ),
-                    ),
+                    Query(description=_filter_help(param, spec, region)),
                 ],
             )
         )
@@ -290,9 +295,14 @@ def collection_router(
     spec: CollectionSpec,
     settings: ApiSettings,
     cache: ResponseCache,
+    region: Region,
     example_id: str | None = None,
 ) -> APIRouter:
-    """The three routes of one collection: its description, its items, one item."""
+    """The three routes of one collection: its description, its items, one item.
+
+    ``spec`` is worded for ``region`` (:meth:`CollectionSpec.for_region`), whose codes the
+    filters accept: the OpenAPI document describes the data the app was created with.
+    """
     dependencies = [Depends(make_require_token(settings))] if spec.protected else []
     router = APIRouter(tags=[spec.title], dependencies=dependencies)
     errors = problem_responses(400, 404, 503, *((401,) if spec.protected else ()))
@@ -300,7 +310,7 @@ def collection_router(
         "private, no-store" if spec.protected else f"public, max-age={settings.cache_max_age}"
     )
     paging_dependency = make_paging(settings)
-    filters_dependency = _filter_dependency(spec)
+    filters_dependency = _filter_dependency(spec, region)
 
     @router.get(
         f"/collections/{spec.id}",

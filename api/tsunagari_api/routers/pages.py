@@ -36,13 +36,13 @@ from tsunagari_geo.maps.pages import (
 )
 from tsunagari_geo.maps.settings import MapSettings, get_map_settings
 from tsunagari_geo.maps.vendor import STATIC_DIR, is_vendored
+from tsunagari_geo.region import Region
 from tsunagari_geo.tables import write_table
 
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_LEVEL_NAMES = {"municipalities": "63市町村", "units": "72区域"}
 
 
 class _SiteCache:
@@ -65,7 +65,9 @@ class _SiteCache:
             found = self._data.get(dataset.version)
             if found is None:
                 planner = dataset.planner if with_suggestions else None
-                found = SiteData.from_layer_sets(dataset.public, dataset.store, planner)
+                # SiteData still names the GeoPackage class; it reads only the Store interface.
+                store = dataset.store
+                found = SiteData.from_layer_sets(dataset.public, store, planner)  # type: ignore[arg-type]
                 self._data[dataset.version] = found
                 while len(self._data) > self._GENERATIONS:
                     self._data.pop(next(iter(self._data)))
@@ -82,6 +84,13 @@ class _SiteCache:
                 if dataset.version in self._data:
                     self._pages[full] = cached
         return cached
+
+
+def _code_hint(region: Region) -> str:
+    """What a municipality code looks like in ``region``: 63市町村の5桁コード、例: 11201."""
+    plain = [m.code for m in region.registry.municipalities_63 if m.kind != "designated_city"]
+    example = min(plain or [m.code for m in region.registry.municipalities_63])
+    return f"{region.municipality_count}市町村の5桁コード、例: {example}"
 
 
 def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None) -> APIRouter:
@@ -167,7 +176,7 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
             )
         except KeyError as exc:
             raise NotFound(
-                f"市町村コード {muni_code} はありません（63市町村の5桁コード、例: 11201）",
+                f"市町村コード {muni_code} はありません（{_code_hint(dataset.region)}）",
                 parameter="muni_code",
                 value=muni_code,
             ) from exc

@@ -28,9 +28,9 @@ import pandas as pd
 
 from tsunagari_geo.activities.models import Activity, Organization, headers
 from tsunagari_geo.activities.readers import to_table
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import Region
 from tsunagari_geo.resources import SAMPLES_DIR, TEMPLATES_DIR
+from tsunagari_geo.store import Store
 from tsunagari_geo.tables import write_table
 
 SEED = 20241
@@ -103,9 +103,13 @@ class Samples:
 
 
 def generate_samples(
-    store: ReferenceStore, *, seed: int = SEED, organizations: int = 160, activities: int = 420
+    store: Store, *, seed: int = SEED, organizations: int = 160, activities: int = 420
 ) -> Samples:
-    """Make the fictional dataset from the store's real towns and population (deterministic)."""
+    """Make the fictional dataset from the store's real towns and population (deterministic).
+
+    Names and addresses are those of the store's region (``store.region``).
+    """
+    region = store.region
     rng = np.random.default_rng(seed)
     units = store.units.sort_values("code").reset_index(drop=True)
     towns = store.towns.sort_values(["unit_code", "town"]).reset_index(drop=True)
@@ -114,22 +118,23 @@ def generate_samples(
     weight = units["pop_total"].to_numpy(dtype=float) ** 1.1 * factor
     weight /= weight.sum()
 
-    orgs = _organizations(rng, codes, weight, organizations)
-    acts = _activities(rng, towns, orgs, codes, weight, activities)
+    orgs = _organizations(rng, region, codes, weight, organizations)
+    acts = _activities(rng, region, towns, orgs, codes, weight, activities)
     return Samples(
         organizations=to_table(orgs),
         activities=to_table(acts),
-        consultations=_consultations(),
+        consultations=_consultations(region),
     )
 
 
 def _organizations(
     rng: np.random.Generator,
+    region: Region,
     codes: np.ndarray,
     weight: np.ndarray,
     n: int,
 ) -> pd.DataFrame:
-    registry = load_registry()
+    registry = region.registry
     rows: list[dict[str, object]] = []
     used: set[str] = set()
 
@@ -154,7 +159,7 @@ def _organizations(
         )
 
     # The prefecture is a member with no home municipality (it is not a municipal government).
-    add("埼玉県 福祉部（架空の会員データ）", "行政", "")
+    add(f"{region.pref_name} 福祉部（架空の会員データ）", "行政", "")
     munis = sorted({registry.by_code[c].muni_code for c in codes})
     by_muni = pd.Series(weight, index=[registry.by_code[c].muni_code for c in codes])
     muni_weight = by_muni.groupby(level=0).sum().reindex(munis).to_numpy()
@@ -163,7 +168,8 @@ def _organizations(
         share = muni_weight[munis.index(muni)] / muni_weight.max()
         if rng.random() < 0.25 + 0.75 * share:
             add(f"{registry.by_code[muni].name} 福祉担当課", "行政", muni)
-    for muni in rng.choice(munis, size=28, replace=False, p=muni_weight / muni_weight.sum()):
+    n_shakyo = min(28, len(munis))
+    for muni in rng.choice(munis, size=n_shakyo, replace=False, p=muni_weight / muni_weight.sum()):
         add(f"{registry.by_code[str(muni)].name}社会福祉協議会", "社協", str(muni))
     while len(rows) < n:
         kind = rng.choice(["NPO等", "企業・業界団体", "その他"], p=[0.6, 0.25, 0.15])
@@ -176,13 +182,14 @@ def _organizations(
 
 def _activities(
     rng: np.random.Generator,
+    region: Region,
     towns: pd.DataFrame,
     orgs: pd.DataFrame,
     codes: np.ndarray,
     weight: np.ndarray,
     n: int,
 ) -> pd.DataFrame:
-    registry = load_registry()
+    registry = region.registry
     theme_codes = list(_THEME_WEIGHTS)
     theme_p = np.array(list(_THEME_WEIGHTS.values()), dtype=float)
     theme_p /= theme_p.sum()
@@ -190,7 +197,7 @@ def _activities(
     org_muni = np.array([registry.by_code[b].muni_code if b else "" for b in org_base])
     towns_by_unit = {c: g for c, g in towns.groupby("unit_code")}
     n_remote = 12
-    # One activity in every municipality but the EMPTY ones first (a ward for さいたま市), so
+    # One activity in every municipality but the EMPTY ones first (a ward for a designated city), so
     # that most municipalities appear; the rest follows the weights.
     firsts: dict[str, str] = {}
     for code in rng.permutation(codes):
@@ -251,7 +258,7 @@ def _activities(
                 "fee": str(rng.choice(["無料", "100円", "300円", "実費"])),
                 "target_text": "どなたでも" if "all_ages" in stages else None,
                 "url": None,
-                "address": None if remote else _address(rng, unit, str(town["town"])),
+                "address": None if remote else _address(rng, region, unit, str(town["town"])),
                 "lat": round(float(town["lat"]) + jitter[1], 6) if with_point else None,
                 "lng": round(float(town["lng"]) + jitter[0], 6) if with_point else None,
                 "serves": ["prefecture"] if remote else [unit],
@@ -266,17 +273,21 @@ def _activities(
     return pd.DataFrame(rows, columns=list(headers(Activity)))
 
 
-def _address(rng: np.random.Generator, unit: str, town: str) -> str:
-    m = load_registry().by_code[unit]
+def _address(rng: np.random.Generator, region: Region, unit: str, town: str) -> str:
+    m = region.registry.by_code[unit]
     if town.endswith("丁目"):
         block = f"{int(rng.integers(1, 30))}-{int(rng.integers(1, 20))}"
     else:
         block = f"{int(rng.integers(1, 3000))}"
-    return f"埼玉県{m.full_name}{town}{block}"
+    return f"{region.pref_name}{m.full_name}{town}{block}"
 
 
-def _consultations() -> pd.DataFrame:
-    """Fictional consultation windows (架空の相談窓口); phone numbers are not real numbers."""
+def _consultations(region: Region) -> pd.DataFrame:
+    """Fictional consultation windows (架空の相談窓口); phone numbers are not real numbers.
+
+    The local windows are placed in 埼玉県's municipalities; in another region, a window
+    none of whose places is in it serves the whole prefecture instead.
+    """
     rows = [
         ("cw-01", "（架空）こころの電話相談", "架空の相談センター", "all_ages", "health_mind;loneliness", "phone", "毎日 9:00–21:00", "prefecture"),
         ("cw-02", "（架空）子育てLINE相談", "架空の子育て支援団体", "perinatal;children", "parenting;family", "sns_chat", "平日 17:00–22:00", "prefecture"),
@@ -298,6 +309,11 @@ def _consultations() -> pd.DataFrame:
             "serves",
         ],
     )  # fmt: skip
+    known = region.registry.by_code
+    frame["serves"] = [
+        ";".join(kept) if (kept := [c for c in serves.split(";") if c in known]) else "prefecture"
+        for serves in frame["serves"]
+    ]
     frame["phone"] = [
         "" if "phone" not in c else f"000-0000-{i:04d}"
         for i, c in enumerate(frame["channels"], start=1)
@@ -322,8 +338,22 @@ def write_samples(samples: Samples, directory: Path | str = SAMPLES_DIR) -> list
     ]
 
 
-def template_frame() -> pd.DataFrame:
-    """The activity template: headers ``日本語 (key)`` and one example row marked fictional."""
+def _example_place(store: Store) -> tuple[str, str]:
+    """(address, unit code) of the template's example row: block 1-1 of the first 丁目 of the
+    region's most populous unit (埼玉県川口市…一丁目1-1), a real town in the store."""
+    units = store.units.sort_values(["pop_total", "code"], ascending=[False, True])
+    unit = str(units["code"].iat[0])
+    towns = sorted(str(t) for t in store.towns.loc[store.towns["unit_code"] == unit, "town"])
+    town = next((t for t in towns if t.endswith("一丁目")), towns[0] if towns else "")
+    region = store.region
+    name = region.registry.by_code[unit].full_name
+    return f"{region.pref_name}{name}{town}1-1", unit
+
+
+def template_frame(store: Store) -> pd.DataFrame:
+    """The activity template: headers ``日本語 (key)`` and one example row marked fictional,
+    placed in a real town of ``store``'s region."""
+    address, unit = _example_place(store)
     example = {
         "id": "example-001",
         "organization_id": "org-001",
@@ -337,10 +367,10 @@ def template_frame() -> pd.DataFrame:
         "fee": "無料",
         "target_text": "どなたでも",
         "url": "",
-        "address": "埼玉県さいたま市浦和区常盤一丁目1-1",
+        "address": address,
         "lat": "",
         "lng": "",
-        "serves": "11107",
+        "serves": unit,
         "location_privacy": "town",
         "published": "true",
         "last_verified": "2025-04-01",
@@ -354,11 +384,11 @@ def template_frame() -> pd.DataFrame:
     )
 
 
-def write_templates(directory: Path | str = TEMPLATES_DIR) -> list[Path]:
-    """Write ``activities.csv`` and ``activities.xlsx`` templates."""
+def write_templates(store: Store, directory: Path | str = TEMPLATES_DIR) -> list[Path]:
+    """Write ``activities.csv`` and ``activities.xlsx`` templates for ``store``'s region."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    frame = template_frame()
+    frame = template_frame(store)
     return [
         write_table(frame, directory / "activities.csv", attribution=()),
         write_table(frame, directory / "activities.xlsx", attribution=()),

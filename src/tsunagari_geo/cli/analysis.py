@@ -267,9 +267,10 @@ def samples_cmd(
         write_templates,
     )
 
-    samples = generate_samples(_store(store))
+    opened = _store(store)
+    samples = generate_samples(opened)
     paths = write_samples(samples, out_dir or SAMPLES_DIR)
-    paths += write_templates(templates_dir or TEMPLATES_DIR)
+    paths += write_templates(opened, templates_dir or TEMPLATES_DIR)
     console.print(
         f"架空のサンプル: 団体 {len(samples.organizations)}、活動 {len(samples.activities)}、"
         f"相談窓口 {len(samples.consultations)} → " + ", ".join(str(p) for p in paths),

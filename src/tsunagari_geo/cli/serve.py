@@ -43,7 +43,7 @@ def build(
 ) -> None:
     """入力表をジオコーディング・結合・充足状況の計算にかけ、公開レイヤーを書き出します。"""
     from tsunagari_geo.layers.build import BuildInputs, build_layers
-    from tsunagari_geo.reference.store import ReferenceStore
+    from tsunagari_geo.store import open_store
 
     defaults = BuildInputs.samples(samples)
     inputs = BuildInputs(
@@ -52,9 +52,16 @@ def build(
         consultations=consultations or defaults.consultations,
         good_practices=good_practices or defaults.good_practices,
     )
-    store = ReferenceStore.open(get_settings().store)
+    store = open_store(get_settings().store)
     with console.status("レイヤーを作成しています…"):
-        report = build_layers(store, inputs=inputs, out=out, planner_out=planner_out, scheme=scheme)
+        # build_layers still names the GeoPackage class; it reads only the Store interface.
+        report = build_layers(
+            store,  # type: ignore[arg-type]
+            inputs=inputs,
+            out=out,
+            planner_out=planner_out,
+            scheme=scheme,
+        )
     for validation in report.validation:
         console.print(validation.summary(), highlight=False)
     if report.privacy is not None:
@@ -89,14 +96,20 @@ def tiles_build(
     out_dir: Annotated[Path, typer.Option(help="PMTiles の書き出し先")] = DEFAULT_TILES_DIR,
     min_zoom: Annotated[int, typer.Option(min=0, max=22)] = 5,
     max_zoom: Annotated[int, typer.Option(min=0, max=22)] = 14,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="参照データの GeoPackage（既定: $TSUNAGARI_STORE）"),
+    ] = None,
 ) -> None:
     """公開レイヤーから activities.pmtiles と municipalities.pmtiles を作ります。"""
     from tsunagari_geo.layers.tiles import TileSpec, build_tiles
+    from tsunagari_geo.store import open_store
 
     if min_zoom > max_zoom:
         raise typer.BadParameter("--min-zoom は --max-zoom 以下にしてください")
+    region = open_store(store or get_settings().store).region
     with console.status("タイルを作成しています…"):
-        written = build_tiles(layers, out_dir, spec=TileSpec(min_zoom, max_zoom))
+        written = build_tiles(layers, out_dir, region=region, spec=TileSpec(min_zoom, max_zoom))
     for name, path in written.items():
         console.print(f"{name}: {path}（{path.stat().st_size:,} バイト）", highlight=False)
 

@@ -11,9 +11,13 @@ file.
 MVT has no list type: list properties (themes, life stages) become ``;``-joined text, and
 null properties are left out of the feature.
 
+The tilesets' descriptions and the bounds of an empty archive come from the region of the
+store the layers were built from.
+
 Example::
 
-    >>> build_tiles(Path("data/build/layers.gpkg"), Path("tiles"))
+    >>> region = open_store("data/build/tsunagari.gpkg").region
+    >>> build_tiles(Path("data/build/layers.gpkg"), Path("tiles"), region=region)
     {'activities': PosixPath('tiles/activities.pmtiles'), ...}
 """
 
@@ -36,8 +40,9 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_TILES_DIR
-from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import attribution_text
+from tsunagari_geo.region import Region
+from tsunagari_geo.store import open_layers
 from tsunagari_geo.tables import atomic_path
 
 MIN_ZOOM = 5
@@ -49,10 +54,15 @@ BUFFER = 64
 ORIGIN = 20037508.342789244
 
 #: The tilesets, each from one layer of the public file.
-TILESETS = {
-    "activities": "活動（公開）",
-    "municipalities": "市町村（63）と充足状況",
-}
+TILESETS = ("activities", "municipalities")
+
+
+def tileset_descriptions(region: Region) -> dict[str, str]:
+    """Each tileset's description, worded for ``region`` (市町村（63）と充足状況 in 埼玉県)."""
+    return {
+        "activities": "活動（公開）",
+        "municipalities": f"{region.titles['municipalities']}と充足状況",
+    }
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,22 @@ def tiles_of_layer(
             yield z, x, y, gzip.compress(data, compresslevel=6, mtime=0)
 
 
+def _empty_tile(layer: str, lon: float, lat: float, spec: TileSpec) -> tuple[int, bytes]:
+    """(tile id, gzip MVT) of a tile with no features at ``spec.min_zoom`` holding lon/lat."""
+    z = spec.min_zoom
+    x, y = next(_tile_range(_mercator_point(lon, lat), z))
+    data = mapbox_vector_tile.encode(
+        [{"name": layer, "features": []}], default_options={"extents": EXTENT}
+    )
+    return zxy_to_tileid(z, x, y), gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _mercator_point(lon: float, lat: float) -> tuple[float, float, float, float]:
+    mx = lon * ORIGIN / 180
+    my = math.log(math.tan((90 + lat) * math.pi / 360)) * ORIGIN / math.pi
+    return (mx, my, mx, my)
+
+
 def write_pmtiles(
     frame: gpd.GeoDataFrame,
     layer: str,
@@ -177,15 +203,23 @@ def write_pmtiles(
     *,
     spec: TileSpec = TileSpec(),
     description: str = "",
+    empty_bounds: tuple[float, float, float, float] = (-180.0, -85.0, 180.0, 85.0),
 ) -> Path:
-    """Write ``frame`` as a one-layer PMTiles archive at ``out``, atomically."""
+    """Write ``frame`` as a one-layer PMTiles archive at ``out``, atomically.
+
+    ``empty_bounds`` (west, south, east, north in lon/lat) is what the header says when
+    ``frame`` has no geometry (no public activity yet): the region's bounds, from
+    :func:`build_tiles`. Such an archive holds one empty tile at its centre, since a PMTiles
+    archive cannot be empty, so that the map still opens it.
+    """
     tiles = sorted(
         ((zxy_to_tileid(z, x, y), data) for z, x, y, data in tiles_of_layer(frame, layer, spec)),
         key=lambda t: t[0],
     )
     present = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
     if present.empty:
-        min_lon, min_lat, max_lon, max_lat = (138.7, 35.7, 139.9, 36.3)
+        min_lon, min_lat, max_lon, max_lat = empty_bounds
+        tiles = [_empty_tile(layer, (min_lon + max_lon) / 2, (min_lat + max_lat) / 2, spec)]
     else:
         min_lon, min_lat, max_lon, max_lat = (float(b) for b in present.total_bounds)
     header = {
@@ -231,17 +265,25 @@ def build_tiles(
     layers: Path = DEFAULT_LAYERS,
     out_dir: Path = DEFAULT_TILES_DIR,
     *,
+    region: Region,
     spec: TileSpec = TileSpec(),
 ) -> dict[str, Path]:
-    """Build every tileset from the public layer file; returns name → archive path.
+    """Build every tileset from the public layer set at ``layers``; returns name → archive path.
 
-    Raises StoreError when the layer file is missing or broken.
+    ``region`` is the region of the store the layers were built from (``store.region``): it
+    words the descriptions and bounds an archive with nothing in it. Raises StoreError when
+    the layer set is missing or broken.
     """
-    public = LayerSet.open(layers, "public")
+    public = open_layers(layers, "public")
+    descriptions = tileset_descriptions(region)
     written = {}
-    for name, description in TILESETS.items():
-        frame = public.frames[name]
+    for name in TILESETS:
         written[name] = write_pmtiles(
-            frame, name, out_dir / f"{name}.pmtiles", spec=spec, description=description
+            public.frames[name],
+            name,
+            out_dir / f"{name}.pmtiles",
+            spec=spec,
+            description=descriptions[name],
+            empty_bounds=region.bounds,
         )
     return written

@@ -89,7 +89,8 @@ class Region:
     bounds: tuple[float, float, float, float]
     #: the platform's title, as pages and the site show it.
     title: str
-    #: other titles by role (map, units, municipalities).
+    #: other titles by role (map, dashboard, units, municipalities, good_practices); those
+    #: region.toml leaves out are worded from the registry.
     titles: dict[str, str] = field(repr=False)
     sources: RegionSources = field(repr=False)
     registry: Registry = field(repr=False)
@@ -143,7 +144,10 @@ class Region:
             metric_crs=_text(data, "metric_crs", where),
             bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
             title=_text(titles, "platform", where, table="titles"),
-            titles={str(k): str(v) for k, v in titles.items()},
+            titles={
+                **_derived_titles(_text(data, "pref_name", where), registry),
+                **{str(k): str(v) for k, v in titles.items()},
+            },
             sources=RegionSources(
                 boundaries=Path(_text(src, "boundaries", where, table="sources")),
                 towns_index=Path(_text(src, "towns_index", where, table="sources")),
@@ -198,6 +202,21 @@ class Region:
     def municipality_count(self) -> int:
         """How many municipalities, wards folded into their city (63 in 埼玉県)."""
         return len(self.registry.municipalities_63)
+
+
+def _derived_titles(pref_name: str, registry: Registry) -> dict[str, str]:
+    """The titles a region.toml may leave out, worded from its registry (埼玉県's match its
+    region.toml): ``units`` 市区町村（72、さいたま市は区ごと）, ``municipalities`` 市町村（63）,
+    ``good_practices`` 好事例."""
+    cities = "・".join(m.name for m in registry.designated_cities)
+    n_units, n_munis = len(registry.units), len(registry.municipalities_63)
+    return {
+        "map": "つながりマップ",
+        "dashboard": f"カバレッジ・ダッシュボード｜{pref_name} 孤独・孤立対策",
+        "units": f"市区町村（{n_units}、{cities}は区ごと）" if cities else f"市区町村（{n_units}）",
+        "municipalities": f"市町村（{n_munis}）",
+        "good_practices": "好事例",
+    }
 
 
 def _text(data: dict[str, Any], key: str, where: str, *, table: str = "") -> str:
