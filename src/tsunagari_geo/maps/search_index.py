@@ -238,6 +238,11 @@ def _root_forms(d: AddressDictionary) -> dict[str, _Reading | None]:
 
 #: ``next`` of an entry leading back into its own table (大字 before a town name).
 _SELF = -2
+#: The answer of a town table's entry that is what the municipality written before it
+#: answers alone (the start table's answer for it).
+MUNICIPALITY = -1
+#: The answer of an entry that removes its key from the table it extends.
+_DELETED = -3
 _Entry = tuple[int, int | None]
 
 
@@ -289,13 +294,13 @@ class _Builder:
             self.tables.append(entries)
         return self.table_position[frozen]
 
-    def town_entry(self, root: str, form: _Form, oaza: str = "") -> _Entry:
-        """The entry of ``form`` after the municipality written ``root`` (and ``oaza``): its
-        answer and, for a 大字 or 町 name, the table of 丁目 the geocoder stops at."""
-        answer = self.ask(root + oaza + form.probe)
+    def town_entry(self, root: str, form: _Form, municipality: int) -> _Entry:
+        """The entry of ``form`` after the municipality written ``root``: its answer and, for a
+        大字 or 町 name, the table of 丁目 the geocoder stops at."""
+        answer = _relative(self.ask(root + form.probe), municipality)
         if not form.plain:
             return answer, None
-        stop = self.ask(f"{root}{oaza}{form.probe}{_STOP_PROBE}丁目")
+        stop = _relative(self.ask(f"{root}{form.probe}{_STOP_PROBE}丁目"), municipality)
         if stop == answer:
             return answer, None
         numbers = range(1, _STOP_CHOME + 1)
@@ -307,15 +312,22 @@ class _Builder:
 
         大字 or 字 before a name is read as the name alone (大字平永 → 平永), so each is one
         entry leading back into the same table, plus the names the geocoder reads otherwise
-        with it (大字新堀 beside 新堀町)."""
-        entries = {f.key: self.town_entry(root, f) for f in forms}
+        with it (大字新堀 beside 新堀町). An answer that is the municipality's own is written
+        :data:`MUNICIPALITY`, so 三郷 and 三郷市 (which answer differently alone) share one
+        table of towns."""
+        municipality = self.ask(root)
+        entries = {f.key: self.town_entry(root, f, municipality) for f in forms}
         for oaza in _OAZA:
-            entries[oaza] = (self.ask(root + oaza), _SELF)
+            entries[oaza] = (_relative(self.ask(root + oaza), municipality), _SELF)
             for f in forms:
-                entry = self.town_entry(root, f, oaza)
-                if entry != entries[f.key]:
-                    entries.setdefault(oaza + f.key, entry)
+                answer = _relative(self.ask(root + oaza + f.probe), municipality)
+                if answer != entries[f.key][0]:
+                    entries.setdefault(oaza + f.key, (answer, entries[f.key][1]))
         return self.table(entries)
+
+
+def _relative(answer: int, municipality: int) -> int:
+    return MUNICIPALITY if answer == municipality else answer
 
 
 _OAZA = ("大字", "字")
@@ -350,7 +362,18 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
                 by_reading[reading] = b.town_table(key, forms)
             table = by_reading[reading]
         root[key] = (b.ask(key), table)
-    b.tables[0] = _pruned(root, b.ask(""))
+    # A municipality elsewhere in Japan written without its prefecture (松戸市) is kept only
+    # where it stops a shorter Saitama name from matching: without it the page finds nothing,
+    # which is what it shows for "outside" too. The prefectures themselves are always kept.
+    nothing = b.ask("")
+    prefectures = set(d.prefectures)
+    root = {
+        k: (nothing, None)
+        if t is None and k not in prefectures and b.answers[a][:1] == [-1]
+        else (a, t)
+        for k, (a, t) in root.items()
+    }
+    b.tables[0] = _pruned(root, nothing)
     tables = _with_bases(b.tables)
     # Characters in no key end every match whatever their folding; ASCII and kana are kept
     # all the same, so that what the page folds reads as the geocoder's (１Ｆ → 1F, ﾏ → マ).
@@ -382,19 +405,18 @@ def _has_shorter(key: str, entries: dict[str, Any]) -> bool:
 
 
 def _with_bases(tables: list[dict[str, _Entry]]) -> list[dict[str, Any]]:
-    """Each table as its own entries or as an earlier one's plus a few (``base``), whichever
-    is smaller: a former municipality's towns are its successor's plus the spellings with the
-    old name."""
+    """Each table as its own entries or as an earlier one's changed (``base``), whichever is
+    smaller: a former municipality's towns are its successor's plus the spellings with the
+    old name. A key of the base that the table lacks is written with :data:`_DELETED`."""
     out: list[dict[str, Any]] = []
     for i, table in enumerate(tables):
         best: dict[str, Any] = {"base": None, "keys": table}
         for j in range(1, i):
             base = tables[j]
-            if len(base) < 50 or not len(table) // 2 < len(base) <= len(table):
+            if not len(table) // 2 < len(base) < 2 * len(table):
                 continue
-            if any(k not in table for k in base):
-                continue  # a base's keys are all kept: nothing can be taken away
             diff = {k: v for k, v in table.items() if _resolved(base.get(k), j) != _resolved(v, i)}
+            diff.update({k: (_DELETED, None) for k in base if k not in table})
             if len(diff) < len(best["keys"]):
                 best = {"base": j, "keys": diff}
         out.append(best)

@@ -64,7 +64,8 @@
       var previous = '';
       t.entries.forEach(function (e) {
         var key = previous.slice(0, e[0]) + e[1];
-        map.set(key, { answer: e[2], next: e.length > 3 ? e[3] : null });
+        if (e[2] === -3) map.delete(key); // a key of the base this table does not have
+        else map.set(key, { answer: e[2], next: e.length > 3 ? e[3] : null });
         previous = key;
       });
       var lengths = {};
@@ -107,10 +108,13 @@
     var table = 0;
     var at = 0;
     var answer = null;
+    var municipality = null;
     while (table !== null) {
       var hit = longest(this.tables[table], key, at);
       if (!hit) break;
-      answer = hit.answer;
+      // -1: what the municipality written first answers on its own.
+      answer = hit.answer === -1 ? municipality : hit.answer;
+      if (municipality === null) municipality = answer;
       at = hit.end;
       table = hit.next;
     }
