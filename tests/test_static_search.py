@@ -117,6 +117,13 @@ def _written_towns(store: ReferenceStore) -> list[str]:
         "北足立郡伊奈町小室1-2",
         "鳩ヶ谷市本町4-1-1",
     ]
+    # Pasted with a postal code, or a mark, in front.
+    out += ["〒330-0061 埼玉県さいたま市浦和区常盤6-4-4", "〒３６０ー００１３　熊谷市中西4-1"]
+    out += [
+        "郵便番号：3500043 川越市新富町1-22",
+        "〒 さいたま市見沼区丸ヶ崎1-1",
+        "1-2-3 川口市本町",
+    ]
     return out
 
 
@@ -208,7 +215,8 @@ def test_the_page_folds_text_as_the_geocoder_does(index_file: Path, addresses: l
         "三の輪",
         "ＡＢＣ　１２",
     ]
-    texts = [*addresses, *tricky]
+    # A postal code or 〒 in front is the start table's to read (the comparison tests cover it).
+    texts = [t for t in [*addresses, *tricky] if not t.startswith(("〒", "郵便番号"))]
     folded = [row["fold"] for row in _run_node(index_file, tuple(texts))]
     assert folded == [fold_compact(normalize_address(t).replace(" ", "")) for t in texts]
 

@@ -48,6 +48,8 @@ _COMBINING_MARKS = "\u3099\u309a\uff9e\uff9f"
 _KANA = [chr(c) for c in (*range(0x3041, 0x3097), *range(0x30A1, 0x30FB), *range(0xFF66, 0xFF9E))]
 #: Two kanji that no fold rule touches, used to probe the rules that look at neighbours.
 _LEFT, _RIGHT = "丸", "崎"
+#: A kana no fold rule touches.
+_NEUTRAL = "あ"
 
 
 def unit_code_of(result: GeocodeResult) -> str:
@@ -59,7 +61,7 @@ def unit_code_of(result: GeocodeResult) -> str:
 
 
 def _code_points() -> Iterator[str]:
-    for cp in range(0x20, 0x10000):
+    for cp in range(0x10000):
         if not 0xD800 <= cp < 0xE000:
             yield chr(cp)
 
@@ -72,6 +74,12 @@ def _ranges(chars: Iterable[str]) -> list[list[int]]:
         else:
             out.append([cp, cp])
     return out
+
+
+def _fold_inside(text: str) -> str:
+    # After another character, so that what only the start of an address loses (〒, a postal
+    # code) is left to the start table.
+    return fold(normalize_address(_NEUTRAL + text))[len(_NEUTRAL) :]
 
 
 def fold_table(useful: set[str]) -> dict[str, Any]:
@@ -87,14 +95,14 @@ def fold_table(useful: set[str]) -> dict[str, Any]:
     chars: dict[str, str] = {}
     fixed: list[str] = []
     for c in _code_points():
-        out = fold(normalize_address(c))
+        out = _fold_inside(c)
         if out == c:
             fixed.append(c)
         elif all(ch in useful for ch in out):
             chars[c] = out
     for base in _KANA:
         for mark in _COMBINING_MARKS:
-            out = fold(normalize_address(base + mark))
+            out = _fold_inside(base + mark)
             if len(out) == 1 and out in useful:
                 chars[base + mark] = out
     between_kanji: dict[str, str] = {}
@@ -373,6 +381,7 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
         else (a, t)
         for k, (a, t) in root.items()
     }
+    root.update(_postal_entries(b, _sample_address(d), nothing))
     b.tables[0] = _pruned(root, nothing)
     tables = _with_bases(b.tables)
     # Characters in no key end every match whatever their folding; ASCII and kana are kept
@@ -387,6 +396,44 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
         "answers": b.answers,
         "tables": [_encoded(t, i) for i, t in enumerate(tables)],
     }
+
+
+#: How a postal code may be written before an address (〒330-0061, 郵便番号：3300061, 330ー0061),
+#: each checked with the geocoder before the page is told to skip it.
+_POSTAL_WRITTEN = ("〒", "〒:", "郵便番号", "郵便番号:", "1234567", "123-4567", "〒123-4567")
+
+
+def _postal_entries(b: _Builder, sample: str, nothing: int) -> dict[str, _Entry]:
+    """Entries of the start table that read a leading postal code (or 〒, 郵便番号) and go back to
+    the start, as the geocoder skips them; none when it reads any of them otherwise."""
+    expected = b.ask(sample)
+    if expected == nothing or any(b.ask(p + sample) != expected for p in _POSTAL_WRITTEN):
+        return {}
+    digits = "0123456789"
+
+    def then(table: int) -> int:
+        return b.table({d: (nothing, table) for d in digits})
+
+    # Three digits, an optional dash, four digits, and back to the start (table 0).
+    fourth = then(0)
+    second_group = then(then(then(fourth)))
+    after_three = b.table(
+        {**{d: (nothing, then(then(fourth))) for d in digits}, "-": (nothing, second_group)}
+    )
+    first_group = then(then(after_three))
+    entries: dict[str, _Entry] = {d: (nothing, first_group) for d in digits}
+    for mark in ("〒", "郵便番号"):
+        entries[mark] = entries[mark + ":"] = (nothing, 0)
+    return entries
+
+
+def _sample_address(d: AddressDictionary) -> str:
+    """A written municipality and one of its towns, the first the dictionary has."""
+    for key, names in d.names.items():
+        index = d.towns.get(names[0].code)
+        if index is not None and index.plain and not (names[0].former or names[0].ward_alone):
+            return key + next(iter(index.plain))
+    return ""
 
 
 def _pruned(entries: dict[str, _Entry], fallback: int) -> dict[str, _Entry]:

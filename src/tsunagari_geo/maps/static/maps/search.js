@@ -112,9 +112,9 @@
     while (table !== null) {
       var hit = longest(this.tables[table], key, at);
       if (!hit) break;
-      // -1: what the municipality written first answers on its own.
+      // -1: what the municipality (the last key of the first table) answers on its own.
       answer = hit.answer === -1 ? municipality : hit.answer;
-      if (municipality === null) municipality = answer;
+      if (table === 0) municipality = answer;
       at = hit.end;
       table = hit.next;
     }
