@@ -214,6 +214,11 @@ def test_the_page_folds_text_as_the_geocoder_does(index_file: Path, addresses: l
         "齋藤\u200b澤",
         "三の輪",
         "ＡＢＣ　１２",
+        "々丸々々崎",
+        "丸ヶヶ崎",
+        "㊀ヶ崎",
+        "1\u30fc\u30fc2",
+        "\u30ab\u3099ケ崎",
     ]
     # A postal code or 〒 in front is the start table's to read (the comparison tests cover it).
     texts = [t for t in [*addresses, *tricky] if not t.startswith(("〒", "郵便番号"))]

@@ -115,22 +115,24 @@ def fold_table(useful: set[str]) -> dict[str, Any]:
     # The neighbour classes, probed with ヶ (丸ヶ崎 → 丸ケ崎) and ー (1ー2 → 1-2).
     probe_ga = fold(_LEFT + "ヶ" + _RIGHT)[1]
     for c in fixed:
+        if fold(_LEFT + c) == _LEFT + _LEFT and fold(_RIGHT + c) == _RIGHT + _RIGHT:
+            repeat.append(c)
+            continue
         middle = fold(_LEFT + c + _RIGHT)
         if len(middle) == 3 and middle[1] != c:
             between_kanji[c] = middle[1]
         dashed = normalize_address("1" + c + "2")
         if len(dashed) == 3 and dashed[1] != c:
             between_digits[c] = dashed[1]
-        if fold(_LEFT + c) == _LEFT + _LEFT and fold(_RIGHT + c) == _RIGHT + _RIGHT:
-            repeat.append(c)
-        if fold(c + "ヶ" + _RIGHT)[1:2] == probe_ga and c != "ヶ":
+    # Classes over every character, folded or not, so that they have no holes.
+    for c in _code_points():
+        if fold(c + "ヶ" + _RIGHT)[-2:-1] == probe_ga and c != "ヶ":
             before.append(c)
         if fold(_LEFT + "ヶ" + c)[1:2] == probe_ga and c != "ヶ":
             after.append(c)
-        if normalize_address(c + "ー1")[1:2] == "-":
+        if normalize_address("1ー" + c)[1:2] == "-":
             digits.append(c)
-    for c in fixed:
-        if repeat and fold(c + repeat[0]) == c + c:
+        if repeat and fold(c + repeat[0]) == fold(c) * 2:
             repeatable.append(c)
     return {
         "chars": chars,
@@ -356,19 +358,28 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
     d = geocoder.dictionary
     b = _Builder(geocoder)
     forms_of = {code: _town_forms(index) for code, index in d.towns.items()}
-    by_reading: dict[_Reading, int] = {}
+    by_reading: dict[tuple[Any, ...], int] = {}
     root: dict[str, _Entry] = {}
-    for key, reading in sorted(_root_forms(d).items(), key=lambda kv: (len(kv[0]), kv[0])):
+    for key, reading in sorted(_root_forms(d).items(), key=_asked_first):
         table: int | None = None
         if reading is not None:
-            if reading not in by_reading:
-                name = reading.name
+            name = reading.name
+            # 三郷 and 三郷市, or 大里町 and 熊谷市, read a town alike; only a former name's
+            # stems (鳩ヶ谷本町) or a ward alone (北区 without a town is 東京都) change it.
+            group = (
+                name.code,
+                name.stems,
+                name.ward_alone,
+                reading.pref_written,
+                reading.elsewhere,
+            )
+            if group not in by_reading:
                 codes = d.ward_codes if name.code == SAITAMA_CITY_CODE else (name.code,)
                 forms = [f for code in codes for f in forms_of[code]]
                 if name.stems:
                     forms = _with_stems(forms, name.stems)
-                by_reading[reading] = b.town_table(key, forms)
-            table = by_reading[reading]
+                by_reading[group] = b.town_table(key, forms)
+            table = by_reading[group]
         root[key] = (b.ask(key), table)
     # A municipality elsewhere in Japan written without its prefecture (松戸市) is kept only
     # where it stops a shorter Saitama name from matching: without it the page finds nothing,
@@ -396,6 +407,15 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
         "answers": b.answers,
         "tables": [_encoded(t, i) for i, t in enumerate(tables)],
     }
+
+
+def _asked_first(item: tuple[str, _Reading | None]) -> tuple[bool, bool, int, str]:
+    """The order forms are asked in: a group's table is asked with its first, the current name
+    (三郷市 rather than 三郷: 三郷 + 市助 would read as 三郷市 + 助)."""
+    key, reading = item
+    if reading is None:
+        return False, False, len(key), key
+    return reading.name.suffix_omitted, bool(reading.name.former), len(key), key
 
 
 #: How a postal code may be written before an address (〒330-0061, 郵便番号：3300061, 330ー0061),
