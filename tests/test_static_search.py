@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from static_search_helpers import run_static_search
+from static_search_helpers import SEARCH_JS, run_static_search
 from tsunagari_geo.geocode import Geocoder
-from tsunagari_geo.maps.search_index import build_search_index, unit_code_of
+from tsunagari_geo.maps.search_index import VERSION, build_search_index, unit_code_of
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import load_registry
 from tsunagari_geo.text import fold_compact, normalize_address
@@ -231,3 +231,8 @@ def test_the_index_is_small_enough_for_a_phone(index_file: Path) -> None:
     packed = len(gzip.compress(raw, 6))
     print(f"search index: {len(raw):,} bytes, {packed:,} gzip")
     assert packed < 250_000
+
+
+def test_the_page_script_reads_this_version_of_the_index(index_file: Path) -> None:
+    assert f"var VERSION = {VERSION};" in SEARCH_JS.read_text(encoding="utf-8")
+    assert json.loads(index_file.read_text(encoding="utf-8"))["version"] == VERSION

@@ -29,7 +29,6 @@ from typing import Any
 
 from tsunagari_geo.geocode import Geocoder, GeocodeResult
 from tsunagari_geo.geocode.dictionary import AddressDictionary, MuniName, UnitIndex
-from tsunagari_geo.registry import SAITAMA_CITY_CODE
 from tsunagari_geo.settings import PREFECTURE_NAME
 from tsunagari_geo.text import fold, int_to_kanji, normalize_address
 
@@ -212,6 +211,13 @@ class _Reading:
     #: other prefectures with a municipality of the same name (美里町), when not written.
     elsewhere: tuple[str, ...]
 
+    def towns_read_alike(self) -> tuple[Any, ...]:
+        """What decides how the towns after it are read: 三郷 and 三郷市, or 大里町 and 熊谷市,
+        read them alike; a former name's stems (鳩ヶ谷本町), a ward alone (北区 without a
+        Saitama town is 東京都's), 埼玉県 written or a name used elsewhere change it."""
+        name = self.name
+        return name.code, name.stems, name.ward_alone, self.pref_written, self.elsewhere
+
 
 def _root_forms(d: AddressDictionary) -> dict[str, _Reading | None]:
     """Folded written municipality (or prefecture) → how the geocoder reads it (None: elsewhere)."""
@@ -352,8 +358,8 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
     answer, table]`` with keys sorted and written as the length shared with the key before
     and the rest (small once gzip'd). Coordinates are rounded to 5 decimals (about 1 m).
 
-    Forms the geocoder reads alike (with or without 郡, 埼玉県 or 埼玉) share one table of
-    towns, asked once with the shortest of them.
+    Forms whose towns the geocoder reads alike (with or without 郡, 市, 埼玉県 or 埼玉) share
+    one table of towns, asked once with the first of them (:func:`_asked_first`).
     """
     d = geocoder.dictionary
     b = _Builder(geocoder)
@@ -363,19 +369,12 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
     for key, reading in sorted(_root_forms(d).items(), key=_asked_first):
         table: int | None = None
         if reading is not None:
-            name = reading.name
-            # 三郷 and 三郷市, or 大里町 and 熊谷市, read a town alike; only a former name's
-            # stems (鳩ヶ谷本町) or a ward alone (北区 without a town is 東京都) change it.
-            group = (
-                name.code,
-                name.stems,
-                name.ward_alone,
-                reading.pref_written,
-                reading.elsewhere,
-            )
+            group = reading.towns_read_alike()
             if group not in by_reading:
-                codes = d.ward_codes if name.code == SAITAMA_CITY_CODE else (name.code,)
-                forms = [f for code in codes for f in forms_of[code]]
+                name = reading.name
+                # A designated city written without its ward: the towns of all its wards.
+                wards = [w.code for w in d.registry.wards_of(name.code)]
+                forms = [f for code in wards or [name.code] for f in forms_of[code]]
                 if name.stems:
                     forms = _with_stems(forms, name.stems)
                 by_reading[group] = b.town_table(key, forms)

@@ -10,6 +10,7 @@
   else (root.Tsunagari = root.Tsunagari || {}).search = factory();
 })(typeof self !== 'undefined' ? self : this, function () {
   'use strict';
+  var VERSION = 1; // tsunagari_geo.maps.search_index.VERSION
 
   function inRanges(ranges, c) {
     if (c === undefined) return false;
@@ -97,6 +98,8 @@
   /* A searcher over one index: search(text) → null, or {level, code, city, town, lat, lng}
    * (level 3 town, 2 municipality) or {level: 1, outside: true, pref} for another prefecture. */
   function Searcher(index) {
+    // An index written for another version of this script (a stale copy in a cache, say).
+    if (!index || index.version !== VERSION) throw new Error('search index version ' + (index && index.version) + ' (expected ' + VERSION + ')');
     this.index = index;
     this.tables = decodeTables(index.tables);
   }
