@@ -91,7 +91,7 @@ def _written_towns(store: ReferenceStore) -> list[str]:
         city = unit.full_name  # with 郡 for towns and villages, the ward with its city
         m = _CHOME_RE.match(str(town))
         chome = (m.group(1), _KANJI_NUMBERS.get(m.group(2), 10)) if m else None
-        variant = (i // 23) % 8
+        variant = (i // 23) % 9
         if variant == 0:
             out.append(f"{city}{town}1-2")
         elif variant == 1:
@@ -109,6 +109,9 @@ def _written_towns(store: ReferenceStore) -> list[str]:
         elif variant == 7 and formers:
             former = formers[i % len(formers)]
             out.append(f"{former.former_name}{town}2-1")
+        elif variant == 8:  # 大字 written or left out
+            oaza = str(town).startswith("大字")
+            out.append(f"{city}{str(town)[2:]}100" if oaza else f"{city}大字{town}1")
         else:
             out.append(f"{city}　{town}　２－１４".translate(_FULL_WIDTH))
     out += [
@@ -117,6 +120,8 @@ def _written_towns(store: ReferenceStore) -> list[str]:
         "北足立郡伊奈町小室1-2",
         "鳩ヶ谷市本町4-1-1",
     ]
+    # 大字X and X町 both exist; 大字 before a name written with 字.
+    out += ["さいたま市見沼区大字丸ヶ崎町1", "飯能市大字南川12-3", "南埼玉郡宮代町大字字中1"]
     # Pasted with a postal code, or a mark, in front.
     out += ["〒330-0061 埼玉県さいたま市浦和区常盤6-4-4", "〒３６０ー００１３　熊谷市中西4-1"]
     out += [

@@ -252,8 +252,6 @@ def _root_forms(d: AddressDictionary) -> dict[str, _Reading | None]:
 
 # --- answers and tables --------------------------------------------------------------------------
 
-#: ``next`` of an entry leading back into its own table (大字 before a town name).
-_SELF = -2
 #: The answer of a town table's entry that is what the municipality written before it
 #: answers alone (the start table's answer for it).
 MUNICIPALITY = -1
@@ -327,19 +325,24 @@ class _Builder:
         """The towns after the municipality written ``root``, as the geocoder reads them.
 
         大字 or 字 before a name is read as the name alone (大字平永 → 平永), so each is one
-        entry leading back into the same table, plus the names the geocoder reads otherwise
-        with it (大字新堀 beside 新堀町). An answer that is the municipality's own is written
-        :data:`MUNICIPALITY`, so 三郷 and 三郷市 (which answer differently alone) share one
-        table of towns."""
+        entry leading to the same towns, plus the names the geocoder reads otherwise with it
+        (大字新堀 beside 新堀町) and every longer name they start (大字新堀町 is 新堀町). An
+        answer that is the municipality's own is written :data:`MUNICIPALITY`, so 三郷 and
+        三郷市 (which answer differently alone) share one table of towns."""
         municipality = self.ask(root)
         entries = {f.key: self.town_entry(root, f, municipality) for f in forms}
+        after_oaza: dict[str, _Entry] = {}
         for oaza in _OAZA:
-            entries[oaza] = (_relative(self.ask(root + oaza), municipality), _SELF)
-            for f in forms:
-                answer = _relative(self.ask(root + oaza + f.probe), municipality)
-                if answer != entries[f.key][0]:
-                    entries.setdefault(oaza + f.key, (answer, entries[f.key][1]))
-        return self.table(entries)
+            with_oaza = {
+                f.key: (_relative(self.ask(root + oaza + f.probe), municipality), f) for f in forms
+            }
+            differing = [k for k, (answer, _f) in with_oaza.items() if answer != entries[k][0]]
+            for key, (answer, _f) in with_oaza.items():
+                if key in differing or any(key.startswith(d) for d in differing):
+                    after_oaza.setdefault(oaza + key, (answer, entries[key][1]))
+        towns = self.table(entries)  # after 大字 (once: 大字字中 is no town)
+        starts = {o: (_relative(self.ask(root + o), municipality), towns) for o in _OAZA}
+        return self.table({**entries, **after_oaza, **starts})
 
 
 def _relative(answer: int, municipality: int) -> int:
@@ -404,7 +407,7 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
         "fold": fold_table(useful),
         "units": b.units,
         "answers": b.answers,
-        "tables": [_encoded(t, i) for i, t in enumerate(tables)],
+        "tables": [_encoded(t) for t in tables],
     }
 
 
@@ -481,7 +484,7 @@ def _with_bases(tables: list[dict[str, _Entry]]) -> list[dict[str, Any]]:
             base = tables[j]
             if not len(table) // 2 < len(base) < 2 * len(table):
                 continue
-            diff = {k: v for k, v in table.items() if _resolved(base.get(k), j) != _resolved(v, i)}
+            diff = {k: v for k, v in table.items() if base.get(k) != v}
             diff.update({k: (_DELETED, None) for k in base if k not in table})
             if len(diff) < len(best["keys"]):
                 best = {"base": j, "keys": diff}
@@ -489,17 +492,11 @@ def _with_bases(tables: list[dict[str, _Entry]]) -> list[dict[str, Any]]:
     return out
 
 
-def _resolved(entry: _Entry | None, position: int) -> _Entry | None:
-    if entry is None or entry[1] != _SELF:
-        return entry
-    return entry[0], position
-
-
-def _encoded(table: dict[str, Any], position: int) -> dict[str, Any]:
+def _encoded(table: dict[str, Any]) -> dict[str, Any]:
     rows: list[list[Any]] = []
     previous = ""
     for key in sorted(table["keys"]):
-        answer, next_table = _resolved(table["keys"][key], position) or (0, None)
+        answer, next_table = table["keys"][key]
         shared = 0
         limit = min(len(key), len(previous))
         while shared < limit and key[shared] == previous[shared]:
