@@ -157,6 +157,9 @@ class _Form:
     #: a 大字 or 町 name: 丁目 written after it (伊草1丁目, newer than the dictionary) is a
     #: 丁目 the geocoder does not know, and it stops at the municipality.
     plain: bool = False
+    #: for 常盤6丁目, 常盤6-, 常盤6 (end): 常盤6, which may stand for all three (see
+    #: ``_Builder.chome_entry``).
+    arabic: str = ""
 
 
 def _town_forms(index: UnitIndex) -> list[_Form]:
@@ -183,10 +186,10 @@ def _chome_forms(base: str, n: int) -> list[_Form]:
     arabic = f"{base}{n}"
     return [
         _Form(f"{base}{int_to_kanji(n)}丁目", f"{base}{int_to_kanji(n)}丁目"),
-        _Form(f"{arabic}丁目", f"{arabic}丁目"),
+        _Form(f"{arabic}丁目", f"{arabic}丁目", arabic=arabic),
         # 6-4-4: the first number is the 丁目 when more follow; verified with one more.
-        _Form(f"{arabic}-", f"{arabic}-1"),
-        _Form(arabic + END, arabic),
+        _Form(f"{arabic}-", f"{arabic}-1", arabic=arabic),
+        _Form(arabic + END, arabic, arabic=arabic),
     ]
 
 
@@ -197,7 +200,8 @@ def _with_stems(forms: list[_Form], stems: tuple[str, ...]) -> list[_Form]:
     for stem in stems:
         for f in forms:
             if f.key.startswith(stem) and len(f.key) > len(stem):
-                out.append(_Form(f.key[len(stem) :], f.probe[len(stem) :]))
+                arabic = f.arabic[len(stem) :] if len(f.arabic) > len(stem) else ""
+                out.append(_Form(f.key[len(stem) :], f.probe[len(stem) :], arabic=arabic))
     return out
 
 
@@ -321,6 +325,20 @@ class _Builder:
         keys = [f"{n}丁目" for n in numbers] + [f"{int_to_kanji(n)}丁目" for n in numbers]
         return answer, self.table({k: (stop, None) for k in keys})
 
+    def chome_entry(self, root: str, arabic: str, municipality: int) -> _Entry | None:
+        """One entry for 常盤6丁目, 常盤6-4-4, 常盤6 and 常盤6亜 (a typo after the number),
+        when the geocoder reads them all as one 丁目, leading to the characters after which it
+        reads the number otherwise (常盤61, 常盤6番地, 常盤6の): None when it does not."""
+        answers = {self.ask(root + arabic + tail) for tail in ("", "-1", "丁目", "亜")}
+        reverts = {self.ask(root + arabic + tail) for tail in ("0000", "番", "号", "の")}
+        if len(answers) != 1 or len(reverts) != 1:
+            return None
+        answer = _relative(answers.pop(), municipality)
+        revert = _relative(reverts.pop(), municipality)
+        if answer == revert:
+            return answer, None
+        return answer, self.table({c: (revert, None) for c in "0123456789番号の"})
+
     def town_table(self, root: str, forms: list[_Form]) -> int:
         """The towns after the municipality written ``root``, as the geocoder reads them.
 
@@ -330,14 +348,24 @@ class _Builder:
         answer that is the municipality's own is written :data:`MUNICIPALITY`, so 三郷 and
         三郷市 (which answer differently alone) share one table of towns."""
         municipality = self.ask(root)
-        entries = {f.key: self.town_entry(root, f, municipality) for f in forms}
+        entries: dict[str, _Entry] = {}
+        probes: dict[str, str] = {}
+        keys = {f.key for f in forms}
+        for arabic in dict.fromkeys(f.arabic for f in forms if f.arabic):
+            entry = None if arabic in keys else self.chome_entry(root, arabic, municipality)
+            if entry is not None:
+                entries[arabic], probes[arabic] = entry, arabic + "-1"
+        for f in forms:
+            if f.arabic not in entries:
+                entries[f.key], probes[f.key] = self.town_entry(root, f, municipality), f.probe
         after_oaza: dict[str, _Entry] = {}
         for oaza in _OAZA:
             with_oaza = {
-                f.key: (_relative(self.ask(root + oaza + f.probe), municipality), f) for f in forms
+                key: _relative(self.ask(root + oaza + probe), municipality)
+                for key, probe in probes.items()
             }
-            differing = [k for k, (answer, _f) in with_oaza.items() if answer != entries[k][0]]
-            for key, (answer, _f) in with_oaza.items():
+            differing = [k for k, answer in with_oaza.items() if answer != entries[k][0]]
+            for key, answer in with_oaza.items():
                 if key in differing or any(key.startswith(d) for d in differing):
                     after_oaza.setdefault(oaza + key, (answer, entries[key][1]))
         towns = self.table(entries)  # after 大字 (once: 大字字中 is no town)
