@@ -21,7 +21,13 @@ import pytest
 
 from static_search_helpers import SEARCH_JS, run_static_search
 from tsunagari_geo.geocode import Geocoder
-from tsunagari_geo.maps.search_index import VERSION, build_search_index, unit_code_of
+from tsunagari_geo.maps.search_index import (
+    DELETED,
+    MUNICIPALITY,
+    VERSION,
+    build_search_index,
+    unit_code_of,
+)
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import load_registry
 from tsunagari_geo.text import fold_compact, normalize_address
@@ -73,6 +79,9 @@ def addresses(store: ReferenceStore, source_dir: Path) -> list[str]:
     with sample.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     out = [r["address"] + (r["building"] or "") for r in rows[::10]]
+    # A character mistyped halfway, or the dashes typed as long marks.
+    out += [_typo(r["address"]) for r in rows[5::40]]
+    out += [r["address"].replace("-", "ー") for r in rows[7::40]]
     out += _written_towns(store)
     out += list(OTHER_PREFECTURES) + list(REPORTED)
     return list(dict.fromkeys(out))
@@ -130,6 +139,11 @@ def _written_towns(store: ReferenceStore) -> list[str]:
         "1-2-3 川口市本町",
     ]
     return out
+
+
+def _typo(address: str) -> str:
+    middle = len(address) // 2
+    return address[:middle] + "亜" + address[middle + 1 :]
 
 
 @cache
@@ -239,5 +253,7 @@ def test_the_index_is_small_enough_for_a_phone(index_file: Path) -> None:
 
 
 def test_the_page_script_reads_this_version_of_the_index(index_file: Path) -> None:
-    assert f"var VERSION = {VERSION};" in SEARCH_JS.read_text(encoding="utf-8")
+    script = SEARCH_JS.read_text(encoding="utf-8")
+    assert f"var VERSION = {VERSION};" in script
+    assert f"var MUNICIPALITY = {MUNICIPALITY};" in script and f"var DELETED = {DELETED};" in script
     assert json.loads(index_file.read_text(encoding="utf-8"))["version"] == VERSION

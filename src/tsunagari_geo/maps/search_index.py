@@ -11,8 +11,19 @@ character, so the page applies tables, never rules of its own (``static/maps/sea
 
 The page then folds the typed text by the tables and walks them: the longest key of the first
 table that starts the text gives an answer and, for a municipality, the table of its towns,
-where the longest key after it gives a better one. A table may extend another (``base``): a
-former municipality's towns are its successor's plus the spellings that kept the old name.
+where the longest key after it gives a better one, and so on while an entry leads to another
+table (大字 → the towns; 常盤6 → the characters after which 6 is no 丁目: 常盤61, 常盤6番地). An
+answer of :data:`MUNICIPALITY` is the municipality's own (so 三郷 and 三郷市 share their towns);
+a table may extend an earlier one (``base``), changing a few entries and removing others
+(:data:`DELETED`): a former municipality's towns are its successor's plus the spellings that
+kept the old name.
+
+The index is JSON: ``version``; ``end``, appended to the text before the walk; ``fold``
+(:func:`fold_table`); ``units`` ``[code, name, lat, lng]``; ``answers``, each ``[unit, town,
+lat, lng]`` for a town, ``[unit]`` for a municipality, ``[-1, prefecture]`` for another
+prefecture or ``[]`` for nothing; ``tables``, each ``{"entries": [[shared, rest, answer
+(, table)], …] (, "base": table)}`` with keys sorted and written as the length shared with the
+key before and the rest, which gzip packs well. Coordinates have 5 decimals (about 1 m).
 
 Example::
 
@@ -260,7 +271,7 @@ def _root_forms(d: AddressDictionary) -> dict[str, _Reading | None]:
 #: answers alone (the start table's answer for it).
 MUNICIPALITY = -1
 #: The answer of an entry that removes its key from the table it extends.
-_DELETED = -3
+DELETED = -3
 _Entry = tuple[int, int | None]
 
 
@@ -383,11 +394,8 @@ _OAZA = ("大字", "字")
 def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
     """The static site's search index: what ``geocoder`` answers for every written form.
 
-    Returns a JSON-ready dict: ``fold`` (:func:`fold_table`), ``units`` (``[code, name, lat,
-    lng]``), ``answers`` (see ``_Builder.answer``) and ``tables``; the first table is the
-    start of an address, each entry ``[shared, suffix, answer]`` or ``[shared, suffix,
-    answer, table]`` with keys sorted and written as the length shared with the key before
-    and the rest (small once gzip'd). Coordinates are rounded to 5 decimals (about 1 m).
+    Returns the JSON-ready dict the module docstring describes; the first table is the start
+    of an address. About 10 s and 600 kB (150 kB gzip'd) for Saitama's 5,389 towns.
 
     Forms whose towns the geocoder reads alike (with or without 郡, 市, 埼玉県 or 埼玉) share
     one table of towns, asked once with the first of them (:func:`_asked_first`).
@@ -504,7 +512,7 @@ def _has_shorter(key: str, entries: dict[str, Any]) -> bool:
 def _with_bases(tables: list[dict[str, _Entry]]) -> list[dict[str, Any]]:
     """Each table as its own entries or as an earlier one's changed (``base``), whichever is
     smaller: a former municipality's towns are its successor's plus the spellings with the
-    old name. A key of the base that the table lacks is written with :data:`_DELETED`."""
+    old name. A key of the base that the table lacks is written with :data:`DELETED`."""
     out: list[dict[str, Any]] = []
     for i, table in enumerate(tables):
         best: dict[str, Any] = {"base": None, "keys": table}
@@ -513,7 +521,7 @@ def _with_bases(tables: list[dict[str, _Entry]]) -> list[dict[str, Any]]:
             if not len(table) // 2 < len(base) < 2 * len(table):
                 continue
             diff = {k: v for k, v in table.items() if base.get(k) != v}
-            diff.update({k: (_DELETED, None) for k in base if k not in table})
+            diff.update({k: (DELETED, None) for k in base if k not in table})
             if len(diff) < len(best["keys"]):
                 best = {"base": j, "keys": diff}
         out.append(best)

@@ -10,7 +10,10 @@
   else (root.Tsunagari = root.Tsunagari || {}).search = factory();
 })(typeof self !== 'undefined' ? self : this, function () {
   'use strict';
-  var VERSION = 1; // tsunagari_geo.maps.search_index.VERSION
+  // The index's format (tsunagari_geo.maps.search_index: VERSION, MUNICIPALITY, DELETED).
+  var VERSION = 1;
+  var MUNICIPALITY = -1; // an answer: what the municipality written first answers alone
+  var DELETED = -3; // an answer: the key is not in this table, though in its base
 
   function inRanges(ranges, c) {
     if (c === undefined) return false;
@@ -65,7 +68,7 @@
       var previous = '';
       t.entries.forEach(function (e) {
         var key = previous.slice(0, e[0]) + e[1];
-        if (e[2] === -3) map.delete(key); // a key of the base this table does not have
+        if (e[2] === DELETED) map.delete(key);
         else map.set(key, { answer: e[2], next: e.length > 3 ? e[3] : null });
         previous = key;
       });
@@ -115,8 +118,7 @@
     while (table !== null) {
       var hit = longest(this.tables[table], key, at);
       if (!hit) break;
-      // -1: what the municipality (the last key of the first table) answers on its own.
-      answer = hit.answer === -1 ? municipality : hit.answer;
+      answer = hit.answer === MUNICIPALITY ? municipality : hit.answer;
       if (table === 0) municipality = answer;
       at = hit.end;
       table = hit.next;
