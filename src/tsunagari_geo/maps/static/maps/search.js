@@ -91,7 +91,7 @@
   function longest(table, key, at) {
     for (var n = 0; n < table.lengths.length; n++) {
       var length = table.lengths[n];
-      if (length > key.length - at) continue;
+      if (length > key.length - at || length === 0) continue;
       var hit = table.map.get(key.substr(at, length));
       if (hit) return { answer: hit.answer, next: hit.next, end: at + length };
     }
