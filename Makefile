@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PY_DIRS := $(wildcard src api tests bench)
+PY_DIRS := $(wildcard src api tests bench hatch_build.py)
 export TSUNAGARI_SOURCE ?= $(abspath ../shared/data/saitama)
 export TSUNAGARI_STORE ?= data/build/tsunagari.gpkg
 
-.PHONY: venv vendor store demo test lint typecheck pytest lock clean
+.PHONY: venv vendor dist store demo test lint typecheck pytest lock clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ $(VENDORED): src/tsunagari_geo/maps/vendor/package-lock.json | $(BIN)/.installed
 	$(BIN)/tsunagari-geo site vendor
 
 vendor: $(VENDORED)
+
+# The sdist and the wheel built from it, for `pip install dist/tsunagari_geo-*.whl`: they carry
+# the package's data files and the vendored front-end (hatch_build.py refuses to build without it).
+dist: venv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
 
 store: venv
 	$(BIN)/tsunagari-geo data import
@@ -69,4 +75,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) data/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data/build dist .pytest_cache .mypy_cache .ruff_cache

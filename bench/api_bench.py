@@ -335,7 +335,7 @@ def main() -> None:
         t = time.perf_counter()
         build_layers(
             store,
-            inputs=BuildInputs.samples(REPO / "data" / "samples"),
+            inputs=BuildInputs.samples(),
             out=folder / "sample.gpkg",
             planner_out=folder / "planner.gpkg",
         )

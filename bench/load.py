@@ -1,6 +1,6 @@
 """Load: `tsunagari-geo serve --workers 2` on loopback at rising, open-loop request rates.
 
-The deployment is the real pipeline on ``data/samples`` (plus the tiles), built into a
+The deployment is the real pipeline on the shipped samples (plus the tiles), built into a
 temporary folder from the reference store ``TSUNAGARI_STORE`` (default
 ``data/build/tsunagari.gpkg``; ``tsunagari-geo data import`` writes it). ``--reuse-build``
 serves ``data/build/layers.gpkg``, ``data/build/planner.gpkg`` and ``tiles/`` as they are
@@ -132,7 +132,7 @@ def deployment(folder: Path, reuse: bool) -> ApiSettings:
     t0 = time.perf_counter()
     build_layers(
         ReferenceStore.open(store),
-        inputs=BuildInputs.samples(REPO / "data" / "samples"),
+        inputs=BuildInputs.samples(),
         out=folder / "layers.gpkg",
         planner_out=folder / "planner.gpkg",
     )

@@ -61,7 +61,7 @@ def synthetic_layers(store: ReferenceStore, n: int, folder: Path) -> Path:
     """The sample pipeline's public layers with ``n`` activities at random town points."""
     built = build_layers(
         store,
-        inputs=BuildInputs.samples(REPO / "data" / "samples"),
+        inputs=BuildInputs.samples(),
         out=folder / "sample.gpkg",
         planner_out=folder / "sample_planner.gpkg",
     )

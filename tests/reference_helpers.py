@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tsunagari_geo.registry import Municipality, Registry
+from tsunagari_geo.region import Region, load_region
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reference"
 BOUNDARY_NAME = "mini_N03-22_220101.geojson"
@@ -36,16 +36,21 @@ def make_source(dest: Path, **replace: str) -> Path:
     return dest
 
 
-def mini_registry() -> Registry:
-    """A registry of the three mini units plus さいたま市."""
+def mini_region() -> Region:
+    """The region of the mini source: さいたま市 with two wards, and 川越市."""
+    return load_region(FIXTURES / "mini_region")
 
-    def m(code: str, name: str, kind: str, parent: str = "") -> Municipality:
-        return Municipality(code, name, "", "", "", kind, parent, "hand-made fixture")  # type: ignore[arg-type]
 
-    munis = (
-        m("11100", "さいたま市", "designated_city"),
-        m("11101", "さいたま市西区", "ward", "11100"),
-        m("11102", "さいたま市北区", "ward", "11100"),
-        m("11201", "川越市", "city"),
-    )
-    return Registry(municipalities=munis, former=(), by_code={x.code: x for x in munis})
+#: The second region (a miniature of 静岡県, see tests/fixtures/region_b/README.md).
+REGION_B = FIXTURES.parent / "region_b"
+
+
+def region_b() -> Region:
+    """The second region: two designated cities, names shared with other prefectures."""
+    return load_region(REGION_B / "region")
+
+
+def make_region_b_source(dest: Path) -> Path:
+    """A copy of the second region's source folder in ``dest`` (tests may break it)."""
+    shutil.copytree(REGION_B / "source", dest)
+    return dest

@@ -85,15 +85,16 @@ def serving(
     env: Mapping[str, str] | None = None,
     *,
     timeout: float = 90,
+    cwd: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``command``, wait until ``url`` answers 200, yield the process; stop it after.
+    """Start ``command`` (in ``cwd``), wait until ``url`` answers 200, yield the process; stop it.
 
     Output goes to a temporary file rather than a pipe, so a chatty server under load never
     blocks on a full pipe; it is quoted in :class:`ServerDidNotStart` when the start fails.
     """
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            command, env=dict(env) if env is not None else None, stdout=log, stderr=log
+            command, env=dict(env) if env is not None else None, stdout=log, stderr=log, cwd=cwd
         )
         try:
             deadline = time.monotonic() + timeout

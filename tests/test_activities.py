@@ -150,6 +150,45 @@ def test_the_report_is_writable_as_csv(orgs: gpd.GeoDataFrame, tmp_path: Path) -
     assert "ibasho;gardening" in table["value"].tolist()
 
 
+@pytest.mark.parametrize(("cell", "expected"), [("○", True), ("×", False), ("ＮＯ", False)])
+def test_yes_no_cells_read_every_documented_spelling(
+    tmp_path: Path, orgs: gpd.GeoDataFrame, cell: str, expected: bool
+) -> None:
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        f"id,organization_id,name,format,published\na,o1,n,online,{cell}\n", encoding="utf-8"
+    )
+    result = read_activities(path, organizations=orgs)
+    assert result.records["published"].tolist() == [expected]
+
+
+@pytest.mark.parametrize("cell", ["たぶん", "on", "2"])
+def test_an_unknown_yes_no_cell_is_reported_never_read_as_true_or_false(
+    tmp_path: Path, orgs: gpd.GeoDataFrame, cell: str
+) -> None:
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        f"id,organization_id,name,format,published\na,o1,n,online,{cell}\n", encoding="utf-8"
+    )
+    result = read_activities(path, organizations=orgs)
+    assert result.records.empty
+    (problem,) = result.report.errors
+    assert (problem.row, problem.column, problem.value) == (2, "published", cell)
+    assert "はい/いいえ" in problem.message
+
+
+def test_coordinates_under_any_detected_pair_of_headers(
+    tmp_path: Path, orgs: gpd.GeoDataFrame
+) -> None:
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        "id,organization_id,name,format,経度,緯度\na,o1,n,in_person,139.6453,35.8617\n",
+        encoding="utf-8",
+    )
+    records = read_activities(path, organizations=orgs).records
+    assert records.geometry.iloc[0].equals(shapely.Point(139.6453, 35.8617))
+
+
 def test_a_missing_required_column_fails_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "acts.csv"
     path.write_text("id,name,format\na,b,online\n", encoding="utf-8")

@@ -420,7 +420,7 @@ def test_without_a_configured_token_the_planner_view_stays_closed(
 
 def test_geocode_one_address(client: TestClient) -> None:
     body = client.get("/geocode", params={"q": "さいたま市浦和区常盤6-4-4"}).json()
-    assert body["muni_code"] == "11107"
+    assert (body["unit_code"], body["muni_code"]) == ("11107", "11100")
     assert body["town"] == "常盤六丁目"
     assert body["level"] == 3
     assert set(body) >= {"input", "normalized", "pref", "city", "rest", "status", "reason"}

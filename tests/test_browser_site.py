@@ -29,6 +29,9 @@ from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.pages import build_map_page, static_links
 from tsunagari_geo.maps.settings import MapSettings
 from tsunagari_geo.maps.site import build_site
+from tsunagari_geo.region import load_region
+
+SAITAMA = load_region("saitama")
 
 pytestmark = pytest.mark.browser
 
@@ -110,7 +113,9 @@ def test_a_failing_base_map_leaves_the_map_working(
     browser: Any, static_server: str, site: tuple[Path, SiteData]
 ) -> None:
     folder, data = site
-    html = build_map_page(static_links(0), MapSettings(basemap="gsi"), data.attribution)
+    html = build_map_page(
+        static_links(0), MapSettings(basemap="gsi"), data.attribution, region=SAITAMA
+    )
     (folder / "map_gsi.html").write_text(html, encoding="utf-8")
     page, log = open_page(browser, DESKTOP)
     # Offline (or behind a firewall): every tile request fails.

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reference_helpers import make_source
+from reference_helpers import REGION_B, make_region_b_source, make_source
 
 CLI = [sys.executable, "-m", "tsunagari_geo"]
 
@@ -84,3 +84,29 @@ def test_info_without_a_store_says_how_to_make_one(tmp_path: Path) -> None:
     result = _run("data", "info", "--store", str(tmp_path / "none.gpkg"))
     assert result.returncode == 2
     assert "data import" in result.stderr
+
+
+def test_data_import_takes_another_region_and_lookup_reads_it_from_the_store(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "b.gpkg"
+    source = make_region_b_source(tmp_path / "source")
+    result = _run(
+        "data", "import", "--region", str(REGION_B / "region"),
+        "--source", str(source), "--store", str(store),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "静岡県" in result.stdout and "7 区域" in result.stdout and "4 市町村" in result.stdout
+    info = _run("data", "info", "--store", str(store))
+    assert info.returncode == 0, info.stderr
+    assert "静岡県" in info.stdout and "静岡市・浜松市" in info.stdout
+    shutil.rmtree(source)  # the store alone is enough from here on
+    lookup = _run("lookup", "静岡市追手町9-6", env={"TSUNAGARI_STORE": str(store)})
+    assert lookup.returncode == 0, lookup.stderr
+    assert json.loads(lookup.stdout)["muni_code"] == "22101"
+
+
+def test_data_import_names_a_region_that_does_not_exist(tmp_path: Path) -> None:
+    result = _run("data", "import", "--region", str(tmp_path / "nowhere"))
+    assert result.returncode != 0
+    assert "no such region" in result.stderr and "nowhere" in result.stderr

@@ -224,6 +224,29 @@ def test_in_person_totals_count_hidden_and_unpublished(result: CoverageResult) -
     assert u["inperson_total"].to_dict() == {"11101": 3, "11102": 2, "11201": 2, "11202": 0}
 
 
+def test_a_row_placed_only_at_city_level_counts_for_the_city_and_as_ward_unknown() -> None:
+    city_only = activity("c1", "o-npo1", "in_person", "ibasho", "children", muni_code="11100")
+    result = run(pd.concat([build_activities(), pd.DataFrame([city_only])], ignore_index=True))
+    assert row(result.municipalities, "11100")["inperson_total"] == 6
+    u = result.units.set_index("code")
+    assert u["inperson_total"].to_dict() == {"11101": 3, "11102": 2, "11201": 2, "11202": 0}
+    assert u["ward_unknown_inperson"].to_dict() == {"11101": 1, "11102": 1, "11201": 0, "11202": 0}
+
+
+@pytest.mark.parametrize(("cell", "published"), [("×", 0), ("n", 0), ("はい", 1), ("", 1)])
+def test_published_cells_are_read_by_the_one_yes_no_parser(cell: str, published: int) -> None:
+    one = activity("p1", "o-npo1", "in_person", "ibasho", "children", (1000, 1500))
+    result = run(pd.DataFrame([{**one, "published": cell}]))
+    assert row(result.municipalities, "11100")["inperson_published"] == published
+
+
+def test_an_unknown_published_cell_is_an_error_naming_it() -> None:
+    one = activity("p1", "o-npo1", "in_person", "ibasho", "children", (1000, 1500))
+    with pytest.raises(InputError) as info:
+        run(pd.DataFrame([{**one, "published": "たぶん", "row": 7}]))
+    assert (info.value.row, info.value.column, info.value.value) == (7, "published", "たぶん")
+
+
 def test_per_theme_counts(result: CoverageResult) -> None:
     c = row(result.municipalities, "11100")
     assert (c["theme_ibasho"], c["theme_elderly"], c["theme_childcare"]) == (3, 1, 1)
@@ -474,7 +497,8 @@ def test_wards_add_up_to_the_city(rows: list[dict[str, object]]) -> None:
     counts = [c for c in wards.columns if c.startswith(("theme_", "stage_", "inperson_"))]
     counts = [c for c in counts if not c.endswith("per10k")]
     for column in [*counts, "towns", "pop_total"]:
-        assert wards[column].sum() == city[column], column
+        unknown = wards["ward_unknown_inperson"].iloc[0] if column == "inperson_total" else 0
+        assert wards[column].sum() + unknown == city[column], column
     for column in ("reach_1km", "reach_2km", "reach_2km_elderly"):
         weighted = (wards[column] * wards["towns"]).sum() / wards["towns"].sum()
         assert weighted == pytest.approx(city[column], abs=1e-3), column

@@ -37,9 +37,11 @@ from tsunagari_geo.reference.store import ReferenceStore
 ROWS = 3000
 CHUNK = 100
 CHUNKS = ROWS // CHUNK
-#: A short pause after each chunk (the job's own test hook), so that 30 chunks span about a
-#: second and a kill can land anywhere in the run, not only in start-up or the final write.
+#: A short pause after each chunk (added by tests/slow_geocode.py, a wrapper around the CLI),
+#: so that 30 chunks span about a second and a kill can land anywhere in the run, not only in
+#: start-up or the final write.
 SLOW_SECONDS = "0.03"
+SLOW_GEOCODE = Path(__file__).with_name("slow_geocode.py")
 #: 5 chains of 4 kills: every kill is followed by a --resume, which the next kill of the
 #: chain interrupts again at a later point; the last --resume of each chain runs to the end.
 CHAINS = 5
@@ -48,8 +50,8 @@ SEED = 20261126
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +86,10 @@ def job_env(store_path: Path, source_dir: Path) -> dict[str, str]:
     }
 
 
-def _command(src: Path, out: Path, *extra: str) -> list[str]:
+def _command(src: Path, out: Path, *extra: str, slow: bool = False) -> list[str]:
+    start = [str(SLOW_GEOCODE), SLOW_SECONDS] if slow else ["-m", "tsunagari_geo"]
     return [
-        sys.executable, "-m", "tsunagari_geo", "geocode", str(src), "--out", str(out),
+        sys.executable, *start, "geocode", str(src), "--out", str(out),
         "--chunk-size", str(CHUNK), *extra,
     ]  # fmt: skip
 
@@ -145,7 +148,6 @@ def _kill_chain(
     folder = root / f"chain{chain}"
     folder.mkdir()
     out = folder / "out.csv"
-    slow = {**env, "TSUNAGARI_GEOCODE_SLOW_SECONDS": SLOW_SECONDS}
     # Later kills of a chain wait for more chunks, so that each resumed run gets further.
     targets = sorted(rng.sample(range(CHUNKS), KILLS_PER_CHAIN))
     outcomes = []
@@ -153,7 +155,11 @@ def _kill_chain(
         extra = ("--resume",) if k else ()
         outcomes.append(
             _run_and_kill(
-                _command(src, out, *extra), slow, journal_path(out), target, rng.uniform(0, 0.04)
+                _command(src, out, *extra, slow=True),
+                env,
+                journal_path(out),
+                target,
+                rng.uniform(0, 0.04),
             )
         )
         # A kill that lands in the final write may leave the output, but only complete.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.geocode.core import REASONS, GeocodeResult
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import SAITAMA_CITY_CODE, load_registry
+from tsunagari_geo.region import load_region
 from tsunagari_geo.text import DASHES, normalize_address
 
 settings.register_profile(
@@ -40,19 +39,20 @@ SAITAMA_BBOX = (138.6, 35.7, 140.0, 36.4)
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 @pytest.fixture(scope="module")
 def unit_codes(store: ReferenceStore) -> frozenset[str]:
     # The 72 units; さいたま市 as a whole (11100) when the ward cannot be decided.
-    return frozenset(store.units["code"]) | {SAITAMA_CITY_CODE}
+    return frozenset(store.units["code"]) | frozenset(store.region.designated_city_codes)
 
 
 # --- strategies ---------------------------------------------------------------------------------
 
-_REGISTRY = load_registry()
+_REGION = load_region("saitama")
+_REGISTRY = _REGION.registry
 #: Characters that matter to the parser, so random text hits its branches, not only noise.
 _ADDRESS_CHARS = (
     "埼玉県東京都さいたま市浦和区大宮川口越谷所沢郡町村大字字丁目番地号の之ノヶケが"
@@ -226,4 +226,4 @@ def test_very_long_text_is_geocoded_without_error(
     filler = data.draw(st.sampled_from(["1-", "あ", " ", "－", "丁目", "〒"]))
     text = head + filler * (n // len(filler))
     result = geocoder.geocode(text)
-    _check_consistent(result, frozenset(_REGISTRY.by_code) | {SAITAMA_CITY_CODE})
+    _check_consistent(result, frozenset(_REGISTRY.by_code) | set(_REGION.designated_city_codes))

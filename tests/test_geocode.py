@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference_helpers import make_region_b_source, make_source, mini_region, region_b
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import REASONS, Geocoder
+from tsunagari_geo.geocode.core import reason_text
+from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import open_store
 from tsunagari_geo.text import normalize_address
 
 
 @pytest.fixture(scope="session")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 def _codes(reason: str) -> set[str]:
@@ -28,7 +37,7 @@ def _codes(reason: str) -> set[str]:
 def test_a_full_address_gives_every_field(geocoder: Geocoder, store: ReferenceStore) -> None:
     r = geocoder.geocode("埼玉県さいたま市浦和区常盤六丁目4番4号")
     town = store.towns.query("unit_code == '11107' and town == '常盤六丁目'").iloc[0]
-    assert (r.pref, r.city, r.muni_code, r.town, r.rest) == (
+    assert (r.pref, r.city, r.unit_code, r.town, r.rest) == (
         "埼玉県",
         "さいたま市浦和区",
         "11107",
@@ -96,7 +105,7 @@ def test_imputed_town_point_is_said_in_reason(geocoder: Geocoder, store: Referen
 )
 def test_width_dashes_postal_codes_and_notes(geocoder: Geocoder, text: str) -> None:
     r = geocoder.geocode(text)
-    assert (r.muni_code, r.town, r.level) == ("11107", "常盤六丁目", 3)
+    assert (r.unit_code, r.town, r.level) == ("11107", "常盤六丁目", 3)
     assert r.rest.startswith("4-4")
 
 
@@ -204,7 +213,7 @@ def test_spelling_variants_come_out_in_dictionary_spelling(
 )
 def test_prefecture_gun_and_oaza_may_be_omitted_or_extra(geocoder: Geocoder, text: str) -> None:
     r = geocoder.geocode(text)
-    assert (r.city, r.muni_code, r.town, r.rest, r.status) == (
+    assert (r.city, r.unit_code, r.town, r.rest, r.status) == (
         "比企郡滑川町",
         "11341",
         "大字福田",
@@ -215,13 +224,13 @@ def test_prefecture_gun_and_oaza_may_be_omitted_or_extra(geocoder: Geocoder, tex
 
 def test_a_wrong_gun_is_read_past_and_reported(geocoder: Geocoder) -> None:
     r = geocoder.geocode("入間郡滑川町福田1")
-    assert (r.muni_code, r.town) == ("11341", "大字福田")
+    assert (r.unit_code, r.town) == ("11341", "大字福田")
     assert "gun_mismatch" in r.reason
 
 
 def test_saitama_city_ward_is_inferred_when_unique(geocoder: Geocoder) -> None:
     r = geocoder.geocode("さいたま市常盤6-4-4")
-    assert (r.city, r.muni_code, r.town) == ("さいたま市浦和区", "11107", "常盤六丁目")
+    assert (r.city, r.unit_code, r.town) == ("さいたま市浦和区", "11107", "常盤六丁目")
     assert "ward_inferred" in r.reason
 
 
@@ -231,7 +240,8 @@ def test_saitama_city_ward_is_ambiguous_when_several_wards_have_the_town(
     r = geocoder.geocode("さいたま市宮町1")
     wards = store.towns.query("muni_code == '11100' and key.str.startswith('宮町')").unit_code
     assert wards.nunique() > 1
-    assert (r.status, r.level, r.muni_code) == ("ambiguous", 2, "11100")
+    # The ward is not known, so none is given: the row is in the city, in no ward.
+    assert (r.status, r.level, r.unit_code, r.muni_code) == ("ambiguous", 2, "", "11100")
     assert len(r.candidates) == wards.nunique()
     assert all(c.startswith("さいたま市") and "区" in c for c in r.candidates)
 
@@ -240,7 +250,7 @@ def test_saitama_city_ward_is_inferred_for_an_undecided_town(geocoder: Geocoder)
     # 丸ヶ崎 is only in 見沼区, as 大字丸ヶ崎 and 丸ヶ崎町: the ward is known, the town is not.
     r = geocoder.geocode("さいたま市丸ヶ崎123")
     with_ward = geocoder.geocode("さいたま市見沼区丸ヶ崎123")
-    assert (r.city, r.muni_code, r.status) == ("さいたま市見沼区", "11104", "ambiguous")
+    assert (r.city, r.unit_code, r.status) == ("さいたま市見沼区", "11104", "ambiguous")
     assert (
         r.candidates
         == with_ward.candidates
@@ -254,7 +264,7 @@ def test_saitama_city_ward_is_inferred_for_an_undecided_town(geocoder: Geocoder)
 
 def test_ward_without_city_is_read_only_with_a_town(geocoder: Geocoder) -> None:
     r = geocoder.geocode("見沼区丸ケ崎町1")
-    assert (r.muni_code, r.town) == ("11104", "丸ヶ崎町")
+    assert (r.unit_code, r.town) == ("11104", "丸ヶ崎町")
     assert "ward_without_city" in r.reason
     tokyo = geocoder.geocode("中央区銀座1-1")
     assert (tokyo.status, tokyo.level, tokyo.pref) == ("outside_prefecture", 1, "東京都")
@@ -315,11 +325,11 @@ def test_dropped_machi_is_read_only_when_nothing_else_matches(geocoder: Geocoder
 
 def test_municipality_without_its_suffix_needs_a_town(geocoder: Geocoder) -> None:
     r = geocoder.geocode("埼玉県三郷鷹野4-39-1")
-    assert (r.muni_code, r.town) == ("11237", "鷹野四丁目")
+    assert (r.unit_code, r.town) == ("11237", "鷹野四丁目")
     assert "municipality_suffix_omitted" in r.reason
     assert geocoder.geocode("三郷").status == "unmatched"
     r = geocoder.geocode("埼玉県比企郡鳩山熊井76-1")
-    assert (r.muni_code, r.town, r.reason) == ("11348", "大字熊井", "municipality_suffix_omitted")
+    assert (r.unit_code, r.town, r.reason) == ("11348", "大字熊井", "municipality_suffix_omitted")
 
 
 # --- former municipalities -------------------------------------------------------------------
@@ -339,7 +349,7 @@ def test_former_municipality_names_are_read_and_reported(
     geocoder: Geocoder, text: str, code: str, town: str, former: str
 ) -> None:
     r = geocoder.geocode(text)
-    assert (r.muni_code, r.town, r.level) == (code, town, 3)
+    assert (r.unit_code, r.town, r.level) == (code, town, 3)
     assert f"former_municipality:{former}" in r.reason
 
 
@@ -401,7 +411,7 @@ def test_name_used_in_several_prefectures_lists_them(geocoder: Geocoder) -> None
 
 
 def test_saitama_name_also_used_elsewhere_needs_a_saitama_town(geocoder: Geocoder) -> None:
-    assert geocoder.geocode("美里町大字下児玉1").muni_code == "11381"
+    assert geocoder.geocode("美里町大字下児玉1").unit_code == "11381"
     r = geocoder.geocode("美里町xyz")
     assert (r.status, r.level, r.muni_code) == ("ambiguous", 0, "")
     assert "埼玉県児玉郡美里町" in r.candidates
@@ -426,13 +436,13 @@ def test_nonsense_is_unmatched_with_what_was_recognised(geocoder: Geocoder) -> N
 
 def test_context_fills_a_missing_municipality(geocoder: Geocoder) -> None:
     r = geocoder.geocode("稲荷5-1-31", "草加市")
-    assert (r.muni_code, r.town) == ("11221", "稲荷五丁目")
+    assert (r.unit_code, r.town) == ("11221", "稲荷五丁目")
     assert "municipality_from_context" in r.reason
 
 
 def test_context_does_not_double_a_written_municipality(geocoder: Geocoder) -> None:
     r = geocoder.geocode("埼玉県草加市稲荷5-1-31", "草加市")
-    assert (r.muni_code, r.town, r.reason) == ("11221", "稲荷五丁目", "chome_from_number")
+    assert (r.unit_code, r.town, r.reason) == ("11221", "稲荷五丁目", "chome_from_number")
 
 
 def test_context_beats_a_pref_less_name_from_elsewhere(geocoder: Geocoder) -> None:
@@ -441,7 +451,7 @@ def test_context_beats_a_pref_less_name_from_elsewhere(geocoder: Geocoder) -> No
     alone = geocoder.geocode("栄町704")
     assert alone.status == "outside_prefecture"
     r = geocoder.geocode("栄町704", "上尾市")
-    assert r.muni_code == "11219"
+    assert r.unit_code == "11219"
     tokyo = geocoder.geocode("千代田区丸の内1-1", "川口市")
     assert (tokyo.status, tokyo.pref) == ("outside_prefecture", "東京都")
 
@@ -457,7 +467,7 @@ def test_saitama_context_beats_a_town_like_name_from_elsewhere(geocoder: Geocode
     # 栄町 is 千葉県印旛郡栄町, but beside 埼玉県 / 白岡市 the row means 白岡市.
     for context in ("埼玉県白岡市", "白岡市"):
         r = geocoder.geocode("栄町704", context)
-        assert (r.pref, r.city, r.muni_code, r.level) == ("埼玉県", "白岡市", "11246", 2)
+        assert (r.pref, r.city, r.unit_code, r.level) == ("埼玉県", "白岡市", "11246", 2)
         assert "municipality_from_context" in r.reason
 
 
@@ -563,3 +573,133 @@ def test_a_huge_number_never_breaks_the_geocoder(geocoder: Geocoder, address: st
     # int() refuses digit runs over 4,300; the suggestion step re-reads corrected addresses.
     r = geocoder.geocode(address)
     assert r.level >= 2 and r.status in ("matched", "partial")
+
+
+# --- everything from the store, nothing from the source folder -----------------------------
+
+
+def test_the_geocoder_refuses_a_store_without_other_prefectures(tmp_path: Path) -> None:
+    # The mini source's ja.json lists 埼玉県 only, so the store has no other prefecture.
+    path = tmp_path / "store.gpkg"
+    import_reference(make_source(tmp_path / "src"), path, region=mini_region())
+    with pytest.raises(StoreError, match="他の都道府県の市区町村名がありません") as err:
+        Geocoder.from_store(open_store(path))
+    message = str(err.value)
+    assert "re-run `tsunagari-geo data import`" in message and str(path) in message
+
+
+@pytest.mark.parametrize(
+    "address", ["中央区銀座1-1", "北区赤羽1-1"], ids=["tokyo_chuo", "tokyo_kita"]
+)
+def test_lookup_without_any_source_folder_knows_tokyo_wards(
+    address: str, store_path: Path, tmp_path: Path
+) -> None:
+    # A service deployed with only its store: no ../shared, no TSUNAGARI_SOURCE.
+    env = {k: v for k, v in os.environ.items() if k != "TSUNAGARI_SOURCE"}
+    env["TSUNAGARI_STORE"] = str(store_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "tsunagari_geo", "lookup", address],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["status"], answer["pref"], answer["city"]) == (
+        "outside_prefecture",
+        "東京都",
+        "",
+    )
+
+
+def test_reason_texts_name_the_region(geocoder: Geocoder) -> None:
+    assert geocoder.reason_text("outside_prefecture") == "埼玉県外の住所です"
+    assert geocoder.reason_text("ward_inferred") == "さいたま市の区を町名から推定しました"
+    assert reason_text("ward_inferred", region_b()) == "静岡市・浜松市の区を町名から推定しました"
+
+
+# --- a second region through the same code --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def geocoder_b(tmp_path_factory: pytest.TempPathFactory) -> Geocoder:
+    folder = tmp_path_factory.mktemp("region_b")
+    path = folder / "store.gpkg"
+    import_reference(make_region_b_source(folder / "source"), path, region=region_b())
+    return Geocoder.from_store(open_store(path))
+
+
+def test_region_b_reads_its_own_prefecture(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("静岡県静岡市葵区追手町9-6")
+    assert (r.status, r.pref, r.city, r.unit_code, r.town, r.rest) == (
+        "matched", "静岡県", "静岡市葵区", "22101", "追手町", "9-6",
+    )  # fmt: skip
+    short = geocoder_b.geocode("静岡浜松市中央区元城町1")
+    assert (short.status, short.unit_code, short.town) == ("matched", "22138", "元城町")
+
+
+def test_region_b_infers_the_ward_in_either_designated_city(geocoder_b: Geocoder) -> None:
+    shizuoka = geocoder_b.geocode("静岡市追手町9-6")
+    hamamatsu = geocoder_b.geocode("浜松市三方原町1")
+    assert (shizuoka.unit_code, shizuoka.town) == ("22101", "追手町")
+    assert (hamamatsu.unit_code, hamamatsu.town) == ("22138", "三方原町")
+    assert "ward_inferred" in _codes(shizuoka.reason) and "ward_inferred" in _codes(
+        hamamatsu.reason
+    )
+
+
+def test_region_b_leaves_a_town_of_two_wards_at_the_city(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("静岡市中島1-1")
+    assert (r.status, r.level, r.unit_code, r.muni_code, r.town) == (
+        "ambiguous",
+        2,
+        "",
+        "22100",
+        "",
+    )
+    assert r.candidates == ("静岡市駿河区中島", "静岡市清水区中島")
+
+
+def test_region_b_reads_a_ward_written_alone(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("中央区鍛冶町100")
+    assert (r.status, r.city, r.town) == ("matched", "浜松市中央区", "鍛冶町")
+    assert "ward_without_city" in _codes(r.reason)
+
+
+def test_region_b_sends_a_tokyo_ward_outside(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("中央区銀座1-1")
+    assert (r.status, r.pref, r.city) == ("outside_prefecture", "東京都", "")
+    saitama = geocoder_b.geocode("埼玉県さいたま市浦和区常盤6-4-4")
+    assert (saitama.status, saitama.pref) == ("outside_prefecture", "埼玉県")
+
+
+def test_region_b_name_shared_with_hokkaido_needs_a_town(geocoder_b: Geocoder) -> None:
+    with_town = geocoder_b.geocode("森町森1")
+    alone = geocoder_b.geocode("森町1-1")
+    assert (with_town.status, with_town.city, with_town.town) == ("matched", "周智郡森町", "森")
+    assert (alone.status, alone.level, alone.muni_code) == ("ambiguous", 0, "")
+    assert alone.candidates == ("静岡県周智郡森町", "北海道")
+    assert geocoder_b.geocode("北海道森町1").status == "outside_prefecture"
+
+
+def test_region_b_a_name_of_two_municipalities_is_decided_by_the_town(
+    geocoder_b: Geocoder,
+) -> None:
+    # 浜松市北区 was split in 2024 between 中央区 and 浜名区.
+    central = geocoder_b.geocode("浜松市北区三方原町1")
+    hamana = geocoder_b.geocode("浜松市北区細江町気賀1")
+    assert (central.unit_code, central.town) == ("22138", "三方原町")
+    assert (hamana.unit_code, hamana.town) == ("22139", "細江町気賀")
+    assert "former_municipality" in _codes(hamana.reason)
+
+
+def test_region_b_a_name_of_two_municipalities_without_a_town_stays_undecided(
+    geocoder_b: Geocoder,
+) -> None:
+    r = geocoder_b.geocode("浜松市北区1-1")
+    assert (r.status, r.level, r.pref, r.muni_code) == ("ambiguous", 1, "静岡県", "")
+    assert r.candidates == ("浜松市中央区", "浜松市浜名区")
+    assert "municipality_ambiguous" in _codes(r.reason)
+
+
+def test_region_b_reads_a_former_city(geocoder_b: Geocoder) -> None:
+    r = geocoder_b.geocode("清水市旭町1-1")
+    assert (r.status, r.city, r.town) == ("matched", "静岡市清水区", "旭町")

@@ -30,7 +30,7 @@ def _bench() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def accuracy(store: ReferenceStore, source_dir: Path) -> object:
-    geocoder = Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+    geocoder = Geocoder.from_store(store)
     return _bench().measure(source_dir / "samples/care_facilities_mhlw_2025.csv", store, geocoder)
 
 

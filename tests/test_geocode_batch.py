@@ -15,8 +15,10 @@ import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
+import shapely
 from typer.testing import CliRunner
 
+from tsunagari_geo.analysis.join import join_points
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
@@ -34,8 +36,8 @@ CARE = "samples/care_facilities_mhlw_2025.csv"
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -286,6 +288,61 @@ def test_existing_coordinates_are_checked_not_overwritten(
     assert summary.coord_check["ok"] == 1
 
 
+def _shared_border_point(store: ReferenceStore, a: str, b: str) -> tuple[float, float]:
+    """A vertex of the border two units share (lon, lat)."""
+    units = store.units.set_index("code")
+    border = units.loc[a].geometry.boundary.intersection(units.loc[b].geometry.boundary)
+    point = shapely.get_coordinates(border)[0]
+    return float(point[0]), float(point[1])
+
+
+def test_a_point_on_a_shared_border_is_checked_as_the_join_places_it(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    # 川越市 (11201) and 川島町 (11346) share a border: its points belong to the smaller code,
+    # for the coordinate check exactly as for the spatial join.
+    lng, lat = _shared_border_point(store, "11201", "11346")
+    rows = [
+        {"住所": "川越市元町1-3-1", "lat": str(lat), "lng": str(lng)},
+        {"住所": "比企郡川島町大字平沼1", "lat": str(lat), "lng": str(lng)},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "o.csv")
+    assert out["muni_code"].tolist() == ["11201", "11346"]
+    assert out["coord_check"].tolist()[1] == "other_municipality"
+    assert out["coord_check"].tolist()[0] in ("ok", "far_from_address")
+    joined = join_points(pd.DataFrame({"lng": [lng], "lat": [lat]}), store.units)
+    assert joined["unit_code"].tolist() == ["11201"]
+
+
+def test_both_codes_come_out_and_no_ward_is_invented(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"住所": "さいたま市浦和区常盤6-4-4"},
+        {"住所": "さいたま市塚本1-1"},  # 西区 and 桜区 both have 塚本
+        {"住所": "川越市元町1-3-1"},
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
+    out = _read(tmp_path / "o.csv")
+    assert out["unit_code"].tolist() == ["11107", "", "11201"]
+    assert out["muni_code"].tolist() == ["11100", "11100", "11201"]
+
+
+def test_a_city_only_address_is_checked_against_the_city(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    rows = [
+        {"住所": "さいたま市塚本1-1", "緯度": "35.8617", "経度": "139.6455"},  # in 浦和区
+        {"住所": "さいたま市塚本1-1", "緯度": "35.9251", "経度": "139.4857"},  # in 川越市
+    ]
+    src = _write_csv(tmp_path / "in.csv", rows)
+    geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
+    assert _read(tmp_path / "o.csv")["coord_check"].tolist() == ["ok", "other_municipality"]
+
+
 def test_overrides_by_id_and_by_address(
     tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
 ) -> None:
@@ -342,6 +399,10 @@ def test_resume_reuses_finished_chunks_and_restarts_on_a_changed_input(
     assert not journal.exists()
 
 
+#: Runs the CLI with a pause after each journal chunk, so a kill can land half-way.
+SLOW_GEOCODE = Path(__file__).with_name("slow_geocode.py")
+
+
 def _console_script() -> str:
     script = Path(sys.executable).with_name("tsunagari-geo")
     assert script.exists(), script
@@ -368,10 +429,10 @@ def test_sigkill_half_way_then_resume_gives_identical_bytes(
     killed_dir.mkdir()
     out = killed_dir / "out.csv"
     journal = journal_path(out)
-    slow = {**env, "TSUNAGARI_GEOCODE_SLOW_SECONDS": "0.3"}
+    # The same job, paused 0.3 s after each chunk by a wrapper (production has no such hook).
     proc = subprocess.Popen(
-        [_console_script(), "geocode", str(src), "--out", str(out), *args],
-        env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, str(SLOW_GEOCODE), "0.3", "geocode", str(src), "--out", str(out), *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while len(list(journal.glob("chunk_*.json"))) < 4:
@@ -405,7 +466,8 @@ def test_cli_lookup_prints_json(store_path: Path, monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(app, ["lookup", "さいたま市常盤6-4-4"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["muni_code"], data["town"], data["level"]) == ("11107", "常盤六丁目", 3)
+    assert (data["unit_code"], data["muni_code"]) == ("11107", "11100")
+    assert (data["town"], data["level"]) == ("常盤六丁目", 3)
 
 
 def test_cli_geocode_writes_output_and_summary(

@@ -66,8 +66,8 @@ def nominatim() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def offline(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def offline(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 def _fallback(domain: str, monkeypatch: pytest.MonkeyPatch) -> RemoteFallback:

@@ -49,6 +49,21 @@ def test_the_border_rule_does_not_depend_on_polygon_order() -> None:
     assert out["unit_code"].tolist() == ["11101", "11101"]
 
 
+def test_join_check_reads_the_batch_outputs_unit_code_before_its_muni_code() -> None:
+    rows = pd.DataFrame(
+        {
+            "lng": [139.05, 139.05, 139.05],
+            "lat": [36.05, 36.05, 36.05],
+            # the geocoder's two codes: a ward, the other ward, the city with its ward unknown
+            "unit_code": ["11102", "11101", ""],
+            "muni_code": ["11100", "11100", "11100"],
+        }
+    )
+    out = join_points(rows, SQUARES)
+    assert out["join_check"].tolist() == ["ok", "disagrees", "ok"]
+    assert out["unit_code"].tolist() == ["11102", "11102", "11102"]
+
+
 def test_join_check_compares_with_the_geocoders_code() -> None:
     rows = _points(
         [

@@ -21,9 +21,9 @@ import pandas as pd
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.layers.build import BuildInputs, BuildReport, build_layers
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.resources import SAMPLES_DIR as SAMPLES
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "data" / "samples"
 TOKEN = "test-token-7d1e9b"
 
 #: Markers that must never appear in anything public.

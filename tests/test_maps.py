@@ -36,6 +36,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tsunagari_api.factory import create_app
+from tsunagari_geo.region import load_region
+
+SAITAMA = load_region("saitama")
 
 _URL_ATTRS = re.compile(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"')
 
@@ -72,7 +75,9 @@ def _resource_urls(html: str) -> list[str]:
 
 
 def test_map_page_loads_every_resource_from_its_own_origin() -> None:
-    html = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    html = build_map_page(
+        api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
     urls = _resource_urls(html)
     assert "/assets/vendor/leaflet/leaflet.js" in urls
     assert "/assets/vendor/leaflet.markercluster/leaflet.markercluster.js" in urls
@@ -81,19 +86,25 @@ def test_map_page_loads_every_resource_from_its_own_origin() -> None:
 
 
 def test_folium_class_defaults_are_left_alone() -> None:
-    build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA)
     assert dict(folium.Map.default_js)["leaflet"].startswith("https://")
 
 
 def test_gsi_basemap_is_a_setting_with_its_attribution() -> None:
-    gsi = build_map_page(api_links(), MapSettings(basemap="gsi"), REFERENCE_ATTRIBUTION)
-    blank = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    gsi = build_map_page(
+        api_links(), MapSettings(basemap="gsi"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
+    blank = build_map_page(
+        api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
     assert GSI_PALE_URL in gsi and "地理院タイル" in gsi
     assert "cyberjapandata" not in blank and GSI_TILES not in blank
 
 
 def test_map_page_is_japanese_phone_ready_and_names_every_source() -> None:
-    html = build_map_page(api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION)
+    html = build_map_page(
+        api_links(), MapSettings(basemap="blank"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
     assert '<html lang="ja">' in html
     assert 'name="viewport"' in html
     for line in REFERENCE_ATTRIBUTION:
@@ -101,7 +112,9 @@ def test_map_page_is_japanese_phone_ready_and_names_every_source() -> None:
 
 
 def test_map_page_fetches_its_data_instead_of_inlining_it(data: SiteData) -> None:
-    html = build_map_page(api_links(), MapSettings(basemap="blank"), data.attribution)
+    html = build_map_page(
+        api_links(), MapSettings(basemap="blank"), data.attribution, region=SAITAMA
+    )
     assert len(html.encode()) < 60_000
     assert "/collections/activities/items" in html
     names = data.layers["activities"]["name"].astype(str)
@@ -128,7 +141,7 @@ def test_dashboard_page_carries_class_breaks_not_the_polygons(data: SiteData) ->
 
 def test_metrics_offer_density_per_life_stage_and_town_reach(data: SiteData) -> None:
     columns = [m.column for m in data.metrics("municipalities")]
-    stages = list(vocabulary()["life_stages"])
+    stages = list(vocabulary(SAITAMA)["life_stages"])
     assert columns[:2] == ["gap_score", "inperson_per10k"]
     assert all(f"stage_{s}_per10k" in columns for s in stages)
     assert "reach_1km" in columns and "reach_2km" in columns
@@ -146,7 +159,7 @@ def test_metrics_skip_columns_the_layer_lacks() -> None:
     import pandas as pd
 
     frame = pd.DataFrame({"gap_score": [1.0, 2.0, 3.0]})
-    assert [m.column for m in dashboard_metrics(frame, vocabulary())] == ["gap_score"]
+    assert [m.column for m in dashboard_metrics(frame, vocabulary(SAITAMA))] == ["gap_score"]
 
 
 def test_tables_have_one_row_per_area(data: SiteData) -> None:
@@ -155,6 +168,18 @@ def test_tables_have_one_row_per_area(data: SiteData) -> None:
     assert {"コード", "名称", "ギャップスコア", "市町村が未加入"} <= set(
         data.table("units").columns
     )
+
+
+def test_the_units_table_shows_the_ward_unknown_figure_of_saitama_city(data: SiteData) -> None:
+    header = "区不明の対面の活動（市全体）"
+    units = data.table("units").set_index("コード")
+    assert header not in data.table("municipalities").columns
+    wards = units.loc[units.index.str.startswith("111"), header]
+    # One figure for the city, shown beside each of its wards; none outside it.
+    assert wards.nunique() == 1
+    assert (units.loc[~units.index.str.startswith("111"), header] == 0).all()
+    city = data.table("municipalities").set_index("コード").loc["11100", "対面の活動"]
+    assert units.loc[wards.index, "対面の活動"].sum() + wards.iloc[0] == city
 
 
 def test_town_index_answers_every_town_with_its_ward(data: SiteData) -> None:

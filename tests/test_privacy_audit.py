@@ -1,6 +1,6 @@
 """Privacy audit: nothing public carries what a hidden, unpublished or reduced row withholds.
 
-The demo is built as a deployment would be: the pipeline on ``data/samples`` (plus the four
+The demo is built as a deployment would be: the pipeline on the shipped samples (plus the four
 crafted rows of ``test_layers_fixtures``, whose exact points are certainly distinctive) into a
 temporary folder, then the tiles (zooms 5–14) and the static site. The secrets are read from
 the input table and from the planners' layer file (where each row's exact point is):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reference_helpers import BOUNDARY_NAME, make_source, mini_registry
+from reference_helpers import BOUNDARY_NAME, make_source, mini_region
 from tsunagari_geo.errors import FetchError
 from tsunagari_geo.reference.fetch import MANIFEST, fetch_sources
 from tsunagari_geo.reference.importer import import_reference
@@ -96,7 +96,7 @@ def test_fetch_writes_the_layout_the_importer_reads(server, tmp_path: Path) -> N
     manifest = (dest / MANIFEST).read_text(encoding="utf-8").splitlines()
     assert len(manifest) == 5 and all(len(line.split("  ")[0]) == 64 for line in manifest)
     shutil.copytree(tmp_path / "mini/population", dest / "population")
-    report = import_reference(dest, tmp_path / "store.gpkg", registry=mini_registry())
+    report = import_reference(dest, tmp_path / "store.gpkg", region=mini_region())
     assert (report.units, report.towns) == (3, 5)
 
 

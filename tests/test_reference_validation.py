@@ -8,14 +8,14 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from reference_helpers import BOUNDARY_NAME, make_source, mini_registry
+from reference_helpers import BOUNDARY_NAME, make_source, mini_region
 from tsunagari_geo.errors import SourceError, StoreError, ValidationError
 from tsunagari_geo.reference.importer import import_reference, n03_edition
 from tsunagari_geo.reference.store import ReferenceStore
 
 
 def _import(source: Path, tmp_path: Path):
-    return import_reference(source, tmp_path / "store.gpkg", registry=mini_registry())
+    return import_reference(source, tmp_path / "store.gpkg", region=mini_region())
 
 
 def test_the_mini_source_imports(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from tsunagari_geo.maps.csp import inline_hashes, with_meta_policy
 from tsunagari_geo.maps.pages import build_map_page, static_links
 from tsunagari_geo.maps.settings import MapSettings
 from tsunagari_geo.maps.vendor import ensure_vendored
+from tsunagari_geo.region import load_region
 
 ALLOWED = "https://example.pref.saitama.lg.jp"
 PROTECTED = [f"/collections/{s.id}/items" for s in COLLECTIONS if s.protected]
@@ -242,7 +243,9 @@ def test_the_gsi_basemap_is_the_only_other_origin_allowed(
 
 
 def test_a_static_page_carries_its_policy_in_a_meta_element() -> None:
-    html = build_map_page(static_links(0), MapSettings(basemap="blank"), ["出典"])
+    html = build_map_page(
+        static_links(0), MapSettings(basemap="blank"), ["出典"], region=load_region("saitama")
+    )
     page = with_meta_policy(html)
     scripts, _styles = inline_hashes(html)
     meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', page)
@@ -254,7 +257,9 @@ def test_a_static_page_carries_its_policy_in_a_meta_element() -> None:
 
 
 def test_an_injected_inline_script_is_not_in_the_policy() -> None:
-    html = build_map_page(static_links(0), MapSettings(basemap="blank"), ["出典"])
+    html = build_map_page(
+        static_links(0), MapSettings(basemap="blank"), ["出典"], region=load_region("saitama")
+    )
     scripts, _ = inline_hashes(html)
     tampered = html.replace("</body>", "<script>alert(1)</script></body>")
     assert len(inline_hashes(tampered)[0]) == len(scripts) + 1

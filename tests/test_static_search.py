@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from reference_helpers import make_region_b_source, region_b
 from static_search_helpers import SEARCH_JS, run_static_search
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.maps.search_index import (
@@ -26,10 +27,12 @@ from tsunagari_geo.maps.search_index import (
     MUNICIPALITY,
     VERSION,
     build_search_index,
-    unit_code_of,
+    place_code_of,
 )
+from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import load_registry
+from tsunagari_geo.store import open_store
 from tsunagari_geo.text import fold_compact, normalize_address
 
 REPORTED = {
@@ -60,8 +63,8 @@ _FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore, source_dir: Path) -> Geocoder:
-    return Geocoder.from_store(store, japan_index=source_dir / "towns/api/ja.json")
+def geocoder(store: ReferenceStore) -> Geocoder:
+    return Geocoder.from_store(store)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +166,7 @@ def _server(geocoder: Geocoder, text: str) -> tuple[str, str]:
     result = geocoder.geocode(text)
     if result.level < 2 or result.lat is None:
         return "", ""
-    return unit_code_of(result), result.town if result.level == 3 else ""
+    return place_code_of(result), result.town if result.level == 3 else ""
 
 
 def test_the_addresses_are_many_and_varied(addresses: list[str]) -> None:
@@ -257,3 +260,46 @@ def test_the_page_script_reads_this_version_of_the_index(index_file: Path) -> No
     assert f"var VERSION = {VERSION};" in script
     assert f"var MUNICIPALITY = {MUNICIPALITY};" in script and f"var DELETED = {DELETED};" in script
     assert json.loads(index_file.read_text(encoding="utf-8"))["version"] == VERSION
+
+
+REGION_B_ADDRESSES = (
+    "静岡県静岡市葵区追手町9-6",
+    "静岡浜松市中央区元城町1",
+    "静岡市追手町9-6",
+    "浜松市三方原町1",
+    "静岡市中島1-1",  # in two wards: the city, no ward
+    "中央区鍛冶町100",
+    "中央区銀座1-1",
+    "埼玉県さいたま市浦和区常盤6-4-4",
+    "森町森1",
+    "森町1-1",
+    "北海道森町1",
+    "浜松市北区三方原町1",  # one former name, two wards: the town decides
+    "浜松市北区細江町気賀1",
+    "浜松市北区1-1",
+    "清水市中島1",
+)
+
+
+def test_a_second_region_searches_with_its_own_geocoder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """静岡県 in miniature: two designated cities, a town in two wards, a former name now in two
+    wards, names shared with other prefectures; the same code builds its index."""
+    folder = tmp_path_factory.mktemp("region_b")
+    import_reference(make_region_b_source(folder / "source"), folder / "s.gpkg", region=region_b())
+    store = open_store(folder / "s.gpkg")
+    geocoder = Geocoder.from_store(store)
+    index = folder / "towns.json"
+    index.write_text(json.dumps(build_search_index(geocoder), ensure_ascii=False), "utf-8")
+    registry = store.region.registry
+    cities = {u.code: u.full_name for u in registry.units}
+    written = [
+        f"{prefix}{cities[str(code)]}{town}{tail}"
+        for code, town in zip(store.towns["unit_code"], store.towns["town"], strict=True)
+        for prefix, tail in (("", "1-2"), ("静岡県", ""), ("", "３－４"))
+    ]
+    texts = [*REGION_B_ADDRESSES, *written]
+    static = _static(index, texts)
+    assert static == [_server(geocoder, t) for t in texts]
+    assert static[REGION_B_ADDRESSES.index("静岡市中島1-1")] == ("22100", "")  # no ward invented

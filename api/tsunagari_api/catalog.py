@@ -202,7 +202,7 @@ class Collection:
 
 
 def vocabularies() -> dict[str, tuple[str, ...]]:
-    """Codes each named vocabulary accepts (taxonomies from data/taxonomies, the registry)."""
+    """Codes each named vocabulary accepts (the taxonomies, the registry)."""
     registry = load_registry()
     codes = sorted({u.code for u in registry.units} | {m.code for m in registry.municipalities_63})
     taxonomies = load_taxonomies()

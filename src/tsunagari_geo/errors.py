@@ -50,6 +50,10 @@ class ValidationError(TsunagariError):
     """Source data that reads but breaks an invariant (codes, CRS, population, towns)."""
 
 
+class RegionError(TsunagariError):
+    """A region folder (region.toml and its registry CSVs) is missing or inconsistent."""
+
+
 class StoreError(TsunagariError):
     """The embedded GeoPackage is missing, truncated or from an incompatible import."""
 

@@ -1,7 +1,10 @@
 """Settings, read once from environment variables with the ``TSUNAGARI_`` prefix.
 
 Every default is visible here. ``TSUNAGARI_SOURCE`` is the folder holding the public source
-files (laid out as ``../shared/data/saitama``); ``TSUNAGARI_STORE`` the embedded GeoPackage.
+files (laid out as ``../shared/data/saitama``); ``TSUNAGARI_STORE`` the store (a GeoPackage
+path; the backend is chosen from the location, see :func:`tsunagari_geo.store.open_store`);
+``TSUNAGARI_REGION`` the region ``data import`` imports (a shipped id or a region folder).
+Facts about the place (prefecture, CRS, designated cities) are region data, not settings.
 """
 
 from __future__ import annotations
@@ -15,13 +18,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SOURCE = Path("../shared/data/saitama")
 DEFAULT_STORE = Path("data/build/tsunagari.gpkg")
 
-#: Metric CRS for every length and area: JGD2011 / Japan Plane Rectangular CS IX (Saitama).
-METRIC_CRS = "EPSG:6677"
+DEFAULT_REGION = "saitama"
 #: CRS of everything stored and served (GeoJSON, RFC 7946).
 STORE_CRS = "EPSG:4326"
 
-PREFECTURE_CODE = "11"
-PREFECTURE_NAME = "埼玉県"
+#: Names kept for modules not yet switched to the region; each reads the default region.
+_FROM_DEFAULT_REGION = {"METRIC_CRS": "metric_crs", "PREFECTURE_NAME": "pref_name"}
+
+
+def __getattr__(name: str) -> str:
+    # Deprecated: `region.metric_crs` / `region.pref_name` (from the store or default_region()).
+    if name in _FROM_DEFAULT_REGION:
+        from tsunagari_geo.region import default_region
+
+        return str(getattr(default_region(), _FROM_DEFAULT_REGION[name]))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Settings(BaseSettings):
@@ -35,6 +46,10 @@ class Settings(BaseSettings):
         "when that folder exists.",
     )
     store: Path = Field(default=DEFAULT_STORE, description="The embedded GeoPackage.")
+    region: str = Field(
+        default=DEFAULT_REGION,
+        description="Region to import: a shipped id (saitama) or a folder with region.toml.",
+    )
     fetch_dir: Path = Field(
         default=Path("data/sources"),
         description="Where `data fetch` puts downloaded public sources.",

@@ -40,6 +40,7 @@ import pyogrio
 import shapely
 from shapely.geometry import Point
 
+from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.settings import STORE_CRS
@@ -147,7 +148,8 @@ def write_table(
     GeoPackage an ``attribution`` table and XLSX an ``出典`` sheet; CSV has no room for it.
 
     A frame without geometry written as GeoJSON or GeoPackage gets Point geometries from its
-    ``lng``/``lat`` (or ``lon``/``lat``, ``経度``/``緯度``) columns; rows without both get none.
+    coordinate columns (:func:`tsunagari_geo.cells.coordinate_columns`); rows without both get
+    none.
 
     Returns the path written. Raises InputError when the folder is missing, read-only or full,
     or when an XLSX cell would be longer than Excel's 32,767 characters (naming row and column;
@@ -593,8 +595,6 @@ def _infer_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- writing -----------------------------------------------------------------------------------
 
-_LNG_LAT_PAIRS = (("lng", "lat"), ("lon", "lat"), ("経度", "緯度"), ("longitude", "latitude"))
-
 
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A plain DataFrame for CSV/XLSX: geometry as WKT, formula-like text neutralised."""
@@ -666,15 +666,15 @@ def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         gdf = frame if frame.crs is not None else frame.set_crs(STORE_CRS)
         return gdf.to_crs(STORE_CRS) if not gdf.crs.equals(STORE_CRS) else gdf
-    for lng_col, lat_col in _LNG_LAT_PAIRS:
-        if lng_col in frame.columns and lat_col in frame.columns:
-            lng = pd.to_numeric(frame[lng_col].replace("", None), errors="coerce")
-            lat = pd.to_numeric(frame[lat_col].replace("", None), errors="coerce")
-            geoms = [
-                Point(float(x), float(y)) if pd.notna(x) and pd.notna(y) else None
-                for x, y in zip(lng, lat, strict=True)
-            ]
-            return gpd.GeoDataFrame(pd.DataFrame(frame), geometry=geoms, crs=STORE_CRS)
+    coords = coordinate_columns(frame.columns)
+    if coords is not None:
+        lng = pd.to_numeric(frame[coords[0]].replace("", None), errors="coerce")
+        lat = pd.to_numeric(frame[coords[1]].replace("", None), errors="coerce")
+        geoms = [
+            Point(float(x), float(y)) if pd.notna(x) and pd.notna(y) else None
+            for x, y in zip(lng, lat, strict=True)
+        ]
+        return gpd.GeoDataFrame(pd.DataFrame(frame), geometry=geoms, crs=STORE_CRS)
     return gpd.GeoDataFrame(pd.DataFrame(frame), geometry=[None] * len(frame), crs=STORE_CRS)
 
 

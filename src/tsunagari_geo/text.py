@@ -67,7 +67,6 @@ _KANJI_TABLE = str.maketrans(KANJI_VARIANTS)
 
 #: Every dash, hyphen and long mark a member may type between numbers.
 DASHES = "-‐‑‒–—―−－ｰーｰ─━"
-_DASH_RE = re.compile(f"[{re.escape(DASHES)}]")
 
 _KANJI = r"[\u3400-\u9fff\uf900-\ufaff々〆]"
 #: ヶ ケ ヵ が ガ between two kanji (丸ヶ崎, 丸が崎, 丸ケ崎) are one sound written many ways.

@@ -1,6 +1,7 @@
 """``GET /geocode?q=…`` and ``POST /geocode`` (up to the configured batch size) for addresses.
 
-Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, muni_code, town, rest,
+Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, unit_code (the 72-unit
+code, empty when only さいたま市 is known), muni_code (the 63-municipality code), town, rest,
 level, lat, lng, status, reason, candidates, suggestions. The geocoder is the one of the current dataset,
 so it changes with ``/admin/reload`` like everything else.
 """
@@ -25,7 +26,11 @@ class GeocodeResult(BaseModel):
     normalized: str
     pref: str
     city: str
-    muni_code: str
+    unit_code: str = Field(
+        description="The unit among the 72 (さいたま市's ward); empty when the address names "
+        "only さいたま市 or a town in several of its wards: no ward is invented."
+    )
+    muni_code: str = Field(description="The municipality among the 63 (a ward's city).")
     town: str
     rest: str
     level: int = Field(ge=0)

@@ -238,6 +238,54 @@ def _page_links(request: Request, number_matched: int, paging: Paging) -> list[d
     return links
 
 
+def _collection_or_503(dataset: Dataset, spec: CollectionSpec) -> Any:
+    """The dataset's collection ``spec.id``, or the 503 that says the build has not made it."""
+    collection = dataset.collections.get(spec.id)
+    if collection is None:
+        raise NotBuilt(
+            f"{spec.id} はまだ作成されていません。`tsunagari-geo build` を実行してから"
+            " /admin/reload してください"
+        )
+    return collection
+
+
+def _items_body(
+    collection: Any,
+    dataset: Dataset,
+    request: Request,
+    paging: Paging,
+    query: Mapping[str, Any],
+) -> bytes:
+    """One page of features as a GeoJSON FeatureCollection with the OGC paging members.
+
+    The features come from the provider as encoded fragments and are joined, not re-encoded.
+    """
+    page = collection.provider.query(offset=paging.offset, limit=paging.limit, **query)
+    head = b'{"type":"FeatureCollection","features":['
+    tail = json.dumps(
+        {
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.features),
+            "timeStamp": dataset.data_time,
+            "links": _page_links(request, page.number_matched, paging),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    return b"".join([head, b",".join(page.features), b"],", tail[1:]])
+
+
+def _feature_body(fragment: bytes, request: Request, spec: CollectionSpec) -> bytes:
+    """A single encoded feature with its self and collection links appended."""
+    base = _base(request)
+    links = [
+        {"href": str(request.url), "rel": "self", "type": GEOJSON},
+        {"href": f"{base}/collections/{spec.id}", "rel": "collection", "type": JSON},
+    ]
+    encoded = json.dumps(links, ensure_ascii=False, separators=(",", ":")).encode()
+    return fragment[:-1] + b',"links":' + encoded + b"}"
+
+
 def collection_router(
     spec: CollectionSpec,
     settings: ApiSettings,
@@ -254,15 +302,6 @@ def collection_router(
     paging_dependency = make_paging(settings)
     filters_dependency = _filter_dependency(spec)
 
-    def collection_or_503(dataset: Dataset) -> Any:
-        collection = dataset.collections.get(spec.id)
-        if collection is None:
-            raise NotBuilt(
-                f"{spec.id} はまだ作成されていません。`tsunagari-geo build` を実行してから"
-                " /admin/reload してください"
-            )
-        return collection
-
     @router.get(
         f"/collections/{spec.id}",
         response_model=CollectionInfo,
@@ -271,7 +310,7 @@ def collection_router(
         operation_id=f"describe_{spec.id}",
     )
     def describe(request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]) -> Response:
-        collection_or_503(dataset)
+        _collection_or_503(dataset, spec)
         info = _collection_info(request, spec, dataset)
         assert info is not None
         body = Body.of(info.model_dump_json(exclude_none=True).encode())
@@ -294,32 +333,19 @@ def collection_router(
         filters: Annotated[Mapping[str, list[str]], Depends(filters_dependency)],
         shape: Annotated[Shape, Depends(shape_query)],
     ) -> Response:
-        collection = collection_or_503(dataset)
+        collection = _collection_or_503(dataset, spec)
         _refuse_unknown_parameters(request, spec)
+        query = {
+            "bbox": bbox,
+            "properties": filters,
+            "sortby": sortby,
+            "select": shape.properties,
+            "simplify": shape.simplify,
+            "datetime": during,
+        }
 
         def build() -> bytes:
-            page = collection.provider.query(
-                offset=paging.offset,
-                limit=paging.limit,
-                bbox=bbox,
-                properties=filters,
-                sortby=sortby,
-                select=shape.properties,
-                simplify=shape.simplify,
-                datetime=during,
-            )
-            head = b'{"type":"FeatureCollection","features":['
-            tail = json.dumps(
-                {
-                    "numberMatched": page.number_matched,
-                    "numberReturned": len(page.features),
-                    "timeStamp": dataset.data_time,
-                    "links": _page_links(request, page.number_matched, paging),
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ).encode()
-            return b"".join([head, b",".join(page.features), b"],", tail[1:]])
+            return _items_body(collection, dataset, request, paging, query)
 
         if spec.protected:
             body = Body.of(build())
@@ -351,19 +377,8 @@ def collection_router(
             ),
         ],
     ) -> Response:
-        collection = collection_or_503(dataset)
-        fragment = collection.provider.get(featureId)
-        base = _base(request)
-        links = [
-            {"href": str(request.url), "rel": "self", "type": GEOJSON},
-            {"href": f"{base}/collections/{spec.id}", "rel": "collection", "type": JSON},
-        ]
-        content = (
-            fragment[:-1]
-            + b',"links":'
-            + json.dumps(links, ensure_ascii=False, separators=(",", ":")).encode()
-            + b"}"
-        )
+        fragment = _collection_or_503(dataset, spec).provider.get(featureId)
+        content = _feature_body(fragment, request, spec)
         return send_body(request, Body.of(content), media_type=GEOJSON, cache_control=cache_control)
 
     return router

@@ -105,7 +105,13 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
             cache.page(
                 dataset,
                 ("map", root),
-                lambda: build_map_page(api_links(root), look, data.attribution, data.vocabulary),
+                lambda: build_map_page(
+                    api_links(root),
+                    look,
+                    data.attribution,
+                    data.vocabulary,
+                    region=data.store.region,
+                ),
             )
         )
 

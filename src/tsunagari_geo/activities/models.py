@@ -13,7 +13,8 @@ secretariat can keep them in a spreadsheet:
 
 Cells arrive as strings from CSV/XLSX; the ``mode="before"`` validators accept the spellings
 documented on each field (lists separated by ``;``, ``|`` or ``、``; dates as ``2024-05-01`` or
-``2024/05/01``; booleans as true/false, 1/0, はい/いいえ) and reject everything else. Checks that
+``2024/05/01``; yes/no cells as :func:`tsunagari_geo.cells.parse_yes_no` reads them) and reject
+everything else. Checks that
 need the taxonomies, the registry or the organisation list use a :class:`Vocabulary` passed as
 pydantic validation context::
 
@@ -38,6 +39,7 @@ from pydantic import (
 )
 
 from tsunagari_geo.activities.taxonomy import Taxonomies, Taxonomy, load_taxonomies
+from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.registry import load_registry
 from tsunagari_geo.text import nfkc
 
@@ -79,8 +81,6 @@ _CHANNEL_SPELLINGS = {
     "来所": "in_person",
     "オンライン": "online",
 }
-_TRUE = {"true", "1", "yes", "y", "はい", "公開", "○", "〇"}
-_FALSE = {"false", "0", "no", "n", "いいえ", "非公開", "×"}
 _SPLIT = re.compile(r"\s*[;|、，,／/]\s*")
 _CODE = re.compile(r"^11\d{3}$")
 
@@ -177,13 +177,9 @@ def _parse_date(value: object) -> object:
 
 
 def _parse_bool(value: object) -> object:
-    if isinstance(value, str):
-        text = nfkc(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    return value
+    # An empty cell is left to the field's default; anything else is yes, no or an error.
+    parsed = parse_yes_no(value)
+    return value if parsed is None else parsed
 
 
 def _spelled(value: object, spellings: dict[str, str]) -> object:

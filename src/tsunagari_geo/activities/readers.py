@@ -7,7 +7,9 @@ bad date, organisation id that does not exist, a latitude without a longitude, �
 with an error is kept out of the records and stays in the report; nothing is fixed silently.
 
 Columns may be headed by the English key (``themes``), the Japanese label (``テーマ``), or
-both as in the templates (``テーマ (themes)``); ``lon``/``経度`` are read as ``lng``. Columns
+both as in the templates (``テーマ (themes)``); the coordinate pair
+(``lon``/``lat``, ``経度``/``緯度`` …, see :func:`tsunagari_geo.cells.coordinate_columns`) is read
+as ``lng``/``lat``. Columns
 the model does not know (e.g. the geocoder's ``muni_code``) are passed through unchanged, with
 a warning in the report. Row numbers are spreadsheet rows: the header is row 1.
 
@@ -44,13 +46,12 @@ from tsunagari_geo.activities.models import (
     Vocabulary,
     headers,
 )
-from tsunagari_geo.activities.taxonomy import DATA_DIR
+from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.resources import GOOD_PRACTICES_CSV
 from tsunagari_geo.settings import STORE_CRS
 from tsunagari_geo.tables import read_table, write_table
 from tsunagari_geo.text import nfkc
-
-GOOD_PRACTICES_CSV = DATA_DIR / "good_practices.csv"
 
 #: Columns a file must have for each record kind (others may be left out).
 REQUIRED: dict[type[Record], tuple[str, ...]] = {
@@ -59,7 +60,6 @@ REQUIRED: dict[type[Record], tuple[str, ...]] = {
     Consultation: ("id", "name"),
     GoodPractice: ("id", "title", "organization_name", "fiscal_year"),
 }
-_ALIASES = {"lon": "lng", "longitude": "lng", "latitude": "lat"}
 Severity = Literal["error", "warning"]
 
 
@@ -173,8 +173,6 @@ def _header_key(header: str, keys: dict[str, str]) -> str | None:
     lowered = text.lower()
     if lowered in keys.values():
         return lowered
-    if lowered in _ALIASES and _ALIASES[lowered] in keys.values():
-        return _ALIASES[lowered]
     return keys.get(text)
 
 
@@ -201,8 +199,11 @@ def read_records(
     keys = {title: key for key, title in labels.items()}
     mapping: dict[str, str] = {}
     passthrough: list[str] = []
+    # The coordinate columns are found by the one detector (lng/lat, lon/lat, 経度/緯度 …).
+    coords = coordinate_columns(frame.columns) if "lng" in keys.values() else None
+    coordinate_keys = dict(zip(coords, ("lng", "lat"), strict=True)) if coords else {}
     for column in frame.columns:
-        key = _header_key(str(column), keys)
+        key = coordinate_keys.get(str(column)) or _header_key(str(column), keys)
         if key is None or key in mapping.values():
             passthrough.append(str(column))
             report.problems.append(
@@ -320,7 +321,7 @@ def read_consultations(path: str | Path, *, vocabulary: Vocabulary | None = None
 def read_good_practices(
     path: str | Path | None = None, *, vocabulary: Vocabulary | None = None
 ) -> ReadResult:
-    """Good practices 好事例 (:class:`GoodPractice`), by default ``data/good_practices.csv``."""
+    """Good practices 好事例 (:class:`GoodPractice`), by default the shipped ``good_practices.csv``."""
     return read_records(path or GOOD_PRACTICES_CSV, GoodPractice, vocabulary=vocabulary)
 
 

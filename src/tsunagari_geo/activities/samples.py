@@ -1,8 +1,8 @@
-"""The FICTIONAL sample dataset in ``data/samples`` and the input templates in ``data/templates``.
+"""The FICTIONAL sample dataset and the input templates, shipped in ``tsunagari_geo/resources``.
 
 Every organisation, activity and consultation window made here is invented (架空): the files
 carry ``is_fictional=true`` and ``source=fictional sample`` on every row, and
-``data/samples/README.md`` says so. Only the places are real: each address is a real town
+``resources/samples/README.md`` says so. Only the places are real: each address is a real town
 (大字・町丁目) of the reference store's dictionary with a random block number, never an
 invented street.
 
@@ -28,14 +28,12 @@ import pandas as pd
 
 from tsunagari_geo.activities.models import Activity, Organization, headers
 from tsunagari_geo.activities.readers import to_table
-from tsunagari_geo.activities.taxonomy import DATA_DIR
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import load_registry
+from tsunagari_geo.resources import SAMPLES_DIR, TEMPLATES_DIR
 from tsunagari_geo.tables import write_table
 
 SEED = 20241
-SAMPLES_DIR = DATA_DIR / "samples"
-TEMPLATES_DIR = DATA_DIR / "templates"
 FICTIONAL_SOURCE = "fictional sample (tsunagari-geo samples)"
 
 #: Denser than population alone: the south-east, where the platform's members cluster.

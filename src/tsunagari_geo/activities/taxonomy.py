@@ -1,6 +1,7 @@
 """Taxonomies as data files the secretariat (事務局) edits: themes, life stages, circumstances.
 
-The files live in ``data/taxonomies/`` at the repository root:
+The package ships them in ``tsunagari_geo/resources/taxonomies/``; :func:`load_taxonomies`
+reads another folder with the same three files when given one:
 
 * ``themes.csv``: ``code,label_ja,label_en,description`` (居場所, 相談, 子育て, …).
 * ``life_stages.csv``: ``code,label_ja,label_en,denominator,denominator_note``; ``denominator``
@@ -29,11 +30,8 @@ from functools import cache
 from pathlib import Path
 
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.resources import TAXONOMIES_DIR
 from tsunagari_geo.text import nfkc
-
-#: ``data/`` at the repository root (the package is installed editable from the checkout).
-DATA_DIR = Path(__file__).resolve().parents[3] / "data"
-TAXONOMY_DIR = DATA_DIR / "taxonomies"
 
 #: Census columns of the reference store a life stage may use as its denominator.
 CENSUS_COLUMNS = ("pop_0_14", "pop_65plus", "pop_30_44", "pop_total")
@@ -166,10 +164,11 @@ def load_taxonomies(directory: Path | str | None = None) -> Taxonomies:
 
     Args:
         directory: folder holding ``themes.csv``, ``life_stages.csv`` and
-            ``circumstances.csv``; defaults to ``data/taxonomies`` of the checkout.
+            ``circumstances.csv``; defaults to the shipped ones
+            (:data:`tsunagari_geo.resources.TAXONOMIES_DIR`).
 
     Raises:
         InputError: a file is missing, lacks a column, repeats a code, or names a
             denominator that is not a census column.
     """
-    return _load(Path(directory or TAXONOMY_DIR).resolve())
+    return _load(Path(directory or TAXONOMIES_DIR).resolve())

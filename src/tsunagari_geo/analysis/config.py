@@ -1,6 +1,7 @@
-"""Settings of the coverage-gap analysis, read from ``data/coverage.toml``.
+"""Settings of the coverage-gap analysis, read from ``coverage.toml``.
 
-Every default below equals the checked-in file, whose comments document each weight and
+The package ships one (``tsunagari_geo/resources/coverage.toml``); ``tsunagari-geo coverage
+--config`` reads another. Every default below equals the shipped file, whose comments document each weight and
 threshold. :func:`load_coverage_config` validates the file and raises :class:`InputError`
 naming the key and value when something is off.
 """
@@ -14,10 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from tsunagari_geo.activities.taxonomy import DATA_DIR
 from tsunagari_geo.errors import InputError
-
-COVERAGE_TOML = DATA_DIR / "coverage.toml"
+from tsunagari_geo.resources import COVERAGE_TOML
 
 
 class _Section(BaseModel):
@@ -65,7 +64,7 @@ class CoverageConfig(_Section):
 
 
 def load_coverage_config(path: Path | str | None = None) -> CoverageConfig:
-    """Read the TOML settings (default ``data/coverage.toml``).
+    """Read the TOML settings (default: the shipped ``coverage.toml``).
 
     Raises:
         InputError: the file is missing, not TOML, has an unknown key or a bad value, or its

@@ -2,21 +2,17 @@
 
 :func:`join_points` adds three columns to every row, dropping none:
 
-* ``unit_code``: the unit (市町村, or さいたま市's 区) whose polygon holds the point, else empty;
+* ``unit_code``: the unit (市町村, or さいたま市's 区) whose polygon holds the point, else empty
+  (it replaces a ``unit_code`` column the input had, after comparing with it);
 * ``muni_code_by_point``: its municipality at the 63 level (a ward's city), else empty;
-* ``join_check``: ``ok`` (agrees with the row's ``muni_code``, e.g. the geocoder's), ``disagrees``,
-  ``unchecked`` (the row has no ``muni_code`` to compare with), ``outside_prefecture``,
-  ``no_point`` (no coordinates) or ``bad_point`` (coordinates that are not numbers or lie
-  outside longitude/latitude ranges).
+* ``join_check``: ``ok`` (agrees with the row's own code, e.g. the geocoder's: its
+  ``unit_code`` where set, else its ``muni_code``), ``disagrees``, ``unchecked`` (the row has
+  no code to compare with), ``outside_prefecture``, ``no_point`` (no coordinates) or
+  ``bad_point`` (coordinates that are not numbers or lie outside longitude/latitude ranges).
 
-A point on a border shared by two units belongs to the unit with the **smaller code**, so the
-answer never depends on the order of the polygons.
-
-Speed: :class:`PointLocator` cuts the prefecture into a grid of cells by recursive quartering.
-A cell wholly inside one unit answers its points by array lookup; only points in the few cells
-crossed by a boundary are tested with shapely's vectorised ``intersects_xy`` against the
-boundary pieces clipped to that cell, which hold a handful of vertices each. One million
-points take about a second (``bench/join_bench.py``).
+Which unit holds a point is decided by the one locator,
+:mod:`tsunagari_geo.reference.locator` (a point on a border shared by two units belongs to the
+unit with the **smaller code**; one million points take about a second).
 
 Example::
 
@@ -26,257 +22,41 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from tsunagari_geo.cells import COORDINATE_PAIRS, coordinate_columns
 from tsunagari_geo.errors import InputError
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.reference.locator import (
+    FloatArray,
+    PointLocator,
+    locator_for,
+    muni_codes_of,
+    store_locator,
+    unit_codes_at,
+)
+
+__all__ = [
+    "JOIN_CHECKS",
+    "PointLocator",
+    "coordinates",
+    "join_points",
+    "locator_for",
+    "muni_codes_of",
+    "store_locator",
+    "unit_codes_at",
+]
 
 #: Values of ``join_check``.
 JOIN_CHECKS = ("ok", "disagrees", "unchecked", "outside_prefecture", "no_point", "bad_point")
 
-_OUTSIDE = -1
-_MIXED = -2
 
-#: Column names tried, in order, when the caller names none.
-LON_COLUMNS = ("lng", "lon", "longitude", "経度", "x")
-LAT_COLUMNS = ("lat", "latitude", "緯度", "y")
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class PointLocator:
-    """Answers "which polygon holds this point" for many points at once.
-
-    Built once from polygons and their codes; :meth:`locate` returns, for each point, the
-    position of the polygon holding it (the smallest code on shared borders) or -1.
-    """
-
-    codes: tuple[str, ...]
-    origin: tuple[float, float]
-    cell_size: tuple[float, float]
-    grid: npt.NDArray[np.int32]
-    # Boundary cells: for cell c, pieces piece_start[c]:piece_start[c+1] of piece_geoms.
-    mixed_cells: IntArray
-    piece_start: IntArray
-    piece_geoms: npt.NDArray[np.object_]
-    piece_owner: IntArray
-
-    @classmethod
-    def build(
-        cls,
-        polygons: gpd.GeoSeries | npt.NDArray[np.object_],
-        codes: list[str] | pd.Series,
-        *,
-        root: int = 16,
-        depth: int = 5,
-    ) -> PointLocator:
-        """Index polygons (any CRS; points must then be given in the same CRS).
-
-        Args:
-            polygons: Polygons or MultiPolygons, one per code.
-            codes: Their codes; ties on shared borders go to the smallest code.
-            root: cells per side of the starting grid.
-            depth: times each boundary cell is quartered (final grid: root·2**depth).
-
-        Raises:
-            InputError: no polygons, empty or invalid geometry, or duplicate codes.
-        """
-        geoms = np.asarray(polygons.values if isinstance(polygons, gpd.GeoSeries) else polygons)
-        code_list = [str(c) for c in codes]
-        if len(geoms) == 0 or len(geoms) != len(code_list):
-            raise InputError("need one polygon per code", value=len(code_list))
-        if len(set(code_list)) != len(code_list):
-            raise InputError("polygon codes are not unique")
-        if shapely.is_empty(geoms).any() or not shapely.is_valid(geoms).all():
-            raise InputError("polygons must be valid and non-empty")
-        # Owners are numbered by code order so that "smallest owner" means "smallest code".
-        order = np.argsort(np.array(code_list), kind="stable")
-        geoms = geoms[order]
-        code_list = [code_list[i] for i in order]
-
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-        pad = 1e-9 * max(maxx - minx, maxy - miny, 1.0)
-        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
-        side = root * 2**depth
-        dx, dy = (maxx - minx) / side, (maxy - miny) / side
-        grid = np.full((side, side), _OUTSIDE, dtype=np.int32)
-
-        # Level 0: every root cell against every polygon (via the tree).
-        step = 2**depth
-        ix, iy = np.meshgrid(np.arange(root), np.arange(root))
-        cell_x, cell_y = ix.ravel() * step, iy.ravel() * step
-        boxes = shapely.box(
-            minx + cell_x * dx,
-            miny + cell_y * dy,
-            minx + (cell_x + step) * dx,
-            miny + (cell_y + step) * dy,
-        )
-        tree = shapely.STRtree(geoms)
-        box_idx, geom_idx = tree.query(boxes, predicate="intersects")
-        pair_cell_x, pair_cell_y = cell_x[box_idx], cell_y[box_idx]
-        pair_geom = geoms[geom_idx]
-        pair_owner = geom_idx.astype(np.int64)
-        pair_box = boxes[box_idx]
-        pair_geom = _clip(pair_geom, pair_box)
-
-        for level in range(depth + 1):
-            size = 2**depth // 2**level
-            key = pair_cell_y * side + pair_cell_x
-            uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
-            # A cell is settled when a single polygon touches it and covers it entirely.
-            single = counts == 1
-            covered = np.zeros(len(uniq), dtype=bool)
-            covered[single] = shapely.covers(pair_geom[first[single]], pair_box[first[single]])
-            for k in np.flatnonzero(covered):
-                p = first[k]
-                y0, x0 = pair_cell_y[p], pair_cell_x[p]
-                grid[y0 : y0 + size, x0 : x0 + size] = pair_owner[p]
-            open_cells = ~covered
-            keep = np.isin(key, uniq[open_cells])
-            pair_cell_x, pair_cell_y = pair_cell_x[keep], pair_cell_y[keep]
-            pair_geom, pair_owner, pair_box = pair_geom[keep], pair_owner[keep], pair_box[keep]
-            if level == depth:
-                break
-            # Quarter the open cells; each piece goes to the children it touches.
-            half = size // 2
-            n = len(pair_geom)
-            child_dx = np.repeat([[0, half, 0, half]], n, axis=0).ravel()
-            child_dy = np.repeat([[0, 0, half, half]], n, axis=0).ravel()
-            cx = np.repeat(pair_cell_x, 4) + child_dx
-            cy = np.repeat(pair_cell_y, 4) + child_dy
-            child_box = shapely.box(
-                minx + cx * dx, miny + cy * dy, minx + (cx + half) * dx, miny + (cy + half) * dy
-            )
-            parent = np.repeat(pair_geom, 4)
-            hit = shapely.intersects(parent, child_box)
-            pair_cell_x, pair_cell_y = cx[hit], cy[hit]
-            pair_owner = np.repeat(pair_owner, 4)[hit]
-            pair_box = child_box[hit]
-            pair_geom = _clip(parent[hit], pair_box)
-
-        # What is left are boundary cells at the finest level.
-        key = pair_cell_y * side + pair_cell_x
-        order2 = np.lexsort((pair_owner, key))
-        key, pair_geom, pair_owner = key[order2], pair_geom[order2], pair_owner[order2]
-        mixed, starts = np.unique(key, return_index=True)
-        grid.ravel()[mixed] = _MIXED
-        return cls(
-            codes=tuple(code_list),
-            origin=(float(minx), float(miny)),
-            cell_size=(float(dx), float(dy)),
-            grid=grid,
-            mixed_cells=mixed.astype(np.int64),
-            piece_start=np.append(starts, len(key)).astype(np.int64),
-            piece_geoms=pair_geom,
-            piece_owner=pair_owner,
-        )
-
-    def locate(self, x: FloatArray, y: FloatArray) -> IntArray:
-        """Position in :attr:`codes` of the polygon holding each point, or -1 (NaN → -1)."""
-        x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        side = self.grid.shape[0]
-        out = np.full(len(x), _OUTSIDE, dtype=np.int64)
-        fx = (x - self.origin[0]) / self.cell_size[0]
-        fy = (y - self.origin[1]) / self.cell_size[1]
-        inside = (fx >= 0) & (fx < side) & (fy >= 0) & (fy < side)
-        idx = np.flatnonzero(inside)
-        cell = fy[idx].astype(np.int64) * side + fx[idx].astype(np.int64)
-        label = self.grid.ravel()[cell]
-        out[idx] = np.where(label == _MIXED, _OUTSIDE, label)
-
-        mixed_pts = idx[label == _MIXED]
-        if len(mixed_pts):
-            slot = np.searchsorted(self.mixed_cells, cell[label == _MIXED])
-            begin, end = self.piece_start[slot], self.piece_start[slot + 1]
-            n_pieces = end - begin
-            pt = np.repeat(mixed_pts, n_pieces)
-            piece = np.repeat(begin, n_pieces) + _ranges(n_pieces)
-            hit = shapely.intersects_xy(self.piece_geoms[piece], x[pt], y[pt])
-            # Pieces are sorted by owner within a cell, so the first hit is the smallest code.
-            pt, owner = pt[hit], self.piece_owner[piece[hit]]
-            first = np.unique(pt, return_index=True)[1]
-            out[pt[first]] = owner[first]
-        return out
-
-
-def _clip(
-    geoms: npt.NDArray[np.object_], boxes: npt.NDArray[np.object_]
-) -> npt.NDArray[np.object_]:
-    """Polygons cut to their boxes; a polygon that only touches a box is kept whole.
-
-    Keeping the touching polygon (rather than the line where it touches) lets points on that
-    shared edge still see both sides, so the smallest-code rule decides them.
-    """
-    # clip_by_rect is GEOS's rectangle clipper, many times faster than a general intersection;
-    # it takes one rectangle per call, so pieces are clipped box by box.
-    bounds = shapely.bounds(boxes)
-    clipped = np.empty(len(geoms), dtype=object)
-    keys, inverse = np.unique(bounds, axis=0, return_inverse=True)
-    order = np.argsort(inverse.ravel(), kind="stable")
-    starts = np.searchsorted(inverse.ravel()[order], np.arange(len(keys) + 1))
-    for k, (xmin, ymin, xmax, ymax) in enumerate(keys):
-        members = order[starts[k] : starts[k + 1]]
-        clipped[members] = shapely.clip_by_rect(geoms[members], xmin, ymin, xmax, ymax)
-    areal = shapely.area(clipped) > 0
-    return np.where(areal, clipped, geoms)
-
-
-def _ranges(lengths: IntArray) -> IntArray:
-    """Concatenated ``arange(n)`` for each n in lengths, without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    reset = np.repeat(ends - lengths, lengths)
-    return np.arange(total, dtype=np.int64) - reset
-
-
-def locator_for(units: gpd.GeoDataFrame) -> PointLocator:
-    """A :class:`PointLocator` for a units frame (``code`` and geometry, EPSG:4326)."""
-    if "code" not in units.columns:
-        raise InputError("units frame lacks a 'code' column")
-    frame = units.to_crs("EPSG:4326") if units.crs and units.crs.to_epsg() != 4326 else units
-    return PointLocator.build(frame.geometry, frame["code"].astype(str).tolist())
-
-
-_STORE_LOCATORS: dict[tuple[str, str], PointLocator] = {}
-
-
-def store_locator(store: ReferenceStore) -> PointLocator:
-    """The :class:`PointLocator` of a store's 72 units, built once per store import."""
-    key = (str(store.path.resolve()), store.meta.get("imported_at", ""))
-    if key not in _STORE_LOCATORS:
-        _STORE_LOCATORS[key] = locator_for(store.units)
-    return _STORE_LOCATORS[key]
-
-
-def muni_codes_of(units: pd.DataFrame) -> dict[str, str]:
-    """Unit code → municipality code at the 63 level (``parent_code`` when set, else itself)."""
-    parent = (
-        units["parent_code"].fillna("").astype(str)
-        if "parent_code" in units.columns
-        else pd.Series("", index=units.index)
-    )
-    code = units["code"].astype(str)
-    return dict(zip(code, parent.where(parent != "", code), strict=True))
-
-
-def _find_column(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...]) -> str | None:
-    if given is not None:
-        if given not in frame.columns:
-            raise InputError(f"column {given!r} not found; columns are {list(frame.columns)}")
-        return given
-    lowered = {str(c).lower(): str(c) for c in frame.columns}
-    return next((lowered[c] for c in candidates if c in lowered), None)
+def _check_column(frame: pd.DataFrame, given: str | None) -> None:
+    if given is not None and given not in frame.columns:
+        raise InputError(f"column {given!r} not found; columns are {list(frame.columns)}")
 
 
 def _numbers(column: pd.Series) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
@@ -295,9 +75,9 @@ def coordinates(
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Longitude and latitude of every row, and which rows lack or garble them.
 
-    Coordinates come from the named columns, else from the first of ``lng/lon/longitude/経度``
-    and ``lat/latitude/緯度``, else from a GeoDataFrame's point geometry (converted to
-    EPSG:4326). A row whose columns are empty has no point; one whose cells are not numbers,
+    Coordinates come from the named columns, else from the pair
+    :func:`tsunagari_geo.cells.coordinate_columns` finds, else from a GeoDataFrame's point
+    geometry (converted to EPSG:4326). A row whose columns are empty has no point; one whose cells are not numbers,
     or are outside longitude/latitude ranges, has a bad point.
 
     Returns:
@@ -306,8 +86,10 @@ def coordinates(
     Raises:
         InputError: a named column does not exist, or no coordinates can be found at all.
     """
-    lon_col = _find_column(frame, lon_column, LON_COLUMNS)
-    lat_col = _find_column(frame, lat_column, LAT_COLUMNS)
+    _check_column(frame, lon_column)
+    _check_column(frame, lat_column)
+    found = coordinate_columns(frame.columns) or (None, None)
+    lon_col, lat_col = lon_column or found[0], lat_column or found[1]
     if lon_col is not None and lat_col is not None:
         lon, lon_empty = _numbers(frame[lon_col])
         lat, lat_empty = _numbers(frame[lat_col])
@@ -324,7 +106,7 @@ def coordinates(
     elif lon_column is None and lat_column is None:
         raise InputError(
             "no coordinate columns: name them with --lon-column/--lat-column "
-            f"(tried {list(LON_COLUMNS)} and {list(LAT_COLUMNS)})"
+            f"(tried {[f'{lon}/{lat}' for lon, lat in COORDINATE_PAIRS]})"
         )
     else:
         raise InputError("give both a longitude and a latitude column")
@@ -335,13 +117,19 @@ def coordinates(
     return lon, lat, np.asarray(missing, dtype=bool), np.asarray(bad, dtype=bool)
 
 
+def _codes(frame: pd.DataFrame, column: str) -> npt.NDArray[np.object_]:
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame[column].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+
+
 def join_points(
     frame: pd.DataFrame,
     units: gpd.GeoDataFrame,
     *,
     lon_column: str | None = None,
     lat_column: str | None = None,
-    reference_column: str = "muni_code",
+    reference_column: str | None = None,
     locator: PointLocator | None = None,
 ) -> pd.DataFrame:
     """Add ``unit_code``, ``muni_code_by_point`` and ``join_check`` to every row.
@@ -350,7 +138,8 @@ def join_points(
         frame: rows with coordinates (see :func:`coordinates`); a GeoDataFrame stays one.
         units: the 72 units (``code``, ``parent_code``, geometry), e.g. ``store.units``.
         lon_column, lat_column: coordinate columns, if not the usual names.
-        reference_column: the code to compare with (the geocoder's ``muni_code``); it may be
+        reference_column: the code to compare with; by default the row's ``unit_code`` where
+            set, else its ``muni_code`` (the geocoder's batch output has both); it may be
             a unit or a municipality code. Absent or empty → ``unchecked``.
         locator: a prebuilt :class:`PointLocator` for ``units`` (built when None).
 
@@ -362,23 +151,20 @@ def join_points(
         InputError: coordinates cannot be found (see :func:`coordinates`).
     """
     lon, lat, missing, bad = coordinates(frame, lon_column=lon_column, lat_column=lat_column)
-    loc = locator or locator_for(units)
-    hit = loc.locate(lon, lat)
-    codes = np.array([*loc.codes, ""], dtype=object)
-    unit_code = codes[np.where(hit >= 0, hit, len(loc.codes))]
+    unit_code = unit_codes_at(locator or locator_for(units), lon, lat)
     to_muni = muni_codes_of(units)
-    muni_code = np.array([to_muni.get(c, "") for c in loc.codes] + [""], dtype=object)[
-        np.where(hit >= 0, hit, len(loc.codes))
-    ]
+    muni_code = np.array([to_muni.get(c, "") for c in unit_code], dtype=object)
 
-    if reference_column in frame.columns:
-        ref = frame[reference_column].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    if reference_column is not None:
+        ref = _codes(frame, reference_column)
     else:
-        ref = np.full(len(frame), "", dtype=object)
+        # A ward, when the row names one, is checked as a ward; else the municipality.
+        unit_ref, muni_ref = _codes(frame, "unit_code"), _codes(frame, "muni_code")
+        ref = np.where(unit_ref != "", unit_ref, muni_ref).astype(object)
     check = np.where(
         ref == "", "unchecked", np.where((ref == unit_code) | (ref == muni_code), "ok", "disagrees")
     ).astype(object)
-    check[hit < 0] = "outside_prefecture"
+    check[unit_code == ""] = "outside_prefecture"
     check[bad] = "bad_point"
     check[missing] = "no_point"
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import typer
 
@@ -20,9 +21,11 @@ from tsunagari_geo.activities.readers import (
 )
 from tsunagari_geo.analysis.config import load_coverage_config
 from tsunagari_geo.analysis.join import join_points
+from tsunagari_geo.analysis.placement import placed_point
 from tsunagari_geo.cli import app
 from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
@@ -60,7 +63,8 @@ def join_cmd(
 ) -> None:
     """各行の座標から区域（72）と市町村（63）を判定し、unit_code・muni_code_by_point・join_check を加えます。
 
-    行は一行も落としません。ジオコーダーの muni_code と食い違う行、県外の点は join_check で示します。
+    行は一行も落としません。ジオコーダーの unit_code（なければ muni_code）と食い違う行、県外の点は
+    join_check で示します。
     """
     frame = read_table(input_path)
     joined = join_points(frame, _store(store).units, lon_column=lon_column, lat_column=lat_column)
@@ -71,18 +75,13 @@ def join_cmd(
 
 
 def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> list[Problem]:
-    """Fill coordinates of rows that have an address but no point, with the offline geocoder.
+    """Place rows that have an address but no point, with the offline geocoder.
 
-    Town-level matches give a point; municipality-level ones only ``muni_code`` (the analysis
-    then counts the row in its municipality). Returns a warning per row left without a point.
+    Each result is placed by :func:`placed_point`, the rule ``build`` uses too: a town gives
+    a point; a municipality gives only ``unit_code``/``muni_code`` (for an address naming only
+    さいたま市, the city and no ward), and the analysis counts the row there. Returns a warning
+    per row left without a point.
     """
-    try:
-        from tsunagari_geo.geocode import Geocoder
-    except ImportError:  # the geocoder is an optional layer before this one
-        return [
-            Problem(int(r), "lat", "", "座標がありません（ジオコーダーが使えません）", "warning")
-            for r in activities.loc[activities.geometry.isna(), "row"]
-        ]
     problems: list[Problem] = []
     need = activities.geometry.isna() & activities["address"].notna()
     if not need.any():
@@ -90,18 +89,22 @@ def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> lis
     geocoder = Geocoder.from_store(store)
     lat = activities["lat"].astype(float).to_numpy(copy=True)
     lng = activities["lng"].astype(float).to_numpy(copy=True)
-    # Rows this pass does not geocode keep the muni_code they came with.
-    if "muni_code" in activities.columns:
-        muni = activities["muni_code"].fillna("").astype(str).to_numpy(dtype=object, copy=True)
-    else:
-        muni = np.full(len(activities), "", dtype=object)
+
+    # Rows this pass does not geocode keep the codes they came with.
+    def codes(column: str) -> npt.NDArray[np.object_]:
+        if column not in activities.columns:
+            return np.full(len(activities), "", dtype=object)
+        return activities[column].fillna("").astype(str).to_numpy(dtype=object, copy=True)
+
+    unit, muni = codes("unit_code"), codes("muni_code")
     level = np.zeros(len(activities), dtype=int)
     for i in np.flatnonzero(need.to_numpy()):
         found = geocoder.geocode(str(activities["address"].iat[i]))
+        place = placed_point(found)
         level[i] = found.level
-        muni[i] = found.muni_code
-        if found.level >= 3 and found.lat is not None and found.lng is not None:
-            lat[i], lng[i] = found.lat, found.lng
+        unit[i], muni[i] = place.unit_code, place.muni_code
+        if place.locates:
+            lat[i], lng[i] = place.lat, place.lng
         else:
             problems.append(
                 Problem(
@@ -110,12 +113,13 @@ def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> lis
                     str(activities["address"].iat[i]),
                     f"住所から町字まで特定できません（{found.status} {found.reason}）; "
                     "市町村単位で数えます"
-                    if found.level >= 2
+                    if place.precision == "municipality"
                     else f"住所を特定できません（{found.status} {found.reason}）",
                     "warning",
                 )
             )
     activities["lat"], activities["lng"] = lat, lng
+    activities["unit_code"] = unit
     activities["muni_code"] = muni
     activities["geocode_level"] = level
     activities.set_geometry(gpd.points_from_xy(lng, lat, crs=activities.crs), inplace=True)
@@ -159,7 +163,7 @@ def coverage_cmd(
     ] = None,
     good_practices: Annotated[
         Path | None,
-        typer.Option("--good-practices", help="好事例の表（既定: data/good_practices.csv）"),
+        typer.Option("--good-practices", help="好事例の表（既定: 同梱の good_practices.csv）"),
     ] = None,
     level: Annotated[
         str, typer.Option("--level", help="municipality（63 市町村）か unit（72 区域）")
@@ -168,7 +172,7 @@ def coverage_cmd(
         str, typer.Option("--scheme", help="階級区分 (mapclassify: quantiles, naturalbreaks…)")
     ] = "quantiles",
     config: Annotated[
-        Path | None, typer.Option("--config", help="重みと閾値（既定: data/coverage.toml）")
+        Path | None, typer.Option("--config", help="重みと閾値（既定: 同梱の coverage.toml）")
     ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="検証レポート CSV（既定: OUT.report.csv）")
@@ -244,11 +248,13 @@ def coverage_cmd(
 @app.command("samples")
 def samples_cmd(
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="出力先（既定: data/samples）")
+        Path | None, typer.Option("--out-dir", help="出力先（既定: 同梱の samples フォルダ）")
     ] = None,
     templates_dir: Annotated[
         Path | None,
-        typer.Option("--templates-dir", help="テンプレートの出力先（既定: data/templates）"),
+        typer.Option(
+            "--templates-dir", help="テンプレートの出力先（既定: 同梱の templates フォルダ）"
+        ),
     ] = None,
     store: StoreOption = None,
 ) -> None:

@@ -14,8 +14,9 @@ from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import SourceError
 from tsunagari_geo.reference import fetch as fetch_mod
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.settings import get_settings
+from tsunagari_geo.region import load_region
+from tsunagari_geo.settings import DEFAULT_SOURCE, get_settings
+from tsunagari_geo.store import open_store
 
 data_app = typer.Typer(
     help="参照データ（行政区域・町字・人口）の取り込みと確認", no_args_is_help=True
@@ -32,27 +33,37 @@ SourceOption = Annotated[
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="GeoPackage の出力先（既定: $TSUNAGARI_STORE）")
 ]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="地域: 同梱の ID（saitama）か region.toml のあるフォルダ（既定: $TSUNAGARI_REGION）",
+    ),
+]
 
 
 @data_app.command("import")
-def import_cmd(source: SourceOption = None, store: StoreOption = None) -> None:
+def import_cmd(
+    source: SourceOption = None, store: StoreOption = None, region: RegionOption = None
+) -> None:
     """公開データを検証し、埋め込みストア（GeoPackage）を作ります。"""
     settings = get_settings()
+    chosen = load_region(region or settings.region)
     src = source or settings.source_dir()
     if src is None:
         raise SourceError(
             "公開データのフォルダが見つかりません。--source で指定するか、"
             "`tsunagari-geo data fetch` でダウンロードしてください",
-            path=settings.source or "../shared/data/saitama",
+            path=settings.source or DEFAULT_SOURCE,
         )
     target = store or settings.store
-    report = import_reference(src, target)
+    report = import_reference(src, target, region=chosen)
     for warning in report.warnings:
         console.print(f"[yellow]注意:[/] {warning}", highlight=False)
     console.print(
-        f"取り込み完了: {report.units} 区域, {report.municipalities} 市町村, "
-        f"{report.towns:,} 町字, 面積 {report.area_km2:,.2f} km², 人口 {report.population:,} "
-        f"→ {target}",
+        f"取り込み完了（{chosen.pref_name}）: {report.units} 区域, {report.municipalities} 市町村, "
+        f"{report.towns:,} 町字, 面積 {report.area_km2:,.2f} km², 人口 {report.population:,}, "
+        f"他県の市区町村名 {report.japan_municipalities:,} → {target}",
         highlight=False,
     )
 
@@ -63,15 +74,19 @@ def info_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON で出力")] = False,
 ) -> None:
     """ストアの件数と出典を表示します。"""
-    info = ReferenceStore.open(store or get_settings().store).info()
+    opened = open_store(store or get_settings().store)
+    info = opened.info()
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"参照データ {info['store']}", show_header=False)
+    region = opened.region
+    cities = "・".join(region.registry.by_code[c].name for c in region.designated_city_codes)
+    table = Table(title=f"参照データ {info['store']}（{region.pref_name}）", show_header=False)
     for label, key in (
-        ("区域 (72: 市町村+さいたま市の区)", "units"),
-        ("市町村 (63)", "municipalities"),
+        (f"区域 ({region.unit_count}: 市町村+{cities or '政令指定都市'}の区)", "units"),
+        (f"市町村 ({region.municipality_count})", "municipalities"),
         ("町字 (大字・町丁目)", "towns"),
+        ("他県の市区町村名", "japan_municipalities"),
         ("面積 km²", "area_km2"),
         ("人口 (令和2年国勢調査)", "population"),
         ("行政区域データの版", "n03_edition"),
@@ -90,21 +105,26 @@ def fetch_cmd(
         Path | None, typer.Option("--dest", help="保存先（既定: data/sources）")
     ] = None,
     base_n03: Annotated[
-        str, typer.Option("--n03-url", help="行政区域データ (N03) zip の URL")
-    ] = fetch_mod.N03_URL,
+        str | None,
+        typer.Option("--n03-url", help="行政区域データ (N03) zip の URL（既定: 地域の都道府県）"),
+    ] = None,
     base_towns: Annotated[
         str, typer.Option("--towns-url", help="Geolonia 住所データ API の基底 URL (…/api)")
     ] = fetch_mod.GEOLONIA_API,
+    region: RegionOption = None,
 ) -> None:
     """公開データ（行政区域 N03、Geolonia 町字）をダウンロードします（再開可能）。
 
     人口（国勢調査）は e-Stat のアプリケーション ID が必要なため自動取得しません。
-    population/census_2020_saitama.csv を手で置いてください（列は SOURCES.md のとおり）。
+    地域の region.toml が示す場所（埼玉県は population/census_2020_saitama.csv）に手で
+    置いてください（列は SOURCES.md のとおり）。
     """
-    target = dest or get_settings().fetch_dir
-    result = fetch_mod.fetch_sources(target, n03_url=base_n03, towns_api=base_towns)
+    settings = get_settings()
+    chosen = load_region(region or settings.region)
+    target = dest or settings.fetch_dir
+    result = fetch_mod.fetch_sources(target, region=chosen, n03_url=base_n03, towns_api=base_towns)
     console.print(
         f"ダウンロード完了: {result.downloaded} 件取得, {result.skipped} 件は取得済み → {target}",
         highlight=False,
     )
-    console.print(fetch_mod.POPULATION_HINT, highlight=False)
+    console.print(fetch_mod.population_hint(chosen), highlight=False)

@@ -16,6 +16,7 @@ from tsunagari_geo.geocode.core import Geocoder
 from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import open_store
 
 
 @app.command("geocode")
@@ -56,7 +57,7 @@ def geocode_command(
         resume=resume,
         chunk_size=chunk_size,
         progress=True,
-        fallback=RemoteFallback.from_settings(),
+        fallback=RemoteFallback.from_settings(region=store.region),
     )
     table = Table(title=f"{summary.rows} 行 → {summary.output}")
     table.add_column("区分")
@@ -86,6 +87,6 @@ def lookup_command(
     ] = None,
 ) -> None:
     """住所1件をジオコーディングし、結果を JSON で表示します。"""
-    geocoder = Geocoder.from_store(ReferenceStore.open(get_settings().store))
+    geocoder = Geocoder.from_store(open_store(get_settings().store))
     result = geocoder.geocode(address, context)
     console.print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), markup=False)

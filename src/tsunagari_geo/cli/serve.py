@@ -15,6 +15,7 @@ import typer
 from tsunagari_geo.cli import app
 from tsunagari_geo.cli.console import err_console as console
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS, DEFAULT_TILES_DIR
+from tsunagari_geo.resources import SAMPLES_DIR
 from tsunagari_geo.settings import get_settings
 
 tiles_app = typer.Typer(help="ベクタータイル（PMTiles）", no_args_is_help=True)
@@ -24,8 +25,12 @@ app.add_typer(tiles_app, name="tiles")
 @app.command("build")
 def build(
     samples: Annotated[
-        Path, typer.Option(help="入力表のフォルダ（organizations/activities/consultations.csv）")
-    ] = Path("data/samples"),
+        Path,
+        typer.Option(
+            help="入力表のフォルダ（organizations/activities/consultations.csv）",
+            show_default="同梱の架空サンプル",
+        ),
+    ] = SAMPLES_DIR,
     organizations: Annotated[Path | None, typer.Option(help="団体の表")] = None,
     activities: Annotated[Path | None, typer.Option(help="活動の表")] = None,
     consultations: Annotated[Path | None, typer.Option(help="相談窓口の表")] = None,
@@ -107,11 +112,11 @@ def serve(
     import uvicorn
 
     from tsunagari_api.settings import get_api_settings
-    from tsunagari_geo.reference.store import ReferenceStore
+    from tsunagari_geo.store import open_store
 
     settings = get_api_settings()
     # Fail here, with one clear line, rather than in every worker.
-    ReferenceStore.open(settings.store)
+    open_store(settings.store)
     console.print(f"http://{host}:{port}/ で提供します（OpenAPI: /api）", highlight=False)
     uvicorn.run(
         "tsunagari_api.factory:create_app",

@@ -1,4 +1,4 @@
-"""Offline geocoding of Saitama addresses (住所), and the batch job around it.
+"""Offline geocoding of the region's addresses (住所), and the batch job around it.
 
 ``Geocoder`` turns one free-text address into a :class:`GeocodeResult` with an honest level
 (0 nothing, 1 prefecture, 2 municipality, 3 town); ``OfflineGeocoder`` wraps it for geopy and

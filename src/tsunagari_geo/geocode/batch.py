@@ -13,12 +13,18 @@ Statuses are the geocoder's, plus ``overridden`` for a row an overrides file dec
 ``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
 The failures file starts with ``row``, the spreadsheet row number of the input (header = 1).
 
-Coordinate check: when the input has coordinates (lat/lng, lat/lon, 緯度/経度) they are checked
-against the geocoded address: ``coord_check`` is ``missing`` (no usable point),
+Coordinate check: when the input has coordinates (lat/lng, 緯度/経度 …: the columns
+:func:`tsunagari_geo.cells.coordinate_columns` finds) they are checked against the geocoded
+address, the unit holding the point found by the pipeline's one locator
+(:mod:`tsunagari_geo.reference.locator`): ``coord_check`` is ``missing`` (no usable point),
 ``outside_prefecture`` (in no Saitama unit), ``other_municipality`` (in a unit other than the
-address's), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` from the
+address's ``unit_code``; outside its city when the address leaves the ward of さいたま市
+unknown), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` from the
 town's representative point; level 3 only), ``ok``, or ``unchecked`` (the address itself has no
-municipality). ``coord_distance_m`` is the distance in EPSG:6677 between the two points.
+municipality). ``coord_distance_m`` is the distance in the region's metric CRS between the two points.
+
+Every row gets both codes: ``unit_code`` (one of the 72 units; empty when the address names
+only さいたま市 or a town in several of its wards) and ``muni_code`` (one of the 63).
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections import Counter
@@ -40,14 +45,17 @@ import numpy as np
 import pandas as pd
 from shapely import points as make_points
 
+from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
+from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
+from tsunagari_geo.settings import STORE_CRS
 from tsunagari_geo.tables import atomic_path, read_table, write_table
 from tsunagari_geo.text import fold
 
 OUT_COLUMNS = (
+    "unit_code",
     "muni_code",
     "pref",
     "city",
@@ -73,13 +81,10 @@ SPLIT_HEADERS = (
     ("町域", "町名", "町域名", "大字町丁目"),
     ("番地", "番地等", "丁目番地"),
 )
-LAT_LNG_HEADERS = (("lat", "lng"), ("lat", "lon"), ("緯度", "経度"), ("latitude", "longitude"))
 #: Statuses that need a person (listed in OUTPUT.failures.csv).
 NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
 COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
-JOURNAL_VERSION = "2"
-#: Seconds to sleep after each chunk; only for tests that kill the job half-way.
-SLOW_ENV = "TSUNAGARI_GEOCODE_SLOW_SECONDS"
+JOURNAL_VERSION = "3"
 
 
 @dataclass
@@ -131,14 +136,6 @@ def find_address_columns(columns: Sequence[str], path: Path | None = None) -> li
         f"(列: {', '.join(map(str, columns))})",
         path=path,
     )
-
-
-def _coordinate_columns(columns: Sequence[str]) -> tuple[str, str] | None:
-    lowered = {str(c).lower(): str(c) for c in columns}
-    for lat, lng in LAT_LNG_HEADERS:
-        if lat in lowered and lng in lowered:
-            return lowered[lat], lowered[lng]
-    return None
 
 
 def _file_hash(path: Path | None) -> str:
@@ -264,7 +261,7 @@ class BatchJob:
         self.by_id, self.by_address = read_overrides(overrides) if overrides else ({}, {})
         if self.by_id and id_column is None:
             raise InputError("id で上書きするには --id-column が必要です", path=overrides)
-        self.coords = _coordinate_columns(columns)
+        self.coords = coordinate_columns(columns)
         self.input_columns = columns
         out = [*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]
         # Case-insensitive: GeoPackage (and Excel users) treat Lat and lat as the same column.
@@ -341,6 +338,7 @@ class BatchJob:
             result = self.fallback(result)
         # In OUT_COLUMNS order, then candidates and suggestions (for the failures file).
         return [
+            result.unit_code,
             result.muni_code,
             result.pref,
             result.city,
@@ -396,7 +394,6 @@ class BatchJob:
         )
         n = len(addresses)
         chunks = (n + self.chunk_size - 1) // self.chunk_size
-        slow = float(os.environ.get(SLOW_ENV, "0") or 0)
         started = time.perf_counter()
         with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
             task = bar.add_task("ジオコーディング中", total=n)
@@ -414,8 +411,6 @@ class BatchJob:
                     # chunk file either holds all its rows or does not exist.
                     with atomic_path(path) as tmp:
                         tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-                    if slow:
-                        time.sleep(slow)
                 bar.update(task, completed=hi)
         elapsed = time.perf_counter() - started
         results: list[list[str]] = []
@@ -493,7 +488,7 @@ class BatchJob:
     def _check_coordinates(self, ours: pd.DataFrame) -> tuple[list[str], list[str]]:
         """coord_check and coord_distance_m for every row (vectorised over all rows)."""
         assert self.coords is not None
-        lat_col, lng_col = self.coords
+        lng_col, lat_col = self.coords
         given_lat = pd.to_numeric(self.frame[lat_col].replace("", None), errors="coerce")
         given_lng = pd.to_numeric(self.frame[lng_col].replace("", None), errors="coerce")
         valid = (
@@ -511,13 +506,13 @@ class BatchJob:
             ],
             crs=STORE_CRS,
         )
-        units = self.store.units[["code", "parent_code", "geometry"]]
-        unit_of = np.full(n, "", dtype=object)
-        idx = np.flatnonzero(valid)
-        if len(idx):
-            hits = units.sindex.query(given.iloc[idx].to_numpy(), predicate="intersects")
-            for point_pos, unit_pos in zip(hits[0], hits[1], strict=True):
-                unit_of[idx[point_pos]] = units["code"].iloc[unit_pos]
+        units = self.store.units[["code", "parent_code"]]
+        # The one locator of the pipeline: a border point is in the same unit as for the join.
+        unit_of = unit_codes_at(
+            store_locator(self.store),
+            given_lng.where(valid, np.nan).to_numpy(dtype=float),
+            given_lat.where(valid, np.nan).to_numpy(dtype=float),
+        )
         our_lat = pd.to_numeric(ours["lat"].replace("", None), errors="coerce")
         our_lng = pd.to_numeric(ours["lng"].replace("", None), errors="coerce")
         ours_valid = (our_lat.notna() & our_lng.notna()).to_numpy()
@@ -531,21 +526,25 @@ class BatchJob:
         both = valid & ours_valid
         distance = np.full(n, np.nan)
         if both.any():
-            a = given[both].to_crs(METRIC_CRS)
-            b = mine[both].to_crs(METRIC_CRS)
+            a = given[both].to_crs(self.store.region.metric_crs)
+            b = mine[both].to_crs(self.store.region.metric_crs)
             distance[both] = a.distance(b, align=False).to_numpy()
         parent = dict(zip(units["code"], units["parent_code"].fillna(""), strict=True))
         checks: list[str] = []
         for i in range(n):
-            code = str(ours["muni_code"].iloc[i])
+            unit, muni = str(ours["unit_code"].iloc[i]), str(ours["muni_code"].iloc[i])
             level = int(ours["level"].iloc[i])
+            # With its ward unknown, an address in さいたま市 is checked against the city only.
+            elsewhere = (
+                unit_of[i] != unit if unit else (parent.get(unit_of[i]) or unit_of[i]) != muni
+            )
             if not valid[i]:
                 checks.append("missing")
             elif not unit_of[i]:
                 checks.append("outside_prefecture")
-            elif level < 2 or not code:
+            elif level < 2 or not muni:
                 checks.append("unchecked")
-            elif unit_of[i] != code and parent.get(unit_of[i]) != code:
+            elif elsewhere:
                 checks.append("other_municipality")
             elif level >= 3 and distance[i] > FAR_THRESHOLD_M:
                 checks.append("far_from_address")

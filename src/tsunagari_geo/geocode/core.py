@@ -2,16 +2,18 @@
 
 Matching runs on folded text (:func:`tsunagari_geo.text.fold`: NFKC, one spelling per kanji and
 ヶ/の variant) so 丸が崎 meets 丸ヶ崎, and what comes out is always the dictionary's spelling.
-Steps: prefecture (埼玉県, another prefecture, or none), municipality by longest prefix (with
-or without 郡, current or former name), then the town (大字・町丁目) by longest prefix inside that
+Steps (each one method of :class:`Geocoder`, called in turn by ``_parse``): the prefecture
+(the region's, another one, or none), the municipality by longest prefix (with or without 郡,
+current or former name), one municipality when several share the written name, the ward of a
+designated city written without it, then the town (大字・町丁目) by longest prefix inside that
 unit, 丁目 read from 六丁目, 6丁目 or the first number of 6-4-4. What follows is ``rest``
 (番地・号, building, room) with 番地/番/号/の written as dashes.
 
 Levels: 0 nothing, 1 prefecture, 2 municipality, 3 town. Statuses: ``matched`` (level 3),
-``partial`` (level 2, town not found), ``ambiguous`` (the text does not decide: さいたま市 towns
-in several wards, 大字X versus X町, a pref-less name used in several prefectures),
+``partial`` (level 2, town not found), ``ambiguous`` (the text does not decide: a designated
+city's town in several wards, 大字X versus X町, a pref-less name used in several prefectures),
 ``outside_prefecture``, ``empty`` and ``unmatched``. ``reason`` is a comma-separated list of short
-codes (see :data:`REASONS`).
+codes (see :data:`REASONS`; :func:`reason_text` says each for a region).
 """
 
 from __future__ import annotations
@@ -19,24 +21,24 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tsunagari_geo.geocode.dictionary import AddressDictionary, MuniName, Town, UnitIndex
 from tsunagari_geo.geocode.suggest import suggest_municipalities, suggest_towns
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import SAITAMA_CITY_CODE
-from tsunagari_geo.settings import PREFECTURE_NAME, get_settings
+from tsunagari_geo.region import Region
+from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import fold_compact, kanji_to_int, normalize_address
 
-#: Every reason code and what a person can do about it.
+#: Every reason code and what a person can do about it; {pref} is the region's prefecture,
+#: {city} its designated cities (see :func:`reason_text`).
 REASONS: dict[str, str] = {
     "empty": "住所が空です",
-    "outside_prefecture": "埼玉県外の住所です",
+    "outside_prefecture": "{pref}外の住所です",
     "municipality_not_found": "市区町村が読み取れません",
     "town_not_found": "町名・大字が辞書にありません",
     "chome_not_found": "その丁目は辞書にありません",
-    "ward_inferred": "さいたま市の区を町名から推定しました",
+    "ward_inferred": "{city}の区を町名から推定しました",
     "ward_ambiguous": "同じ町名が複数の区にあります。区を書いてください",
     "oaza_machi_pair": "大字Xと X町 の両方があり、書き方から決まりません",
     "chome_or_banchi": "大字Xと X○丁目 の両方があり、数字が丁目か番地か決まりません",
@@ -48,16 +50,29 @@ REASONS: dict[str, str] = {
     "point_imputed": "町の代表点が辞書になく推定した点です",
     "municipality_from_context": "市区町村を別の列から補いました",
     "koaza": "小字の代表点を使いました",
-    "ward_without_city": "区名だけでさいたま市の区と読みました",
+    "ward_without_city": "区名だけで{city}の区と読みました",
+    "municipality_ambiguous": "同じ名前の市区町村が複数あり、町名からも決まりません",
     "municipality_suffix_omitted": "市・町・村の字が抜けた市町村名と読みました",
     "machi_omitted": "町名の「町」が抜けていると読みました",
-    "name_outside_prefecture": "県名がなく、市区町村名が埼玉県外のものです",
+    "name_outside_prefecture": "県名がなく、市区町村名が{pref}外のものです",
     "remote_point": "オンラインの補助ジオコーダの点です (精度は不明)",
     "override_town": "上書きファイルの町名を使いました",
     "override_point": "上書きファイルの緯度経度を使いました",
 }
 
 Status = str
+
+
+def reason_text(code: str, region: Region) -> str:
+    """What a reason code (``former_municipality:大宮市`` too) means, in the region's words.
+
+    >>> reason_text("outside_prefecture", load_region("saitama"))  # doctest: +SKIP
+    '埼玉県外の住所です'
+    """
+    template = REASONS[code.split(":", 1)[0]]
+    cities = "・".join(region.registry.by_code[c].name for c in region.designated_city_codes)
+    return template.format(pref=region.pref_name, city=cities or "政令指定都市")
+
 
 _OAZA_PREFIXES = ("大字", "字")
 # At most 9 digits: a longer run is no 丁目, and int() refuses runs over 4,300 digits.
@@ -81,6 +96,10 @@ class GeocodeResult:
     normalized: str = ""
     pref: str = ""
     city: str = ""
+    #: the 72-unit code (for さいたま市 its ward); empty when the text names only the city or
+    #: a town in several of its wards: the ward is then not known, and none is invented.
+    unit_code: str = ""
+    #: the 63-municipality code (a ward's city, else the unit itself).
     muni_code: str = ""
     town: str = ""
     rest: str = ""
@@ -96,7 +115,8 @@ class GeocodeResult:
     suggestions: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field as JSON-ready values (candidates and suggestions as lists)."""
+        """Every field as JSON-ready values (candidates and suggestions as lists), with
+        ``unit_code`` (72 units) and ``muni_code`` (63 municipalities) both present."""
         out = asdict(self)
         out["candidates"] = list(self.candidates)
         out["suggestions"] = list(self.suggestions)
@@ -113,10 +133,68 @@ class _TownHit:
     candidates: tuple[Town, ...] = ()
 
 
-class Geocoder:
-    """Geocode Saitama addresses against an :class:`AddressDictionary`; pure and deterministic.
+@dataclass(slots=True)
+class _Reading:
+    """One address being read: its folded key, where the reading stands, what it found so far.
 
-    >>> geocoder = Geocoder.from_store(ReferenceStore.open("data/build/tsunagari.gpkg"))  # doctest: +SKIP
+    ``key`` is the folded address without spaces; ``positions`` maps an index of ``key`` back
+    to ``normalized`` so ``rest`` keeps the address's own spelling and spaces.
+    """
+
+    result: GeocodeResult
+    key: str
+    positions: Sequence[int]
+    #: the prefecture (ours) was written: pref-less readings elsewhere in Japan are off.
+    pref_written: bool = False
+    #: where the municipality starts and ends in ``key``.
+    start: int = 0
+    end: int = 0
+    reasons: list[str] = field(default_factory=list)
+    #: other prefectures having the municipality name as written (美里町: 宮城県, 熊本県).
+    elsewhere: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, text: str) -> _Reading:
+        normalized = normalize_address(text)
+        positions: Sequence[int]
+        if " " in normalized:
+            compact = normalized.replace(" ", "")
+            positions = [i for i, c in enumerate(normalized) if c != " "]
+        else:
+            compact, positions = normalized, range(len(normalized))
+        result = GeocodeResult(input=text, normalized=normalized)
+        return cls(result=result, key=fold_compact(compact), positions=positions)
+
+    def rest_from(self, i: int) -> str:
+        """What follows ``key[i:]`` in the address, 番地・号 written as dashes."""
+        normalized = self.result.normalized
+        return _clean_rest(normalized[self.positions[i] :]) if i < len(self.positions) else ""
+
+    def fresh(self, level: int = 0) -> GeocodeResult:
+        """A new result for the same text, for a reading that throws away what it found."""
+        return GeocodeResult(
+            input=self.result.input, normalized=self.result.normalized, level=level
+        )
+
+    def outside(self, prefs: tuple[str, ...], end: int, *, by_name: bool = True) -> GeocodeResult:
+        """The address is in another prefecture (one of ``prefs``, when the text says no more)."""
+        result = self.fresh(level=1)
+        result.status = "outside_prefecture"
+        result.reason = (
+            "outside_prefecture,name_outside_prefecture" if by_name else "outside_prefecture"
+        )
+        result.pref = prefs[0] if len(prefs) == 1 else ""
+        result.candidates = prefs if len(prefs) > 1 else ()
+        result.rest = self.rest_from(end)
+        return result
+
+
+class Geocoder:
+    """Geocode addresses of the store's region against an :class:`AddressDictionary`.
+
+    Pure and deterministic; everything it knows comes from the store.
+
+    >>> geocoder = Geocoder.from_store(open_store("data/build/tsunagari.gpkg"))  # doctest: +SKIP
     >>> geocoder.geocode("さいたま市浦和区常盤6-4-4").town  # doctest: +SKIP
     '常盤六丁目'
     """
@@ -124,29 +202,33 @@ class Geocoder:
     def __init__(self, dictionary: AddressDictionary) -> None:
         self.dictionary = dictionary
         self._registry = dictionary.registry
+        self._region = dictionary.region
+        self._pref_prefixes = dictionary.pref_prefixes
 
     @classmethod
-    def from_store(
-        cls, store: ReferenceStore | None = None, *, japan_index: Path | None = None
-    ) -> Geocoder:
-        """Build from a store (default: the configured one) and, if found, the all-Japan index.
+    def from_store(cls, store: Store | None = None) -> Geocoder:
+        """Build from a store (default: the configured one); nothing else is read.
 
-        The all-Japan municipality list (``towns/api/ja.json`` in the source folder) only lets
-        pref-less addresses elsewhere in Japan be called ``outside_prefecture``.
+        Raises StoreError when the store is missing, from an older import, or lacks the other
+        prefectures' municipality names (re-run ``tsunagari-geo data import``).
         """
-        settings = get_settings()
         if store is None:
-            store = ReferenceStore.open(settings.store)
-        if japan_index is None:
-            source = settings.source_dir()
-            if source is not None:
-                japan_index = source / "towns" / "api" / "ja.json"
-        return cls(AddressDictionary.from_store(store, japan_index=japan_index))
+            store = open_store(get_settings().store)
+        return cls(AddressDictionary.from_store(store))
+
+    @property
+    def region(self) -> Region:
+        """The region this geocoder reads addresses of."""
+        return self._region
 
     @property
     def load_seconds(self) -> float:
         """Seconds spent building the dictionary."""
         return self.dictionary.load_seconds
+
+    def reason_text(self, code: str) -> str:
+        """What a reason code means, for this region (``outside_prefecture`` → 埼玉県外の住所です)."""
+        return reason_text(code, self._region)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -174,16 +256,17 @@ class Geocoder:
             compact = result.normalized.replace(" ", "")
             return suggest_municipalities(self.dictionary, compact, level_of)
         rest = result.rest.replace(" ", "")
-        towns = suggest_towns(self.dictionary, result.muni_code, rest, level_of)
+        towns = suggest_towns(self.dictionary, result.unit_code or result.muni_code, rest, level_of)
         if towns:
             return towns
         if "municipality_from_context" in codes:
             # The municipality came from another column because the address's own was
             # misspelt (伊那町寿 beside 伊奈町): suggest its spelling.
             return suggest_municipalities(self.dictionary, rest, level_of)
-        if result.muni_code == SAITAMA_CITY_CODE:
-            # さいたま市 and then no town: the ward may be the misspelt part (浦話区).
-            return suggest_municipalities(self.dictionary, "さいたま市" + rest, level_of)
+        if not result.unit_code and result.muni_code in self.dictionary.wards_by_city:
+            # A designated city and then no town: the ward may be the misspelt part (浦話区).
+            city = self._registry.by_code[result.muni_code].name
+            return suggest_municipalities(self.dictionary, city + rest, level_of)
         return ()
 
     def _read(self, address: str | None, context: str | None) -> GeocodeResult:
@@ -202,21 +285,21 @@ class Geocoder:
         if not retry:
             return result
         body = result.normalized
-        for pref in ("埼玉県", "埼玉"):
+        for pref in self._region.pref_prefixes:
             if body.startswith(pref):
                 body = body[len(pref) :]
                 break
         prefix = normalize_address(str(context))
         joined = self._parse(prefix + body)
         better = joined.level > result.level or (
-            joined.level == result.level == 3 and joined.muni_code != result.muni_code
+            joined.level == result.level == 3 and joined.unit_code != result.unit_code
         )
         if (
             "name_outside_prefecture" in codes
             and joined.level < 3
             and not self._context_overrules_name(prefix, result.normalized)
         ):
-            # 千代田区丸の内 beside 市区町村 = 川口市: only a real Saitama town overrules the name.
+            # 千代田区丸の内 beside 市区町村 = 川口市: only a real town here overrules the name.
             better = False
         # 1-1 beside 東京都 / 千代田区 / 丸の内 (split columns): outside, not unmatched.
         outside = joined.status == "outside_prefecture" and result.level == 0
@@ -228,14 +311,15 @@ class Geocoder:
         return result
 
     def _context_overrules_name(self, context: str, address: str) -> bool:
-        """Whether a Saitama context beats a name the address shares with another prefecture.
+        """Whether a context here beats a name the address shares with another prefecture.
 
         栄町704 beside 埼玉県 / 白岡市: 栄町 is a municipality only elsewhere, but also a common
-        town name; the context names 埼玉県 or a Saitama municipality, so the row means Saitama.
-        A city or ward name (千代田区丸の内 beside 川口市) stays outside unless 埼玉県 is written.
+        town name; the context names the prefecture or one of its municipalities, so the row
+        means here. A city or ward name (千代田区丸の内 beside 川口市) stays outside unless the
+        prefecture is written.
         """
         key = fold_compact(context.replace(" ", ""))
-        if key.startswith("埼玉"):
+        if key.startswith(self._pref_prefixes[-1]):
             return True
         d = self.dictionary
         if _longest(d.names, d.name_lengths, key, 0) is None:
@@ -247,106 +331,138 @@ class Geocoder:
     # --- steps -------------------------------------------------------------------------------
 
     def _parse(self, text: str) -> GeocodeResult:
-        normalized = normalize_address(text)
-        result = GeocodeResult(input=text, normalized=normalized)
-        if not normalized:
-            result.status, result.reason = "empty", "empty"
-            return result
-        positions: Sequence[int]
-        if " " in normalized:
-            compact = normalized.replace(" ", "")
-            positions = [i for i, c in enumerate(normalized) if c != " "]
-        else:
-            compact, positions = normalized, range(len(normalized))
-        key = fold_compact(compact)
-
-        def rest_from(i: int) -> str:
-            return _clean_rest(normalized[positions[i] :]) if i < len(positions) else ""
-
-        d = self.dictionary
-        i = 0
-        pref_written = False
-        if key.startswith("埼玉県"):
-            i, pref_written = 3, True
-        elif key.startswith("埼玉") and _longest(d.names, d.name_lengths, key, 2) is not None:
-            i, pref_written = 2, True  # 埼玉狭山市…: 県 dropped
-        else:
-            for n in (3, 4):
-                pref = d.prefectures.get(key[:n])
-                if pref is not None:
-                    result.pref, result.level = pref, 1
-                    result.status = result.reason = "outside_prefecture"
-                    result.rest = rest_from(n)
-                    return result
-        reasons: list[str] = []
-        start = i
-        names, i = self._match_municipality(key, i, reasons)
-        if names is None and not pref_written:
-            # Not a Saitama municipality: is it one elsewhere in Japan, written without its pref?
-            other = _longest(d.other_names, d.other_lengths, key, i)
-            if other is not None:
-                prefs, end = other
-                result.level = 1
-                result.status = "outside_prefecture"
-                result.reason = "outside_prefecture,name_outside_prefecture"
-                result.pref = prefs[0] if len(prefs) == 1 else ""
-                result.candidates = prefs if len(prefs) > 1 else ()
-                result.rest = rest_from(end)
-                return result
-            result.reason = "municipality_not_found"
-            return result
-        result.pref = PREFECTURE_NAME
-        result.level = 1
-        if names is None:
-            result.reason = "municipality_not_found"
-            result.rest = rest_from(start)
-            return result
-        written = key[start:i]
-        elsewhere: tuple[str, ...] = ()
-        if not pref_written:
-            other = _longest(d.other_names, d.other_lengths, key, start)
-            if other is not None and other[1] > i:
-                prefs, end = other
-                result.pref, result.level = (prefs[0] if len(prefs) == 1 else ""), 1
-                result.status = "outside_prefecture"
-                result.reason = "outside_prefecture,name_outside_prefecture"
-                result.rest = rest_from(end)
-                return result
-            bare = _GUN_RE.sub("", written, count=1)
-            elsewhere = d.other_names.get(bare, ())
-        name = names[0]
+        """Read one address: prefecture, then municipality, then town; each step may finish."""
+        r = _Reading.of(text)
+        if not r.result.normalized:
+            r.result.status = r.result.reason = "empty"
+            return r.result
+        outside = self._read_prefecture(r)
+        if outside is not None:
+            return outside
+        names = self._read_municipality(r)
+        if isinstance(names, GeocodeResult):
+            return names
+        name = self._choose_name(r, names)
+        if isinstance(name, GeocodeResult):
+            return name
         if name.former:
-            reasons.append(f"former_municipality:{name.former}")
-        if name.code == SAITAMA_CITY_CODE:
-            return self._saitama_city(result, key, i, name, reasons, rest_from)
-        index = d.towns[name.code]
-        hit = self._match_town_with_stems(index, key, i, name)
-        self._set_unit(result, name.code)
-        if name.ward_alone:
-            reasons.append("ward_without_city")
-            if (hit is None or hit.town is None) and not pref_written and elsewhere:
-                # 中央区銀座: a ward name alone, no Saitama town behind it, and the name is used
-                # elsewhere (東京都中央区): not ours.
-                result = GeocodeResult(input=text, normalized=normalized, level=1)
-                result.status = "outside_prefecture"
-                result.reason = "outside_prefecture,name_outside_prefecture"
-                result.pref = elsewhere[0] if len(elsewhere) == 1 else ""
-                result.candidates = elsewhere if len(elsewhere) > 1 else ()
-                result.rest = rest_from(start)
+            r.reasons.append(f"former_municipality:{name.former}")
+        if name.code in self.dictionary.wards_by_city:
+            return self._designated_city(r, name)
+        return self._read_town(r, name)
+
+    def _read_prefecture(self, r: _Reading) -> GeocodeResult | None:
+        """Consume our prefecture if written; another prefecture written first ends the reading.
+
+        The short form (埼玉 for 埼玉県) counts only when a municipality follows (埼玉狭山市…).
+        """
+        d = self.dictionary
+        full, *short = self._pref_prefixes
+        if r.key.startswith(full):
+            r.start, r.pref_written = len(full), True
+            return None
+        for stem in short:
+            if r.key.startswith(stem) and _longest(d.names, d.name_lengths, r.key, len(stem)):
+                r.start, r.pref_written = len(stem), True
+                return None
+        for n in (3, 4):
+            pref = d.prefectures.get(r.key[:n])
+            if pref is not None:
+                return r.outside((pref,), n, by_name=False)
+        return None
+
+    def _read_municipality(self, r: _Reading) -> list[MuniName] | GeocodeResult:
+        """The municipality names the text starts with, or the result when there is none here.
+
+        Without the prefecture written, a name longer elsewhere in Japan (中央区銀座 read as
+        東京都) wins, and a name used elsewhere too is remembered in ``r.elsewhere``.
+        """
+        d = self.dictionary
+        names, r.end = self._match_municipality(r.key, r.start, r.reasons)
+        result = r.result
+        if names is None:
+            if not r.pref_written:
+                other = _longest(d.other_names, d.other_lengths, r.key, r.start)
+                if other is not None:
+                    return r.outside(other[0], other[1])
+                result.reason = "municipality_not_found"
                 return result
+            result.pref, result.level = self._region.pref_name, 1
+            result.reason = "municipality_not_found"
+            result.rest = r.rest_from(r.start)
+            return result
+        result.pref, result.level = self._region.pref_name, 1
+        if not r.pref_written:
+            other = _longest(d.other_names, d.other_lengths, r.key, r.start)
+            if other is not None and other[1] > r.end:
+                return r.outside(other[0], other[1])
+            written = _GUN_RE.sub("", r.key[r.start : r.end], count=1)
+            r.elsewhere = d.other_names.get(written, ())
+        return names
+
+    def _choose_name(self, r: _Reading, names: list[MuniName]) -> MuniName | GeocodeResult:
+        """One municipality when several share the written name (西区 of two designated cities).
+
+        The one whose towns match what follows wins; if none or several do, the text does not
+        decide and the result is ``ambiguous`` at the prefecture level, never a guess.
+        """
+        if len(names) == 1:
+            return names[0]
+        hits = [
+            (name, hit)
+            for name in names
+            if (hit := self._town_of(name, r.key, r.end)) is not None and hit.town is not None
+        ]
+        if hits:
+            best = max(h.end for _, h in hits)
+            hits = [(n, h) for n, h in hits if h.end == best]
+        if len(hits) == 1:
+            return hits[0][0]
+        result = r.result
+        result.status = "ambiguous"
+        result.reason = _join(*r.reasons, "municipality_ambiguous")
+        if hits:
+            result.candidates = tuple(
+                f"{self._full_name(n.code)}{h.town.town if h.town else ''}" for n, h in hits
+            )
+        else:
+            result.candidates = tuple(self._full_name(n.code) for n in names)
+        result.rest = r.rest_from(r.end)
+        return result
+
+    def _town_of(self, name: MuniName, key: str, i: int) -> _TownHit | None:
+        """The town at ``key[i:]`` in ``name``'s unit, or in one ward of a designated city."""
+        wards = self.dictionary.wards_by_city.get(name.code)
+        if wards is None:
+            return self._match_town_with_stems(self.dictionary.towns[name.code], key, i, name)
+        hits = [self._match_town_with_stems(self.dictionary.towns[w], key, i, name) for w in wards]
+        found = [h for h in hits if h is not None and h.town is not None]
+        return found[0] if len(found) == 1 else None
+
+    def _read_town(self, r: _Reading, name: MuniName) -> GeocodeResult:
+        """The town inside one unit; a name that is only trusted with a town is checked here."""
+        hit = self._match_town_with_stems(self.dictionary.towns[name.code], r.key, r.end, name)
+        self._set_unit(r.result, name.code)
+        found = hit is not None and hit.town is not None
+        if name.ward_alone:
+            r.reasons.append("ward_without_city")
+            if not found and not r.pref_written and r.elsewhere:
+                # 中央区銀座: a ward name alone, no town of ours behind it, and the name is used
+                # elsewhere (東京都中央区): not ours.
+                return r.outside(r.elsewhere, r.start)
         if name.suffix_omitted:
-            if hit is None or hit.town is None:
+            if not found:
                 # 三郷 alone proves nothing; only 三郷 + a town of 三郷市 reads as 三郷市.
-                unknown = GeocodeResult(input=text, normalized=normalized)
+                unknown = r.fresh()
                 unknown.reason = "municipality_not_found"
-                if pref_written:
-                    unknown.pref, unknown.level = PREFECTURE_NAME, 1
-                unknown.rest = rest_from(start)
+                if r.pref_written:
+                    unknown.pref, unknown.level = self._region.pref_name, 1
+                unknown.rest = r.rest_from(r.start)
                 return unknown
-            reasons.append("municipality_suffix_omitted")
+            r.reasons.append("municipality_suffix_omitted")
         if hit is None or hit.town is None:
-            return self._town_missing(result, key, i, reasons, elsewhere, name, hit, rest_from)
-        return self._finish(result, hit.town, hit, reasons, rest_from)
+            return self._town_missing(r, name, hit)
+        return self._finish(r, hit.town, hit)
 
     def _match_municipality(
         self, key: str, i: int, reasons: list[str]
@@ -361,17 +477,28 @@ class Geocoder:
         if m is not None:
             after_gun = _longest(d.names, d.name_lengths, key, m.end())
             if after_gun is not None:
-                muni = self._registry.by_code.get(after_gun[0][0].code)
-                if muni is None or fold_compact(muni.gun) != m.group(0):
+                guns = {fold_compact(self._gun_of(e.code)) for e in after_gun[0]}
+                if m.group(0) not in guns:
                     reasons.append("gun_mismatch")
                 return after_gun
         return found if found is not None else (None, i)
 
+    def _gun_of(self, code: str) -> str:
+        muni = self._registry.by_code.get(code)
+        return muni.gun if muni is not None else ""
+
+    def _full_name(self, code: str) -> str:
+        muni = self._registry.by_code.get(code)
+        return muni.full_name if muni is not None else self.dictionary.units[code].name
+
     def _set_unit(self, result: GeocodeResult, code: str) -> None:
         unit = self.dictionary.units[code]
         muni = self._registry.by_code.get(code)
-        result.city = muni.full_name if muni is not None else unit.name
-        result.muni_code = code
+        result.city = self._full_name(code)
+        # A designated city without its ward is a municipality, not a unit.
+        city_only = muni is not None and muni.kind == "designated_city"
+        result.unit_code = "" if city_only else code
+        result.muni_code = muni.muni_code if muni is not None else code
         result.level = 2
         result.lat, result.lng = unit.lat, unit.lng
 
@@ -387,20 +514,14 @@ class Geocoder:
                 return hit
         return _match_town(index, key, i)
 
-    def _saitama_city(
-        self,
-        result: GeocodeResult,
-        key: str,
-        i: int,
-        name: MuniName,
-        reasons: list[str],
-        rest_from: Any,
-    ) -> GeocodeResult:
-        """さいたま市 without its ward: the ward is the one whose towns match, if only one does."""
+    def _designated_city(self, r: _Reading, name: MuniName) -> GeocodeResult:
+        """A designated city without its ward: the ward is the one whose towns match, if only
+        one does; otherwise the result stays at the city (municipality level)."""
         d = self.dictionary
+        result = r.result
         hits: list[tuple[str, _TownHit]] = []
-        for code in d.ward_codes:
-            hit = self._match_town_with_stems(d.towns[code], key, i, name)
+        for code in d.wards_by_city[name.code]:
+            hit = self._match_town_with_stems(d.towns[code], r.key, r.end, name)
             if hit is not None:
                 hits.append((code, hit))
         if hits:
@@ -410,77 +531,63 @@ class Geocoder:
             # One ward has the town (丸ヶ崎 only in 見沼区): that ward, read as if written.
             code, hit = hits[0]
             self._set_unit(result, code)
-            reasons.append("ward_inferred")
+            r.reasons.append("ward_inferred")
             if hit.town is None:
-                return self._town_missing(result, key, i, reasons, (), name, hit, rest_from)
-            return self._finish(result, hit.town, hit, reasons, rest_from)
-        self._set_unit(result, SAITAMA_CITY_CODE)
+                return self._town_missing(r, name, hit)
+            return self._finish(r, hit.town, hit)
+        self._set_unit(result, name.code)
         if len(hits) > 1:
             result.status = "ambiguous"
-            reasons.append("ward_ambiguous")
+            r.reasons.append("ward_ambiguous")
             result.candidates = tuple(
                 f"{d.units[c].name}{h.town.town if h.town else ''}" for c, h in hits
             )
-            result.rest = rest_from(best)
+            result.rest = r.rest_from(best)
         else:
             result.status = "partial"
-            reasons.append("town_not_found")
-            result.rest = rest_from(i)
-        result.reason = _join(*reasons)
+            r.reasons.append("town_not_found")
+            result.rest = r.rest_from(r.end)
+        result.reason = _join(*r.reasons)
         return result
 
-    def _town_missing(
-        self,
-        result: GeocodeResult,
-        key: str,
-        i: int,
-        reasons: list[str],
-        elsewhere: tuple[str, ...],
-        name: MuniName,
-        hit: _TownHit | None,
-        rest_from: Any,
-    ) -> GeocodeResult:
+    def _town_missing(self, r: _Reading, name: MuniName, hit: _TownHit | None) -> GeocodeResult:
+        result = r.result
         if hit is not None:  # the text stopped at a pair or an unknown 丁目
-            reasons.extend(hit.reasons)
-            result.rest = rest_from(hit.end)
+            r.reasons.extend(hit.reasons)
+            result.rest = r.rest_from(hit.end)
             result.status = "ambiguous" if hit.candidates else "partial"
             result.candidates = tuple(f"{result.city}{t.town}" for t in hit.candidates)
         else:
-            if elsewhere:
+            if r.elsewhere:
                 # 美里町 is in 埼玉県, 宮城県 and 熊本県: without the prefecture and without a
-                # Saitama town behind it, the name alone proves nothing.
+                # town of ours behind it, the name alone proves nothing.
                 result.status = "ambiguous"
-                reasons.append("name_in_other_prefectures")
+                r.reasons.append("name_in_other_prefectures")
                 result.candidates = (
-                    f"{PREFECTURE_NAME}{result.city}",
-                    *(f"{p}" for p in elsewhere),
+                    f"{self._region.pref_name}{result.city}",
+                    *(f"{p}" for p in r.elsewhere),
                 )
-                result.pref, result.city, result.muni_code = "", "", ""
+                result.pref, result.city = "", ""
+                result.unit_code, result.muni_code = "", ""
                 result.level, result.lat, result.lng = 0, None, None
             else:
                 result.status = "partial"
-                reasons.append("town_not_found")
-            result.rest = rest_from(i)
-        result.reason = _join(*reasons)
+                r.reasons.append("town_not_found")
+            result.rest = r.rest_from(r.end)
+        result.reason = _join(*r.reasons)
         return result
 
-    def _finish(
-        self,
-        result: GeocodeResult,
-        town: Town,
-        hit: _TownHit,
-        reasons: list[str],
-        rest_from: Any,
-    ) -> GeocodeResult:
+    def _finish(self, r: _Reading, town: Town, hit: _TownHit) -> GeocodeResult:
+        result = r.result
         result.town = town.town if not town.town.startswith(("（", "(")) else town.koaza
         result.level = 3
         result.lat, result.lng = town.lat, town.lng
         result.status = "matched"
-        reasons.extend(hit.reasons)
+        r.reasons.extend(hit.reasons)
         if town.point_source != "dictionary":
-            reasons.append(f"point_imputed:{town.point_source}")
-        result.rest = rest_from(hit.end)
-        result.reason = _join(*reasons)
+            r.reasons.append(f"point_imputed:{town.point_source}")
+        result.rest = r.rest_from(hit.end)
+        result.reason = _join(*r.reasons)
         return result
 
 

@@ -5,24 +5,29 @@ address costs a handful of hash lookups: municipality names by prefix length, th
 town keys by prefix length (longest first), with 丁目 towns also indexed by their base name and
 chōme number so ``常盤6-4-4``, ``常盤6丁目`` and ``常盤六丁目`` all reach 常盤六丁目.
 
-Other prefectures' municipality names (all Japan, from the Geolonia ``ja.json`` in the source
-folder when it is there) are kept only to say ``outside_prefecture`` for an address written
-without its prefecture; they never produce a match.
+Other prefectures' municipality names (all Japan, imported from the Geolonia ``ja.json`` into
+the store's ``japan_municipalities``) are kept only to say ``outside_prefecture`` for an address
+written without its prefecture; they never produce a match. A store without them is refused:
+without them a Tokyo address written without 東京都 (中央区銀座) would land in a ward here.
+
+Everything about the place (prefecture, designated cities and their wards) comes from the
+store's region, so the same code geocodes any region.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import SAITAMA_CITY_CODE, Registry, load_registry
-from tsunagari_geo.settings import PREFECTURE_NAME
+import pandas as pd
+
+from tsunagari_geo.errors import StoreError
+from tsunagari_geo.region import Region
+from tsunagari_geo.registry import Registry
+from tsunagari_geo.store import Store
 from tsunagari_geo.text import fold, kanji_to_int, town_key
 
 log = logging.getLogger(__name__)
@@ -79,7 +84,7 @@ class UnitIndex:
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """A unit (municipality, or ward of さいたま市) with its representative point."""
+    """A unit (municipality, or ward of a designated city) with its representative point."""
 
     code: str
     name: str
@@ -96,7 +101,7 @@ class MuniName:
     former: str = ""
     #: folded stems a former municipality's towns kept in their new names (鳩ヶ谷本町, 菖蒲町菖蒲).
     stems: tuple[str, ...] = ()
-    #: a ward of さいたま市 written without the city (見沼区丸ヶ崎町): trusted only with a town.
+    #: a ward written without its city (見沼区丸ヶ崎町): trusted only with a town.
     ward_alone: bool = False
     #: 三郷 for 三郷市, 鳩山 for 鳩山町: trusted only when a town of that unit follows.
     suffix_omitted: bool = False
@@ -108,31 +113,43 @@ class AddressDictionary:
 
     units: dict[str, Unit]
     towns: dict[str, UnitIndex]
-    #: folded written form → possible municipalities (one, except 府中市-like clashes of formers).
+    #: folded written form → possible municipalities: one, except where two share a name
+    #: (西区 of two designated cities, 府中市-like clashes of formers); the towns decide.
     names: dict[str, list[MuniName]]
     name_lengths: tuple[int, ...]
-    #: folded 郡 names of Saitama (比企郡 …), consumed and checked when written.
+    #: folded 郡 names of the prefecture (比企郡 …), consumed and checked when written.
     guns: dict[str, str]
-    ward_codes: tuple[str, ...]
-    #: folded municipality name outside Saitama → prefectures having it (for pref-less input).
+    #: designated city code → its wards' codes (11100 → 11101 … 11110 in 埼玉県).
+    wards_by_city: dict[str, tuple[str, ...]]
+    #: folded municipality name of another prefecture → prefectures having it (pref-less input).
     other_names: dict[str, tuple[str, ...]]
     other_lengths: tuple[int, ...]
     prefectures: dict[str, str]
     registry: Registry
+    region: Region
     load_seconds: float = 0.0
 
-    @classmethod
-    def from_store(
-        cls, store: ReferenceStore, *, japan_index: Path | None = None
-    ) -> AddressDictionary:
-        """Build the dictionary from the store's units and towns (and optionally ``ja.json``).
+    @property
+    def ward_codes(self) -> tuple[str, ...]:
+        """Every ward of every designated city."""
+        return tuple(c for wards in self.wards_by_city.values() for c in wards)
 
-        ``japan_index`` is the Geolonia ``ja.json`` listing every municipality of Japan; when
-        given (the default geocoder looks for it in the source folder) pref-less addresses in
-        other prefectures are recognised as ``outside_prefecture`` instead of ``unmatched``.
+    @property
+    def pref_prefixes(self) -> tuple[str, ...]:
+        """The region's prefecture as written at the start of an address, folded: 埼玉県, 埼玉."""
+        return tuple(fold(p) for p in self.region.pref_prefixes)
+
+    @classmethod
+    def from_store(cls, store: Store) -> AddressDictionary:
+        """Build the dictionary from the store: units, towns, region and other prefectures.
+
+        Raises StoreError (in Japanese and English, naming the store) when the store holds no
+        other prefecture's municipality names: the geocoder must not start without them.
         """
         started = time.perf_counter()
-        registry = load_registry()
+        region = store.region
+        registry = region.registry
+        other, other_lengths = _other_prefectures(store, region)
         units_frame = store.units
         units = {
             str(r.code): Unit(str(r.code), str(r.name), str(r.gun or ""), r.rep_lat, r.rep_lng)
@@ -143,26 +160,28 @@ class AddressDictionary:
             if str(r.code) not in units:
                 units[str(r.code)] = Unit(str(r.code), str(r.name), "", r.rep_lat, r.rep_lng)
         towns = _build_towns(store, units)
-        names, guns = _build_names(registry, units)
-        other, other_lengths = _load_japan(japan_index, names)
-        ward_codes = tuple(m.code for m in registry.wards_of(SAITAMA_CITY_CODE))
+        names, guns = _build_names(region, units)
         result = cls(
             units=units,
             towns=towns,
             names=names,
             name_lengths=tuple(sorted({len(k) for k in names}, reverse=True)),
             guns=guns,
-            ward_codes=ward_codes,
+            wards_by_city={
+                city: tuple(w.code for w in region.wards_of(city))
+                for city in region.designated_city_codes
+            },
             other_names=other,
             other_lengths=other_lengths,
             prefectures={fold(p): p for p in PREFECTURES},
             registry=registry,
+            region=region,
         )
         result.load_seconds = time.perf_counter() - started
         return result
 
 
-def _build_towns(store: ReferenceStore, units: dict[str, Unit]) -> dict[str, UnitIndex]:
+def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
     indexes = {code: UnitIndex(code, unit.name) for code, unit in units.items()}
     frame = store.towns
     rows = zip(
@@ -225,8 +244,9 @@ def _stem(name: str) -> str:
 
 
 def _build_names(
-    registry: Registry, units: dict[str, Unit]
+    region: Region, units: dict[str, Unit]
 ) -> tuple[dict[str, list[MuniName]], dict[str, str]]:
+    registry = region.registry
     names: dict[str, list[MuniName]] = defaultdict(list)
     guns: dict[str, str] = {}
 
@@ -240,9 +260,10 @@ def _build_names(
         if m.gun:
             add(m.gun + m.name, MuniName(m.code))
             guns[fold(m.gun)] = m.gun
-    add("さいたま市", MuniName(SAITAMA_CITY_CODE))
-    for ward in registry.wards_of(SAITAMA_CITY_CODE):
-        add(ward.name.removeprefix("さいたま市"), MuniName(ward.code, ward_alone=True))
+    for city in region.designated_city_codes:
+        add(registry.by_code[city].name, MuniName(city))
+        for ward in region.wards_of(city):
+            add(region.ward_short_name(ward.code), MuniName(ward.code, ward_alone=True))
     for m in registry.units:
         if m.kind == "ward" or m.name.endswith("区"):
             continue
@@ -251,7 +272,7 @@ def _build_names(
             add(stem, MuniName(m.code, suffix_omitted=True))
             if m.gun:
                 add(m.gun + stem, MuniName(m.code, suffix_omitted=True))
-    current = {fold(m.name) for m in registry.units} | {fold("さいたま市")}
+    current = {fold(m.name) for m in registry.municipalities}
     for f in registry.former:
         if fold(f.former_name) in current:
             continue  # 秩父市 before and after its merger: the current name already covers it
@@ -261,30 +282,40 @@ def _build_names(
         if f.former_gun:
             add(f.former_gun + f.former_name, entry)
             guns.setdefault(fold(f.former_gun), f.former_gun)
-    for code in list(units):
-        if code not in {m.code for m in registry.units} and code != SAITAMA_CITY_CODE:
+    known = {m.code for m in registry.municipalities}
+    for code in units:
+        if code not in known:
             log.warning("unit %s in the store is not in the registry", code)
     return dict(names), guns
 
 
-def _load_japan(
-    path: Path | None, saitama: dict[str, list[MuniName]]
+def _other_prefectures(
+    store: Store, region: Region
 ) -> tuple[dict[str, tuple[str, ...]], tuple[int, ...]]:
-    if path is None or not path.is_file():
-        return {}, ()
-    data = json.loads(path.read_text(encoding="utf-8"))
+    frame = store.japan_municipalities
+    frame = frame[frame["pref"] != region.pref_name]
+    if frame.empty:
+        raise StoreError(
+            "ストアに他の都道府県の市区町村名がありません。住所検索を始められません。"
+            "`tsunagari-geo data import` で取り込み直してください "
+            "(the store holds no municipality names of other prefectures, so the geocoder "
+            "cannot tell 東京都中央区 from a ward here; re-run `tsunagari-geo data import` "
+            "with a source whose towns/api/ja.json lists all Japan)",
+            path=store.location,
+        )
+    return _japan_names(frame)
+
+
+def _japan_names(frame: pd.DataFrame) -> tuple[dict[str, tuple[str, ...]], tuple[int, ...]]:
     found: dict[str, set[str]] = defaultdict(set)
-    for pref, names in data.items():
-        if pref == PREFECTURE_NAME:
-            continue
-        for name in names:
-            found[fold(name)].add(pref)
-            # 足柄上郡大井町 is also written 大井町; 横浜市中区 also 横浜市.
-            m = re.match(r"^(.+?郡)(.+)$", name)
-            if m:
-                found[fold(m.group(2))].add(pref)
-            m = re.match(r"^(.+?市)(.+区)$", name)
-            if m:
-                found[fold(m.group(1))].add(pref)
+    for pref, name in zip(frame["pref"], frame["name"], strict=True):
+        found[fold(name)].add(pref)
+        # 足柄上郡大井町 is also written 大井町; 横浜市中区 also 横浜市.
+        m = re.match(r"^(.+?郡)(.+)$", name)
+        if m:
+            found[fold(m.group(2))].add(pref)
+        m = re.match(r"^(.+?市)(.+区)$", name)
+        if m:
+            found[fold(m.group(1))].add(pref)
     other = {k: tuple(sorted(v)) for k, v in found.items()}
     return other, tuple(sorted({len(k) for k in other}, reverse=True))

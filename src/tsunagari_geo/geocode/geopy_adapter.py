@@ -24,10 +24,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
-from tsunagari_geo.settings import PREFECTURE_NAME
-
-#: Saitama's bounding box (lat/lng) with a margin: a remote answer outside it is refused.
-SAITAMA_BOUNDS = (35.70, 138.70, 36.30, 139.95)
+from tsunagari_geo.region import Region, default_region
 
 
 class GeocodeSettings(BaseSettings):
@@ -44,10 +41,11 @@ class GeocodeSettings(BaseSettings):
 
 
 class RemoteFallback:
-    """Ask a geopy geocoder for rows below level 3; rate-limited, cached, Saitama-only.
+    """Ask a geopy geocoder for rows below level 3; rate-limited, cached, region-only.
 
-    A point is taken only if it lies in Saitama's bounding box; the row keeps its level and
-    status and gains ``remote_point:<name>`` in ``reason`` (its precision is the remote's).
+    A point is taken only if it lies in the region's bounds (region.toml, with a margin); the
+    row keeps its level and status and gains ``remote_point:<name>`` in ``reason`` (its
+    precision is the remote's).
     """
 
     def __init__(
@@ -56,8 +54,10 @@ class RemoteFallback:
         *,
         name: str,
         min_delay_seconds: float = 1.0,
+        region: Region | None = None,
     ) -> None:
         self.name = name
+        self.region = region or default_region()
         self._limited: Callable[..., Any] = RateLimiter(
             geocoder.geocode, min_delay_seconds=min_delay_seconds, max_retries=1,
             swallow_exceptions=True, return_value_on_exception=None,
@@ -66,8 +66,10 @@ class RemoteFallback:
         self.calls = 0
 
     @classmethod
-    def from_settings(cls, settings: GeocodeSettings | None = None) -> RemoteFallback | None:
-        """The configured fallback, or None when fallbacks are off."""
+    def from_settings(
+        cls, settings: GeocodeSettings | None = None, *, region: Region | None = None
+    ) -> RemoteFallback | None:
+        """The configured fallback for ``region`` (default region), or None when off."""
         settings = settings or GeocodeSettings()
         if settings.fallback == "":
             return None
@@ -81,12 +83,17 @@ class RemoteFallback:
             user_agent=settings.user_agent,
             timeout=settings.timeout,
         )
-        return cls(nominatim, name="nominatim", min_delay_seconds=settings.min_delay_seconds)
+        return cls(
+            nominatim,
+            name="nominatim",
+            min_delay_seconds=settings.min_delay_seconds,
+            region=region,
+        )
 
     def query_for(self, result: GeocodeResult) -> str:
-        """The text sent: the normalised address, with 埼玉県 when it was not written."""
-        text = result.normalized
-        return text if text.startswith(PREFECTURE_NAME) else PREFECTURE_NAME + text
+        """The text sent: the normalised address, with the prefecture when it was not written."""
+        text, pref = result.normalized, self.region.pref_name
+        return text if text.startswith(pref) else pref + text
 
     def __call__(self, result: GeocodeResult) -> GeocodeResult:
         if result.level >= 3 or result.status in ("empty", "outside_prefecture"):
@@ -98,7 +105,7 @@ class RemoteFallback:
             point = None
             if location is not None:
                 lat, lng = float(location.latitude), float(location.longitude)
-                south, west, north, east = SAITAMA_BOUNDS
+                west, south, east, north = self.region.bounds
                 if south <= lat <= north and west <= lng <= east:
                     point = (lat, lng)
             self.cache[query] = point

@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable
 
 from tsunagari_geo.geocode.dictionary import AddressDictionary
-from tsunagari_geo.registry import SAITAMA_CITY_CODE
 from tsunagari_geo.text import fold_compact, town_key
 
 #: At most this many suggestions per row.
@@ -33,7 +32,6 @@ MIN_MUNICIPALITY_LENGTH = 3
 MIN_TOWN_LENGTH = 2
 
 _GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")  # matched at a position: no ^
-_PREFIXES = ("埼玉県", "埼玉")
 #: What may follow a town name in an address: its 丁目 or block number, or nothing.
 _AFTER_TOWN = re.compile(r"$|[0-9０-９一二三四五六七八九十丁番号ノの\-－ 　]")
 
@@ -54,7 +52,7 @@ def suggest_municipalities(
     """Municipalities (or wards) one character away from the start of ``compact`` (the
     normalised address without spaces)."""
     key = fold_compact(compact)
-    start = next((len(p) for p in _PREFIXES if key.startswith(p)), 0)
+    start = next((len(p) for p in dictionary.pref_prefixes if key.startswith(p)), 0)
     starts = [start]
     gun = _GUN_RE.match(key, start)
     if gun is not None:
@@ -76,9 +74,9 @@ def suggest_municipalities(
 def suggest_towns(
     dictionary: AddressDictionary, muni_code: str, rest: str, level_of: LevelOf
 ) -> tuple[str, ...]:
-    """Towns of ``muni_code`` (of every ward for さいたま市) one character away from the
-    start of ``rest``, the address after its municipality."""
-    codes = list(dictionary.ward_codes) if muni_code == SAITAMA_CITY_CODE else [muni_code]
+    """Towns of ``muni_code`` (of every ward for a designated city) one character away from
+    the start of ``rest``, the address after its municipality."""
+    codes = list(dictionary.wards_by_city.get(muni_code, (muni_code,)))
     compact = rest.replace(" ", "")
     written = town_key(compact)
     offset = len(fold_compact(compact)) - len(written)  # a written 大字/字 the key dropped

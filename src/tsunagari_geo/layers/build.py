@@ -40,6 +40,7 @@ from tsunagari_geo.activities.readers import (
     read_organizations,
 )
 from tsunagari_geo.analysis.coverage import CoverageResult, compute_coverage
+from tsunagari_geo.analysis.placement import LOCATING, placed_point
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS
@@ -52,8 +53,9 @@ from tsunagari_geo.layers.privacy import (
 from tsunagari_geo.layers.published import write_layers
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.resources import SAMPLES_DIR
 
-SAMPLES = Path("data/samples")
+SAMPLES = SAMPLES_DIR
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,13 @@ def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoData
             geoms.append(geom)
             continue
         address = record.get("address")
-        found = geocoder.geocode(str(address)) if isinstance(address, str) and address else None
-        if found is not None and found.lat is not None and found.lng is not None:
-            geoms.append(shapely.Point(found.lng, found.lat))
-        else:
+        if not (isinstance(address, str) and address):
             geoms.append(None)
+            continue
+        place = placed_point(geocoder.geocode(address))
+        geoms.append(
+            None if place.lng is None or place.lat is None else shapely.Point(place.lng, place.lat)
+        )
     frame = frame.drop(columns=[c for c in ("lat", "lng", "geometry") if c in frame.columns])
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
@@ -245,20 +249,22 @@ def build_layers(
         practices.drop(columns="geometry", errors="ignore") if practices is not None else None
     )
 
-    def coverage_at(points: gpd.GeoSeries) -> CoverageResult:
+    def coverage_at(points: gpd.GeoSeries, precision: pd.Series) -> CoverageResult:
+        # Only a point that locates its row counts by position (placement.LOCATING); the
+        # others count where located placed them (unit_code, muni_code), as the CLI does.
         frame = pd.DataFrame(located.drop(columns="geometry"))
-        has_point = ~(points.isna() | points.is_empty)
+        has_point = ~(points.isna() | points.is_empty) & precision.isin(LOCATING)
         frame["lng"] = np.where(has_point, points.x.where(has_point), np.nan)
         frame["lat"] = np.where(has_point, points.y.where(has_point), np.nan)
-        frame["muni_code"] = located["unit_code"]
         return compute_coverage(
             frame, organizations, store, good_practices=practice_table, scheme=scheme
         )
 
-    planner_coverage = coverage_at(located.geometry)
-    shown = public.set_index("id").geometry
+    planner_coverage = coverage_at(located.geometry, located["point_precision"])
+    shown = public.set_index("id")
     coverage = coverage_at(
-        gpd.GeoSeries(located["id"].map(shown), index=located.index, crs=located.crs)
+        gpd.GeoSeries(located["id"].map(shown.geometry), index=located.index, crs=located.crs),
+        located["id"].map(shown["location_precision"]).fillna("none"),
     )
     report.unlocated_for_coverage = len(coverage.unlocated)
 

@@ -5,8 +5,8 @@
 ========== =================================================================================
 exact      the activity's own point and full address
 town       the dictionary point of its 大字・町丁目 (町字), address cut after the town (no 番地)
-municipality the representative point of its municipality (for さいたま市, of its ward), address
-           cut after the municipality (no town)
+municipality the representative point of its municipality (for さいたま市, of its ward, or of the
+           city when the ward is not known), address cut after the municipality (no town)
 hidden     nothing: the row is absent from the public view
 ========== =================================================================================
 
@@ -39,10 +39,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from tsunagari_geo.analysis.join import join_points
+from tsunagari_geo.analysis.placement import LOCATING, placed_point
+from tsunagari_geo.cells import yes_no_column
+from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
-from tsunagari_geo.settings import PREFECTURE_NAME
 
 PRECISIONS = ("exact", "town", "municipality", "none")
 
@@ -61,6 +61,7 @@ LOCATE_COLUMNS = (
     "unit_code",
     "muni_code",
     "point_source",
+    "point_precision",
 )
 
 
@@ -118,9 +119,14 @@ def locate_activities(
 
     Input: the activity records (``address``, optional ``lat``/``lng``). Output: the same rows
     in the same order, plus :data:`LOCATE_COLUMNS`: the geocoder's reading of the address
-    (``geo_*``), the unit (``unit_code``, 72 level) and municipality (``muni_code``, 63
-    level) the row belongs to, and ``point_source`` (given | geocoded | none). The geometry is
-    the given point, or else the geocoded one (level 2 or 3), or else empty.
+    (``geo_*``), the unit (``unit_code``, 72 level; empty when only さいたま市 is known) and
+    municipality (``muni_code``, 63 level) the row belongs to, ``point_source`` (given |
+    geocoded | none) and ``point_precision`` (exact | town | municipality | none). The geometry
+    is the given point, or else the geocoded one (:func:`placed_point`), or else empty.
+
+    The unit is the one holding the point only when the point locates the row (given
+    coordinates or a town's point); a municipality-level point keeps the geocoder's codes, so
+    no ward is invented for an address naming only さいたま市.
     """
     frame = pd.DataFrame(activities).copy()
     if "geometry" in frame.columns:
@@ -132,30 +138,38 @@ def locate_activities(
         geocoder.geocode(None if _is_blank(a) else str(a))
         for a in frame.get("address", pd.Series([None] * len(frame))).tolist()
     ]
+    places = [placed_point(r) for r in results]
     frame["geo_status"] = [r.status for r in results]
     frame["geo_level"] = [int(r.level) for r in results]
     frame["geo_city"] = [r.city for r in results]
     frame["geo_town"] = [r.town if r.level >= 3 else "" for r in results]
-    frame["geo_unit_code"] = [r.muni_code if r.level >= 2 else "" for r in results]
-    frame["geo_lat"] = [r.lat if r.lat is not None else np.nan for r in results]
-    frame["geo_lng"] = [r.lng if r.lng is not None else np.nan for r in results]
+    frame["geo_unit_code"] = [p.unit_code for p in places]
+    frame["geo_lat"] = [np.nan if p.lat is None else p.lat for p in places]
+    frame["geo_lng"] = [np.nan if p.lng is None else p.lng for p in places]
     lat = pd.to_numeric(frame["lat"], errors="coerce")
     lng = pd.to_numeric(frame["lng"], errors="coerce")
     given = lat.notna() & lng.notna()
     use_lat = lat.where(given, frame["geo_lat"])
     use_lng = lng.where(given, frame["geo_lng"])
     frame["point_source"] = np.where(given, "given", np.where(use_lat.notna(), "geocoded", "none"))
-    joined = join_points(
-        pd.DataFrame({"lng": use_lng, "lat": use_lat, "muni_code": frame["geo_unit_code"]}),
-        store.units,
+    precision = np.array([p.precision for p in places], dtype=object)
+    frame["point_precision"] = np.where(given, "exact", precision)
+    locating = frame["point_precision"].isin(LOCATING).to_numpy()
+    by_point = unit_codes_at(
+        store_locator(store),
+        use_lng.where(locating, np.nan).to_numpy(dtype=float),
+        use_lat.where(locating, np.nan).to_numpy(dtype=float),
     )
-    # The unit holding the given point wins; else the geocoder's unit (rows without a point).
-    unit = joined["unit_code"].where(joined["unit_code"] != "", frame["geo_unit_code"])
-    registry = load_registry()
+    # The unit holding a locating point wins; else the geocoder's codes (no ward invented).
+    registry = store.region.registry
     to_muni = {m.code: m.code for m in registry.municipalities_63}
     to_muni.update({u.code: u.muni_code for u in registry.units})
-    frame["unit_code"] = unit.fillna("").astype(str)
-    frame["muni_code"] = [to_muni.get(c, "") for c in frame["unit_code"]]
+    geo_muni = [p.muni_code for p in places]
+    frame["unit_code"] = np.where(by_point != "", by_point, frame["geo_unit_code"]).astype(str)
+    frame["muni_code"] = [
+        to_muni.get(u, "") if u else to_muni.get(m, "")
+        for u, m in zip(frame["unit_code"], geo_muni, strict=True)
+    ]
     geometry = shapely.points(use_lng.to_numpy(float), use_lat.to_numpy(float))
     geometry = np.where(use_lat.notna() & use_lng.notna(), geometry, None)
     return gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
@@ -188,12 +202,15 @@ def public_activities(
     placed less precisely than allowed. Rows are dropped when unpublished or hidden; rows
     with no place at all are kept without geometry (``location_precision`` none).
     """
-    registry = load_registry()
+    registry = store.region.registry
+    pref_name = store.region.pref_name
     names = {m.code: m.full_name for m in registry.municipalities_63}
     names.update({u.code: u.full_name for u in registry.units})
     town_points = _town_points(store)
     unit_points = _unit_points(store)
-    published = located["published"].map(lambda v: bool(v) if not _is_blank(v) else True)
+    published = pd.Series(
+        yes_no_column(located, "published", default=True), index=located.index, dtype=bool
+    )
     privacy = located["location_privacy"].fillna("exact").astype(str)
 
     dropped_unpublished = located.loc[~published, "id"].astype(str).tolist()
@@ -217,9 +234,9 @@ def public_activities(
         precision = wanted
         if wanted == "exact" and geom is not None and not shapely.is_empty(geom):
             point = geom
-            # A point that only came from the geocoder is as precise as the geocoder's level.
+            # A point that only came from the geocoder is as precise as the geocoder placed it.
             if record.get("point_source") == "geocoded":
-                precision = "town" if int(record.get("geo_level") or 0) >= 3 else "municipality"
+                precision = str(record.get("point_precision") or "municipality")
         elif wanted == "exact":
             precision = "town"
         if point is None and precision == "town":
@@ -227,8 +244,10 @@ def public_activities(
                 point = town_points[(unit, town)]
             else:
                 precision = "municipality"
-        if point is None and unit in unit_points:
-            point = unit_points[unit]
+        # Without its ward, a row in さいたま市 stands at the city's point (never a ward's).
+        area = unit or str(record.get("muni_code") or "")
+        if point is None and area in unit_points:
+            point = unit_points[area]
             precision = "municipality"
         if point is None:
             # Online, phone and prefecture-wide services often have no place: listed, unmapped.
@@ -238,14 +257,14 @@ def public_activities(
             # Only a privacy the row asked for counts here: an exact row that merely lacks
             # coordinates is shown as precisely as its address allows.
             coarsened[str(record["id"])] = f"{wanted}→{precision}"
-        city = names.get(unit, str(record.get("geo_city") or ""))
+        city = names.get(area, str(record.get("geo_city") or ""))
         if wanted == "exact":
             # The member allowed the full address even where only a coarser point is known.
             address = "" if _is_blank(record.get("address")) else str(record["address"])
         elif precision == "town":
-            address = f"{PREFECTURE_NAME}{city}{town}"
+            address = f"{pref_name}{city}{town}"
         elif precision == "municipality":
-            address = f"{PREFECTURE_NAME}{city}"
+            address = f"{pref_name}{city}"
         else:
             address = ""
         out = {

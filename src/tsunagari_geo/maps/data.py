@@ -31,12 +31,12 @@ import pandas as pd
 import shapely
 
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
-from tsunagari_geo.settings import METRIC_CRS
+from tsunagari_geo.region import Region
 
 FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
 CHANNEL_LABELS = {
@@ -81,6 +81,7 @@ TABLE_COLUMNS = (
     ("gap_score", "ギャップスコア"),
     ("pop_total", "人口"),
     ("inperson_total", "対面の活動"),
+    ("ward_unknown_inperson", "区不明の対面の活動（市全体）"),
     ("remote_total", "遠隔で使える活動"),
     ("inperson_per10k", "1万人あたり活動数"),
     ("reach_1km", "町字到達率 1km"),
@@ -195,7 +196,7 @@ class SiteData:
     @cached_property
     def vocabulary(self) -> dict[str, Any]:
         """Code → Japanese label for every code a page shows, plus the theme colours."""
-        return vocabulary()
+        return vocabulary(self.store.region)
 
     def gap_breaks(self, level: str) -> list[float] | None:
         """The analysis' own gap-score class breaks for a layer, if the build recorded them."""
@@ -235,7 +236,7 @@ class SiteData:
 
     def municipality_names(self) -> dict[str, str]:
         """63-level code → name (郡 prefixed for towns and villages)."""
-        return {m.code: m.full_name for m in load_registry().municipalities_63}
+        return {m.code: m.full_name for m in self.store.region.registry.municipalities_63}
 
     def town_index(self) -> dict[str, Any]:
         """The static site's address search index, generated from the store's geocoder.
@@ -317,14 +318,14 @@ class SiteData:
         self, code: str, municipalities: gpd.GeoDataFrame, activities: gpd.GeoDataFrame, n: int = 10
     ) -> list[dict[str, Any]]:
         """The ``n`` published in-person activities of neighbouring municipalities nearest to
-        this one's boundary (distances in EPSG:6677)."""
+        this one's boundary (distances in the region's metric CRS)."""
         if activities.empty or "muni_code" not in activities.columns:
             return []
         shapes = gpd.GeoSeries(
             municipalities.geometry.to_numpy(),
             index=municipalities["code"].astype(str).to_numpy(),
             crs=municipalities.crs,
-        ).to_crs(METRIC_CRS)
+        ).to_crs(self.store.region.metric_crs)
         own = shapes[code]
         neighbours = shapes.index[shapes.intersects(own) & (shapes.index != code)]
         candidates = activities[activities["muni_code"].astype(str).isin(neighbours)]
@@ -333,7 +334,9 @@ class SiteData:
         candidates = candidates[candidates.geometry.notna()]
         if candidates.empty:
             return []
-        distances = shapely.distance(candidates.geometry.to_crs(METRIC_CRS).to_numpy(), own)
+        distances = shapely.distance(
+            candidates.geometry.to_crs(self.store.region.metric_crs).to_numpy(), own
+        )
         order = np.argsort(distances, kind="stable")[:n]
         names = self.municipality_names()
         themes = self.vocabulary["themes"]
@@ -390,8 +393,9 @@ def _records(frame: pd.DataFrame | None, column: str, code: str) -> list[dict[st
     ]
 
 
-def vocabulary() -> dict[str, Any]:
-    """Labels of every code the pages show (themes, life stages, …) and the theme colours."""
+def vocabulary(region: Region) -> dict[str, Any]:
+    """Labels of every code the pages show (themes, life stages, ``region``'s municipalities …)
+    and the theme colours."""
     tax = load_taxonomies()
     themes = tax.themes.labels
     return {
@@ -403,7 +407,7 @@ def vocabulary() -> dict[str, Any]:
         "theme_colours": {
             code: THEME_COLOURS[i % len(THEME_COLOURS)] for i, code in enumerate(themes)
         },
-        "municipalities": {m.code: m.full_name for m in load_registry().municipalities_63},
+        "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
     }
 
@@ -513,11 +517,8 @@ def _empty_points() -> gpd.GeoDataFrame:
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    return bool(value)
+    # A flag the build wrote: a boolean, 0/1, or empty (not flagged).
+    return bool(parse_yes_no(value))
 
 
 def _flag_text(value: Any) -> str:

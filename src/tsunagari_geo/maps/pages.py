@@ -9,7 +9,7 @@ page itself carries only a small configuration (labels, URLs, class breaks).
 
 Example::
 
-    >>> html = build_map_page(api_links(), MapSettings(basemap="blank"), ["出典: …"])
+    >>> html = build_map_page(api_links(), MapSettings(basemap="blank"), ["出典: …"], region=load_region("saitama"))
     >>> "/assets/vendor/leaflet/leaflet.js" in html
     True
 """
@@ -31,12 +31,19 @@ from tsunagari_geo.maps.data import SiteData, flag_columns, table_columns, vocab
 from tsunagari_geo.maps.settings import GSI_ATTRIBUTION_HTML, MapSettings
 from tsunagari_geo.maps.vendor import vendored_url
 from tsunagari_geo.reference.attribution import GSI_TILES
+from tsunagari_geo.region import Region
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-#: Roughly the centre of 埼玉県, and a zoom showing all of it on a laptop screen.
-SAITAMA_CENTER = (36.0, 139.35)
-SAITAMA_ZOOM = 9
-SAITAMA_BOUNDS = ((35.75, 138.7), (36.3, 139.9))
+#: The first zoom before the page fits the region's bounds (a prefecture on a laptop screen).
+START_ZOOM = 9
+
+
+def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float, float], ...]]:
+    """The map's first centre and its bounds as Leaflet wants them ((lat, lng) pairs)."""
+    west, south, east, north = region.bounds
+    return ((south + north) / 2, (west + east) / 2), ((south, west), (north, east))
+
+
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
 ASSET_VERSION = "4"
 
@@ -136,12 +143,12 @@ class _Page(branca.element.Figure):
         self.body_class = body_class
 
 
-def _map(settings: MapSettings, links: PageLinks, css: Sequence[str]) -> folium.Map:
+def _map(settings: MapSettings, links: PageLinks, css: Sequence[str], region: Region) -> folium.Map:
     """A folium map whose Leaflet comes from ``links.assets`` and whose background is local
     unless the settings ask for 地理院タイル."""
     fmap = folium.Map(
-        location=SAITAMA_CENTER,
-        zoom_start=SAITAMA_ZOOM,
+        location=region_view(region)[0],
+        zoom_start=START_ZOOM,
         tiles=None,
         min_zoom=7,
         max_zoom=18,
@@ -198,7 +205,7 @@ class _Start(branca.element.MacroElement):
 
 
 def _base_config(
-    links: PageLinks, settings: MapSettings, attribution: Sequence[str]
+    links: PageLinks, settings: MapSettings, attribution: Sequence[str], region: Region
 ) -> dict[str, Any]:
     lines = list(attribution)
     if settings.basemap == "gsi" and GSI_TILES not in lines:
@@ -207,7 +214,7 @@ def _base_config(
         "links": asdict(links),
         "basemap": settings.basemap,
         "attribution": lines,
-        "bounds": SAITAMA_BOUNDS,
+        "bounds": region_view(region)[1],
     }
 
 
@@ -216,16 +223,18 @@ def build_map_page(
     settings: MapSettings,
     attribution: Sequence[str],
     vocab: dict[str, Any] | None = None,
+    *,
+    region: Region,
 ) -> str:
-    """The public map page (HTML) reading its data from ``links``.
+    """The public map page (HTML) of ``region`` reading its data from ``links``.
 
     ``vocab`` is :func:`tsunagari_geo.maps.data.vocabulary` (read from the taxonomies when
     omitted); ``attribution`` the source lines shown in the footer and the map's corner.
     """
-    vocab = vocab or vocabulary()
+    vocab = vocab or vocabulary(region)
     css = [_own(links, "tsunagari.css")]
-    fmap = _map(settings, links, css)
-    config = {**_base_config(links, settings, attribution), "vocab": vocab}
+    fmap = _map(settings, links, css, region)
+    config = {**_base_config(links, settings, attribution, region), "vocab": vocab}
     panel = _env.get_template("map_panel.html").render(
         links=links, vocab=vocab, attribution=config["attribution"]
     )
@@ -246,15 +255,14 @@ def build_map_page(
             ),
         ]
     )
-    return _render(
-        "つながりマップ｜埼玉県 孤独・孤立対策", fmap, panel, scripts, "Tsunagari.startMap", config
-    )
+    return _render(region.titles["platform"], fmap, panel, scripts, "Tsunagari.startMap", config)
 
 
 def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData) -> str:
     """The planners' dashboard (HTML): choropleth with legend, metric switch and the table."""
+    region = data.store.region
     css = [_own(links, "tsunagari.css")]
-    fmap = _map(settings, links, css)
+    fmap = _map(settings, links, css, region)
     levels = {
         level: [
             m.as_json()
@@ -265,18 +273,18 @@ def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData
     flags = {level: flag_columns(data.layer(level)) for level in ("municipalities", "units")}
     table = {level: table_columns(data.layer(level)) for level in ("municipalities", "units")}
     config = {
-        **_base_config(links, settings, data.attribution),
+        **_base_config(links, settings, data.attribution, region),
         "metrics": levels,
         "flags": flags,
         "table": table,
         "vocab": {"life_stages": data.vocabulary["life_stages"]},
     }
     panel = _env.get_template("dashboard_panel.html").render(
-        links=links, attribution=config["attribution"], built_at=data.built_at
+        links=links, attribution=config["attribution"], built_at=data.built_at, titles=region.titles
     )
     scripts = [_own(links, "common.js"), _own(links, "dashboard.js")]
     return _render(
-        "カバレッジ・ダッシュボード｜埼玉県 孤独・孤立対策",
+        region.titles["dashboard"],
         fmap,
         panel,
         scripts,

@@ -40,7 +40,6 @@ from typing import Any
 
 from tsunagari_geo.geocode import Geocoder, GeocodeResult
 from tsunagari_geo.geocode.dictionary import AddressDictionary, MuniName, UnitIndex
-from tsunagari_geo.settings import PREFECTURE_NAME
 from tsunagari_geo.text import fold, int_to_kanji, normalize_address
 
 #: Appended to the folded text before the walk, so a key can say "and the text ends here"
@@ -62,9 +61,10 @@ _LEFT, _RIGHT = "丸", "崎"
 _NEUTRAL = "あ"
 
 
-def unit_code_of(result: GeocodeResult) -> str:
-    """The 72-unit code of a geocoding result (the one place this module reads it)."""
-    return result.muni_code
+def place_code_of(result: GeocodeResult) -> str:
+    """The code of the place a geocoding result names: its unit (one of the 72 in 埼玉県), or
+    its municipality when no unit is decided (さいたま市塚本: the city, no ward)."""
+    return result.unit_code or result.muni_code
 
 
 # --- folding as tables --------------------------------------------------------------------------
@@ -187,6 +187,11 @@ def _town_forms(index: UnitIndex) -> list[_Form]:
                 forms.extend(_chome_forms(base, n))
     for key in index.alias_plain:
         forms.append(_Form(key, key))
+    return _unique(forms)
+
+
+def _unique(forms: list[_Form]) -> list[_Form]:
+    """The first form of each key."""
     unique: dict[str, _Form] = {}
     for form in forms:
         unique.setdefault(form.key, form)
@@ -220,7 +225,9 @@ def _with_stems(forms: list[_Form], stems: tuple[str, ...]) -> list[_Form]:
 class _Reading:
     """How the geocoder reads a written municipality: the forms read alike share a town table."""
 
-    name: MuniName
+    #: the municipalities the written name may mean (two when 西区 is in two designated
+    #: cities: the towns decide).
+    names: tuple[MuniName, ...]
     #: 埼玉県 (or 埼玉) written before it: the geocoder then never says "elsewhere".
     pref_written: bool
     #: other prefectures with a municipality of the same name (美里町), when not written.
@@ -230,28 +237,29 @@ class _Reading:
         """What decides how the towns after it are read: 三郷 and 三郷市, or 大里町 and 熊谷市,
         read them alike; a former name's stems (鳩ヶ谷本町), a ward alone (北区 without a
         Saitama town is 東京都's), 埼玉県 written or a name used elsewhere change it."""
-        name = self.name
-        return name.code, name.stems, name.ward_alone, self.pref_written, self.elsewhere
+        meant = tuple((n.code, n.stems, n.ward_alone) for n in self.names)
+        return meant, self.pref_written, self.elsewhere
 
 
 def _root_forms(d: AddressDictionary) -> dict[str, _Reading | None]:
     """Folded written municipality (or prefecture) → how the geocoder reads it (None: elsewhere)."""
-    pref = fold(PREFECTURE_NAME)
-    # 県 dropped (埼玉狭山市) is read too.
-    pref_forms = ("", pref, pref[:-1])
+    # The prefecture as written before a name: 埼玉県, and 埼玉 (埼玉狭山市).
+    pref_forms = ("", *d.pref_prefixes)
     forms: dict[str, _Reading | None] = {}
 
-    def add(written: str, bare: str, name: MuniName) -> None:
+    def add(written: str, bare: str, names: tuple[MuniName, ...]) -> None:
         for p in pref_forms:
             elsewhere = () if p else d.other_names.get(bare, ())
-            forms.setdefault(p + written, _Reading(name, bool(p), elsewhere))
+            forms.setdefault(p + written, _Reading(names, bool(p), elsewhere))
 
     gun_of = {fold(g): g for g in d.guns}
     for key, names in d.names.items():
         gun = next((g for g in gun_of if key.startswith(g) and len(key) > len(g)), "")
-        add(key, key[len(gun) :], names[0])
+        add(key, key[len(gun) :], tuple(names))
     # A wrong 郡 before a town or village (入間郡滑川町) is skipped and said so.
-    plain = {k: n[0] for k, n in d.names.items() if not n[0].former and not n[0].ward_alone}
+    plain = {
+        k: tuple(n) for k, n in d.names.items() if not any(m.former or m.ward_alone for m in n)
+    }
     for gun in gun_of:
         for key, name in plain.items():
             if "郡" not in key and key.endswith(("町", "村")):
@@ -260,7 +268,7 @@ def _root_forms(d: AddressDictionary) -> dict[str, _Reading | None]:
     for key in d.other_names:
         forms.setdefault(key, None)
     for key, pref_name in d.prefectures.items():
-        if pref_name != PREFECTURE_NAME:
+        if pref_name != d.region.pref_name:
             forms.setdefault(key, None)
     return forms
 
@@ -291,7 +299,7 @@ class _Builder:
         return self.answer(self.geocoder.geocode(text, suggest=False))
 
     def unit(self, result: GeocodeResult) -> int:
-        code = unit_code_of(result)
+        code = place_code_of(result)
         if code not in self.unit_position:
             unit = self.geocoder.dictionary.units[code]
             self.unit_position[code] = len(self.units)
@@ -302,7 +310,7 @@ class _Builder:
         """The position of the result's answer: ``[unit, town, lat, lng]`` for a town,
         ``[unit]`` for a municipality, ``[-1, prefecture]`` outside, ``[]`` for nothing."""
         row: list[Any]
-        if result.level >= 2 and unit_code_of(result) and result.lat is not None:
+        if result.level >= 2 and place_code_of(result) and result.lat is not None:
             row = [self.unit(result)]
             if result.level == 3 and result.lng is not None:
                 row += [result.town, round(result.lat, 5), round(result.lng, 5)]
@@ -410,13 +418,13 @@ def build_search_index(geocoder: Geocoder) -> dict[str, Any]:
         if reading is not None:
             group = reading.towns_read_alike()
             if group not in by_reading:
-                name = reading.name
-                # A designated city written without its ward: the towns of all its wards.
-                wards = [w.code for w in d.registry.wards_of(name.code)]
-                forms = [f for code in wards or [name.code] for f in forms_of[code]]
-                if name.stems:
-                    forms = _with_stems(forms, name.stems)
-                by_reading[group] = b.town_table(key, forms)
+                forms = []
+                for name in reading.names:
+                    # A designated city written without its ward: the towns of all its wards.
+                    wards = d.wards_by_city.get(name.code, (name.code,))
+                    own = [f for code in wards for f in forms_of[code]]
+                    forms += _with_stems(own, name.stems) if name.stems else own
+                by_reading[group] = b.town_table(key, _unique(forms))
             table = by_reading[group]
         root[key] = (b.ask(key), table)
     # A municipality elsewhere in Japan written without its prefecture (松戸市) is kept only
@@ -453,7 +461,8 @@ def _asked_first(item: tuple[str, _Reading | None]) -> tuple[bool, bool, int, st
     key, reading = item
     if reading is None:
         return False, False, len(key), key
-    return reading.name.suffix_omitted, bool(reading.name.former), len(key), key
+    first = reading.names[0]
+    return first.suffix_omitted, bool(first.former), len(key), key
 
 
 #: How a postal code may be written before an address (〒330-0061, 郵便番号：3300061, 330ー0061),

@@ -127,7 +127,16 @@ def build_site(
     def page(name: str, body: str) -> None:
         text(name, with_meta_policy(body, images))
 
-    page("map.html", build_map_page(static_links(0), settings, data.attribution, data.vocabulary))
+    page(
+        "map.html",
+        build_map_page(
+            static_links(0),
+            settings,
+            data.attribution,
+            data.vocabulary,
+            region=data.store.region,
+        ),
+    )
     page("dashboard.html", build_dashboard_page(static_links(0), settings, data))
     for code in data.layer("municipalities")["code"].astype(str):
         page(f"dashboard/{code}.html", build_municipality_page(static_links(1), data, code))
@@ -148,7 +157,7 @@ def _index(data: SiteData) -> str:
         '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8" />\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1" />\n'
         '<link rel="icon" href="data:," />\n'
-        "<title>つながりマップ｜埼玉県 孤独・孤立対策</title>\n"
+        f"<title>{html.escape(data.store.region.titles['platform'])}</title>\n"
         '<link rel="stylesheet" href="assets/maps/tsunagari.css" />\n</head>\n'
         '<body class="tg-muni-page">\n<header class="tg-header"><h1>つながりマップ</h1></header>\n'
         '<main class="tg-muni">\n<ul class="tg-list">\n'

@@ -1,7 +1,8 @@
 """Download the public sources onto a machine that lacks them, resumably and with checksums.
 
-The layout written is the one :mod:`.sources` reads (``municipal_boundaries/``,
-``towns/api/ja.json``, ``towns/api/ja/埼玉県/*.json``). Each file goes to ``NAME.part`` first;
+The layout written is the one :mod:`.sources` reads for the region (``[sources]`` in
+region.toml: ``municipal_boundaries/``, ``towns/api/ja.json``, ``towns/api/ja/埼玉県/*.json``
+for 埼玉県). Each file goes to ``NAME.part`` first;
 a rerun continues a ``.part`` with an HTTP Range request and skips every file whose SHA-256
 already stands in ``SHA256SUMS``. Census population needs an e-Stat application id, so it is
 not fetched: :data:`POPULATION_HINT` tells the user what to put where.
@@ -20,21 +21,30 @@ from urllib.parse import quote
 import httpx
 
 from tsunagari_geo.errors import FetchError
-from tsunagari_geo.reference.sources import BOUNDARY_DIR, CENSUS_FILE, TOWNS_DIR, TOWNS_INDEX
-from tsunagari_geo.settings import PREFECTURE_NAME
+from tsunagari_geo.region import Region, default_region
 
-#: 国土数値情報 行政区域データ N03, 2022-01-01 edition, prefecture 11 (埼玉県).
-N03_URL = "https://nlftp.mlit.go.jp/ksj/gml/data/N03/N03-2022/N03-20220101_11_GML.zip"
+#: 国土数値情報 行政区域データ N03, 2022-01-01 edition, one zip per prefecture code.
+N03_URL_TEMPLATE = (
+    "https://nlftp.mlit.go.jp/ksj/gml/data/N03/N03-2022/N03-20220101_{pref_code}_GML.zip"
+)
 #: Geolonia 住所データ, v1 API layout.
 GEOLONIA_API = "https://japanese-addresses.geolonia.com/api"
 MANIFEST = "SHA256SUMS"
 
-POPULATION_HINT = (
-    "人口データ（令和2年国勢調査）は e-Stat の API キーが必要なため自動では取得しません。"
-    f"{CENSUS_FILE} に muni_code, muni_name, unit_type, pop_total, households_total, "
-    "pop_0_14, pop_65plus, pop_30_44, foreign_pop の列で置いてください"
-    "（e-Stat「市区町村のすがた」から作れます）。"
-)
+
+def n03_url_for(region: Region) -> str:
+    """The N03 zip of the region's prefecture."""
+    return N03_URL_TEMPLATE.format(pref_code=region.pref_code)
+
+
+def population_hint(region: Region) -> str:
+    """What to put where, since the census is not fetched (e-Stat needs an application id)."""
+    return (
+        "人口データ（令和2年国勢調査）は e-Stat の API キーが必要なため自動では取得しません。"
+        f"{region.sources.census} に muni_code, muni_name, unit_type, pop_total, "
+        "households_total, pop_0_14, pop_65plus, pop_30_44, foreign_pop の列で置いてください"
+        "（e-Stat「市区町村のすがた」から作れます）。"
+    )
 
 
 @dataclass
@@ -78,16 +88,22 @@ def _sha256(path: Path) -> str:
 def fetch_sources(
     dest: Path,
     *,
-    n03_url: str = N03_URL,
+    region: Region | None = None,
+    n03_url: str | None = None,
     towns_api: str = GEOLONIA_API,
     client: httpx.Client | None = None,
     expected_sha256: dict[str, str] | None = None,
 ) -> FetchResult:
-    """Download N03 and the town dictionary into ``dest``; returns what was done.
+    """Download the region's N03 and town dictionary into ``dest``; returns what was done.
+
+    ``region`` defaults to the default region, ``n03_url`` to its prefecture's N03 zip.
 
     ``expected_sha256`` maps a relative path to a checksum it must have (a mismatch raises
     :class:`FetchError` and the file is not kept).
     """
+    region = region or default_region()
+    n03_url = n03_url or n03_url_for(region)
+    pref = region.pref_name
     dest.mkdir(parents=True, exist_ok=True)
     manifest = _Manifest(dest)
     result = FetchResult()
@@ -111,21 +127,19 @@ def fetch_sources(
             result.downloaded += 1
             return dest / rel
 
-        n03_rel = f"{BOUNDARY_DIR}/{n03_url.rsplit('/', 1)[-1]}"
+        n03_rel = f"{region.sources.boundaries}/{n03_url.rsplit('/', 1)[-1]}"
         n03_path = get(n03_url, n03_rel)
         if not zipfile.is_zipfile(n03_path):
             raise FetchError("the N03 download is not a zip file", path=n03_url)
 
-        index_path = get(f"{towns_api}/ja.json", str(TOWNS_INDEX))
+        index_path = get(f"{towns_api}/ja.json", str(region.sources.towns_index))
         try:
-            munis = json.loads(index_path.read_text(encoding="utf-8"))[PREFECTURE_NAME]
+            munis = json.loads(index_path.read_text(encoding="utf-8"))[pref]
         except (KeyError, json.JSONDecodeError) as exc:
-            raise FetchError(
-                f"ja.json does not list {PREFECTURE_NAME}", path=f"{towns_api}/ja.json"
-            ) from exc
+            raise FetchError(f"ja.json does not list {pref}", path=f"{towns_api}/ja.json") from exc
         for muni in munis:
-            url = f"{towns_api}/ja/{quote(PREFECTURE_NAME)}/{quote(muni)}.json"
-            get(url, f"{TOWNS_DIR}/{muni}.json")
+            url = f"{towns_api}/ja/{quote(pref)}/{quote(muni)}.json"
+            get(url, f"{region.sources.towns_dir}/{muni}.json")
     finally:
         if own_client:
             http.close()

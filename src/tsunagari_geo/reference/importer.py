@@ -1,10 +1,12 @@
-"""Import the public sources into the embedded GeoPackage, validated and atomically.
+"""Import the public sources into the store, validated and atomically.
 
-``import_reference(source, store)`` reads N03 boundaries, the town dictionary and the census,
-checks them against the registry and writes the layers ``units`` (72), ``municipalities`` (63),
-``towns`` (5,389) and the tables ``metadata`` and ``sources``. The store is written to a
-temporary file beside the target and renamed over it, so a failed import leaves the previous
-store as it was.
+``import_reference(source, store, region=...)`` reads N03 boundaries, the town dictionary and
+the census, checks them against the region's registry and hands the store backend (chosen from
+the location, see :func:`tsunagari_geo.store.backend_for`) the units (72 in 埼玉県), the
+municipalities (63), the towns (5,389), the sources read, the region itself and the other
+prefectures' municipality names from ``ja.json``. Nothing reads the source folder after this:
+the store holds everything the geocoder and the service need. The backend writes atomically,
+so a failed import leaves the previous store as it was.
 """
 
 from __future__ import annotations
@@ -17,32 +19,32 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import SourceError, ValidationError
 from tsunagari_geo.reference import attribution, sources
-from tsunagari_geo.registry import SAITAMA_CITY_CODE, Registry, load_registry
-from tsunagari_geo.settings import METRIC_CRS, STORE_CRS
-from tsunagari_geo.tables import atomic_path
+from tsunagari_geo.region import Region, default_region
+from tsunagari_geo.registry import Registry
+from tsunagari_geo.settings import STORE_CRS
+from tsunagari_geo.store import STORE_SCHEMA_VERSION, ReferenceData, backend_for
 from tsunagari_geo.text import town_key
 
 log = logging.getLogger(__name__)
 
-#: Bumped when the layout of the store or the town key changes; readers refuse other versions.
-STORE_SCHEMA_VERSION = "1"
+__all__ = ["STORE_SCHEMA_VERSION", "ImportReport", "import_reference", "n03_edition"]
 
 
 @dataclass
 class ImportReport:
     """What an import did: counts, repairs and warnings a person may want to read."""
 
-    store: Path
+    store: Path | str
     units: int = 0
     municipalities: int = 0
     towns: int = 0
+    japan_municipalities: int = 0
     area_km2: float = 0.0
     population: int = 0
     n03_edition: str = ""
@@ -52,30 +54,41 @@ class ImportReport:
 
 
 def import_reference(
-    source: Path, store: Path, *, registry: Registry | None = None
+    source: Path, store: Path | str, *, region: Region | None = None
 ) -> ImportReport:
-    """Validate the sources in ``source`` and write the store at ``store``.
+    """Validate the sources in ``source`` against ``region`` and write the store at ``store``.
 
-    Raises :class:`SourceError` or :class:`ValidationError` naming the file and value; the store
-    on disk is untouched when anything fails.
+    ``region`` defaults to :func:`tsunagari_geo.region.default_region`. Raises
+    :class:`SourceError` or :class:`ValidationError` naming the file and value; the store on
+    disk is untouched when anything fails.
     """
-    registry = registry or load_registry()
+    region = region or default_region()
+    registry = region.registry
+    backend = backend_for(store)  # an unknown backend fails before any file is read
     if not source.is_dir():
         raise SourceError("source folder does not exist", path=source)
     report = ImportReport(store=store)
 
-    boundary_path = sources.find_boundary_file(source)
+    boundary_path = sources.find_boundary_file(source, region)
     raw = sources.read_n03(boundary_path)
-    units = _build_units(raw, boundary_path, registry, report)
-    census, census_path = sources.read_census(source)
+    units = _build_units(raw, boundary_path, region, report)
+    census, census_path = sources.read_census(source, region)
     units = _attach_population(units, census, census_path)
-    municipalities = _dissolve_municipalities(units, registry)
-    towns_raw, town_files, listed = sources.read_towns(source)
-    towns = _build_towns(towns_raw, listed, source, registry, units, report)
+    municipalities = _dissolve_municipalities(units, region)
+    index, index_path = sources.read_towns_index(source, region)
+    towns_raw, town_files, listed = sources.read_towns(source, region, index)
+    towns = _build_towns(towns_raw, listed, index_path, registry, units, report)
+    japan = sources.japan_municipalities(index, region)
+    if japan.empty:
+        report.warnings.append(
+            f"{index_path} lists no prefecture but {region.pref_name}: "
+            "the geocoder refuses a store without the other prefectures' names"
+        )
 
     report.units = len(units)
     report.municipalities = len(municipalities)
     report.towns = len(towns)
+    report.japan_municipalities = len(japan)
     report.area_km2 = float(units["area_km2"].sum())
     report.population = int(units["pop_total"].sum())
     report.n03_edition = n03_edition(boundary_path.name)
@@ -84,7 +97,6 @@ def import_reference(
         [("boundaries", boundary_path), ("census", census_path)]
         + [("towns", p) for p in town_files]
     )
-    meta = _metadata(report, source)
     src_table = pd.DataFrame(
         {
             "role": [s.role for s in source_files],
@@ -93,7 +105,16 @@ def import_reference(
             "size": [s.size for s in source_files],
         }
     )
-    _write_atomically(store, units, municipalities, towns, meta, src_table)
+    data = ReferenceData(
+        region=region,
+        units=units,
+        municipalities=municipalities,
+        towns=towns,
+        sources=src_table,
+        japan_municipalities=japan,
+        metadata=_metadata(report, source, region),
+    )
+    backend.write_reference(store, data)
     return report
 
 
@@ -109,8 +130,9 @@ def n03_edition(filename: str) -> str:
 
 
 def _build_units(
-    raw: gpd.GeoDataFrame, path: Path, registry: Registry, report: ImportReport
+    raw: gpd.GeoDataFrame, path: Path, region: Region, report: ImportReport
 ) -> gpd.GeoDataFrame:
+    registry = region.registry
     epsg = raw.crs.to_epsg() if raw.crs is not None else None
     if epsg not in sources.ACCEPTED_CRS:
         raise ValidationError(
@@ -169,7 +191,7 @@ def _build_units(
             }
         )
     units = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORE_CRS)
-    return _add_area_and_point(units)
+    return _add_area_and_point(units, region.metric_crs)
 
 
 def _as_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
@@ -185,8 +207,8 @@ def _as_multipolygon(geom: shapely.Geometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-def _add_area_and_point(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    frame["area_km2"] = frame.geometry.to_crs(METRIC_CRS).area / 1e6
+def _add_area_and_point(frame: gpd.GeoDataFrame, metric_crs: str) -> gpd.GeoDataFrame:
+    frame["area_km2"] = frame.geometry.to_crs(metric_crs).area / 1e6
     rep = frame.geometry.representative_point()
     frame["rep_lng"] = rep.x
     frame["rep_lat"] = rep.y
@@ -227,7 +249,8 @@ def _attach_population(
     return units.join(pop, on="code")
 
 
-def _dissolve_municipalities(units: gpd.GeoDataFrame, registry: Registry) -> gpd.GeoDataFrame:
+def _dissolve_municipalities(units: gpd.GeoDataFrame, region: Region) -> gpd.GeoDataFrame:
+    registry = region.registry
     frame = units.copy()
     frame["muni_code"] = frame["parent_code"].where(frame["parent_code"] != "", frame["code"])
     agg = {c: "sum" for c in sources.POPULATION_COLUMNS}
@@ -242,21 +265,21 @@ def _dissolve_municipalities(units: gpd.GeoDataFrame, registry: Registry) -> gpd
                 "lg_code": muni.lg_code,
                 "name": muni.name,
                 "gun": muni.gun,
-                "kind": "city" if muni.code == SAITAMA_CITY_CODE else muni.kind,
-                "designated_city": muni.code == SAITAMA_CITY_CODE,
+                "kind": "city" if region.is_designated_city(muni.code) else muni.kind,
+                "designated_city": region.is_designated_city(muni.code),
                 "name_kana": muni.name_kana,
                 **{c: int(row[c]) for c in sources.POPULATION_COLUMNS},
                 "geometry": row.geometry,
             }
         )
     munis = gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
-    return _add_area_and_point(munis).sort_values("code").reset_index(drop=True)
+    return _add_area_and_point(munis, region.metric_crs).sort_values("code").reset_index(drop=True)
 
 
 def _build_towns(
     towns: pd.DataFrame,
     listed: list[str],
-    source: Path,
+    index_path: Path,
     registry: Registry,
     units: gpd.GeoDataFrame,
     report: ImportReport,
@@ -266,7 +289,7 @@ def _build_towns(
     if unknown:
         raise ValidationError(
             f"towns name municipalities that are not in the boundaries: {unknown}",
-            path=source / sources.TOWNS_INDEX,
+            path=index_path,
             value=unknown[0],
         )
     codes = towns["municipality"].map(lambda n: by_name[n].code)
@@ -343,40 +366,21 @@ def _impute_missing_points(
     return towns
 
 
-def _metadata(report: ImportReport, source: Path) -> pd.DataFrame:
-    items = {
-        "schema_version": STORE_SCHEMA_VERSION,
+def _metadata(report: ImportReport, source: Path, region: Region) -> dict[str, str]:
+    return {
         "tsunagari_geo_version": __version__,
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source_dir": str(source.resolve()),
+        "region_id": region.id,
+        "pref_code": region.pref_code,
+        "pref_name": region.pref_name,
         "n03_edition": report.n03_edition,
         "units": str(report.units),
         "municipalities": str(report.municipalities),
         "towns": str(report.towns),
+        "japan_municipalities": str(report.japan_municipalities),
         "area_km2": f"{report.area_km2:.3f}",
         "population": str(report.population),
         "repaired_codes": ",".join(report.repaired_codes),
         "attribution": "\n".join(attribution.REFERENCE_ATTRIBUTION),
     }
-    return pd.DataFrame({"key": list(items), "value": list(items.values())})
-
-
-def _write_atomically(
-    store: Path,
-    units: gpd.GeoDataFrame,
-    municipalities: gpd.GeoDataFrame,
-    towns: gpd.GeoDataFrame,
-    meta: pd.DataFrame,
-    src_table: pd.DataFrame,
-) -> None:
-    store.parent.mkdir(parents=True, exist_ok=True)
-    layers = {
-        "units": units,
-        "municipalities": municipalities,
-        "towns": towns,
-        "metadata": meta,
-        "sources": src_table,
-    }
-    with atomic_path(store) as tmp:
-        for name, frame in layers.items():
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")

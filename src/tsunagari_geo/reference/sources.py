@@ -1,7 +1,9 @@
 """Readers for the public source files, laid out as ``../shared/data/saitama``.
 
-Each reader returns a plain (Geo)DataFrame and raises :class:`SourceError` naming the file when
-the file is missing or unreadable. Invariants across files are checked in :mod:`.importer`.
+Where each file sits in the source folder is region data (``[sources]`` in region.toml, see
+:class:`tsunagari_geo.region.RegionSources`). Each reader returns a plain (Geo)DataFrame and
+raises :class:`SourceError` naming the file when the file is missing or unreadable.
+Invariants across files are checked in :mod:`.importer`.
 """
 
 from __future__ import annotations
@@ -17,15 +19,11 @@ import pandas as pd
 import pyogrio
 
 from tsunagari_geo.errors import SourceError, ValidationError
-from tsunagari_geo.settings import PREFECTURE_NAME
+from tsunagari_geo.region import Region
 
 #: CRSs the N03 data is published in: WGS 84 (as re-published), JGD2000 and JGD2011 geographic.
 ACCEPTED_CRS = {4326: "WGS 84", 4612: "JGD2000", 6668: "JGD2011"}
 
-BOUNDARY_DIR = "municipal_boundaries"
-TOWNS_INDEX = Path("towns/api/ja.json")
-TOWNS_DIR = Path("towns/api/ja") / PREFECTURE_NAME
-CENSUS_FILE = Path("population/census_2020_saitama.csv")
 CENSUS_COLUMNS = (
     "muni_code",
     "muni_name",
@@ -65,9 +63,9 @@ def _record(role: str, path: Path) -> SourceFile:
 # --- N03 boundaries -------------------------------------------------------------------------
 
 
-def find_boundary_file(source: Path) -> Path:
-    """The N03 file in ``source/municipal_boundaries``: GeoJSON, a Ministry zip, or a Shapefile."""
-    folder = source / BOUNDARY_DIR
+def find_boundary_file(source: Path, region: Region) -> Path:
+    """The N03 file in the region's boundary folder: GeoJSON, a Ministry zip, or a Shapefile."""
+    folder = source / region.sources.boundaries
     if not folder.is_dir():
         raise SourceError("boundary folder is missing", path=folder)
     found = sorted(
@@ -161,29 +159,56 @@ def n03_names(row: pd.Series) -> tuple[str, str]:
 # --- Geolonia town dictionary ---------------------------------------------------------------
 
 
-def read_towns(source: Path) -> tuple[pd.DataFrame, list[Path], list[str]]:
-    """Every 大字・町丁目 of the prefecture from the Geolonia v1 layout.
+def read_towns_index(source: Path, region: Region) -> tuple[dict[str, list[str]], Path]:
+    """The Geolonia ``ja.json``: prefecture → its municipalities as written (比企郡滑川町).
 
-    Returns a frame with ``municipality`` (as listed in ``ja.json``, e.g. 比企郡滑川町), ``town``,
-    ``koaza``, ``lat``, ``lng`` (NaN where the dictionary has no point), the files read and the
-    municipality names ``ja.json`` lists.
+    It lists all Japan; the region's own prefecture must be in it.
     """
-    index = source / TOWNS_INDEX
+    index = source / region.sources.towns_index
     if not index.exists():
         raise SourceError("town dictionary index ja.json is missing", path=index)
     try:
         prefs = json.loads(index.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(f"town dictionary index is not valid JSON: {exc}", path=index) from exc
-    munis = prefs.get(PREFECTURE_NAME)
-    if not munis:
+    if not isinstance(prefs, dict) or not all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in prefs.values()
+    ):
         raise SourceError(
-            f"town dictionary index lists no {PREFECTURE_NAME}", path=index, value=sorted(prefs)
+            "town dictionary index is not an object of prefecture → list of names", path=index
         )
+    if not prefs.get(region.pref_name):
+        raise SourceError(
+            f"town dictionary index lists no {region.pref_name}", path=index, value=sorted(prefs)
+        )
+    return prefs, index
+
+
+def japan_municipalities(index: dict[str, list[str]], region: Region) -> pd.DataFrame:
+    """Every other prefecture's municipality names from ``ja.json`` (columns pref, name)."""
+    rows = [
+        (pref, name) for pref, names in index.items() if pref != region.pref_name for name in names
+    ]
+    return pd.DataFrame(rows, columns=["pref", "name"], dtype="object")
+
+
+def read_towns(
+    source: Path, region: Region, index: dict[str, list[str]] | None = None
+) -> tuple[pd.DataFrame, list[Path], list[str]]:
+    """Every 大字・町丁目 of the region's prefecture from the Geolonia v1 layout.
+
+    ``index`` is ``ja.json`` as :func:`read_towns_index` returns it (read here when not given).
+    Returns a frame with ``municipality`` (as listed in ``ja.json``, e.g. 比企郡滑川町), ``town``,
+    ``koaza``, ``lat``, ``lng`` (NaN where the dictionary has no point), the files read and the
+    municipality names ``ja.json`` lists.
+    """
+    prefs = index if index is not None else read_towns_index(source, region)[0]
+    munis = prefs[region.pref_name]
+    index_path = source / region.sources.towns_index
     frames = []
-    files = [index]
+    files = [index_path]
     for muni in munis:
-        path = source / TOWNS_DIR / f"{muni}.json"
+        path = source / region.sources.towns_dir / f"{muni}.json"
         if not path.exists():
             raise SourceError("town file listed in ja.json is missing", path=path, value=muni)
         try:
@@ -209,9 +234,9 @@ def read_towns(source: Path) -> tuple[pd.DataFrame, list[Path], list[str]]:
 # --- Census population ------------------------------------------------------------------------
 
 
-def read_census(source: Path) -> tuple[pd.DataFrame, Path]:
+def read_census(source: Path, region: Region) -> tuple[pd.DataFrame, Path]:
     """2020 census population per unit, with ``muni_code`` as a 5-character string."""
-    path = source / CENSUS_FILE
+    path = source / region.sources.census
     if not path.exists():
         raise SourceError(
             "census population file is missing (e-Stat needs an application id to download; "

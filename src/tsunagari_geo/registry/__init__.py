@@ -1,9 +1,10 @@
-"""Municipality registry for Saitama: codes, names, kana, 郡, wards and merger history.
+"""The municipality registry: codes, names, kana, 郡, wards and merger history of one region.
 
-The facts live in two CSV files beside this module, each row with a public source:
+The facts live in two CSV files in the region's folder (see :mod:`tsunagari_geo.region`),
+each row with a public source:
 
-* ``municipalities.csv``: the 72 units (62 cities, towns and the village, the 10 wards of
-  さいたま市) plus さいたま市 itself (11100).
+* ``municipalities.csv``: the units (cities, towns, villages and the wards of each
+  designated city) plus each designated city itself (kind ``designated_city``).
 * ``mergers.csv``: every municipality that disappeared or was renamed since 2001, mapped to
   today's code (e.g. 大宮市 → 11100, 鳩ヶ谷市 → 11203 川口市), for the geocoder.
 
@@ -20,14 +21,12 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Literal
 
-Kind = Literal["city", "town", "village", "ward", "designated_city"]
+from tsunagari_geo.errors import RegionError
 
-#: The designated city whose wards are units of their own.
-SAITAMA_CITY_CODE = "11100"
+Kind = Literal["city", "town", "village", "ward", "designated_city"]
+KINDS: tuple[Kind, ...] = ("city", "town", "village", "ward", "designated_city")
 
 
 def lg_code(code: str) -> str:
@@ -98,13 +97,18 @@ class Registry:
 
     @property
     def units(self) -> list[Municipality]:
-        """The 72 units: every municipality except さいたま市 itself, which is its wards."""
+        """The units: every municipality except the designated cities, which are their wards."""
         return [m for m in self.municipalities if m.kind != "designated_city"]
 
     @property
     def municipalities_63(self) -> list[Municipality]:
-        """The 63 municipalities: wards folded into さいたま市."""
+        """The municipalities with wards folded into their city (63 in 埼玉県)."""
         return [m for m in self.municipalities if m.kind != "ward"]
+
+    @property
+    def designated_cities(self) -> list[Municipality]:
+        """The designated cities (政令指定都市), whose wards are units of their own."""
+        return [m for m in self.municipalities if m.kind == "designated_city"]
 
     def wards_of(self, code: str) -> list[Municipality]:
         return [m for m in self.municipalities if m.parent_code == code]
@@ -118,29 +122,77 @@ class Registry:
         return out
 
 
-def _read_csv(name: str) -> list[dict[str, str]]:
-    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
+def _rows(text: str, what: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RegionError("registry file lacks columns", path=what, column=", ".join(missing))
+    return list(reader)
 
 
-@cache
-def load_registry() -> Registry:
-    """Read the registry shipped with the package (cached; it never changes at run time)."""
-    munis = tuple(
-        Municipality(
-            code=r["code"].strip(),
-            name=r["name"].strip(),
-            name_kana=r["name_kana"].strip(),
-            gun=r["gun"].strip(),
-            gun_kana=r.get("gun_kana", "").strip(),
-            kind=r["kind"].strip(),  # type: ignore[arg-type]
-            parent_code=r["parent_code"].strip(),
-            source_url=r["source_url"].strip(),
+def read_registry(municipalities_csv: str, mergers_csv: str, *, origin: str = "") -> Registry:
+    """Build a registry from the text of ``municipalities.csv`` and ``mergers.csv``.
+
+    Raises RegionError naming the file, row, column and value when a kind is unknown, a code
+    is not 5 digits, or a ward's parent is not a designated city of the same registry.
+    """
+    where = f"{origin}/" if origin else ""
+    path = f"{where}municipalities.csv"
+    munis: list[Municipality] = []
+    columns = ("code", "name", "name_kana", "gun", "kind", "parent_code", "source_url")
+    for row_number, r in enumerate(
+        _rows(municipalities_csv, f"{where}municipalities.csv", columns), start=2
+    ):
+        code, kind_text = r["code"].strip(), r["kind"].strip()
+        if len(code) != 5 or not code.isdigit():
+            raise RegionError(
+                "a municipality code has 5 digits",
+                path=path,
+                row=row_number,
+                column="code",
+                value=code,
+            )
+        kind = next((k for k in KINDS if k == kind_text), None)
+        if kind is None:
+            raise RegionError(
+                f"kind is not one of {', '.join(KINDS)}",
+                path=path,
+                row=row_number,
+                column="kind",
+                value=kind_text,
+            )
+        munis.append(
+            Municipality(
+                code=code,
+                name=r["name"].strip(),
+                name_kana=r["name_kana"].strip(),
+                gun=r["gun"].strip(),
+                gun_kana=(r.get("gun_kana") or "").strip(),
+                kind=kind,
+                parent_code=r["parent_code"].strip(),
+                source_url=r["source_url"].strip(),
+            )
         )
-        for r in _read_csv("municipalities.csv")
-    )
+    by_code = {m.code: m for m in munis}
+    for row_number, m in enumerate(munis, start=2):
+        parent = by_code.get(m.parent_code) if m.parent_code else None
+        if m.kind == "ward" and (parent is None or parent.kind != "designated_city"):
+            raise RegionError(
+                f"ward {m.name} names a parent that is no designated city of this region",
+                path=path,
+                row=row_number,
+                column="parent_code",
+                value=m.parent_code,
+            )
     former = tuple(
         FormerMunicipality(**{k: (v or "").strip() for k, v in r.items() if k})
-        for r in _read_csv("mergers.csv")
+        for r in _rows(mergers_csv, f"{where}mergers.csv", ("former_code", "successor_code"))
     )
-    return Registry(municipalities=munis, former=former, by_code={m.code: m for m in munis})
+    return Registry(municipalities=tuple(munis), former=former, by_code=by_code)
+
+
+def load_registry() -> Registry:
+    """The default region's registry (a shortcut; new code takes ``region.registry``)."""
+    from tsunagari_geo.region import default_region
+
+    return default_region().registry

@@ -1,0 +1,34 @@
+"""The store: one interface for reference data and published layers, one class per backend.
+
+* :mod:`.base`: the :class:`Store` interface, :class:`ReferenceData` (what an import writes)
+  and :class:`LayerSet` (a published layer set read back).
+* :mod:`.geopackage`: :class:`GeoPackageStore`, the first backend (one file any GIS opens).
+* :mod:`.backends`: :func:`open_store`, :func:`open_layers`, :func:`write_layers`, which pick
+  the backend from the location (a path → GeoPackage; ``postgresql://`` → not built yet).
+* :mod:`.checks`: the file checks every GeoPackage passes before anyone reads it.
+"""
+
+from tsunagari_geo.store.backends import backend_for, open_layers, open_store, write_layers
+from tsunagari_geo.store.base import (
+    LAYERS_SCHEMA_VERSION,
+    STORE_SCHEMA_VERSION,
+    LayerKind,
+    LayerSet,
+    ReferenceData,
+    Store,
+)
+from tsunagari_geo.store.geopackage import GeoPackageStore
+
+__all__ = [
+    "LAYERS_SCHEMA_VERSION",
+    "STORE_SCHEMA_VERSION",
+    "GeoPackageStore",
+    "LayerKind",
+    "LayerSet",
+    "ReferenceData",
+    "Store",
+    "backend_for",
+    "open_layers",
+    "open_store",
+    "write_layers",
+]

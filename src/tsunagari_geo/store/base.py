@@ -1,0 +1,204 @@
+"""The one interface every reader and writer of reference data and published layers goes through.
+
+A backend is one subclass of :class:`Store`. It answers four things: write the reference data
+an import produced (atomically: readers see the old store or the new one, never half), open
+it with checks, write a set of published layers, and open one. The rest of the package takes a
+``Store`` and never learns where the rows live; :func:`tsunagari_geo.store.open_store` picks the
+backend from the location.
+
+The region the store was imported with is part of the store (``store.region``), so a service
+needs nothing but its store.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+
+from tsunagari_geo.region import Region
+
+#: Bumped when the layout of the reference data or the town key changes; readers refuse others.
+#: 2: the region and the other prefectures' municipality names are in the store.
+STORE_SCHEMA_VERSION = "2"
+#: Bumped when the layout of a published layer set changes.
+LAYERS_SCHEMA_VERSION = "1"
+#: What to tell a person whose store is from another schema or lacks what a reader needs.
+REIMPORT_HINT = "re-run `tsunagari-geo data import`"
+
+LayerKind = Literal["public", "planner"]
+
+#: The reference layers and tables every store holds, in the order they are written.
+REFERENCE_LAYERS = ("units", "municipalities", "towns")
+REFERENCE_TABLES = ("metadata", "sources", "region", "japan_municipalities")
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """Everything an import writes: what :meth:`Store.write_reference` receives.
+
+    ``units``, ``municipalities`` and ``towns`` are GeoDataFrames in EPSG:4326; ``sources``
+    lists every file read (role, path, sha256, size); ``japan_municipalities`` the names of
+    the municipalities of every other prefecture (pref, name), for the geocoder.
+    """
+
+    region: Region
+    units: gpd.GeoDataFrame
+    municipalities: gpd.GeoDataFrame
+    towns: gpd.GeoDataFrame
+    sources: pd.DataFrame
+    japan_municipalities: pd.DataFrame
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayerSet:
+    """A checked set of published layers, every layer read into memory (EPSG:4326).
+
+    ``kind`` is ``public`` (may be shown to anyone) or ``planner`` (exact points, behind the
+    token); the two are never mixed in one set.
+    """
+
+    path: Any
+    kind: LayerKind
+    meta: dict[str, str] = field(repr=False)
+    frames: dict[str, gpd.GeoDataFrame] = field(repr=False)
+
+    @classmethod
+    def open(cls, location: Any, kind: LayerKind) -> LayerSet:
+        """Open the layer set at ``location`` through the backend its location names."""
+        from tsunagari_geo.store.backends import open_layers
+
+        return open_layers(location, kind)
+
+    @property
+    def attribution(self) -> list[str]:
+        return self.meta.get("attribution", "").splitlines()
+
+
+class Store(ABC):
+    """Reference data (units, municipalities, towns, sources, metadata) and its region.
+
+    Frames are EPSG:4326. A store object is read-only; writing is a class method that
+    replaces the whole store at a location at once.
+    """
+
+    # --- reference data: write ----------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def write_reference(cls, location: Any, data: ReferenceData) -> None:
+        """Replace the reference data at ``location`` with ``data``, atomically."""
+
+    # --- reference data: read -----------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def open(cls, location: Any) -> Store:
+        """Open and check the store; raises StoreError naming it and the problem."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the store is, as a person would write it (a path or a URL)."""
+
+    @property
+    @abstractmethod
+    def meta(self) -> dict[str, str]:
+        """The import's metadata (schema version, counts, edition, attribution, …)."""
+
+    @property
+    @abstractmethod
+    def region(self) -> Region:
+        """The region the store was imported with."""
+
+    @property
+    @abstractmethod
+    def units(self) -> gpd.GeoDataFrame:
+        """The units (72 in 埼玉県), one MultiPolygon per code, with population and area."""
+
+    @property
+    @abstractmethod
+    def municipalities(self) -> gpd.GeoDataFrame:
+        """The municipalities (63 in 埼玉県), designated cities as one, population summed."""
+
+    @property
+    @abstractmethod
+    def towns(self) -> gpd.GeoDataFrame:
+        """Every 大字・町丁目 representative point with its unit and matching key."""
+
+    @property
+    @abstractmethod
+    def sources(self) -> pd.DataFrame:
+        """Every source file the import read: role, path, sha256, size."""
+
+    @property
+    @abstractmethod
+    def japan_municipalities(self) -> pd.DataFrame:
+        """Municipality names of every other prefecture (columns pref, name)."""
+
+    @property
+    def attribution(self) -> list[str]:
+        return self.meta.get("attribution", "").splitlines()
+
+    def info(self) -> dict[str, Any]:
+        """Counts and provenance, as `tsunagari-geo data info --json` prints them."""
+        meta = self.meta
+        return {
+            "store": self.location,
+            "schema_version": meta["schema_version"],
+            "imported_at": meta["imported_at"],
+            "region": self.region.id,
+            "prefecture": self.region.pref_name,
+            "n03_edition": meta["n03_edition"],
+            "units": int(meta["units"]),
+            "municipalities": int(meta["municipalities"]),
+            "towns": int(meta["towns"]),
+            "japan_municipalities": int(meta["japan_municipalities"]),
+            "area_km2": round(float(meta["area_km2"]), 3),
+            "population": int(meta["population"]),
+            "repaired_codes": [c for c in meta.get("repaired_codes", "").split(",") if c],
+            "source_dir": meta["source_dir"],
+            "sources": [
+                {
+                    "role": r["role"],
+                    "path": r["path"],
+                    "sha256": r["sha256"],
+                    "size": int(r["size"]),
+                }
+                for r in self.sources.to_dict("records")
+            ],
+            "attribution": self.attribution,
+        }
+
+    # --- published layers ---------------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def write_layers(
+        cls,
+        location: Any,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        kind: LayerKind,
+        attribution: list[str],
+        extra_meta: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Write ``frames`` (name → GeoDataFrame, or DataFrame for a table) as one layer set.
+
+        List columns (themes, life stages, …) come back as lists from :meth:`open_layers`.
+        Atomic like :meth:`write_reference`. Returns ``location``.
+        """
+
+    @classmethod
+    @abstractmethod
+    def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
+        """Open, check and read the layer set of ``kind`` at ``location``.
+
+        Raises StoreError naming it when it is missing, of another kind or schema, or when a
+        layer's row count differs from what the build wrote.
+        """

@@ -1,0 +1,263 @@
+"""The GeoPackage backend: the store as one file any GIS can open, layer sets as one file each.
+
+Reference data is one GeoPackage with the layers ``units``, ``municipalities``, ``towns`` and
+the tables ``metadata`` (key/value), ``sources``, ``region`` (region.toml and the registry CSVs
+as imported) and ``japan_municipalities`` (pref, name). A published layer set is another
+GeoPackage with a ``metadata`` table naming its kind, layers, row counts and list columns
+(GeoPackage has no list type, so lists are stored as JSON arrays).
+
+Every file is written to a temporary file beside the target and renamed over it (see
+:func:`tsunagari_geo.tables.atomic_path`), and checked when opened
+(:func:`tsunagari_geo.store.checks.inspect_geopackage`), so a truncated or foreign file raises
+:class:`StoreError` and a service keeps the file it has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from tsunagari_geo import __version__
+from tsunagari_geo.errors import RegionError, StoreError
+from tsunagari_geo.region import Region, RegionFiles
+from tsunagari_geo.store.base import (
+    LAYERS_SCHEMA_VERSION,
+    REFERENCE_LAYERS,
+    REFERENCE_TABLES,
+    REIMPORT_HINT,
+    STORE_SCHEMA_VERSION,
+    LayerKind,
+    LayerSet,
+    ReferenceData,
+    Store,
+)
+from tsunagari_geo.store.checks import inspect_geopackage
+from tsunagari_geo.tables import atomic_path
+
+
+class GeoPackageStore(Store):
+    """A checked, read-only GeoPackage store. Frames are read once, on first use, and kept."""
+
+    def __init__(self, path: Path, meta: dict[str, str]) -> None:
+        self.path = path
+        self._meta = meta
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({str(self.path)!r})"
+
+    # --- reference data: write ----------------------------------------------------------------
+
+    @classmethod
+    def write_reference(cls, location: Any, data: ReferenceData) -> None:
+        path = Path(location)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        region_files = data.region.files.as_dict()
+        tables: dict[str, pd.DataFrame] = {
+            "units": data.units,
+            "municipalities": data.municipalities,
+            "towns": data.towns,
+            "metadata": _key_values(
+                {"schema_version": STORE_SCHEMA_VERSION, **data.metadata}, "key"
+            ),
+            "sources": data.sources,
+            "region": pd.DataFrame(
+                {"file": list(region_files), "text": list(region_files.values())}
+            ),
+            "japan_municipalities": data.japan_municipalities[["pref", "name"]],
+        }
+        with atomic_path(path) as tmp:
+            for name, frame in tables.items():
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+
+    # --- reference data: read -----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, location: Any) -> GeoPackageStore:
+        """Open and check the store; raises StoreError naming the file and the problem.
+
+        The file must exist, be a GeoPackage written by this package's importer with the same
+        schema version, and hold as many rows per layer as its metadata says.
+        """
+        path = Path(location)
+        summary = inspect_geopackage(
+            path, what="reference store", missing_hint="run `tsunagari-geo data import` first"
+        )
+        meta = summary.meta
+        if meta.get("schema_version") != STORE_SCHEMA_VERSION:
+            raise StoreError(
+                f"store schema {meta.get('schema_version')!r} is not "
+                f"{STORE_SCHEMA_VERSION!r}; {REIMPORT_HINT}",
+                path=path,
+            )
+        missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
+        if missing:
+            raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
+        for layer in (*REFERENCE_LAYERS, "japan_municipalities"):
+            if str(summary.counts[layer]) != meta.get(layer):
+                raise StoreError(
+                    f"layer {layer} has {summary.counts[layer]} rows but the import wrote "
+                    f"{meta.get(layer)}",
+                    path=path,
+                )
+        return cls(path=path, meta=meta)
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def meta(self) -> dict[str, str]:
+        return self._meta
+
+    def _read(self, layer: str) -> Any:
+        try:
+            return pyogrio.read_dataframe(self.path, layer=layer)
+        except Exception as exc:
+            raise StoreError(f"cannot read layer {layer}: {exc}", path=self.path) from exc
+
+    @cached_property
+    def region(self) -> Region:
+        table = self._read("region")
+        files = {str(f): str(t) for f, t in zip(table["file"], table["text"], strict=True)}
+        origin = f"{self.path}#region"
+        try:
+            return Region.from_files(RegionFiles.from_dict(files, origin=origin), origin=origin)
+        except RegionError as exc:
+            raise StoreError(f"the store's region is unreadable: {exc}", path=self.path) from exc
+
+    @cached_property
+    def units(self) -> gpd.GeoDataFrame:
+        return self._read("units")
+
+    @cached_property
+    def municipalities(self) -> gpd.GeoDataFrame:
+        return self._read("municipalities")
+
+    @cached_property
+    def towns(self) -> gpd.GeoDataFrame:
+        return self._read("towns")
+
+    @cached_property
+    def sources(self) -> pd.DataFrame:
+        return self._read("sources")
+
+    @cached_property
+    def japan_municipalities(self) -> pd.DataFrame:
+        frame = self._read("japan_municipalities")
+        return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
+
+    # --- published layers ---------------------------------------------------------------------
+
+    @classmethod
+    def write_layers(
+        cls,
+        location: Any,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        kind: LayerKind,
+        attribution: list[str],
+        extra_meta: Mapping[str, str] | None = None,
+    ) -> Path:
+        path = Path(location)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        list_columns: dict[str, list[str]] = {}
+        counts: dict[str, int] = {}
+        with atomic_path(path) as tmp:
+            for name, frame in frames.items():
+                out = frame.copy()
+                lists = [c for c in out.columns if c != "geometry" and _is_list_column(out[c])]
+                for column in lists:
+                    out[column] = [
+                        json.dumps(list(v) if v is not None else [], ensure_ascii=False)
+                        for v in out[column]
+                    ]
+                list_columns[name] = lists
+                counts[name] = len(out)
+                if isinstance(out, gpd.GeoDataFrame) and out._geometry_column_name in out:
+                    if out.crs is not None:
+                        out = out.to_crs(4326)
+                else:
+                    out = pd.DataFrame(out)  # an attribute table (suggestions, spread)
+                pyogrio.write_dataframe(out, tmp, layer=name, driver="GPKG")
+            meta = {
+                "schema_version": LAYERS_SCHEMA_VERSION,
+                "kind": kind,
+                "tsunagari_geo_version": __version__,
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "layers": json.dumps(list(frames)),
+                "counts": json.dumps(counts),
+                "list_columns": json.dumps(list_columns),
+                "attribution": "\n".join(attribution),
+                **(extra_meta or {}),
+            }
+            pyogrio.write_dataframe(_key_values(meta, "key"), tmp, layer="metadata", driver="GPKG")
+        return path
+
+    @classmethod
+    def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
+        path = Path(location)
+        summary = inspect_geopackage(
+            path, what="layer file", missing_hint="run `tsunagari-geo build` first"
+        )
+        meta = summary.meta
+        try:
+            layers = json.loads(meta.get("layers", "[]"))
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"layer file metadata is not valid: {exc}", path=path) from exc
+        missing = [n for n in layers if n not in summary.counts]
+        if missing:
+            raise StoreError(f"layer file lacks layers {missing}", path=path)
+        counts = {n: summary.counts[n] for n in layers}
+        if meta.get("schema_version") != LAYERS_SCHEMA_VERSION:
+            raise StoreError(
+                f"layer schema {meta.get('schema_version')!r} is not "
+                f"{LAYERS_SCHEMA_VERSION!r}; re-run `tsunagari-geo build`",
+                path=path,
+            )
+        if meta.get("kind") != kind:
+            raise StoreError(f"expected a {kind} layer file, found {meta.get('kind')!r}", path=path)
+        expected = json.loads(meta.get("counts", "{}"))
+        for name, n in counts.items():
+            if expected.get(name) != n:
+                raise StoreError(
+                    f"layer {name} has {n} rows but the build wrote {expected.get(name)}",
+                    path=path,
+                )
+        list_columns: dict[str, list[str]] = json.loads(meta.get("list_columns", "{}"))
+        frames = {}
+        for name in layers:
+            try:
+                frame = pyogrio.read_dataframe(path, layer=name)
+            except Exception as exc:
+                raise StoreError(f"cannot read layer {name}: {exc}", path=path) from exc
+            for column in list_columns.get(name, []):
+                frame[column] = [_decode_list(v) for v in frame[column]]
+            if not isinstance(frame, gpd.GeoDataFrame):
+                frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
+                frame = frame.set_crs(4326)
+            frames[name] = frame
+        return LayerSet(path=path, kind=kind, meta=meta, frames=frames)
+
+
+def _key_values(items: Mapping[str, str], key: str) -> pd.DataFrame:
+    return pd.DataFrame({key: list(items), "value": [str(v) for v in items.values()]})
+
+
+def _decode_list(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    decoded = json.loads(str(value))
+    return [str(v) for v in decoded] if isinstance(decoded, list) else [str(decoded)]
+
+
+def _is_list_column(series: pd.Series) -> bool:
+    return bool(series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any())
