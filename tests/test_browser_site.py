@@ -1,7 +1,8 @@
 """The static site in headless Chromium, served by ``python -m http.server`` with no API.
 
-Nothing but the site's folder is served: the address search must fall back to the town index
-and every data file must come from the folder, from the same origin.
+Nothing but the site's folder is served: the address search must use the index generated from
+the geocoder (``search.js`` over ``data/towns.json``) and every data file must come from the
+folder, from the same origin.
 """
 
 from __future__ import annotations
@@ -95,7 +96,15 @@ def test_static_address_search_uses_the_town_index(browser: Any, static_server: 
     assert (point["lng"], point["lat"]) == pytest.approx(TOWN_POINT, abs=0.002)
     assert_visible_beside_the_panel(page, point)
     assert any(u.endswith("/data/towns.json") for u in log.requests)
+    assert any("/assets/maps/search.js" in u for u in log.requests)
+    assert "さいたま市浦和区常盤六丁目" in page.inner_text("#tg-search-status")
     screenshot(page, "site_map_phone_search")
+    # Another prefecture is not a place in Saitama (the old page showed 宮代町字東).
+    page.fill("#tg-address", "東京都新宿区西新宿2-8-1")
+    page.click("#tg-search button[type=submit]")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.includes('見つかりません')"
+    )
     assert log.errors == [] and log.failures == []
     assert log.origins() == {static_server}
 

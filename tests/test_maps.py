@@ -13,7 +13,6 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import folium
 import openpyxl
@@ -183,17 +182,15 @@ def test_the_units_table_shows_the_ward_unknown_figure_of_saitama_city(data: Sit
     assert units.loc[wards.index, "対面の活動"].sum() + wards.iloc[0] == city
 
 
-def test_town_index_has_every_town_with_its_ward(data: SiteData) -> None:
+def test_town_index_answers_every_town_with_its_ward(data: SiteData) -> None:
     index = data.town_index()
-    assert len(index["towns"]) == len(data.store.towns)
-    munis = {m[0]: m for m in index["munis"]}
-    town = next(t for t in index["towns"] if t[1] == "常盤六丁目")
-    assert munis_list_name(index, town) == "さいたま市浦和区"
-    assert "11100" in munis and len(munis) == 73
-
-
-def munis_list_name(index: dict[str, Any], town: list[Any]) -> str:
-    return str(index["munis"][town[0]][1])
+    units = index["units"]
+    answered = {(units[a[0]][0], a[1]) for a in index["answers"] if len(a) == 4}
+    towns = data.store.towns
+    named = towns["town"].where(~towns["town"].str.startswith(("（", "(")), towns["koaza"])
+    assert set(zip(towns["unit_code"].astype(str), named.astype(str), strict=True)) <= answered
+    assert [u[1] for u in units if u[0] == "11107"] == ["さいたま市浦和区"]
+    assert {u[0] for u in units} >= {"11100", "11107"} and len(units) == 73
 
 
 def test_municipality_report_counts_published_activities_by_theme_and_stage(

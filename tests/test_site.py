@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from static_search_helpers import run_static_search
 from test_layers_fixtures import SECRET_MARKERS, SECRET_POINTS, Built, build_deployment
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
@@ -70,9 +71,13 @@ def test_every_link_in_the_pages_resolves_inside_the_site(site: Path) -> None:
 def test_static_pages_search_addresses_in_the_town_index(site: Path, built: Built) -> None:
     html = (site / "map.html").read_text(encoding="utf-8")
     assert '"geocode": null' in html and "data/towns.json" in html
-    index = json.loads((site / "data" / "towns.json").read_text(encoding="utf-8"))
-    assert len(index["munis"]) == 73
-    assert any(t[1] == "常盤六丁目" for t in index["towns"])
+    assert (site / "assets" / "maps" / "search.js").is_file()
+    [row] = run_static_search(
+        site / "data" / "towns.json",
+        ["埼玉県さいたま市浦和区常盤６－４－４"],
+        site / "assets" / "maps" / "search.js",
+    )
+    assert row["answer"]["code"] == "11107" and row["answer"]["town"] == "常盤六丁目"
 
 
 def test_data_files_are_the_public_layers(site: Path, built: Built) -> None:

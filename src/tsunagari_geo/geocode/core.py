@@ -232,16 +232,19 @@ class Geocoder:
 
     # --- public ------------------------------------------------------------------------------
 
-    def geocode(self, address: str | None, context: str | None = None) -> GeocodeResult:
+    def geocode(
+        self, address: str | None, context: str | None = None, *, suggest: bool = True
+    ) -> GeocodeResult:
         """Geocode one address; ``context`` (e.g. a separate 市区町村 column) fills a gap.
 
         The address is read on its own first; only when it names no municipality (and is not
         outside the prefecture) is ``context + address`` read instead, marked
-        ``municipality_from_context``. Never raises on any string.
+        ``municipality_from_context``. ``suggest=False`` skips the spelling suggestions (the
+        slow part of a miss) when only the answer is wanted. Never raises on any string.
         """
         result = self._read(address, context)
         codes = set(result.reason.split(","))
-        if result.status in ("partial", "unmatched") and codes & _SUGGEST_FOR:
+        if suggest and result.status in ("partial", "unmatched") and codes & _SUGGEST_FOR:
             result.suggestions = self._suggest(result, codes)
         return result
 

@@ -239,38 +239,19 @@ class SiteData:
         return {m.code: m.full_name for m in self.store.region.registry.municipalities_63}
 
     def town_index(self) -> dict[str, Any]:
-        """A compact index of every 大字・町丁目 point for the static site's address search.
+        """The static site's address search index, generated from the store's geocoder.
 
-        ``{"munis": [[code, name, full_name, lat, lng], ...], "towns": [[muni_index, town,
-        lat, lng], ...]}``. ``munis`` holds the 72 units (さいたま市's wards as
-        さいたま市浦和区 …, so a search naming the ward finds its towns) and さいたま市 itself;
-        coordinates are rounded to 5 decimals (about 1 m), towns keep the store's order.
+        What the server's ``/geocode`` answers for every written form of the municipalities
+        and towns, with the character folding as tables (see
+        :func:`tsunagari_geo.maps.search_index.build_search_index`); built once per SiteData.
         """
-        names = {u.code: u.full_name for u in self.store.region.registry.units}
-        munis: list[list[Any]] = []
-        position: dict[str, int] = {}
-        areas = pd.concat(
-            [
-                self.store.units[["code", "name", "rep_lat", "rep_lng"]],
-                self.store.municipalities.loc[
-                    ~self.store.municipalities["code"].isin(self.store.units["code"]),
-                    ["code", "name", "rep_lat", "rep_lng"],
-                ],
-            ]
-        )
-        for code, name, lat, lng in areas.itertuples(index=False):
-            position[str(code)] = len(munis)
-            full = names.get(str(code), str(name))
-            munis.append([str(code), str(name), full, round(float(lat), 5), round(float(lng), 5)])
-        towns = self.store.towns
-        rows = [
-            [position[str(u)], str(t), round(float(lat), 5), round(float(lng), 5)]
-            for u, t, lat, lng in zip(
-                towns["unit_code"], towns["town"], towns["lat"], towns["lng"], strict=True
-            )
-            if str(u) in position
-        ]
-        return {"munis": munis, "towns": rows}
+        if "town_index" not in self._cache:
+            # Imported here: only the static site needs the geocoder, not the service's pages.
+            from tsunagari_geo.geocode import Geocoder
+            from tsunagari_geo.maps.search_index import build_search_index
+
+            self._cache["town_index"] = build_search_index(Geocoder.from_store(self.store))
+        return dict(self._cache["town_index"])
 
     def municipality_report(self, code: str) -> dict[str, Any]:
         """Everything the municipality page shows for a 63-level ``code``.

@@ -1,8 +1,10 @@
 """The static site: the map and the dashboard with their data files, for any web server.
 
 :func:`build_site` writes a folder the prefecture can copy to its own website: the same pages
-as the service, with relative links to GeoJSON files instead of the API, a compact town index
-for the address search instead of ``/geocode``, the tables as CSV and XLSX, the PMTiles
+as the service, with relative links to GeoJSON files instead of the API, the address search
+index generated from the geocoder instead of ``/geocode`` (what ``/geocode`` answers for every
+written form of the municipalities and towns, searched by ``assets/maps/search.js``: see
+:mod:`tsunagari_geo.maps.search_index`), the tables as CSV and XLSX, the PMTiles
 archives when they were built, and the vendored assets with their licences. Nothing in it
 needs a server-side program, and no page loads anything from another origin (unless the base
 map setting asks for 地理院タイル).
@@ -12,7 +14,7 @@ Layout::
     index.html  map.html  dashboard.html  dashboard/11201.html …
     assets/maps/*.js|css  assets/vendor/<package>/…  (with LICENSE files)
     data/activities.geojson  consultations.geojson  good_practices.geojson
-    data/municipalities.geojson  units.geojson  towns.json  table_<level>.csv|xlsx
+    data/municipalities.geojson  units.geojson  towns.json (search index)  table_<level>.csv|xlsx
     tiles/*.pmtiles  (when built)
 
 Example::
@@ -109,6 +111,7 @@ def build_site(
                 attribution=data.attribution,
             )
             report.files.append(f"data/table_{level}.{fmt}")
+    # The address search: what the server's geocoder answers, generated now (search.js).
     text(
         "data/towns.json", json.dumps(data.town_index(), ensure_ascii=False, separators=(",", ":"))
     )

@@ -242,71 +242,32 @@
       T.searchPoint = L.latLng(lat, lng);
     }
 
-    // --- address search: the service's /geocode, or the static site's town index -------------
-    var townIndex = null;
-    function normalise(text) {
-      var kanji = { 〇: 0, 一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9, 十: 10 };
-      return String(text || '')
-        .normalize('NFKC')
-        .replace(/\s+/g, '')
-        .replace(/^埼玉県/, '')
-        .replace(/[ヶケがガ]/g, 'ケ')
-        .replace(/([〇一二三四五六七八九十]+)丁目/g, function (_, n) {
-          var v = 0;
-          if (n.length === 1) v = kanji[n];
-          else if (n.charAt(0) === '十') v = 10 + (kanji[n.charAt(1)] || 0);
-          else v = kanji[n.charAt(0)] * 10 + (kanji[n.charAt(2)] || 0);
-          return v + '丁目';
-        })
-        .replace(/^大字|^字/, '');
+    // --- address search: the service's /geocode, or on the static site the index that
+    // `site build` generated from the same geocoder, searched by search.js (no rules here).
+    var searcher = null;
+    function loadScript(src) {
+      return new Promise(function (resolve, reject) {
+        var script = document.createElement('script');
+        script.src = src;
+        script.onload = resolve;
+        script.onerror = function () {
+          reject(new Error(src + ' を読み込めませんでした'));
+        };
+        document.head.appendChild(script);
+      });
     }
     async function searchTownIndex(q) {
-      if (!townIndex) {
-        var response = await fetch(links.town_index);
-        if (!response.ok) throw new Error(links.town_index + ' → HTTP ' + response.status);
-        townIndex = await response.json();
-        townIndex.norm = townIndex.towns.map(function (t) {
-          return normalise(t[1]);
+      if (!searcher) {
+        searcher = (T.search ? Promise.resolve() : loadScript(links.assets + '/maps/search.js')).then(function () {
+          return T.search.load(links.town_index);
+        });
+        searcher.catch(function () {
+          searcher = null; // let the next search try again
         });
       }
-      var text = normalise(q);
-      var muni = -1;
-      var rest = text;
-      townIndex.munis.forEach(function (m, i) {
-        [m[2], m[1]].forEach(function (name) {
-          var n = normalise(name);
-          if (text.indexOf(n) === 0 && (muni < 0 || n.length > normalise(townIndex.munis[muni][1]).length)) {
-            muni = i;
-            rest = text.slice(n.length);
-          }
-        });
-      });
-      rest = rest.replace(/^大字|^字/, '');
-      function longestTown(only) {
-        var found = null;
-        townIndex.towns.forEach(function (t, i) {
-          if (only >= 0 && t[0] !== only) return;
-          var n = townIndex.norm[i];
-          if (n && rest.indexOf(n) === 0 && (!found || n.length > found.n.length)) found = { t: t, n: n };
-        });
-        return found;
-      }
-      // A city named without its ward (さいたま市常盤…) has no towns of its own: try them all.
-      var best = longestTown(muni);
-      if (!best && muni >= 0) {
-        var prefix = townIndex.munis[muni][1];
-        var wards = longestTown(-1);
-        if (wards && townIndex.munis[wards.t[0]][1].indexOf(prefix) === 0) best = wards;
-      }
-      if (best) {
-        var m = townIndex.munis[best.t[0]];
-        return { lat: best.t[2], lng: best.t[3], label: m[1] + best.t[1], zoom: 14 };
-      }
-      if (muni >= 0) {
-        var mm = townIndex.munis[muni];
-        return { lat: mm[3], lng: mm[4], label: mm[1], zoom: 12 };
-      }
-      return null;
+      var r = (await searcher).search(q);
+      if (!r || r.outside) return null;
+      return { lat: r.lat, lng: r.lng, label: r.city + r.town, zoom: r.town ? 14 : 12 };
     }
     async function searchApi(q) {
       var response = await fetch(links.geocode + '?q=' + encodeURIComponent(q), { headers: { Accept: 'application/json' } });
