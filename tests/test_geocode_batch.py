@@ -82,9 +82,11 @@ def test_failures_file_lists_rows_needing_a_person(
     summary = geocode_table(src, tmp_path / "result.csv", geocoder=geocoder, store=store)
     failures = _read(tmp_path / "result.failures.csv")
     assert summary.failures == tmp_path / "result.failures.csv"
-    assert failures["row"].tolist() == ["3", "4"]
-    assert failures["status"].tolist() == ["ambiguous", "unmatched"]
-    assert "川口市大字新堀" in failures["candidates"].iloc[0]
+    # Grouped by what a person has to do (a name to add comes before a choice to make).
+    assert failures["row"].tolist() == ["4", "3"]
+    assert failures["対応"].tolist() == ["住所に市町村名がない", "候補が複数"]
+    assert failures["status"].tolist() == ["unmatched", "ambiguous"]
+    assert "川口市大字新堀" in failures["candidates"].iloc[1]
     assert failures["suggestions"].tolist() == ["", ""]
 
 

@@ -27,7 +27,7 @@ import re
 import sqlite3
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,14 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 GEOJSON_SUFFIXES = (".geojson", ".json")
 GPKG_SUFFIXES = (".gpkg",)
+#: What :func:`write_table` writes, by extension (reading also takes .tsv, .txt and .xlsm).
+OUTPUT_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+}
 #: ``frame.attrs`` key holding what :func:`read_table` found odd but kept.
 ISSUES_ATTR = "read_issues"
 #: ``frame.attrs`` key holding the encoding a CSV was decoded with.
@@ -134,11 +142,33 @@ def read_table(
     return frame
 
 
+def output_format(path: str | Path) -> str:
+    """The format :func:`write_table` writes to ``path`` (``csv``, ``xlsx``, ``geojson``,
+    ``gpkg``), from its extension.
+
+    Raises InputError naming the extension and the accepted ones: ``out.txt`` is refused, never
+    silently written as CSV.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    fmt = OUTPUT_FORMATS.get(suffix)
+    if fmt is None:
+        accepted = ", ".join(OUTPUT_FORMATS)
+        raise InputError(
+            f"出力の拡張子 {suffix or '(なし)'!r} には対応していません (使えるのは {accepted})",
+            path=path,
+            value=suffix,
+        )
+    return fmt
+
+
 def write_table(
     frame: pd.DataFrame,
     path: str | Path,
     *,
     attribution: Sequence[str] = REFERENCE_ATTRIBUTION,
+    sheet: str = "data",
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write ``frame`` atomically as CSV, GeoJSON, GeoPackage or XLSX, chosen by extension.
 
@@ -151,29 +181,23 @@ def write_table(
     coordinate columns (:func:`tsunagari_geo.cells.coordinate_columns`); rows without both get
     none.
 
-    Returns the path written. Raises InputError when the folder is missing, read-only or full,
+    XLSX only: ``sheet`` names the data sheet and ``extra_sheets`` (name → table) are written
+    after it, before ``出典``; numeric columns stay numbers (Excel sorts them as numbers).
+
+    Returns the path written. Raises InputError for an extension :func:`output_format` refuses,
+    when the folder is missing, read-only or full,
     or when an XLSX cell would be longer than Excel's 32,767 characters (naming row and column;
     a cell is never cut short); nothing is ever left under the final name unless the write
     completed.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    writers = {
-        **dict.fromkeys(CSV_SUFFIXES, _write_csv),
-        **dict.fromkeys(XLSX_SUFFIXES, _write_xlsx),
-        **dict.fromkeys(GEOJSON_SUFFIXES, _write_geojson),
-        **dict.fromkeys(GPKG_SUFFIXES, _write_gpkg),
-    }
-    writer = writers.get(suffix)
-    if writer is None:
-        raise InputError(
-            "出力形式を拡張子から決められません (.csv, .xlsx, .geojson, .gpkg)",
-            path=path,
-            value=suffix,
-        )
+    fmt = output_format(path)
     try:
         with atomic_path(path) as tmp:
-            writer(frame, tmp, tuple(attribution), path.stem)
+            if fmt == "xlsx":
+                _write_xlsx(frame, tmp, tuple(attribution), sheet, dict(extra_sheets or {}))
+            else:
+                _WRITERS[fmt](frame, tmp, tuple(attribution), path.stem)
     except InputError as exc:
         if exc.path is not None:
             raise
@@ -617,17 +641,23 @@ def _write_csv(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], nam
         f.flush()
 
 
-def _write_xlsx(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
+def _write_xlsx(
+    frame: pd.DataFrame,
+    tmp: Path,
+    attribution: tuple[str, ...],
+    sheet_name: str,
+    extra_sheets: dict[str, pd.DataFrame],
+) -> None:
     import openpyxl
 
-    del name
-    text = _text_frame(frame)
-    _check_xlsx_cells(text)
     book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("data")
-    sheet.append([str(c) for c in text.columns])
-    for record in text.itertuples(index=False, name=None):
-        sheet.append([_xlsx_value(v) for v in record])
+    for name, table in {sheet_name: frame, **extra_sheets}.items():
+        text = _text_frame(table)
+        _check_xlsx_cells(text)
+        sheet = book.create_sheet(name)
+        sheet.append([str(c) for c in text.columns])
+        for record in text.itertuples(index=False, name=None):
+            sheet.append([_xlsx_value(v) for v in record])
     if attribution:
         source = book.create_sheet("出典")
         for line in attribution:
@@ -655,10 +685,12 @@ def _check_xlsx_cells(text: pd.DataFrame) -> None:
 
 
 def _xlsx_value(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA:
         return None
-    if value is pd.NA:
-        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return None if math.isnan(value) else float(value)
     return value
 
 
@@ -725,3 +757,6 @@ def _write_gpkg(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], na
                 )
         finally:
             conn.close()
+
+
+_WRITERS = {"csv": _write_csv, "geojson": _write_geojson, "gpkg": _write_gpkg}

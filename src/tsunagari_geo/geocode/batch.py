@@ -23,6 +23,17 @@ unknown), ``far_from_address`` (same unit but more than :data:`FAR_THRESHOLD_M` 
 town's representative point; level 3 only), ``ok``, or ``unchecked`` (the address itself has no
 municipality). ``coord_distance_m`` is the distance in the region's metric CRS between the two points.
 
+Headers: the codes keep their English names (``status``, ``reason`` …: programs read them, and
+they never change); every column meant for a person has a Japanese header whatever the input's
+language, because the secretariat reads the output in Excel: ``一致レベル`` beside ``level``
+(0 住所として読めない, 1 都道府県まで, 2 市区町村まで, 3 町字まで), ``結果`` beside ``status``,
+``理由`` beside ``reason`` (each code's text, joined by 「／」), ``緯度経度の確認`` beside
+``coord_check``, and in the failures file ``対応``: what a person has to do (住所に市町村名がない,
+丁目が辞書にない, 県外の住所, 候補が複数 …, see :mod:`tsunagari_geo.geocode.labels`), the rows
+grouped by it in that order, by row within a group. XLSX output stores level, lat, lng and the
+distance as numbers, in a sheet named ``データ``, with a ``集計`` (summary) sheet and the ``出典``
+sheet.
+
 Every row gets both codes: ``unit_code`` (one of the 72 units; empty when the address names
 only さいたま市 or a town in several of its wards) and ``muni_code`` (one of the 63).
 """
@@ -48,13 +59,23 @@ from shapely import points as make_points
 from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
+from tsunagari_geo.geocode.labels import (
+    action_for,
+    action_order,
+    coord_check_label,
+    level_label,
+    reason_label,
+    status_label,
+)
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.region import Region
 from tsunagari_geo.settings import STORE_CRS
-from tsunagari_geo.tables import atomic_path, read_table, write_table
+from tsunagari_geo.tables import atomic_path, output_format, read_table, write_table
 from tsunagari_geo.text import fold
 
-OUT_COLUMNS = (
+#: What the geocoder decides for a row, as codes and numbers for programs (the journal's order).
+RESULT_COLUMNS = (
     "unit_code",
     "muni_code",
     "pref",
@@ -67,7 +88,22 @@ OUT_COLUMNS = (
     "status",
     "reason",
 )
-COORD_COLUMNS = ("coord_check", "coord_distance_m")
+#: The words beside a code, for the person reading the table: label column → its code column.
+LABEL_COLUMNS = {"一致レベル": "level", "結果": "status", "理由": "reason"}
+#: Every column the job adds, each label right after its code.
+OUT_COLUMNS = (
+    *RESULT_COLUMNS[:7],
+    "一致レベル",
+    *RESULT_COLUMNS[7:10],
+    "結果",
+    "reason",
+    "理由",
+)
+COORD_COLUMNS = ("coord_check", "緯度経度の確認", "coord_distance_m")
+#: The failures file's column saying what a person has to do (rows are grouped by it).
+ACTION_COLUMN = "対応"
+#: Columns XLSX output stores as numbers (Excel sorts and filters them as numbers).
+NUMBER_COLUMNS = ("level", "lat", "lng", "coord_distance_m")
 #: Beyond this distance from the town's representative point a published point is questioned.
 #: Saitama's 大字 in the hills (秩父, 飯能) span several km; 町丁目 in towns well under 1 km.
 #: 2 km flags the published points that are in the wrong town without flagging big 大字.
@@ -102,6 +138,8 @@ class BatchSummary:
     load_seconds: float = 0.0
     geocode_seconds: float = 0.0
     address_columns: list[str] = field(default_factory=list)
+    #: rows of the failures file by what a person has to do (its 対応 column).
+    by_action: dict[str, int] = field(default_factory=dict)
 
 
 def failures_path(output: Path) -> Path:
@@ -336,7 +374,7 @@ class BatchJob:
             result = self._apply_override(result, override, context + address)
         elif self.fallback is not None and result.level < 3:
             result = self.fallback(result)
-        # In OUT_COLUMNS order, then candidates and suggestions (for the failures file).
+        # In RESULT_COLUMNS order, then candidates and suggestions (for the failures file).
         return [
             result.unit_code,
             result.muni_code,
@@ -431,21 +469,34 @@ class BatchJob:
         return summary
 
     def _write(self, results: list[list[str]]) -> BatchSummary:
+        region = self.geocoder.region
+        fmt = output_format(self.output)
         base = pd.DataFrame(self.frame[self.input_columns]).reset_index(drop=True)
+        width = len(RESULT_COLUMNS)
         ours = pd.DataFrame(
-            [r[: len(OUT_COLUMNS)] for r in results], columns=list(OUT_COLUMNS), dtype=object
+            [r[:width] for r in results], columns=list(RESULT_COLUMNS), dtype=object
         )
-        candidates = [r[len(OUT_COLUMNS)] for r in results]
-        suggestions = [r[len(OUT_COLUMNS) + 1] for r in results]
+        candidates = [r[width] for r in results]
+        suggestions = [r[width + 1] for r in results]
+        words = {
+            "一致レベル": level_label,
+            "結果": lambda code: status_label(code, region),
+            "理由": lambda code: reason_label(code, region),
+        }
+        for label, code_column in LABEL_COLUMNS.items():
+            ours[label] = _labelled(ours[code_column], words[label])
         if self.coords:
             check, distance = self._check_coordinates(ours)
             ours["coord_check"] = check
+            ours["緯度経度の確認"] = _labelled(
+                ours["coord_check"], lambda code: coord_check_label(code, region)
+            )
             ours["coord_distance_m"] = distance
+        ours = ours[[*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]]
         ours = ours.rename(columns=self.out_names)
         out = pd.concat([base, ours], axis=1)
         lat_name, lng_name = self.out_names["lat"], self.out_names["lng"]
-        suffix = self.output.suffix.lower()
-        if suffix in (".geojson", ".json", ".gpkg"):
+        if fmt in ("geojson", "gpkg"):
             lat = pd.to_numeric(out[lat_name].replace("", None), errors="coerce")
             lng = pd.to_numeric(out[lng_name].replace("", None), errors="coerce")
             geometry = [
@@ -459,30 +510,63 @@ class BatchJob:
                 out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=STORE_CRS)
             else:
                 out = gpd.GeoDataFrame(out, geometry=geometry, crs=STORE_CRS)
-        write_table(out, self.output)
         status_col, coord_col = self.out_names["status"], self.out_names.get("coord_check")
+        level_col = self.out_names["level"]
+        by_status = dict(Counter(out[status_col]))
+        by_level = {int(k): v for k, v in Counter(out[level_col]).items()}
+        coord_counts = dict(Counter(out[coord_col])) if coord_col else {}
+        if fmt == "xlsx":
+            typed = out.copy()
+            for name in NUMBER_COLUMNS:
+                column = self.out_names.get(name)
+                if column is not None:
+                    typed[column] = pd.to_numeric(typed[column].replace("", None), errors="coerce")
+            summary_sheet = summary_table(by_status, by_level, coord_counts, region)
+            write_table(typed, self.output, sheet="データ", extra_sheets={"集計": summary_sheet})
+        else:
+            write_table(out, self.output)
         needs = out[status_col].isin(NEEDS_PERSON)
         if coord_col is not None:
             needs |= out[coord_col].isin(COORD_NEEDS_PERSON)
         failures = pd.DataFrame(out.loc[needs, [*self.input_columns, *self.out_names.values()]])
         taken = set(failures.columns)
         row_name = _free_name("row", taken)
+        taken.add(row_name)
+        action_name = _free_name(ACTION_COLUMN, taken)
+        taken.add(action_name)
+        reason_col = self.out_names["reason"]
+        actions = [
+            action_for(
+                str(failures.at[i, status_col]),
+                str(failures.at[i, reason_col]),
+                [s for s in suggestions[i].split("|") if s],
+                region,
+                str(failures.at[i, coord_col]) if coord_col else "",
+            )
+            for i in failures.index
+        ]
         failures.insert(0, row_name, [str(i + 2) for i in failures.index])
+        failures.insert(1, action_name, actions)
         for name, values in (("candidates", candidates), ("suggestions", suggestions)):
             free = _free_name(name, taken)
             failures[free] = [values[i] for i in failures.index]
             taken.add(free)
+        # Grouped by what a person has to do, in the order of labels.action_order, then by row.
+        order = {label: n for n, label in enumerate(action_order(region))}
+        failures["_group"] = [order.get(a, len(order)) for a in actions]
+        failures = failures.sort_values("_group", kind="stable").drop(columns="_group")
         failures_file = failures_path(self.output)
         write_table(failures, failures_file)
         return BatchSummary(
             rows=len(out),
-            by_status=dict(Counter(out[status_col])),
-            by_level={int(k): v for k, v in Counter(out[self.out_names["level"]]).items()},
-            coord_check=dict(Counter(out[coord_col])) if coord_col else {},
+            by_status=by_status,
+            by_level=by_level,
+            coord_check=coord_counts,
             output=self.output,
             failures=failures_file,
             failures_count=int(needs.sum()),
             address_columns=self.address_columns,
+            by_action=dict(Counter(actions)),
         )
 
     def _check_coordinates(self, ours: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -614,6 +698,36 @@ def geocode_table(
         fallback=fallback,
     )
     return job.run(resume=resume, progress=progress)
+
+
+def summary_table(
+    by_status: dict[str, int],
+    by_level: dict[int, int],
+    coord_check: dict[str, int],
+    region: Region,
+) -> pd.DataFrame:
+    """The counts of a run as a table for people (区分, コード, 意味, 行数): the XLSX 集計
+    sheet and the CLI summary say the same."""
+    rows: list[tuple[str, str, str, int]] = []
+    for level, n in sorted(by_level.items()):
+        rows.append(("一致レベル", str(level), level_label(level), n))
+    for status, n in sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0])):
+        rows.append(("結果", status, status_label(status, region), n))
+    for check, n in sorted(coord_check.items(), key=lambda kv: (-kv[1], kv[0])):
+        rows.append(("緯度経度の確認", check, coord_check_label(check, region), n))
+    return pd.DataFrame(rows, columns=["区分", "コード", "意味", "行数"])
+
+
+def _labelled(codes: pd.Series, label: Callable[[str], str]) -> list[str]:
+    # A table has a handful of distinct codes: each is put into words once.
+    words: dict[str, str] = {}
+    out = []
+    for code in codes:
+        text = words.get(code)
+        if text is None:
+            text = words[code] = label(code) if code != "" else ""
+        out.append(text)
+    return out
 
 
 def _free_name(name: str, taken: set[str]) -> str:
