@@ -69,3 +69,19 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Read the settings from the environment now (not cached: tests change it)."""
     return Settings()
+
+
+class GeocodeSettings(BaseSettings):
+    """Remote fallback switches (env prefix ``TSUNAGARI_GEOCODE_``); all off by default.
+
+    Here rather than beside the geopy adapter so a run with the fallback off never imports
+    geopy (start-up of ``tsunagari-geo geocode``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TSUNAGARI_GEOCODE_", extra="ignore")
+
+    fallback: str = Field(default="", description="'' (off) or 'nominatim'.")
+    nominatim_domain: str = Field(default="nominatim.openstreetmap.org")
+    nominatim_scheme: str = Field(default="https")
+    user_agent: str = Field(default="tsunagari-geo")
+    min_delay_seconds: float = Field(default=1.0, description="Nominatim's policy: 1 req/s.")
+    timeout: float = Field(default=10.0)

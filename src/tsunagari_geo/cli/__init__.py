@@ -6,8 +6,10 @@ clear line (file, row, column, value) with exit status 2, never as a traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -22,21 +24,44 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Each command group lives in its own module; importing it adds its commands to `app`.
-    from tsunagari_geo.cli import (
-        analysis,  # noqa: F401
-        data,  # noqa: F401
-        geocode,  # noqa: F401
-        serve,  # noqa: F401
-        site,  # noqa: F401
-    )
+@app.callback()
+def _root() -> None:
+    # A callback keeps `app` a group of commands even when one module's commands are loaded.
+    return None
+
+
+#: The module (under tsunagari_geo.cli) defining each top-level command or group. Importing a
+#: module adds its commands to `app`; a run imports only the one it needs, so
+#: `tsunagari-geo geocode` does not pay for the analysis, server and site imports.
+#: tests/test_cli_startup.py checks this table against what each module registers.
+COMMAND_MODULES: dict[str, str] = {
+    "join": "analysis",
+    "coverage": "analysis",
+    "samples": "analysis",
+    "data": "data",
+    "geocode": "geocode",
+    "lookup": "geocode",
+    "build": "serve",
+    "tiles": "serve",
+    "serve": "serve",
+    "site": "site",
+}
+
+
+def _register(argv: Sequence[str] | None = None) -> None:
+    """Import the command modules: the one ``argv``'s command needs, or all of them (no
+    argv, --help, an unknown command: the help then lists everything)."""
+    command = next((a for a in argv or () if not a.startswith("-")), None)
+    module = COMMAND_MODULES.get(command or "")
+    names = [module] if module is not None else sorted(set(COMMAND_MODULES.values()))
+    for name in names:
+        importlib.import_module(f"tsunagari_geo.cli.{name}")
 
 
 def main() -> None:
     """Entry point of the console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _register()
+    _register(sys.argv[1:])
     try:
         app()
     except TsunagariError as exc:

@@ -1,4 +1,8 @@
-"""``tsunagari-geo geocode`` (a whole table) and ``tsunagari-geo lookup`` (one address, JSON)."""
+"""``tsunagari-geo geocode`` (a whole table) and ``tsunagari-geo lookup`` (one address, JSON).
+
+Start-up counts on a whole job: geopy is imported only when a remote fallback is switched on,
+and the output's extension is checked before the dictionary is loaded.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,19 @@ from rich.table import Table
 
 from tsunagari_geo.cli import app, err_console
 from tsunagari_geo.cli.console import console
-from tsunagari_geo.geocode.batch import geocode_table
+from tsunagari_geo.geocode.batch import BatchSummary, geocode_table, summary_table
 from tsunagari_geo.geocode.core import Geocoder
-from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
 from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.settings import get_settings
+from tsunagari_geo.region import Region
+from tsunagari_geo.settings import GeocodeSettings, get_settings
 from tsunagari_geo.store import open_store
+from tsunagari_geo.tables import OUTPUT_FORMATS, output_format
 
 
 @app.command("geocode")
 def geocode_command(
     input_path: Annotated[Path, typer.Argument(help="入力ファイル (CSV, XLSX, GeoJSON)")],
-    out: Annotated[Path, typer.Option("--out", help="出力ファイル (.csv .geojson .gpkg .xlsx)")],
+    out: Annotated[Path, typer.Option("--out", help=f"出力ファイル ({' '.join(OUTPUT_FORMATS)})")],
     address_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -42,9 +47,15 @@ def geocode_command(
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="中間保存の行数")] = 1000,
 ) -> None:
     """住所の表をジオコーディングし、全行に位置と一致レベルを付けて書き出します。"""
+    output_format(out)  # an unknown extension fails now, not after the whole job
     settings = get_settings()
     store = ReferenceStore.open(settings.store)
     geocoder = Geocoder.from_store(store)
+    fallback = None
+    if GeocodeSettings().fallback:
+        from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
+
+        fallback = RemoteFallback.from_settings(region=store.region)
     summary = geocode_table(
         input_path,
         out,
@@ -57,19 +68,9 @@ def geocode_command(
         resume=resume,
         chunk_size=chunk_size,
         progress=True,
-        fallback=RemoteFallback.from_settings(region=store.region),
+        fallback=fallback,
     )
-    table = Table(title=f"{summary.rows} 行 → {summary.output}")
-    table.add_column("区分")
-    table.add_column("値")
-    table.add_column("行数", justify="right")
-    for status, n in sorted(summary.by_status.items()):
-        table.add_row("status", status, str(n))
-    for level, n in sorted(summary.by_level.items()):
-        table.add_row("level", str(level), str(n))
-    for check, n in sorted(summary.coord_check.items()):
-        table.add_row("coord_check", check, str(n))
-    err_console.print(table)
+    _print_summary(summary, store.region)
     rate = summary.rows / summary.geocode_seconds if summary.geocode_seconds else 0.0
     err_console.print(
         f"住所の列: {', '.join(summary.address_columns)} / 辞書の読み込み {summary.load_seconds:.2f} 秒"
@@ -77,6 +78,20 @@ def geocode_command(
         + (f" / 再開: {summary.resumed_chunks} チャンクを再利用" if summary.resumed_chunks else "")
     )
     err_console.print(f"要確認 {summary.failures_count} 行: {summary.failures}")
+    for action, n in summary.by_action.items():
+        err_console.print(f"  {action}: {n} 行")
+
+
+def _print_summary(summary: BatchSummary, region: Region) -> None:
+    """The counts in words: each level and status says what it means (the XLSX 集計 sheet)."""
+    table = Table(title=f"{summary.rows} 行 → {summary.output}")
+    for name in ("区分", "コード", "意味"):
+        table.add_column(name)
+    table.add_column("行数", justify="right")
+    rows = summary_table(summary.by_status, summary.by_level, summary.coord_check, region)
+    for kind, code, words, n in rows.itertuples(index=False, name=None):
+        table.add_row(kind, code, words, f"{n:,}")
+    err_console.print(table)
 
 
 @app.command("lookup")

@@ -557,6 +557,7 @@ class BatchJob:
         failures = failures.sort_values("_group", kind="stable").drop(columns="_group")
         failures_file = failures_path(self.output)
         write_table(failures, failures_file)
+        counted = Counter(actions)
         return BatchSummary(
             rows=len(out),
             by_status=by_status,
@@ -566,7 +567,7 @@ class BatchJob:
             failures=failures_file,
             failures_count=int(needs.sum()),
             address_columns=self.address_columns,
-            by_action=dict(Counter(actions)),
+            by_action={a: counted[a] for a in action_order(region) if a in counted},
         )
 
     def _check_coordinates(self, ours: pd.DataFrame) -> tuple[list[str], list[str]]:

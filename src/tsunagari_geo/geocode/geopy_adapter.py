@@ -20,24 +20,12 @@ from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim
 from geopy.geocoders.base import Geocoder as GeopyGeocoder
 from geopy.location import Location
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
 from tsunagari_geo.region import Region, default_region
+from tsunagari_geo.settings import GeocodeSettings
 
-
-class GeocodeSettings(BaseSettings):
-    """Remote fallback switches (env prefix ``TSUNAGARI_GEOCODE_``); all off by default."""
-
-    model_config = SettingsConfigDict(env_prefix="TSUNAGARI_GEOCODE_", extra="ignore")
-
-    fallback: str = Field(default="", description="'' (off) or 'nominatim'.")
-    nominatim_domain: str = Field(default="nominatim.openstreetmap.org")
-    nominatim_scheme: str = Field(default="https")
-    user_agent: str = Field(default="tsunagari-geo")
-    min_delay_seconds: float = Field(default=1.0, description="Nominatim's policy: 1 req/s.")
-    timeout: float = Field(default=10.0)
+__all__ = ["GeocodeSettings", "OfflineGeocoder", "RemoteFallback"]
 
 
 class RemoteFallback:
