@@ -449,6 +449,18 @@ def test_geocode_one_address(client: TestClient) -> None:
     assert set(body) >= {"input", "normalized", "pref", "city", "rest", "status", "reason"}
 
 
+def test_geocode_says_status_level_and_reasons_in_japanese_beside_the_codes(
+    client: TestClient,
+) -> None:
+    body = client.get("/geocode", params={"q": "さいたま市浦和区常磐6-4-4"}).json()
+    assert (body["status"], body["reason"]) == ("partial", "town_not_found")
+    assert body["status_label"] == "市区町村まで (町名が見つからない)"
+    assert body["level_label"] == "市区町村まで"
+    assert body["reason_labels"] == ["町名・大字が辞書にありません"]
+    many = client.post("/geocode", json={"addresses": ["東京都千代田区千代田1-1"]}).json()
+    assert many["results"][0]["status_label"] == "埼玉県外の住所"
+
+
 def test_geocode_batch_keeps_order_and_counts_statuses(client: TestClient) -> None:
     addresses = ["川越市大字上寺山12", "東京都千代田区千代田1-1", ""]
     body = client.post("/geocode", json={"addresses": addresses}).json()

@@ -2,7 +2,9 @@
 
 Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, unit_code (the 72-unit
 code, empty when only さいたま市 is known), muni_code (the 63-municipality code), town, rest,
-level, lat, lng, status, reason, candidates, suggestions. The geocoder is the one of the current dataset,
+level, lat, lng, status, reason, candidates, suggestions, and the same words the batch job
+writes beside the codes (:mod:`tsunagari_geo.geocode.labels`): status_label (結果),
+level_label (一致レベル) and reason_labels (理由, one per reason code). The geocoder is the one of the current dataset,
 so it changes with ``/admin/reload`` like everything else.
 """
 
@@ -17,6 +19,9 @@ from tsunagari_api.catalog import Dataset
 from tsunagari_api.dependencies import get_dataset
 from tsunagari_api.errors import InvalidParameter, problem_responses
 from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.geocode.core import GeocodeResult as CoreResult
+from tsunagari_geo.geocode.labels import result_labels
+from tsunagari_geo.region import Region
 
 
 class GeocodeResult(BaseModel):
@@ -37,7 +42,12 @@ class GeocodeResult(BaseModel):
     lat: float | None
     lng: float | None
     status: str
+    status_label: str = Field(description="The status in Japanese, e.g. 町字まで一致.")
     reason: str
+    reason_labels: list[str] = Field(
+        description="Each reason code in Japanese, in the order of ``reason``."
+    )
+    level_label: str = Field(description="The level in Japanese, e.g. 市区町村まで.")
     candidates: list[str]
     suggestions: list[str] = Field(
         default_factory=list,
@@ -57,6 +67,11 @@ class GeocodeBatch(BaseModel):
 class GeocodeBatchResult(BaseModel):
     results: list[GeocodeResult]
     summary: dict[str, int] = Field(description="Rows per status.")
+
+
+def _answer(result: CoreResult, region: Region) -> GeocodeResult:
+    labels = result_labels(result.status, result.level, result.reason, region)
+    return GeocodeResult.model_validate({**result.to_dict(), **labels})
 
 
 def geocode_router(settings: ApiSettings) -> APIRouter:
@@ -80,8 +95,7 @@ def geocode_router(settings: ApiSettings) -> APIRouter:
             ),
         ],
     ) -> GeocodeResult:
-        result = dataset.geocoder.geocode(q)
-        return GeocodeResult.model_validate(result.to_dict())
+        return _answer(dataset.geocoder.geocode(q), dataset.geocoder.region)
 
     @router.post(
         "/geocode",
@@ -100,9 +114,7 @@ def geocode_router(settings: ApiSettings) -> APIRouter:
                 parameter="addresses",
             )
         geocoder = dataset.geocoder
-        results = [
-            GeocodeResult.model_validate(geocoder.geocode(a).to_dict()) for a in batch.addresses
-        ]
+        results = [_answer(geocoder.geocode(a), geocoder.region) for a in batch.addresses]
         summary: dict[str, int] = {}
         for r in results:
             summary[r.status] = summary.get(r.status, 0) + 1

@@ -16,6 +16,7 @@ and designated cities in them come from the region, never from here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tsunagari_geo.geocode.core import REASONS, reason_text
 from tsunagari_geo.region import Region
@@ -131,6 +132,16 @@ def reason_labels(reason: str, region: Region) -> list[str]:
 def reason_label(reason: str, region: Region) -> str:
     """:func:`reason_labels` as one cell: the texts joined by 「／」."""
     return "／".join(reason_labels(reason, region))
+
+
+def result_labels(status: str, level: int, reason: str, region: Region) -> dict[str, Any]:
+    """The words of one result as JSON fields: ``status_label``, ``level_label`` and
+    ``reason_labels`` (a list, one per reason code), as ``/geocode`` returns them."""
+    return {
+        "status_label": status_label(status, region),
+        "level_label": level_label(level),
+        "reason_labels": reason_labels(reason, region),
+    }
 
 
 def action_for(

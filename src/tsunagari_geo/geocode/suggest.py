@@ -4,7 +4,9 @@ Most unmatched rows in member spreadsheets are one wrong character: a kanji take
 wrong IME candidate (伊那町 for 伊奈町, 常磐 for 常盤). When a municipality or a town is not
 found, the names that differ from what was written in exactly one character, at the same
 length, become ``suggestions``: the address as it reads with that character corrected
-(``北足立郡伊奈町小室1-2``), those that then read down to a town first. They never change the result: the row stays ``partial`` or ``unmatched``
+(``北足立郡伊奈町小室1-2``), those that then read down to a town first. A correction that only
+turns a longer word into the name (さいたま都市計画事業 → さいたま市市計画事業: 都 of 都市
+swapped for the 市 that follows) is no suggestion. They never change the result: the row stays ``partial`` or ``unmatched``
 until a person confirms (in the overrides file or at the source), because a wrong guess
 would put a place for vulnerable people in the wrong town.
 
@@ -65,10 +67,18 @@ def suggest_municipalities(
         if len(name_key) < MIN_MUNICIPALITY_LENGTH:
             continue
         for s in starts:
-            if differs_by_one(key[s:], name_key):
+            if differs_by_one(key[s:], name_key) and not _reinserts_suffix(key, s, name_key):
                 found.append((full, compact[s + len(name_key) :]))
                 break
     return _ranked(found, level_of)
+
+
+def _reinserts_suffix(key: str, start: int, name_key: str) -> bool:
+    """Whether reading ``name_key`` at ``start`` only swaps a character of a longer word for
+    the name's 市/町/村/区, which the text writes right after it: さいたま都市計画事業 is not
+    さいたま市 + 市計画事業 (都市 is one word), 川越都市計画 not 川越市 + 市計画."""
+    end = start + len(name_key)
+    return key[end - 1] != name_key[-1] and key[end : end + 1] == name_key[-1]
 
 
 def suggest_towns(

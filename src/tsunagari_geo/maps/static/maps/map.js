@@ -278,7 +278,9 @@
       var suggestions = r.suggestions || [];
       if (r.lat === null || r.lat === undefined) return suggestions.length ? { suggestions: suggestions } : null;
       var label = (r.city || '') + (r.town || '') || q;
-      return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12, suggestions: suggestions };
+      // Short of a town, say how far the address was read, in the service's words (never a code).
+      var note = r.level < 3 && r.status_label ? r.status_label : '';
+      return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12, suggestions: suggestions, note: note };
     }
     // 「もしかして」: names one character away from what was typed, as buttons that search again.
     function showSuggestions(suggestions) {
@@ -318,7 +320,7 @@
           status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
           return;
         }
-        status.textContent = hit.label + ' を表示しています';
+        status.textContent = hit.label + ' を表示しています' + (hit.note ? '（' + hit.note + '）' : '');
         placeSearch(hit.lat, hit.lng, hit.label, hit.zoom);
         // A near match was shown: keep its もしかして in view rather than the nearby list.
         if (hit.suggestions && hit.suggestions.length) document.getElementById('tg-panel').scrollTop = 0;
