@@ -13,17 +13,30 @@ same addresses, offline against the same Geolonia town dictionary; its rate coun
 ``normalize()`` loop after warm-up. Both sides' agreement with the truth is printed (municipality,
 and municipality + town, compared by folded town key so spelling conventions do not count).
 
+Whole-job mode (``--whole-job``): the file is distinct spelling variants of **real** addresses
+(the MHLW care-facility sample, the peer's own test addresses in the region and the 子ども食堂
+sample: prefecture and 郡 written or not, full- and half-width digits, every dash, 丁目 as 六丁目 /
+6丁目 / 6-, 番地/号/の forms, 〒 prefixes, spaces, a building after the number), and both sides run
+as the processes a person starts: ``tsunagari-geo geocode in.csv --out out.csv`` (start-up,
+dictionary load, CSV read and write, failures file and all) and ``node normalize.mjs`` on the
+same addresses (start-up, warm-up, file read and write). Wall-clock times of both processes and
+their ratio are printed, with each side's share of rows read to a town (level 3).
+
 Usage::
 
     .venv/bin/python bench/geocode_bench.py            # 100,000 addresses
     .venv/bin/python bench/geocode_bench.py --n 5000   # a quick run
+    .venv/bin/python bench/geocode_bench.py --whole-job --n 95000   # both whole processes
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,12 +215,153 @@ def run_peer(samples: list[Sample], workdir: Path, api: Path) -> dict[str, float
     }
 
 
+SAMPLES = ("care_facilities_mhlw_2025.csv", "kodomo_shokudo_sayama.csv")
+_NUMBERS_RE = re.compile(
+    r"([0-9０-９]+)[-－‐‑–—―−ｰー]([0-9０-９]+)(?:[-－‐‑–—―−ｰー]([0-9０-９]+))?"
+)
+_CHOME_RE = re.compile(r"([0-9０-９]+|[一二三四五六七八九十]+)丁目")
+HALF = str.maketrans("０１２３４５６７８９－", "0123456789-")
+BUILDINGS = ("", "", "", " ○○ビル2F", "　コーポ101号室", " 第二ハイツ", "（つながり会館内）")
+
+
+def real_addresses(source: Path, pref: str) -> list[str]:
+    """Distinct real addresses: the region's sample files and the peer's own test addresses
+    in the region's prefecture."""
+    found: list[str] = []
+    care = pd.read_csv(source / "samples" / SAMPLES[0], dtype=str, keep_default_na=False)
+    # Some rows carry their municipality only in the city column, as the member's file does.
+    for address, city in zip(care["address"], care["city"], strict=True):
+        body = address.removeprefix(pref)
+        found.append(address if not city or city in body else city + body)
+    kodomo = pd.read_csv(source / "samples" / SAMPLES[1], dtype=str, keep_default_na=False)
+    found += [a for a in kodomo["address"] if a]
+    peer_tests = source.parent / "japan" / "peer_tests" / "addresses.csv"
+    if peer_tests.is_file():
+        peer = pd.read_csv(peer_tests, dtype=str, keep_default_na=False)
+        found += [a for a in peer["住所"] if a.startswith(pref)]
+    return list(dict.fromkeys(found))
+
+
+def _variant(rnd: random.Random, address: str, pref: str) -> str:
+    """One way a person could write ``address``."""
+    text = address.translate(HALF) if rnd.random() < 0.5 else address
+    body = text[len(pref) :] if text.startswith(pref) else text
+    roll = rnd.random()
+    text = body if roll < 0.4 else pref + body
+    if "大字" in text and rnd.random() < 0.5:
+        text = text.replace("大字", "", 1)
+    match = _NUMBERS_RE.search(text)
+    if match is not None:
+        a, b, c = (g.translate(HALF) if g else g for g in match.groups())
+        if rnd.random() < 0.5:
+            a, b = (x.translate(FULL) for x in (a, b))
+        dash = rnd.choice(DASHES)
+        form = rnd.randrange(6)
+        if c is not None and form == 1:
+            numbers = f"{a}丁目{b}番{c}号"
+        elif c is not None and form == 2 and int(a.translate(HALF)) < 40:
+            numbers = f"{int_to_kanji(int(a.translate(HALF)))}丁目{b}{dash}{c}"
+        elif c is not None and form == 3:
+            numbers = f"{a}丁目{b}番地の{c}"
+        elif c is None and form == 4:
+            numbers = f"{a}番地{b}"
+        else:
+            numbers = dash.join(x for x in (a, b, c) if x)
+        text = text[: match.start()] + numbers + text[match.end() :]
+    elif _CHOME_RE.search(text) and rnd.random() < 0.5:
+        text = _CHOME_RE.sub(lambda m: m.group(1).translate(FULL) + "丁目", text, count=1)
+    if rnd.random() < 0.15:
+        cut = next((i + 1 for i, ch in enumerate(text) if ch in "市町村" and i > 1), 0)
+        text = text[:cut] + rnd.choice((" ", "　")) + text[cut:]
+    postal = "〒330-0000 " if roll > 0.95 else ""
+    return postal + text + rnd.choice(BUILDINGS)
+
+
+def build_variants(addresses: list[str], n: int, pref: str, seed: int) -> list[str]:
+    """Up to N distinct variants of the real addresses, round-robin, deterministic for a seed."""
+    rnd = random.Random(seed)
+    seen: dict[str, None] = {}
+    attempts = 0
+    while len(seen) < n and attempts < 40 * n:
+        address = addresses[attempts % len(addresses)]
+        attempts += 1
+        seen.setdefault(_variant(rnd, address, pref), None)
+    return list(seen)
+
+
+def run_whole_jobs(
+    variants: list[str], workdir: Path, store: Path, api: Path, *, peer: bool = True
+) -> dict[str, float]:
+    """Both whole jobs as processes on the same addresses; wall-clock seconds of each."""
+    src, out = workdir / "in.csv", workdir / "out.csv"
+    pd.DataFrame({"住所": variants}).to_csv(src, index=False)
+    command = (
+        shutil.which("tsunagari-geo", path=str(Path(sys.executable).parent)) or "tsunagari-geo"
+    )
+    env = {**os.environ, "TSUNAGARI_STORE": str(store)}
+    started = time.perf_counter()
+    subprocess.run([command, "geocode", str(src), "--out", str(out)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    ours = time.perf_counter() - started
+    levels = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")["level"]
+    stats = {"ours": ours, "ours_town": float((levels == "3").mean()), "n": float(len(variants))}
+    if not peer:
+        return stats
+    if not (PEER / "node_modules" / "@geolonia").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True)
+    text, jsonl = workdir / "addresses.txt", workdir / "peer.jsonl"
+    text.write_text("".join(v + "\n" for v in variants), encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run(
+        ["node", "normalize.mjs", "--api", api.as_uri(), "--in", str(text), "--out", str(jsonl)],
+        cwd=PEER, check=True, capture_output=True,
+    )  # fmt: skip
+    stats["peer"] = time.perf_counter() - started
+    results = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    stats["peer_town"] = sum(1 for r in results if (r.get("level") or 0) >= 3) / len(results)
+    return stats
+
+
+def main_whole_job(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    source = settings.source_dir()
+    if source is None:
+        print("no source folder (TSUNAGARI_SOURCE)", file=sys.stderr)
+        return 1
+    store = ReferenceStore.open(settings.store)
+    pref = store.region.pref_name
+    addresses = real_addresses(source, pref)
+    variants = build_variants(addresses, args.n, pref, args.seed)
+    print(
+        f"whole job: {len(variants):,} distinct variants of {len(addresses):,} real addresses "
+        f"(seed {args.seed}); e.g. {variants[1]}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        api = (source / "towns" / "api" / "ja").resolve()
+        stats = run_whole_jobs(variants, Path(tmp), settings.store.resolve(), api,
+                               peer=not args.no_peer)  # fmt: skip
+    print(f"ours : tsunagari-geo geocode, whole process {stats['ours']:.2f} s; "
+          f"town level {stats['ours_town']:.2%}")  # fmt: skip
+    if "peer" in stats:
+        print(f"peer : node normalize.mjs, whole process {stats['peer']:.2f} s; "
+              f"town level {stats['peer_town']:.2%}")  # fmt: skip
+        print(f"ratio: {stats['peer'] / stats['ours']:.1f}x (the peer's time / ours)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="distinct addresses")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--no-peer", action="store_true", help="skip the npm peer")
+    parser.add_argument(
+        "--whole-job",
+        action="store_true",
+        help="both whole processes on variants of real addresses (start-up and I/O included)",
+    )
     args = parser.parse_args(argv)
+    if args.whole_job:
+        return main_whole_job(args)
     settings = get_settings()
     store = ReferenceStore.open(settings.store)
     source = settings.source_dir()

@@ -283,12 +283,19 @@ def test_formula_cells_are_written_back_as_strings_in_xlsx(
     out = tmp_path / "out.xlsx"
     geocode_table(corpus["formula.csv"], out, geocoder=geocoder, store=store)
     book = openpyxl.load_workbook(out)  # not data_only: a formula would show as type "f"
-    sheet = book["data"]
-    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    sheet = book["データ"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    numbers = {header.index(name) for name in ("level", "lat", "lng")}
+    cells = [
+        cell
+        for row in sheet.iter_rows()
+        for i, cell in enumerate(row)
+        if cell.value is not None and not (cell.row > 1 and i in numbers)
+    ]
     assert cells
+    # Text stays text (no formula, type "f"); only level, lat and lng are numbers.
     assert {cell.data_type for cell in cells} == {"s"}
     assert not any(str(cell.value).startswith(FORMULA_START) for cell in cells)
-    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
     memo = [row[header.index("memo")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     # XML has no bare CR: openpyxl reads the "\r=1+1" cell back with "\n".
     expected = ["'" + f.replace("\r", "\n") for f in make_corpus.FORMULAS]

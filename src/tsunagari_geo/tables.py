@@ -271,6 +271,10 @@ def neutralize_formula(value: Any) -> Any:
     return value
 
 
+def _may_be_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -628,7 +632,17 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = [g.wkt if g is not None and not g.is_empty else "" for g in frame.geometry]
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
-            out[column] = out[column].map(neutralize_formula).astype(object)
+            values = out[column].astype(object)
+            # Only cells starting like a formula are looked at one by one (a whole job's output
+            # has hundreds of thousands of cells, nearly none of them such).
+            try:
+                risky = values.str.startswith(_FORMULA_START, na=False).astype(bool)
+            except AttributeError:  # no text cell at all: .str refuses the column
+                risky = values.map(_may_be_formula).astype(bool)
+            if risky.any():
+                values = values.copy()
+                values[risky] = values[risky].map(neutralize_formula)
+            out[column] = values
     out.columns = [str(neutralize_formula(str(c))) for c in out.columns]
     return out
 
