@@ -208,3 +208,31 @@ def test_the_geocode_command_imports_neither_the_other_commands_nor_geopy() -> N
 
 def test_out_columns_keep_every_code_for_programs() -> None:
     assert {"unit_code", "muni_code", "level", "lat", "lng", "status", "reason"} <= set(OUT_COLUMNS)
+
+
+def test_rows_written_alike_get_the_answer_each_would_get_alone(
+    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+) -> None:
+    addresses = [
+        "さいたま市浦和区常盤6-4-4",
+        "さいたま市浦和区常盤６−４−４",  # normalises like the first: one reading, own input
+        "さいたま市浦和区常磐６ー４ー４",  # a typo: suggestions come along
+        "さいたま市浦和区常磐6-4-4",
+        "川口市新堀1234",
+        "川口市新堀１２３４",
+    ]
+    geocode_table(
+        _csv(tmp_path / "in.csv", addresses), tmp_path / "o.csv", geocoder=geocoder, store=store
+    )
+    out = _read(tmp_path / "o.csv")
+    for address, (_, row) in zip(addresses, out.iterrows(), strict=True):
+        alone = geocoder.geocode(address)
+        assert row["住所"] == address
+        assert (row["town"], row["rest"], row["status"], row["reason"]) == (
+            alone.town,
+            alone.rest,
+            alone.status,
+            alone.reason,
+        )
+    failures = _read(tmp_path / "o.failures.csv").set_index("row")
+    assert failures.loc["4", "suggestions"] == failures.loc["5", "suggestions"] != ""

@@ -47,7 +47,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import Region
 from tsunagari_geo.settings import STORE_CRS
 from tsunagari_geo.tables import atomic_path, output_format, read_table, write_table
-from tsunagari_geo.text import fold
+from tsunagari_geo.text import fold, normalize_address
 
 #: What the geocoder decides for a row, as codes and numbers for programs (the journal's order).
 RESULT_COLUMNS = (
@@ -121,6 +121,8 @@ SPLIT_HEADERS = (
 NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
 COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
 JOURNAL_VERSION = "3"
+#: Readings kept for rows written alike (see BatchJob._geocode); about 1 kB each.
+MAX_READINGS = 200_000
 
 
 @dataclass
@@ -267,6 +269,7 @@ class BatchJob:
         self.encoding = encoding
         self.chunk_size = max(1, chunk_size)
         self.fallback = fallback
+        self._readings: dict[tuple[str, str], GeocodeResult] = {}
         self.overrides_path = overrides
         if not output.parent.is_dir():
             raise InputError("出力先のフォルダがありません", path=output)
@@ -363,8 +366,21 @@ class BatchJob:
             out.append((address, context) if address else (context, ""))
         return out
 
+    def _geocode(self, address: str, context: str) -> GeocodeResult:
+        """The geocoder's answer, read once per written form: the geocoder reads only the
+        normalised text (NFKC, one dash, no doubled spaces), so rows whose address and context
+        normalise alike (６−４−４ and 6-4-4, a repeated address) share one reading and differ
+        only in ``input``. A member list repeats addresses; variants of one address collapse."""
+        key = (normalize_address(address), normalize_address(context) if context else "")
+        known = self._readings.get(key)
+        if known is None:
+            if len(self._readings) >= MAX_READINGS:
+                self._readings.clear()  # bounded memory on a huge list of distinct addresses
+            known = self._readings[key] = self.geocoder.geocode(address, context or None)
+        return replace(known, input=address) if known.input != address else replace(known)
+
     def _geocode_row(self, address: str, context: str, row_id: str) -> list[str]:
-        result = self.geocoder.geocode(address, context or None)
+        result = self._geocode(address, context)
         override = None
         if self.by_id:
             override = self.by_id.get(row_id.strip())
