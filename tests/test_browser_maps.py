@@ -200,6 +200,9 @@ def test_a_misspelt_address_offers_the_corrected_one_which_searches_again(
     suggestion = page.wait_for_selector(".tg-suggestion", timeout=15_000)
     assert suggestion.inner_text() == "さいたま市浦和区常盤6丁目"
     assert "もしかして" in page.inner_text("#tg-search-suggestions")
+    # How far the address was read, in words: the /geocode status_label, never its code.
+    status = page.inner_text("#tg-search-status")
+    assert "市区町村まで" in status and "partial" not in status
     assert suggestion.is_visible()
     box = suggestion.bounding_box()
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
