@@ -47,7 +47,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ SPLIT_HEADERS = (
 NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
 COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
 JOURNAL_VERSION = "3"
-#: Readings kept for rows written alike (see BatchJob._geocode); about 1 kB each.
+#: Rows kept for rows written alike (see BatchJob._geocode_row); about 1 kB each.
 MAX_READINGS = 200_000
 
 
@@ -269,7 +269,7 @@ class BatchJob:
         self.encoding = encoding
         self.chunk_size = max(1, chunk_size)
         self.fallback = fallback
-        self._readings: dict[tuple[str, str], GeocodeResult] = {}
+        self._rows: dict[tuple[str, str], list[str]] = {}
         self.overrides_path = overrides
         if not output.parent.is_dir():
             raise InputError("出力先のフォルダがありません", path=output)
@@ -366,32 +366,32 @@ class BatchJob:
             out.append((address, context) if address else (context, ""))
         return out
 
-    def _geocode(self, address: str, context: str) -> GeocodeResult:
-        """The geocoder's answer, read once per written form: the geocoder reads only the
-        normalised text (NFKC, one dash, no doubled spaces), so rows whose address and context
-        normalise alike (６−４−４ and 6-4-4, a repeated address) share one reading and differ
-        only in ``input``. A member list repeats addresses; variants of one address collapse."""
-        key = (normalize_address(address), normalize_address(context) if context else "")
-        known = self._readings.get(key)
-        if known is None:
-            if len(self._readings) >= MAX_READINGS:
-                self._readings.clear()  # bounded memory on a huge list of distinct addresses
-            known = self._readings[key] = self.geocoder.geocode(address, context or None)
-        return replace(known, input=address) if known.input != address else replace(known)
-
     def _geocode_row(self, address: str, context: str, row_id: str) -> list[str]:
-        result = self._geocode(address, context)
+        """One row's cells, in RESULT_COLUMNS order, then candidates and suggestions (for the
+        failures file).
+
+        Read once per written form: the geocoder reads only the normalised text (NFKC, one
+        dash, no doubled spaces), so rows whose address and context normalise alike (６−４−４
+        and 6-4-4, a repeated address) get the same cells, none of which is the input itself.
+        A member list repeats addresses; spelling variants of one address collapse. A row an
+        override decides is read on its own.
+        """
         override = None
         if self.by_id:
             override = self.by_id.get(row_id.strip())
         if override is None and self.by_address:
             override = self.by_address.get((context + address).strip())
+        key = (normalize_address(address), normalize_address(context) if context else "")
+        if override is None:
+            known = self._rows.get(key)
+            if known is not None:
+                return known
+        result = self.geocoder.geocode(address, context or None)
         if override is not None:
             result = self._apply_override(result, override, context + address)
         elif self.fallback is not None and result.level < 3:
             result = self.fallback(result)
-        # In RESULT_COLUMNS order, then candidates and suggestions (for the failures file).
-        return [
+        row = [
             result.unit_code,
             result.muni_code,
             result.pref,
@@ -406,6 +406,11 @@ class BatchJob:
             "|".join(result.candidates),
             "|".join(result.suggestions),
         ]
+        if override is None:
+            if len(self._rows) >= MAX_READINGS:
+                self._rows.clear()  # bounded memory on a huge list of distinct addresses
+            self._rows[key] = row
+        return row
 
     def _apply_override(
         self, result: GeocodeResult, override: Override, address: str
