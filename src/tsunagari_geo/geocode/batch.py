@@ -454,6 +454,8 @@ class BatchJob:
         n = len(addresses)
         chunks = (n + self.chunk_size - 1) // self.chunk_size
         started = time.perf_counter()
+        # Chunks read in this run stay in memory; only those a killed run left are read back.
+        fresh: dict[int, list[list[str]]] = {}
         with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
             task = bar.add_task("ジオコーディング中", total=n)
             for k in range(chunks):
@@ -470,11 +472,14 @@ class BatchJob:
                     # chunk file either holds all its rows or does not exist.
                     with atomic_path(path) as tmp:
                         tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                    fresh[k] = rows
                 bar.update(task, completed=hi)
         elapsed = time.perf_counter() - started
         results: list[list[str]] = []
         for k in range(chunks):
-            part = json.loads(self._chunk_file(journal, k).read_text(encoding="utf-8"))
+            part = fresh.get(k)
+            if part is None:
+                part = json.loads(self._chunk_file(journal, k).read_text(encoding="utf-8"))
             expected = min(n, (k + 1) * self.chunk_size) - k * self.chunk_size
             if len(part) != expected:  # pragma: no cover - a tampered journal, never silently
                 raise InputError(
