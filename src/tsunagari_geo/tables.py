@@ -248,9 +248,7 @@ def neutralize_formula(value: Any) -> Any:
     """
     if not isinstance(value, str) or _PLAIN_NUMBER_RE.fullmatch(value):
         return value
-    if value.startswith(_FORMULA_START) or value.lstrip(_LEADING_BLANKS).startswith(
-        _FORMULA_START
-    ):
+    if value.startswith(_FORMULA_START) or value.lstrip(_LEADING_BLANKS).startswith(_FORMULA_START):
         return "'" + value
     return value
 

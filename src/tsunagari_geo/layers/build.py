@@ -6,8 +6,11 @@ from it; every row gets its town, 町字, for the privacy rules), joins points t
 computes coverage, and writes two GeoPackages atomically:
 
 * the public file (``data/build/layers.gpkg``): ``activities`` (public view),
-  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage);
+  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage computed
+  from the public view only: every count, share and score there is what the public list of
+  activities accounts for, so no comparison of public layers recovers a withheld activity);
 * the planners' file (``data/build/planner.gpkg``): ``activities`` (every row, exact point),
+  ``municipalities`` and ``units`` (the full figures, every activity counted),
   ``suggestions`` and ``spread`` (matching suggestions and 横展開 candidates, which are
   computed from every activity, hidden ones included).
 
@@ -158,6 +161,16 @@ def _with_area_attributes(
     return gpd.GeoDataFrame(merged[order], geometry="geometry", crs=coverage.crs)
 
 
+#: Coverage columns that only mean something beside withheld activities (the public view has
+#: only published rows, so ``inperson_published`` would repeat ``inperson_total``).
+_PLANNER_ONLY_COLUMNS = ("inperson_published",)
+
+
+def _public_figures(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A coverage layer computed from the public view, without its planners-only columns."""
+    return coverage.drop(columns=[c for c in _PLANNER_ONLY_COLUMNS if c in coverage.columns])
+
+
 def _with_organizations(located: gpd.GeoDataFrame, orgs: pd.DataFrame) -> gpd.GeoDataFrame:
     names = dict(zip(orgs["id"].astype(str), orgs["name"].astype(str), strict=True))
     kinds = dict(zip(orgs["id"].astype(str), orgs["kind"].astype(str), strict=True))
@@ -237,22 +250,25 @@ def build_layers(
 
     located = _with_organizations(locate_activities(_drop_row_column(acts), store, geocoder), orgs)
     report.geocode_status = located["geo_status"].value_counts().to_dict()
-    public, privacy = public_activities(located, store)
+    public, privacy = public_activities(located, store, geocoder)
     report.privacy = privacy
 
-    # Coverage counts every activity (hidden and unpublished too), with the geocoder's unit as
-    # the fallback place. Twice: the planners' run measures reach from exact points; the public
-    # run, whose figures are published, measures it only from points the public view shows, so
-    # no published reach or distance is derived from a hidden, unpublished or reduced point.
+    # Coverage twice. The planners' run counts every activity (hidden, unpublished and
+    # text-withheld too) at its exact point. The public run, whose figures are published,
+    # counts only the rows the public view shows, at the points it shows them: every public
+    # count, share and score is then what the public list itself accounts for, and comparing
+    # public layers with each other or with that list recovers no withheld activity.
     organizations = _drop_row_column(orgs).drop(columns="geometry", errors="ignore")
     practice_table = (
         practices.drop(columns="geometry", errors="ignore") if practices is not None else None
     )
 
-    def coverage_at(points: gpd.GeoSeries, precision: pd.Series) -> CoverageResult:
+    def coverage_at(
+        rows: gpd.GeoDataFrame, points: gpd.GeoSeries, precision: pd.Series
+    ) -> CoverageResult:
         # Only a point that locates its row counts by position (placement.LOCATING); the
         # others count where located placed them (unit_code, muni_code), as the CLI does.
-        frame = pd.DataFrame(located.drop(columns="geometry"))
+        frame = pd.DataFrame(rows.drop(columns="geometry"))
         has_point = ~(points.isna() | points.is_empty) & precision.isin(LOCATING)
         frame["lng"] = np.where(has_point, points.x.where(has_point), np.nan)
         frame["lat"] = np.where(has_point, points.y.where(has_point), np.nan)
@@ -260,18 +276,22 @@ def build_layers(
             frame, organizations, store, good_practices=practice_table, scheme=scheme
         )
 
-    planner_coverage = coverage_at(located.geometry, located["point_precision"])
+    planner_coverage = coverage_at(located, located.geometry, located["point_precision"])
     shown = public.set_index("id")
+    listed = located[located["id"].astype(str).isin(shown.index)]
     coverage = coverage_at(
-        gpd.GeoSeries(located["id"].map(shown.geometry), index=located.index, crs=located.crs),
-        located["id"].map(shown["location_precision"]).fillna("none"),
+        listed,
+        gpd.GeoSeries(listed["id"].map(shown.geometry), index=listed.index, crs=located.crs),
+        listed["id"].map(shown["location_precision"]).fillna("none"),
     )
     report.unlocated_for_coverage = len(coverage.unlocated)
 
     public_frames: dict[str, gpd.GeoDataFrame] = {
         "activities": _dates_as_text(public),
-        "municipalities": _with_area_attributes(coverage.municipalities, store.municipalities),
-        "units": _with_area_attributes(coverage.units, store.units),
+        "municipalities": _public_figures(
+            _with_area_attributes(coverage.municipalities, store.municipalities)
+        ),
+        "units": _public_figures(_with_area_attributes(coverage.units, store.units)),
     }
     if practices is not None:
         public_frames["good_practices"] = _good_practices(practices, store)
@@ -291,6 +311,11 @@ def build_layers(
     )
     planner_frames: dict[str, pd.DataFrame] = {
         "activities": _dates_as_text(planner_activities(located)),
+        # The full figures (every activity counted) stay in the planners' file.
+        "municipalities": _with_area_attributes(
+            planner_coverage.municipalities, store.municipalities
+        ),
+        "units": _with_area_attributes(planner_coverage.units, store.units),
         "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
         "spread": planner_coverage.spread,
     }
