@@ -53,6 +53,7 @@ from tsunagari_geo.layers.privacy import (
     planner_activities,
     public_activities,
 )
+from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
 from tsunagari_geo.layers.published import write_layers
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
@@ -199,6 +200,13 @@ def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
+def _with_public_ids(planner: gpd.GeoDataFrame, opaque: dict[str, str]) -> gpd.GeoDataFrame:
+    """The planners' activities with ``public_id`` (what the public view calls each) after ``id``."""
+    out = planner.copy()
+    out.insert(out.columns.get_loc("id") + 1, "public_id", out["id"].astype(str).map(opaque))
+    return out
+
+
 def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
     """Suggestions with a stable ``id``: level-area-need-group-rank, e.g. unit-11101-theme-ibasho-company-1."""
     out = suggestions.copy()
@@ -215,11 +223,14 @@ def build_layers(
     planner_out: Path = DEFAULT_PLANNER_LAYERS,
     geocoder: Geocoder | None = None,
     scheme: str = "quantiles",
+    id_key: bytes | None = None,
 ) -> BuildReport:
     """Run the pipeline on ``inputs`` and write the public and planners' layer files.
 
-    Raises InputError when an input file is missing or has no valid row, StoreError when
-    the store cannot be read. Rows with problems are left out and listed in
+    Public activities are called by opaque ids, a keyed hash of the member's id
+    (:mod:`tsunagari_geo.layers.public_ids`) with ``id_key``, by default the key file beside
+    ``planner_out`` (created on the first build). Raises InputError when an input file is
+    missing or has no valid row, StoreError when the store cannot be read. Rows with problems are left out and listed in
     ``report.validation``.
     """
     for path in (inputs.organizations, inputs.activities):
@@ -286,6 +297,13 @@ def build_layers(
     )
     report.unlocated_for_coverage = len(coverage.unlocated)
 
+    # From here on the public view calls each activity by its opaque id, in the order of
+    # those ids, so neither the ids nor the row order show the members' numbering or its gaps.
+    key = id_key if id_key is not None else load_or_create_key(key_path(planner_out))
+    opaque = public_ids(located["id"].astype(str), key)
+    public = public.assign(id=public["id"].astype(str).map(opaque))
+    public = public.sort_values("id", kind="stable").reset_index(drop=True)
+
     public_frames: dict[str, gpd.GeoDataFrame] = {
         "activities": _dates_as_text(public),
         "municipalities": _public_figures(
@@ -310,7 +328,7 @@ def build_layers(
         },
     )
     planner_frames: dict[str, pd.DataFrame] = {
-        "activities": _dates_as_text(planner_activities(located)),
+        "activities": _dates_as_text(_with_public_ids(planner_activities(located), opaque)),
         # The full figures (every activity counted) stay in the planners' file.
         "municipalities": _with_area_attributes(
             planner_coverage.municipalities, store.municipalities
