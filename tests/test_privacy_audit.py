@@ -415,7 +415,8 @@ def test_reduced_rows_are_public_only_at_a_town_or_municipality_point(
         if wanted == "municipality":
             assert point in municipal, feature["id"]  # never finer than the row allows
         checked += 1
-    assert checked >= 20
+    # 22 reduced rows, less the 5 whose text names the place they withhold (not published).
+    assert checked >= 17
 
 
 def test_the_audit_finds_a_planted_leak_of_each_kind(
