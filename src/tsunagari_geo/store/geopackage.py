@@ -2,7 +2,8 @@
 
 Reference data is one GeoPackage with the layers ``units``, ``municipalities``, ``towns`` and
 the tables ``metadata`` (key/value), ``sources``, ``region`` (region.toml and the registry CSVs
-as imported) and ``japan_municipalities`` (pref, name). A published layer set is another
+as imported), ``japan_municipalities`` (pref, name) and, when a national source was
+imported, ``japan_towns`` (every other prefecture's towns, indexed by prefecture). A published layer set is another
 GeoPackage with a ``metadata`` table naming its kind, layers, row counts and list columns
 (GeoPackage has no list type, so lists are stored as JSON arrays).
 
@@ -15,6 +16,7 @@ Every file is written to a temporary file beside the target and renamed over it 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -28,9 +30,11 @@ import pyogrio
 
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import RegionError, StoreError
-from tsunagari_geo.region import Region, RegionFiles
+from tsunagari_geo.region import PREFECTURES, Region, RegionFiles
 from tsunagari_geo.store.base import (
+    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
+    OPTIONAL_TABLES,
     REFERENCE_LAYERS,
     REFERENCE_TABLES,
     REIMPORT_HINT,
@@ -74,9 +78,15 @@ class GeoPackageStore(Store):
             ),
             "japan_municipalities": data.japan_municipalities[["pref", "name"]],
         }
+        if data.japan_towns is not None:
+            tables["japan_towns"] = data.japan_towns[list(JAPAN_TOWN_COLUMNS)]
         with atomic_path(path) as tmp:
             for name, frame in tables.items():
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+            if data.japan_towns is not None:
+                # One prefecture is read at a time (the geocoder's lazy indexes): index it.
+                with sqlite3.connect(tmp) as db:
+                    db.execute("CREATE INDEX japan_towns_pref ON japan_towns (pref)")
 
     # --- reference data: read -----------------------------------------------------------------
 
@@ -101,7 +111,8 @@ class GeoPackageStore(Store):
         missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
         if missing:
             raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
-        for layer in (*REFERENCE_LAYERS, "japan_municipalities"):
+        optional = [n for n in OPTIONAL_TABLES if n in summary.counts]
+        for layer in (*REFERENCE_LAYERS, "japan_municipalities", *optional):
             if str(summary.counts[layer]) != meta.get(layer):
                 raise StoreError(
                     f"layer {layer} has {summary.counts[layer]} rows but the import wrote "
@@ -154,6 +165,18 @@ class GeoPackageStore(Store):
     def japan_municipalities(self) -> pd.DataFrame:
         frame = self._read("japan_municipalities")
         return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
+
+    def japan_towns(self, pref: str) -> pd.DataFrame:
+        if not self.has_japan_towns or pref not in PREFECTURES:
+            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
+        # ``pref`` is one of the 47 names, so the filter is a literal, not user text.
+        try:
+            frame = pyogrio.read_dataframe(
+                self.path, layer="japan_towns", where=f"pref = '{pref}'", read_geometry=False
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot read layer japan_towns: {exc}", path=self.path) from exc
+        return pd.DataFrame(frame)
 
     # --- published layers ---------------------------------------------------------------------
 
