@@ -168,8 +168,13 @@ def test_other_prefectures_are_indexed_only_when_first_used(small_store: Referen
     assert set(geocoder.dictionary._japan) == {"東京都"}
 
 
-def test_designated_cities_everywhere_come_from_the_dictionary(japan_store_path: Path) -> None:
-    geocoder = Geocoder.from_store(open_store(japan_store_path))
+@pytest.fixture(scope="module")
+def japan_geocoder(japan_store_path: Path) -> Geocoder:
+    return Geocoder.from_store(open_store(japan_store_path))
+
+
+def test_designated_cities_everywhere_come_from_the_dictionary(japan_geocoder: Geocoder) -> None:
+    geocoder = japan_geocoder
     for address, city in (
         ("名古屋市栄3-4-5", "名古屋市中区"),
         ("大阪府堺市北区長曽根町", "堺市北区"),
@@ -227,10 +232,15 @@ def test_a_ward_is_inferred_for_a_town_group_too(region_geocoder: Geocoder) -> N
     assert (r.city, r.town) == ("さいたま市浦和区", "高砂") and "ward_inferred" in r.reason
 
 
-def test_an_oaza_listed_only_through_its_aza_is_the_group(geocoder: Geocoder) -> None:
-    r = geocoder.geocode("福島県双葉郡富岡町小浜")
-    assert (r.level, r.town) == (3, "大字小浜") and "aza_not_given" in r.reason
-    assert r.candidates and all(c.startswith("福島県双葉郡富岡町大字小浜") for c in r.candidates)
+def test_an_oaza_listed_only_through_its_aza_is_the_group(japan_geocoder: Geocoder) -> None:
+    r = japan_geocoder.geocode("熊本県人吉市下原田町")  # listed only through its 7 字
+    assert (r.level, r.town) == (3, "下原田町") and "aza_not_given" in r.reason.split(",")
+    assert len(r.candidates) == 7
+    assert all(c.startswith("熊本県人吉市下原田町") for c in r.candidates)
+    both = japan_geocoder.geocode("岩手県宮古市田老")  # 田老一〜四丁目 and 17 字
+    assert (both.town, len(both.candidates)) == ("田老", 4 + 17)
+    one = japan_geocoder.geocode(r.candidates[0])
+    assert "koaza" in one.reason and one.lat != r.lat
 
 
 def test_a_group_outside_the_region_is_read_the_same_way(geocoder: Geocoder) -> None:

@@ -345,10 +345,10 @@ def _index_towns(
         for base, numbers in index.chome.items():
             if base not in index.plain:
                 # 東越谷 exists only as 東越谷一丁目…十丁目: written without its 丁目, the
-                # group is what the text names.
-                index.groups[base] = _group(
-                    index.code, index.names[base], [numbers[n] for n in sorted(numbers)]
-                )
+                # group is what the text names (with its 字 too, where it also has some).
+                aza = index.groups[base].parts if base in index.groups else ()
+                chome = [numbers[n] for n in sorted(numbers)]
+                index.groups[base] = _group(index.code, index.names[base], [*chome, *aza])
         for key, town in index.plain.items():
             # 大字新堀 and 新堀町: a bare 新堀 dropped either 大字 or 町. 国済寺 and 国済寺町:
             # a bare 国済寺 is exactly the first one's name.
