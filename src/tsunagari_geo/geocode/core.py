@@ -85,7 +85,9 @@ def reason_text(code: str, region: Region) -> str:
 
 _OAZA_PREFIXES = ("大字", "字")
 # At most 9 digits: a longer run is no 丁目, and int() refuses runs over 4,300 digits.
-_CHOME_EXPLICIT_RE = re.compile(r"([0-9]{1,9}|[一二三四五六七八九十]+)丁目")
+# 丁 alone is how 堺市 writes its 丁目 (北花田町2丁4-1); 丁 before a digit or dash only, so a
+# name continuing after 丁 (八丁堀) is not read as a 丁目.
+_CHOME_EXPLICIT_RE = re.compile(r"([0-9]{1,9}|[一二三四五六七八九十]+)(?:丁目|丁(?=[0-9-]|$))")
 _CHOME_LEADING_RE = re.compile(r"([0-9]{1,9})(?:-(?=[0-9])|(?![0-9番号の]))")
 _MORE_NUMBERS_RE = re.compile(r"[0-9]+-[0-9]+")
 _GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")

@@ -36,7 +36,11 @@ from tsunagari_geo.text import fold, kanji_to_int, town_key
 
 log = logging.getLogger(__name__)
 
-_CHOME_RE = re.compile(r"^(.+?)([一二三四五六七八九十]+)丁目$")
+#: 常盤六丁目, and 北花田町二丁 as 堺市 writes its 丁目 (a base of two characters at least, so a
+#: name like 大八丁 stays a name).
+_CHOME_RE = re.compile(
+    r"^(.+?)([一二三四五六七八九十]+)丁目$|^(.{2,}?)([一二三四五六七八九十]+)丁$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +159,12 @@ class PrefectureIndex:
         _index_towns(
             indexes,
             zip(
-                frame["municipality"].astype(str),
-                frame["town"].astype(str),
-                frame["koaza"].fillna("").astype(str),
-                frame["lat"],
-                frame["lng"],
-                frame["point_source"].astype(str),
+                frame["municipality"].astype(str).tolist(),
+                frame["town"].astype(str).tolist(),
+                frame["koaza"].fillna("").astype(str).tolist(),
+                frame["lat"].tolist(),
+                frame["lng"].tolist(),
+                frame["point_source"].astype(str).tolist(),
                 strict=True,
             ),
         )
@@ -329,10 +333,11 @@ def _index_towns(
         index.plain[key] = town
         m = _CHOME_RE.match(name)
         if m:
-            number = kanji_to_int(m.group(2))
+            base, numeral = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            number = kanji_to_int(numeral)
             if number is not None:
-                index.chome.setdefault(town_key(m.group(1)), {})[number] = town
-                index.names.setdefault(town_key(m.group(1)), m.group(1))
+                index.chome.setdefault(town_key(base), {})[number] = town
+                index.names.setdefault(town_key(base), base)
                 continue
         index.names.setdefault(key, name)
     for (unit_code, key), parts in koaza_only.items():

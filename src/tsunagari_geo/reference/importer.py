@@ -47,6 +47,7 @@ class ImportReport:
     japan_municipalities: int = 0
     #: towns of the other prefectures, from the national source (0 without one).
     japan_towns: int = 0
+    japan_prefectures: int = 0
     area_km2: float = 0.0
     population: int = 0
     n03_edition: str = ""
@@ -98,6 +99,7 @@ def import_reference(
         raw_japan, japan_files = sources.read_japan_towns(japan, region)
         japan_towns = _impute_japan_points(raw_japan, report)
         report.japan_towns = len(japan_towns)
+        report.japan_prefectures = int(japan_towns["pref"].nunique())
 
     report.units = len(units)
     report.municipalities = len(municipalities)
@@ -441,6 +443,7 @@ def _metadata(
         "towns": str(report.towns),
         "japan_municipalities": str(report.japan_municipalities),
         "japan_towns": str(report.japan_towns),
+        "japan_prefectures": str(report.japan_prefectures),
         "japan_dir": str(japan.resolve()) if japan is not None else "",
         "area_km2": f"{report.area_km2:.3f}",
         "population": str(report.population),

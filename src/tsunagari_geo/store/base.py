@@ -35,9 +35,10 @@ LayerKind = Literal["public", "planner"]
 #: The reference layers and tables every store holds, in the order they are written.
 REFERENCE_LAYERS = ("units", "municipalities", "towns")
 REFERENCE_TABLES = ("metadata", "sources", "region", "japan_municipalities")
-#: Tables a store holds only when their source was imported (``data import --japan``).
-OPTIONAL_TABLES = ("japan_towns",)
-#: The columns of ``japan_towns``: one row per 大字・町丁目 of another prefecture.
+#: Tables a store holds only when their source was imported (``data import --japan``), each with
+#: the metadata key that says how many rows it has.
+OPTIONAL_TABLES = {"japan_towns": "japan_prefectures"}
+#: The columns of a prefecture's towns (:meth:`Store.japan_towns`): one row per 大字・町丁目.
 JAPAN_TOWN_COLUMNS = ("pref", "municipality", "town", "koaza", "lat", "lng", "point_source")
 
 
