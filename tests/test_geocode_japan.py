@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tsunagari_geo.analysis.placement import placed_point
 from tsunagari_geo.geocode.core import REASONS, Geocoder
 from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.reference.store import ReferenceStore
@@ -105,6 +106,13 @@ def test_an_address_outside_gets_its_town_and_point_but_stays_outside(
     assert r.lat == pytest.approx(35.68, abs=0.01) and r.lng == pytest.approx(139.77, abs=0.01)
     assert r.unit_code == "" and r.muni_code == ""  # not one of the region's units
     assert r.reason.split(",")[0] == "outside_prefecture"
+
+
+def test_an_address_outside_is_not_placed_in_the_regions_analysis(geocoder: Geocoder) -> None:
+    result = geocoder.geocode("東京都北区赤羽1-2")
+    assert result.lat is not None
+    place = placed_point(result)
+    assert (place.lng, place.unit_code, place.precision) == (None, "", "none")
 
 
 def test_a_ward_name_of_both_reads_here_with_our_town_and_there_with_theirs(
