@@ -8,7 +8,10 @@ assembled in a temporary folder from ../shared/data/japan) so that shared names 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -306,3 +309,26 @@ def test_accuracy_floor_on_a_sample_of_the_peers_suite(
     # Measured on this sample (1,304 rows): 100.0% and 99.9% (bench/geocode_japan_accuracy.py: whole suite).
     assert muni / len(sample) >= 0.99
     assert town / asserted >= 0.985
+
+
+def test_the_cli_imports_the_national_folder_and_looks_up_outside(
+    source_dir: Path, japan_dir: Path, tmp_path: Path
+) -> None:
+    japan = _small_japan(japan_dir, tmp_path / "japan")
+    store = tmp_path / "cli.gpkg"
+    cli = [sys.executable, "-m", "tsunagari_geo"]
+    run = {"capture_output": True, "text": True, "timeout": 120}
+    imported = subprocess.run(
+        [*cli, "data", "import", "--source", str(source_dir), "--japan", str(japan),
+         "--store", str(store)],
+        **run,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "他県の町字" in imported.stdout
+    env = {**os.environ, "TSUNAGARI_STORE": str(store)}
+    lookup = subprocess.run([*cli, "lookup", "東京都府中市宮西町1-1"], env=env, **run)
+    assert lookup.returncode == 0, lookup.stderr
+    found = json.loads(lookup.stdout)
+    assert (found["status"], found["town"], found["level"]) == (
+        "outside_prefecture", "宮西町一丁目", 3
+    )  # fmt: skip
