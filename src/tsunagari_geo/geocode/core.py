@@ -859,8 +859,8 @@ def _scan(
 def _koaza_at(index: UnitIndex, town: str, key: str, i: int) -> _TownHit | None:
     """The 小字 of ``town`` written at ``key[i:]`` (with or without 字), if any."""
     j = i + 1 if key.startswith("字", i) else i
-    for (town_key, koaza_key), koaza_town in index.koaza.items():
-        if town_key == town and key.startswith(koaza_key, j):
+    for koaza_key, koaza_town in index.koaza_by_town.get(town, ()):
+        if key.startswith(koaza_key, j):
             return _TownHit(koaza_town, j + len(koaza_key), ["koaza"])
     return None
 

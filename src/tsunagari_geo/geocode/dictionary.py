@@ -86,6 +86,8 @@ class UnitIndex:
     #: folded key → name as the dictionary writes it, 丁目 towns once under their base
     #: (常盤 → 常盤, 大字新堀 key 新堀 → 大字新堀): what a spelling suggestion offers.
     names: dict[str, str] = field(default_factory=dict)
+    #: town key → its 小字 (folded) with their towns, longest first: ``koaza`` by town.
+    koaza_by_town: dict[str, list[tuple[str, Town]]] = field(default_factory=dict)
     #: folded key of a town listed only as its 丁目 or 字 (東越谷) → the group.
     groups: dict[str, TownGroup] = field(default_factory=dict)
 
@@ -328,6 +330,7 @@ def _index_towns(
                 index.plain.setdefault(koaza_key, town)
             else:
                 index.koaza[(key, koaza_key)] = town
+                index.koaza_by_town.setdefault(key, []).append((koaza_key, town))
                 koaza_only[(unit_code, key)].append(town)
             continue
         index.plain[key] = town
