@@ -240,6 +240,13 @@ def test_a_chome_written_still_reads_that_chome(region_geocoder: Geocoder) -> No
     assert (missing.status, missing.reason) == ("partial", "chome_not_found")
 
 
+def test_a_group_name_the_text_goes_on_from_is_not_the_group(region_geocoder: Geocoder) -> None:
+    # 上青木 exists as 上青木一丁目…; 上青木東 is no town: not 上青木 with 東 left over.
+    r = region_geocoder.geocode("川口市上青木東3")
+    assert (r.status, r.level) == ("partial", 2)
+    assert "川口市上青木西3" in r.suggestions
+
+
 def test_a_ward_is_inferred_for_a_town_group_too(region_geocoder: Geocoder) -> None:
     r = region_geocoder.geocode("さいたま市高砂")
     assert (r.city, r.town) == ("さいたま市浦和区", "高砂") and "ward_inferred" in r.reason

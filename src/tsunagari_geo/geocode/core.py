@@ -91,6 +91,9 @@ _CHOME_EXPLICIT_RE = re.compile(r"([0-9]{1,9}|[一二三四五六七八九十]+)
 _CHOME_LEADING_RE = re.compile(r"([0-9]{1,9})(?:-(?=[0-9])|(?![0-9番号の]))")
 _MORE_NUMBERS_RE = re.compile(r"[0-9]+-[0-9]+")
 _GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")
+#: What may follow a town group's name (東越谷): the end, a block number, a 丁目 that is not in
+#: the dictionary, 番地/号, a bracket; anything else means the name goes on.
+_GROUP_END_RE = re.compile(r"$|[0-9\-一二三四五六七八九十丁番号の(（]")
 #: Reasons after which spelling suggestions are looked for.
 _SUGGEST_FOR = frozenset({"municipality_not_found", "town_not_found"})
 # Kanji numerals count as a block number only before 番/号/の/-: 千代田 and 一番館 are names.
@@ -840,6 +843,9 @@ def _scan(
             koaza_hit = _koaza_at(index, s, key, after) if exact else None
             if koaza_hit is not None:
                 return koaza_hit
+            if not _GROUP_END_RE.match(key, after):
+                # Only a name that ends here is the group: 本町 in 本町田 is another name.
+                continue
             # 東越谷 for 東越谷一丁目…十丁目: the group, its parts as candidates.
             return _TownHit(group, after, [_group_reason(group)], group.parts)
         if exact and s in index.machi_pairs and not oaza:
