@@ -24,6 +24,25 @@ def source_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def japan_dir() -> Path:
+    """The national source folder (all 47 prefectures' towns), beside the Saitama one."""
+    path = Path(os.environ.get("TSUNAGARI_JAPAN", REPO.parent / "shared/data/japan"))
+    if not (path / "towns/api/ja.json").exists():
+        pytest.fail(f"national reference data not found at {path}; set TSUNAGARI_JAPAN")
+    return path
+
+
+@pytest.fixture(scope="session")
+def japan_store_path(
+    source_dir: Path, japan_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A store of the real sources with all Japan's towns, once for the whole session."""
+    path = tmp_path_factory.mktemp("japan_store") / "tsunagari.gpkg"
+    import_reference(source_dir, path, japan=japan_dir)
+    return path
+
+
+@pytest.fixture(scope="session")
 def store_path(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store imported from the real sources, once for the whole session."""
     path = tmp_path_factory.mktemp("store") / "tsunagari.gpkg"

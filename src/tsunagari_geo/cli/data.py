@@ -42,9 +42,22 @@ RegionOption = Annotated[
 ]
 
 
+JapanOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--japan",
+        help="全国の町字データのフォルダ（例: ../shared/data/japan）。指定すると県外の住所も"
+        "町字まで読みます（既定: $TSUNAGARI_JAPAN、なければ取り込まない）",
+    ),
+]
+
+
 @data_app.command("import")
 def import_cmd(
-    source: SourceOption = None, store: StoreOption = None, region: RegionOption = None
+    source: SourceOption = None,
+    store: StoreOption = None,
+    region: RegionOption = None,
+    japan: JapanOption = None,
 ) -> None:
     """公開データを検証し、埋め込みストア（GeoPackage）を作ります。"""
     settings = get_settings()
@@ -57,13 +70,14 @@ def import_cmd(
             path=settings.source or DEFAULT_SOURCE,
         )
     target = store or settings.store
-    report = import_reference(src, target, region=chosen)
+    report = import_reference(src, target, region=chosen, japan=japan or settings.japan)
     for warning in report.warnings:
         console.print(f"[yellow]注意:[/] {warning}", highlight=False)
     console.print(
         f"取り込み完了（{chosen.pref_name}）: {report.units} 区域, {report.municipalities} 市町村, "
         f"{report.towns:,} 町字, 面積 {report.area_km2:,.2f} km², 人口 {report.population:,}, "
-        f"他県の市区町村名 {report.japan_municipalities:,} → {target}",
+        f"他県の市区町村名 {report.japan_municipalities:,}, 他県の町字 {report.japan_towns:,} "
+        f"→ {target}",
         highlight=False,
     )
 
@@ -87,6 +101,7 @@ def info_cmd(
         (f"市町村 ({region.municipality_count})", "municipalities"),
         ("町字 (大字・町丁目)", "towns"),
         ("他県の市区町村名", "japan_municipalities"),
+        ("他県の町字 (全国の住所を町字まで)", "japan_towns"),
         ("面積 km²", "area_km2"),
         ("人口 (令和2年国勢調査)", "population"),
         ("行政区域データの版", "n03_edition"),

@@ -46,6 +46,9 @@ class ImportReport:
     municipalities: int = 0
     towns: int = 0
     japan_municipalities: int = 0
+    #: towns of the other prefectures, from the national source (0 without one).
+    japan_towns: int = 0
+    japan_prefectures: int = 0
     area_km2: float = 0.0
     population: int = 0
     n03_edition: str = ""
@@ -55,11 +58,14 @@ class ImportReport:
 
 
 def import_reference(
-    source: Path, store: Path | str, *, region: Region | None = None
+    source: Path, store: Path | str, *, region: Region | None = None, japan: Path | None = None
 ) -> ImportReport:
     """Validate the sources in ``source`` against ``region`` and write the store at ``store``.
 
-    ``region`` defaults to :func:`tsunagari_geo.region.default_region`. Raises
+    ``region`` defaults to :func:`tsunagari_geo.region.default_region`. ``japan``, a national
+    source folder laid out as ``../shared/data/japan``, adds every other prefecture's towns
+    (``japan_towns``) so the geocoder reads addresses anywhere in Japan to town level; the
+    region's own towns always come from ``source``. Raises
     :class:`SourceError` or :class:`ValidationError` naming the file and value; the store on
     disk is untouched when anything fails.
     """
@@ -79,17 +85,27 @@ def import_reference(
     index, index_path = sources.read_towns_index(source, region)
     towns_raw, town_files, listed = sources.read_towns(source, region, index)
     towns = _build_towns(towns_raw, listed, index_path, registry, units, report)
-    japan = sources.japan_municipalities(index, region)
-    if japan.empty:
+    other_names = sources.japan_municipalities(index, region)
+    if other_names.empty:
         report.warnings.append(
             f"{index_path} lists no prefecture but {region.pref_name}: "
             "the geocoder refuses a store without the other prefectures' names"
         )
 
+    japan_towns = None
+    japan_files: list[Path] = []
+    if japan is not None:
+        if not japan.is_dir():
+            raise SourceError("national source folder does not exist", path=japan)
+        raw_japan, japan_files = sources.read_japan_towns(japan, region)
+        japan_towns = _impute_japan_points(raw_japan, report)
+        report.japan_towns = len(japan_towns)
+        report.japan_prefectures = int(japan_towns["pref"].nunique())
+
     report.units = len(units)
     report.municipalities = len(municipalities)
     report.towns = len(towns)
-    report.japan_municipalities = len(japan)
+    report.japan_municipalities = len(other_names)
     report.area_km2 = float(units["area_km2"].sum())
     report.population = int(units["pop_total"].sum())
     report.n03_edition = n03_edition(boundary_path.name)
@@ -98,12 +114,14 @@ def import_reference(
         [("boundaries", boundary_path), ("census", census_path)]
         + [("towns", p) for p in town_files]
     )
+    japan_records = sources.record_sources([("japan_towns", p) for p in japan_files])
     src_table = pd.DataFrame(
         {
-            "role": [s.role for s in source_files],
-            "path": [str(s.path.relative_to(source)) for s in source_files],
-            "sha256": [s.sha256 for s in source_files],
-            "size": [s.size for s in source_files],
+            "role": [s.role for s in (*source_files, *japan_records)],
+            "path": [str(s.path.relative_to(source)) for s in source_files]
+            + [str(s.path.relative_to(japan)) for s in japan_records if japan],
+            "sha256": [s.sha256 for s in (*source_files, *japan_records)],
+            "size": [s.size for s in (*source_files, *japan_records)],
         }
     )
     data = ReferenceData(
@@ -112,8 +130,9 @@ def import_reference(
         municipalities=municipalities,
         towns=towns,
         sources=src_table,
-        japan_municipalities=japan,
-        metadata=_metadata(report, source, region),
+        japan_municipalities=other_names,
+        metadata=_metadata(report, source, region, japan),
+        japan_towns=japan_towns,
     )
     backend.write_reference(store, data)
     return report
@@ -367,7 +386,51 @@ def _impute_missing_points(
     return towns
 
 
-def _metadata(report: ImportReport, source: Path, region: Region) -> dict[str, str]:
+def _impute_japan_points(towns: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
+    """A point for the other prefectures' towns listed without one, and where it came from.
+
+    As for the region's towns (:func:`_impute_missing_points`): ``sibling_chome`` is the mean
+    of the same town's other 丁目; without boundaries for other prefectures the fallback is
+    ``municipality_mean``, the mean of the municipality's towns.
+    """
+    towns = towns.copy()
+    towns["point_source"] = "dictionary"
+    missing = towns["lat"].isna() | towns["lng"].isna()
+    if not missing.any():
+        return towns
+    base = towns["town"].str.replace(_CHOME_RE, "", regex=True)
+    known = towns[~missing].assign(base=base[~missing])
+    keys = ["pref", "municipality"]
+    by_base = _mean_points(known.groupby([*keys, "base"])[["lat", "lng"]].mean())
+    by_muni = _mean_points(known.groupby(keys)[["lat", "lng"]].mean())
+    for i in towns.index[missing]:
+        muni = (str(towns.at[i, "pref"]), str(towns.at[i, "municipality"]))
+        point = by_base.get((*muni, str(base.at[i])))
+        source = "sibling_chome"
+        if point is None:
+            point, source = by_muni.get(muni), "municipality_mean"
+        if point is None:
+            continue  # a municipality without any point: the town stays without one
+        towns.at[i, "lat"], towns.at[i, "lng"] = point
+        towns.at[i, "point_source"] = source
+    counts = towns.loc[missing, "point_source"].value_counts().to_dict()
+    report.warnings.append(
+        f"{int(missing.sum())} towns of other prefectures have no point in the dictionary; "
+        f"imputed: {counts}"
+    )
+    return towns
+
+
+def _mean_points(means: pd.DataFrame) -> dict[tuple[str, ...], tuple[float, float]]:
+    return {
+        tuple(str(k) for k in key): (float(lat), float(lng))
+        for key, lat, lng in zip(means.index, means["lat"], means["lng"], strict=True)
+    }
+
+
+def _metadata(
+    report: ImportReport, source: Path, region: Region, japan: Path | None = None
+) -> dict[str, str]:
     return {
         "tsunagari_geo_version": __version__,
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -380,6 +443,9 @@ def _metadata(report: ImportReport, source: Path, region: Region) -> dict[str, s
         "municipalities": str(report.municipalities),
         "towns": str(report.towns),
         "japan_municipalities": str(report.japan_municipalities),
+        "japan_towns": str(report.japan_towns),
+        "japan_prefectures": str(report.japan_prefectures),
+        "japan_dir": str(japan.resolve()) if japan is not None else "",
         "area_km2": f"{report.area_km2:.3f}",
         "population": str(report.population),
         "repaired_codes": ",".join(report.repaired_codes),

@@ -20,6 +20,7 @@ import pyogrio
 
 from tsunagari_geo.errors import SourceError, ValidationError
 from tsunagari_geo.region import Region
+from tsunagari_geo.store import JAPAN_TOWN_COLUMNS
 
 #: CRSs the N03 data is published in: WGS 84 (as re-published), JGD2000 and JGD2011 geographic.
 ACCEPTED_CRS = {4326: "WGS 84", 4612: "JGD2000", 6668: "JGD2011"}
@@ -272,3 +273,60 @@ def read_census(source: Path, region: Region) -> tuple[pd.DataFrame, Path]:
 def record_sources(pairs: list[tuple[str, Path]]) -> list[SourceFile]:
     """Checksums of every file read, for the metadata table."""
     return [_record(role, path) for role, path in pairs]
+
+
+# --- Geolonia town dictionary, all Japan ------------------------------------------------------
+
+#: Where the national dictionary's index sits in a national source folder (``../shared/data/japan``).
+JAPAN_TOWNS_INDEX = Path("towns/api/ja.json")
+JAPAN_TOWNS_DIR = Path("towns/api/ja")
+
+
+def read_japan_towns(japan: Path, region: Region) -> tuple[pd.DataFrame, list[Path]]:
+    """Every 大字・町丁目 of every prefecture but the region's, from a national source folder.
+
+    ``japan`` is laid out as ``../shared/data/japan`` (``towns/api/ja.json`` and
+    ``towns/api/ja/<都道府県>/<市区町村>.json``, the Geolonia v1 layout). The region's own
+    prefecture is skipped: its towns come from the region's source and stay as they are.
+    Returns a frame with :data:`JAPAN_TOWN_COLUMNS` but ``point_source`` (lat/lng NaN where the dictionary has no
+    point) and the files read. Raises SourceError or ValidationError naming the file.
+    """
+    index_path = japan / JAPAN_TOWNS_INDEX
+    if not index_path.exists():
+        raise SourceError("national town dictionary index ja.json is missing", path=index_path)
+    try:
+        prefs = json.loads(index_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(
+            f"town dictionary index is not valid JSON: {exc}", path=index_path
+        ) from exc
+    if not isinstance(prefs, dict):
+        raise SourceError("town dictionary index is not an object", path=index_path)
+    columns: dict[str, list[object]] = {c: [] for c in JAPAN_TOWN_COLUMNS[:-1]}
+    files = [index_path]
+    for pref, munis in prefs.items():
+        if pref == region.pref_name:
+            continue
+        for muni in munis:
+            path = japan / JAPAN_TOWNS_DIR / pref / f"{muni}.json"
+            if not path.exists():
+                raise SourceError("town file listed in ja.json is missing", path=path, value=muni)
+            try:
+                rows = json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise SourceError(f"town file is not valid JSON: {exc}", path=path) from exc
+            for n, row in enumerate(rows, start=1):
+                town = row.get("town") if isinstance(row, dict) else None
+                if not isinstance(town, str) or not town.strip():
+                    raise ValidationError("town without a name", path=path, row=n, value=row)
+                columns["pref"].append(pref)
+                columns["municipality"].append(muni)
+                columns["town"].append(town)
+                columns["koaza"].append(row.get("koaza") or "")
+                columns["lat"].append(row.get("lat"))
+                columns["lng"].append(row.get("lng"))
+            files.append(path)
+    frame = pd.DataFrame(columns)
+    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+    frame["lng"] = pd.to_numeric(frame["lng"], errors="coerce")
+    return frame, files

@@ -10,6 +10,7 @@
 
 from tsunagari_geo.store.backends import backend_for, open_layers, open_store, write_layers
 from tsunagari_geo.store.base import (
+    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
     STORE_SCHEMA_VERSION,
     LayerKind,
@@ -20,6 +21,7 @@ from tsunagari_geo.store.base import (
 from tsunagari_geo.store.geopackage import GeoPackageStore
 
 __all__ = [
+    "JAPAN_TOWN_COLUMNS",
     "LAYERS_SCHEMA_VERSION",
     "STORE_SCHEMA_VERSION",
     "GeoPackageStore",

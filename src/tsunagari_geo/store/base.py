@@ -35,6 +35,11 @@ LayerKind = Literal["public", "planner"]
 #: The reference layers and tables every store holds, in the order they are written.
 REFERENCE_LAYERS = ("units", "municipalities", "towns")
 REFERENCE_TABLES = ("metadata", "sources", "region", "japan_municipalities")
+#: Tables a store holds only when their source was imported (``data import --japan``), each with
+#: the metadata key that says how many rows it has.
+OPTIONAL_TABLES = {"japan_towns": "japan_prefectures"}
+#: The columns of a prefecture's towns (:meth:`Store.japan_towns`): one row per 大字・町丁目.
+JAPAN_TOWN_COLUMNS = ("pref", "municipality", "town", "koaza", "lat", "lng", "point_source")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class ReferenceData:
     sources: pd.DataFrame
     japan_municipalities: pd.DataFrame
     metadata: dict[str, str] = field(default_factory=dict)
+    #: every other prefecture's towns (columns pref, municipality, town, koaza, lat, lng,
+    #: point_source) when a national source was imported; None when not.
+    japan_towns: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,17 @@ class Store(ABC):
     def japan_municipalities(self) -> pd.DataFrame:
         """Municipality names of every other prefecture (columns pref, name)."""
 
+    @abstractmethod
+    def japan_towns(self, pref: str) -> pd.DataFrame:
+        """The towns of one other prefecture (columns pref, municipality as ``ja.json`` lists
+        it, town, koaza, lat, lng, point_source); empty when the store was imported without a
+        national source (``data import --japan``) or ``pref`` is the region's own."""
+
+    @property
+    def has_japan_towns(self) -> bool:
+        """Whether the store holds the towns of all Japan."""
+        return int(self.meta.get("japan_towns", "0") or 0) > 0
+
     @property
     def attribution(self) -> list[str]:
         return self.meta.get("attribution", "").splitlines()
@@ -159,6 +178,7 @@ class Store(ABC):
             "municipalities": int(meta["municipalities"]),
             "towns": int(meta["towns"]),
             "japan_municipalities": int(meta["japan_municipalities"]),
+            "japan_towns": int(meta.get("japan_towns", "0") or 0),
             "area_km2": round(float(meta["area_km2"]), 3),
             "population": int(meta["population"]),
             "repaired_codes": [c for c in meta.get("repaired_codes", "").split(",") if c],

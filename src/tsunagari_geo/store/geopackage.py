@@ -2,7 +2,9 @@
 
 Reference data is one GeoPackage with the layers ``units``, ``municipalities``, ``towns`` and
 the tables ``metadata`` (key/value), ``sources``, ``region`` (region.toml and the registry CSVs
-as imported) and ``japan_municipalities`` (pref, name). A published layer set is another
+as imported), ``japan_municipalities`` (pref, name) and, when a national source was
+imported, ``japan_towns`` (every other prefecture's towns, one compressed row per
+prefecture). A published layer set is another
 GeoPackage with a ``metadata`` table naming its kind, layers, row counts and list columns
 (GeoPackage has no list type, so lists are stored as JSON arrays).
 
@@ -14,7 +16,10 @@ Every file is written to a temporary file beside the target and renamed over it 
 
 from __future__ import annotations
 
+import base64
 import json
+import sqlite3
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -28,9 +33,11 @@ import pyogrio
 
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import RegionError, StoreError
-from tsunagari_geo.region import Region, RegionFiles
+from tsunagari_geo.region import PREFECTURES, Region, RegionFiles
 from tsunagari_geo.store.base import (
+    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
+    OPTIONAL_TABLES,
     REFERENCE_LAYERS,
     REFERENCE_TABLES,
     REIMPORT_HINT,
@@ -74,6 +81,8 @@ class GeoPackageStore(Store):
             ),
             "japan_municipalities": data.japan_municipalities[["pref", "name"]],
         }
+        if data.japan_towns is not None:
+            tables["japan_towns"] = _pack_prefectures(data.japan_towns)
         with atomic_path(path) as tmp:
             for name, frame in tables.items():
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
@@ -101,11 +110,13 @@ class GeoPackageStore(Store):
         missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
         if missing:
             raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
-        for layer in (*REFERENCE_LAYERS, "japan_municipalities"):
-            if str(summary.counts[layer]) != meta.get(layer):
+        counted = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
+        counted |= {t: key for t, key in OPTIONAL_TABLES.items() if t in summary.counts}
+        for layer, key in counted.items():
+            if str(summary.counts[layer]) != meta.get(key):
                 raise StoreError(
                     f"layer {layer} has {summary.counts[layer]} rows but the import wrote "
-                    f"{meta.get(layer)}",
+                    f"{meta.get(key)}",
                     path=path,
                 )
         return cls(path=path, meta=meta)
@@ -154,6 +165,23 @@ class GeoPackageStore(Store):
     def japan_municipalities(self) -> pd.DataFrame:
         frame = self._read("japan_municipalities")
         return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
+
+    def japan_towns(self, pref: str) -> pd.DataFrame:
+        if not self.has_japan_towns or pref not in PREFECTURES:
+            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            try:
+                row = conn.execute(
+                    "SELECT data FROM japan_towns WHERE pref = ?", (pref,)
+                ).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read layer japan_towns: {exc}", path=self.path) from exc
+        if row is None:
+            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
+        return _unpack_prefecture(pref, str(row[0]))
 
     # --- published layers ---------------------------------------------------------------------
 
@@ -261,3 +289,31 @@ def _decode_list(value: object) -> list[str]:
 
 def _is_list_column(series: pd.Series) -> bool:
     return bool(series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any())
+
+
+def _pack_prefectures(towns: pd.DataFrame) -> pd.DataFrame:
+    """One row per prefecture: its towns as compressed columns (pref, towns, data).
+
+    272,000 towns as plain rows made the file six times larger and every start-up slower (the
+    integrity check reads the whole file); packed, a prefecture is one row read when the
+    geocoder first meets an address there.
+    """
+    rows = []
+    for pref, group in towns.groupby("pref", sort=False):
+        columns = {
+            c: [None if isinstance(v, float) and np.isnan(v) else v for v in group[c].tolist()]
+            for c in JAPAN_TOWN_COLUMNS
+            if c != "pref"
+        }
+        packed = zlib.compress(json.dumps(columns, ensure_ascii=False).encode("utf-8"), 6)
+        rows.append((str(pref), len(group), base64.b64encode(packed).decode("ascii")))
+    return pd.DataFrame(rows, columns=["pref", "towns", "data"])
+
+
+def _unpack_prefecture(pref: str, data: str) -> pd.DataFrame:
+    columns = json.loads(zlib.decompress(base64.b64decode(data)).decode("utf-8"))
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "pref", pref)
+    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+    frame["lng"] = pd.to_numeric(frame["lng"], errors="coerce")
+    return frame[list(JAPAN_TOWN_COLUMNS)]
