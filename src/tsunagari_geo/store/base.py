@@ -12,6 +12,7 @@ needs nothing but its store.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ LayerKind = Literal["public", "planner"]
 #: The reference layers and tables every store holds, in the order they are written.
 REFERENCE_LAYERS = ("units", "municipalities", "towns")
 REFERENCE_TABLES = ("metadata", "sources", "region", "japan_municipalities")
+#: Layers a store holds when the region's sources have them (census small areas, 小地域).
+OPTIONAL_LAYERS = ("small_areas",)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class ReferenceData:
 
     ``units``, ``municipalities`` and ``towns`` are GeoDataFrames in EPSG:4326; ``sources``
     lists every file read (role, path, sha256, size); ``japan_municipalities`` the names of
-    the municipalities of every other prefecture (pref, name), for the geocoder.
+    the municipalities of every other prefecture (pref, name), for the geocoder;
+    ``small_areas`` the census small areas (小地域) as points with ``population`` and
+    ``households``, or None when the region's sources have none.
     """
 
     region: Region
@@ -53,6 +58,7 @@ class ReferenceData:
     sources: pd.DataFrame
     japan_municipalities: pd.DataFrame
     metadata: dict[str, str] = field(default_factory=dict)
+    small_areas: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,12 @@ class Store(ABC):
         """Municipality names of every other prefecture (columns pref, name)."""
 
     @property
+    @abstractmethod
+    def small_areas(self) -> gpd.GeoDataFrame | None:
+        """Census small areas (小地域): one point per KEY_CODE with population and households,
+        their ``unit_code``/``muni_code`` and whether a town matched; None if not imported."""
+
+    @property
     def attribution(self) -> list[str]:
         return self.meta.get("attribution", "").splitlines()
 
@@ -162,6 +174,15 @@ class Store(ABC):
             "area_km2": round(float(meta["area_km2"]), 3),
             "population": int(meta["population"]),
             "repaired_codes": [c for c in meta.get("repaired_codes", "").split(",") if c],
+            "census_source": meta.get("census_source", ""),
+            "census_year": int(meta.get("census_year") or 0),
+            "small_areas": int(meta.get("small_areas") or 0),
+            "small_areas_matched": int(meta.get("small_areas_matched") or 0),
+            "small_areas_unmatched": int(meta.get("small_areas_unmatched") or 0),
+            "small_areas_unmatched_by_unit": json.loads(
+                meta.get("small_areas_unmatched_by_unit") or "{}"
+            ),
+            "small_areas_outside_unit": int(meta.get("small_areas_outside_unit") or 0),
             "source_dir": meta["source_dir"],
             "sources": [
                 {

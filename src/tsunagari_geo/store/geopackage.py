@@ -31,6 +31,7 @@ from tsunagari_geo.errors import RegionError, StoreError
 from tsunagari_geo.region import Region, RegionFiles
 from tsunagari_geo.store.base import (
     LAYERS_SCHEMA_VERSION,
+    OPTIONAL_LAYERS,
     REFERENCE_LAYERS,
     REFERENCE_TABLES,
     REIMPORT_HINT,
@@ -74,6 +75,16 @@ class GeoPackageStore(Store):
             ),
             "japan_municipalities": data.japan_municipalities[["pref", "name"]],
         }
+        if data.small_areas is not None:
+            tables["small_areas"] = data.small_areas
+            tables["metadata"] = _key_values(
+                {
+                    "schema_version": STORE_SCHEMA_VERSION,
+                    **data.metadata,
+                    "small_areas": str(len(data.small_areas)),
+                },
+                "key",
+            )
         with atomic_path(path) as tmp:
             for name, frame in tables.items():
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
@@ -101,7 +112,8 @@ class GeoPackageStore(Store):
         missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
         if missing:
             raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
-        for layer in (*REFERENCE_LAYERS, "japan_municipalities"):
+        optional = [n for n in OPTIONAL_LAYERS if n in summary.counts]
+        for layer in (*REFERENCE_LAYERS, "japan_municipalities", *optional):
             if str(summary.counts[layer]) != meta.get(layer):
                 raise StoreError(
                     f"layer {layer} has {summary.counts[layer]} rows but the import wrote "
@@ -145,6 +157,12 @@ class GeoPackageStore(Store):
     @cached_property
     def towns(self) -> gpd.GeoDataFrame:
         return self._read("towns")
+
+    @cached_property
+    def small_areas(self) -> gpd.GeoDataFrame | None:
+        if not int(self._meta.get("small_areas") or 0):
+            return None
+        return self._read("small_areas")
 
     @cached_property
     def sources(self) -> pd.DataFrame:
