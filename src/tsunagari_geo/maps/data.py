@@ -67,6 +67,8 @@ PRIVACY_NOTES = {
     "town": "場所は町字（大字・町丁目）の代表点に表示しています。正確な場所は団体にお問い合わせください。",
     "municipality": "場所は市町村の代表点に表示しています。正確な場所は団体にお問い合わせください。",
 }
+#: The census year of the denominators when a store does not record it (令和2年国勢調査).
+CENSUS_YEAR = 2020
 #: Gap flags of the coverage layers (``tsunagari_geo.analysis.coverage``) → Japanese label.
 FLAG_LABELS = {
     "flag_no_inperson": "対面の活動なし",
@@ -196,7 +198,10 @@ class SiteData:
     @cached_property
     def vocabulary(self) -> dict[str, Any]:
         """Code → Japanese label for every code a page shows, plus the theme colours."""
-        return vocabulary(self.store.region)
+        vocab = vocabulary(self.store.region)
+        year = self.store.meta.get("census_year") or ""
+        vocab["census_year"] = int(year) if year.isdigit() and int(year) else CENSUS_YEAR
+        return vocab
 
     def gap_breaks(self, level: str) -> list[float] | None:
         """The analysis' own gap-score class breaks for a layer, if the build recorded them."""
@@ -401,6 +406,8 @@ def vocabulary(region: Region) -> dict[str, Any]:
     return {
         "themes": themes,
         "life_stages": tax.life_stages.labels,
+        "denominators": tax.life_stages.denominator_labels,
+        "census_year": CENSUS_YEAR,
         "circumstances": tax.circumstances.labels,
         "formats": FORMAT_LABELS,
         "channels": CHANNEL_LABELS,
@@ -427,13 +434,24 @@ def dashboard_metrics(
     Columns absent from the layer are simply not offered.
     """
     stages: dict[str, str] = vocab["life_stages"]
+    denominators: dict[str, str] = vocab.get("denominators", {})
+    year = vocab.get("census_year", CENSUS_YEAR)
     candidates: list[tuple[str, str, str, bool]] = [
         ("gap_score", "ギャップスコア", "点（0〜100）", True)
     ]
-    candidates.append(("inperson_per10k", "1万人あたり対面の活動数（全体）", "件/1万人", False))
+    candidates.append(
+        (
+            "inperson_per10k",
+            f"1万人あたり対面の活動数（全体・分母: 総人口、{year}年国勢調査）",
+            "件/1万人",
+            False,
+        )
+    )
     for code, label in stages.items():
+        base = denominators.get(code, "")
+        per = f"・分母: {base}、{year}年国勢調査" if base else ""
         candidates.append(
-            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}）", "件/1万人", False)
+            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}{per}）", "件/1万人", False)
         )
     for km in (1, 2):
         candidates.append(
