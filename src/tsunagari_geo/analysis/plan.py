@@ -131,8 +131,8 @@ def plan_new_places(
             key = frozenset(cols)
             merged[key] = merged.get(key, 0.0) + float(weights[i])
         cost = np.full((len(merged), len(offered)), np.inf)
-        for row_index, cols in enumerate(merged):
-            cost[row_index, list(cols)] = 0.0
+        for row_index, covering in enumerate(merged):
+            cost[row_index, list(covering)] = 0.0
         model = MCLP.from_cost_matrix(
             cost, np.array(list(merged.values())), service_radius=radius_m,
             p_facilities=min(new, len(offered)), name="tsunagari-plan",
@@ -143,11 +143,11 @@ def plan_new_places(
         ]
         choices = _ordered(chosen, covers, weights)
     rows = []
-    seen: set[int] = set()
+    reached_so_far: set[int] = set()
     total = 0
     for order, j in enumerate(choices, start=1):
-        gain = set(covers[j]) - seen
-        seen |= gain
+        gain = set(covers[j]) - reached_so_far
+        reached_so_far |= gain
         added = int(weights[list(gain)].sum()) if gain else 0
         total += added
         rows.append(
@@ -159,8 +159,8 @@ def plan_new_places(
                 "name": str(cand.at[j, "name"]),
                 "newly_reached": added,
                 "running_total": total,
-                "lng": float(cand.at[j, "lng"]),
-                "lat": float(cand.at[j, "lat"]),
+                "lng": float(cand["lng"].to_numpy(dtype=float)[j]),
+                "lat": float(cand["lat"].to_numpy(dtype=float)[j]),
             }
         )
     frame = pd.DataFrame(
@@ -184,7 +184,8 @@ def _ordered(
     chosen: list[int], covers: list[list[int]], weights: npt.NDArray[np.float64]
 ) -> list[int]:
     """The chosen places, each next the one adding the most residents to those before."""
-    left, seen, out = list(chosen), set(), []
+    left, out = list(chosen), []
+    seen: set[int] = set()
     while left:
         gains = [weights[list(set(covers[j]) - seen)].sum() for j in left]
         best = left.pop(int(np.argmax(gains)))
