@@ -89,6 +89,13 @@ TABLE_COLUMNS = (
     ("reach_1km", "町字到達率 1km"),
     ("reach_2km", "町字到達率 2km"),
     ("median_nearest_m", "最寄り活動までの距離 中央値(m)"),
+    ("pop_reach_500m", "住民到達率 500m（小地域人口）"),
+    ("pop_reach_1km", "住民到達率 1km（小地域人口）"),
+    ("pop_reach_2km", "住民到達率 2km（小地域人口）"),
+    ("access_2sfca", "アクセス指標 2SFCA（1万人あたり）"),
+    ("need_score", "ニーズ（0〜100）"),
+    ("need_gap_score", "ニーズとのギャップ（0〜100）"),
+    ("need_gap_rank", "ニーズとのギャップ順位"),
     ("orgs_total", "拠点のある会員団体"),
     ("stages_missing", "活動のないライフステージ"),
     ("spread_themes", "横展開できる好事例のテーマ"),
@@ -466,6 +473,7 @@ def dashboard_metrics(
                     False,
                 )
             )
+    candidates += _people_and_need_metrics(year)
     metrics = []
     for column, label, unit, worse in candidates:
         if column not in frame.columns:
@@ -477,6 +485,42 @@ def dashboard_metrics(
             breaks = class_breaks(values, scheme, k)
         metrics.append(Metric(column, label, unit, breaks, worse))
     return metrics
+
+
+def _people_and_need_metrics(year: int) -> list[tuple[str, str, str, bool]]:
+    """Reach in people, 2SFCA, need and the need gap (columns a layer may lack)."""
+    from tsunagari_geo.analysis.need import INDICATOR_LABELS
+
+    source = f"{year}年国勢調査"
+    out: list[tuple[str, str, str, bool]] = [
+        (
+            "need_gap_score",
+            f"ニーズとのギャップ（ニーズ×(1−供給)、{source}）",
+            "点（0〜100）",
+            True,
+        ),
+        ("need_score", f"ニーズ（{source}の4指標）", "点（0〜100）", True),
+    ]
+    for column, label in INDICATOR_LABELS.items():
+        out.append((column, f"{label}、{source}", "割合（0〜1）", True))
+    for name, text in (("500m", "500m"), ("1km", "1km"), ("2km", "2km")):
+        out.append(
+            (
+                f"pop_reach_{name}",
+                f"住民到達率（{text}以内に対面の活動がある住民の割合・分母: 小地域の人口、{source}）",
+                "割合（0〜1）",
+                False,
+            )
+        )
+    out.append(
+        (
+            "access_2sfca",
+            f"アクセス指標 2SFCA（住民1万人あたりの活動・距離減衰あり、{source}）",
+            "件/1万人",
+            False,
+        )
+    )
+    return out
 
 
 def class_breaks(
