@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -79,3 +81,51 @@ def test_a_life_stage_plan_counts_only_that_stages_venues() -> None:
 def test_zero_new_places_is_refused() -> None:
     with pytest.raises(InputError):
         plan_new_places(_prepared(), small_areas(), TAX, "EPSG:6677", new=0)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_coverage_plan_command_names_the_places_and_what_each_adds(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import tsunagari_geo.cli.analysis  # noqa: F401  (registers the commands)
+    from reference_helpers import make_census_source, mini_census_region
+    from tsunagari_geo.cli import app
+    from tsunagari_geo.reference.importer import import_reference
+
+    store = tmp_path / "store.gpkg"
+    region = mini_census_region(tmp_path / "region")
+    import_reference(make_census_source(tmp_path / "src"), store, region=region)
+    activities = tmp_path / "activities.csv"
+    lon, lat = 139.50, 35.95  # at 元町一丁目 (川越市, 4,000 residents)
+    activities.write_text(
+        "id,organization_id,name,themes,life_stages,format,lat,lng,serves,location_privacy,published\n"
+        f"a1,o1,居場所,ibasho,all_ages,in_person,{lat},{lon},,exact,true\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "plan.csv"
+    result = CliRunner().invoke(
+        app,
+        ["coverage", "plan", "--activities", str(activities), "--new", "2",
+         "--radius", "500m", "--store", str(store), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "500 m 以内に対面の場所がない住民: 4,000 人" in result.output
+    assert "新たに 2,000 人（累計 2,000 人）" in result.output  # 宮原町一丁目 (北区) first
+    plan = pd.read_csv(out, encoding="utf-8-sig")
+    assert plan["累計"].tolist() == [2000, 3000]
+    assert "総務省統計局 令和2年国勢調査（小地域集計）" in result.output
+
+
+def test_coverage_plan_refuses_a_radius_it_cannot_read(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import tsunagari_geo.cli.analysis  # noqa: F401
+    from tsunagari_geo.cli import app
+
+    result = CliRunner().invoke(
+        app, ["coverage", "plan", "--activities", "x.csv", "--radius", "近く",
+              "--store", str(tmp_path / "none.gpkg")],
+    )  # fmt: skip
+    assert result.exit_code != 0
