@@ -62,6 +62,19 @@ def test_every_life_stage_names_a_census_denominator_and_says_why() -> None:
     assert all(term.note for term in tax.life_stages.terms)
 
 
+def test_working_age_is_divided_by_the_official_15_to_64_count() -> None:
+    stages = load_taxonomies().life_stages
+    assert stages.denominators["working_age"] == "pop_15_64"
+    assert stages.denominators["children"] == "pop_0_14"
+
+
+def test_a_stage_without_a_census_band_says_so_in_its_denominator_label() -> None:
+    stages = load_taxonomies().life_stages
+    assert stages.denominators["youth"] == "pop_total"
+    assert "15～39歳の区分なし" in stages.denominator_labels["youth"]
+    assert stages.denominator_labels["working_age"] == "15～64歳人口"
+
+
 def test_a_bad_denominator_is_reported_with_its_row(tmp_path: Path) -> None:
     for name in ("themes.csv", "circumstances.csv"):
         (tmp_path / name).write_text("code,label_ja,label_en\nx,エックス,X\n", encoding="utf-8")

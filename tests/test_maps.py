@@ -341,3 +341,30 @@ def test_a_request_on_the_old_data_after_a_reload_leaves_the_new_pages_alone() -
     assert cache.page(new, ("map",), lambda: "new page") == "new page"  # type: ignore[arg-type]
     assert cache.page(old, ("map",), lambda: "old page") == "old page"  # type: ignore[arg-type]
     assert cache.page(new, ("map",), lambda: "rebuilt") == "new page"  # type: ignore[arg-type]
+
+
+# --- census denominators, reach in people and need (issue 13) -------------------------------
+
+
+def test_per_10k_labels_name_their_denominator_and_census_year(data: SiteData) -> None:
+    labels = {m.column: m.label for m in data.metrics("municipalities")}
+    assert "分母: 15～64歳人口、2020年国勢調査" in labels["stage_working_age_per10k"]
+    assert "15～39歳の区分なし" in labels["stage_youth_per10k"]
+
+
+def test_the_public_layers_carry_reach_in_people_and_need(data: SiteData) -> None:
+    for level in ("municipalities", "units"):
+        frame = data.layer(level)
+        for column in ("pop_reach_500m", "pop_reach_1km", "pop_reach_2km"):
+            values = frame[column].dropna()
+            assert len(values) == len(frame) and values.between(0, 1).all()
+        assert (frame["pop_reach_500m"] <= frame["pop_reach_2km"]).all()
+        assert frame["need_gap_score"].between(0, 100).all()
+    columns = [m.column for m in data.metrics("units")]
+    assert {"pop_reach_1km", "need_score", "need_gap_score", "older_alone_share"} <= set(columns)
+
+
+def test_dashboard_explains_denominators_and_the_need_formula(data: SiteData) -> None:
+    html = build_dashboard_page(api_links(), MapSettings(basemap="blank"), data)
+    assert "指標の説明" in html and "ニーズとのギャップ = ニーズ × (1 − 供給)" in html
+    assert "現役世代 = 15～64歳人口" in html

@@ -97,8 +97,9 @@ def test_metadata_records_every_source_with_its_checksum(store: ReferenceStore) 
     info = store.info()
     assert info["n03_edition"] == "2022-01-01"
     roles = {s["role"] for s in info["sources"]}
-    assert roles == {"boundaries", "census", "towns"}
-    assert len(info["sources"]) == 1 + 1 + 1 + 72  # boundaries, census, ja.json, 72 town files
+    assert roles == {"boundaries", "census", "towns", "small_areas"}
+    # boundaries, census workbook, small areas, ja.json, 72 town files
+    assert len(info["sources"]) == 1 + 1 + 1 + 1 + 72
     assert all(len(s["sha256"]) == 64 for s in info["sources"])
     assert any("国土数値情報" in line for line in info["attribution"])
     assert any("Geolonia" in line for line in info["attribution"])

@@ -93,7 +93,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         id="municipalities",
         title="{municipalities_title}",
         description="{pref_name}の{municipality_count}市町村の区域、人口、活動の充足状況"
-        "（カバレッジ）。",
+        "（カバレッジ）。{field_notes}",
         source=PUBLIC,
         layer="municipalities",
         id_column="code",
@@ -104,7 +104,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         id="units",
         title="{units_title}",
-        description="{wards}を分けた{unit_count}区域の区域、人口、活動の充足状況。",
+        description="{wards}を分けた{unit_count}区域の区域、人口、活動の充足状況。{field_notes}",
         source=PUBLIC,
         layer="units",
         id_column="code",
@@ -219,7 +219,30 @@ def region_texts(region: Region) -> dict[str, str]:
         "municipalities_title": region.titles["municipalities"],
         "good_practices_title": region.titles["good_practices"],
         "wards": wards or f"{region.pref_name}の市町村（政令指定都市なし）",
+        "field_notes": field_notes(),
     }
+
+
+def field_notes() -> str:
+    """What the coverage fields of municipalities and units mean, denominators first.
+
+    Each life stage's per-10,000 rate names its census denominator and year (and says so where
+    the census has no matching band); the reach and need fields give their range.
+    """
+    stages = load_taxonomies().life_stages
+    rates = "、".join(
+        f"stage_{code}_per10k（{stages.labels[code]}）= {stages.denominator_labels[code]}"
+        for code in stages.codes
+    )
+    return (
+        f"項目: inperson_per10k は総人口1万人あたりの対面の活動数、{rates}"
+        "（いずれも令和2年国勢調査、1万人あたり）。pop_reach_500m・pop_reach_1km・"
+        "pop_reach_2km は国勢調査の小地域の人口のうち、最寄りの対面の活動まで500m・1km・2km"
+        "以内の住民の割合（0〜1、公開の場所だけから計算）。access_2sfca は距離減衰つき2SFCAの"
+        "アクセス指標（住民1万人あたり）。single_household_share（単独世帯／一般世帯）、"
+        "older_alone_share（65歳以上の単独世帯／65歳以上人口）、children_share、foreign_share"
+        "は0〜1、need_score と need_gap_score は0〜100（式と重みは coverage.toml）。"
+    )
 
 
 def collection_specs(region: Region) -> dict[str, CollectionSpec]:

@@ -80,6 +80,21 @@ def import_cmd(
         f"→ {target}",
         highlight=False,
     )
+    if report.census_source == "workbook":
+        console.print(
+            f"国勢調査（{report.census_year}年、主な結果）: {report.units} 区域の合計 "
+            f"{report.population:,} 人が都道府県の行と一致",
+            highlight=False,
+        )
+    if report.small_areas:
+        named = report.small_areas_matched + report.small_areas_unmatched
+        console.print(
+            f"小地域 {report.small_areas:,} 件（人口 {report.small_area_population:,}）: "
+            f"町字辞書と名前で一致 {report.small_areas_matched:,} / {named:,} "
+            f"（{report.small_areas_matched / max(named, 1):.1%}）、不一致 "
+            f"{report.small_areas_unmatched:,}、代表点が別の区域 {report.small_areas_outside_unit}",
+            highlight=False,
+        )
 
 
 @data_app.command("info")
@@ -106,9 +121,22 @@ def info_cmd(
         ("人口 (令和2年国勢調査)", "population"),
         ("行政区域データの版", "n03_edition"),
         ("取り込み日時", "imported_at"),
+        ("人口の出典 (workbook: 国勢調査 主な結果 / csv)", "census_source"),
+        ("小地域 (町丁・字等)", "small_areas"),
+        ("小地域: 町字辞書と一致", "small_areas_matched"),
+        ("小地域: 町字辞書と不一致", "small_areas_unmatched"),
+        ("小地域: 代表点が別の区域", "small_areas_outside_unit"),
     ):
         value = info[key]
         table.add_row(label, f"{value:,}" if isinstance(value, int | float) else str(value))
+    unmatched = info["small_areas_unmatched_by_unit"]
+    if unmatched:
+        worst = sorted(unmatched.items(), key=lambda kv: -kv[1])[:5]
+        names = region.registry.by_code
+        table.add_row(
+            "不一致の多い区域",
+            "、".join(f"{names[c].name} {n}" for c, n in worst if c in names),
+        )
     table.add_row("出典ファイル", f"{len(info['sources'])} files (sha256 recorded)")
     console.print(table)
     console.print("出典: " + " / ".join(info["attribution"]), highlight=False)
@@ -131,8 +159,8 @@ def fetch_cmd(
     """公開データ（行政区域 N03、Geolonia 町字）をダウンロードします（再開可能）。
 
     人口（国勢調査）は e-Stat のアプリケーション ID が必要なため自動取得しません。
-    地域の region.toml が示す場所（埼玉県は population/census_2020_saitama.csv）に手で
-    置いてください（列は SOURCES.md のとおり）。
+    地域の region.toml が示す場所（埼玉県は population/major_results_2020.xlsx と
+    small_areas/r2ka11.dbf）に手で置いてください（SOURCES.md のとおり）。
     """
     settings = get_settings()
     chosen = load_region(region or settings.region)

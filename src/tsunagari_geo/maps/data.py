@@ -67,6 +67,8 @@ PRIVACY_NOTES = {
     "town": "場所は町字（大字・町丁目）の代表点に表示しています。正確な場所は団体にお問い合わせください。",
     "municipality": "場所は市町村の代表点に表示しています。正確な場所は団体にお問い合わせください。",
 }
+#: The census year of the denominators when a store does not record it (令和2年国勢調査).
+CENSUS_YEAR = 2020
 #: Gap flags of the coverage layers (``tsunagari_geo.analysis.coverage``) → Japanese label.
 FLAG_LABELS = {
     "flag_no_inperson": "対面の活動なし",
@@ -87,6 +89,13 @@ TABLE_COLUMNS = (
     ("reach_1km", "町字到達率 1km"),
     ("reach_2km", "町字到達率 2km"),
     ("median_nearest_m", "最寄り活動までの距離 中央値(m)"),
+    ("pop_reach_500m", "住民到達率 500m（小地域人口）"),
+    ("pop_reach_1km", "住民到達率 1km（小地域人口）"),
+    ("pop_reach_2km", "住民到達率 2km（小地域人口）"),
+    ("access_2sfca", "アクセス指標 2SFCA（1万人あたり）"),
+    ("need_score", "ニーズ（0〜100）"),
+    ("need_gap_score", "ニーズとのギャップ（0〜100）"),
+    ("need_gap_rank", "ニーズとのギャップ順位"),
     ("orgs_total", "拠点のある会員団体"),
     ("stages_missing", "活動のないライフステージ"),
     ("spread_themes", "横展開できる好事例のテーマ"),
@@ -196,7 +205,10 @@ class SiteData:
     @cached_property
     def vocabulary(self) -> dict[str, Any]:
         """Code → Japanese label for every code a page shows, plus the theme colours."""
-        return vocabulary(self.store.region)
+        vocab = vocabulary(self.store.region)
+        year = self.store.meta.get("census_year") or ""
+        vocab["census_year"] = int(year) if year.isdigit() and int(year) else CENSUS_YEAR
+        return vocab
 
     def gap_breaks(self, level: str) -> list[float] | None:
         """The analysis' own gap-score class breaks for a layer, if the build recorded them."""
@@ -401,6 +413,8 @@ def vocabulary(region: Region) -> dict[str, Any]:
     return {
         "themes": themes,
         "life_stages": tax.life_stages.labels,
+        "denominators": tax.life_stages.denominator_labels,
+        "census_year": CENSUS_YEAR,
         "circumstances": tax.circumstances.labels,
         "formats": FORMAT_LABELS,
         "channels": CHANNEL_LABELS,
@@ -427,13 +441,24 @@ def dashboard_metrics(
     Columns absent from the layer are simply not offered.
     """
     stages: dict[str, str] = vocab["life_stages"]
+    denominators: dict[str, str] = vocab.get("denominators", {})
+    year = vocab.get("census_year", CENSUS_YEAR)
     candidates: list[tuple[str, str, str, bool]] = [
         ("gap_score", "ギャップスコア", "点（0〜100）", True)
     ]
-    candidates.append(("inperson_per10k", "1万人あたり対面の活動数（全体）", "件/1万人", False))
+    candidates.append(
+        (
+            "inperson_per10k",
+            f"1万人あたり対面の活動数（全体・分母: 総人口、{year}年国勢調査）",
+            "件/1万人",
+            False,
+        )
+    )
     for code, label in stages.items():
+        base = denominators.get(code, "")
+        per = f"・分母: {base}、{year}年国勢調査" if base else ""
         candidates.append(
-            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}）", "件/1万人", False)
+            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}{per}）", "件/1万人", False)
         )
     for km in (1, 2):
         candidates.append(
@@ -448,6 +473,7 @@ def dashboard_metrics(
                     False,
                 )
             )
+    candidates += _people_and_need_metrics(year)
     metrics = []
     for column, label, unit, worse in candidates:
         if column not in frame.columns:
@@ -459,6 +485,42 @@ def dashboard_metrics(
             breaks = class_breaks(values, scheme, k)
         metrics.append(Metric(column, label, unit, breaks, worse))
     return metrics
+
+
+def _people_and_need_metrics(year: int) -> list[tuple[str, str, str, bool]]:
+    """Reach in people, 2SFCA, need and the need gap (columns a layer may lack)."""
+    from tsunagari_geo.analysis.need import INDICATOR_LABELS
+
+    source = f"{year}年国勢調査"
+    out: list[tuple[str, str, str, bool]] = [
+        (
+            "need_gap_score",
+            f"ニーズとのギャップ（ニーズ×(1−供給)、{source}）",
+            "点（0〜100）",
+            True,
+        ),
+        ("need_score", f"ニーズ（{source}の4指標）", "点（0〜100）", True),
+    ]
+    for column, label in INDICATOR_LABELS.items():
+        out.append((column, f"{label}、{source}", "割合（0〜1）", True))
+    for name, text in (("500m", "500m"), ("1km", "1km"), ("2km", "2km")):
+        out.append(
+            (
+                f"pop_reach_{name}",
+                f"住民到達率（{text}以内に対面の活動がある住民の割合・分母: 小地域の人口、{source}）",
+                "割合（0〜1）",
+                False,
+            )
+        )
+    out.append(
+        (
+            "access_2sfca",
+            f"アクセス指標 2SFCA（住民1万人あたりの活動・距離減衰あり、{source}）",
+            "件/1万人",
+            False,
+        )
+    )
+    return out
 
 
 def class_breaks(

@@ -279,8 +279,18 @@ def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData
         "table": table,
         "vocab": {"life_stages": data.vocabulary["life_stages"]},
     }
+    from tsunagari_geo.analysis.config import load_coverage_config
+    from tsunagari_geo.analysis.need import need_formula
+
     panel = _env.get_template("dashboard_panel.html").render(
-        links=links, attribution=config["attribution"], built_at=data.built_at, titles=region.titles
+        links=links,
+        attribution=config["attribution"],
+        built_at=data.built_at,
+        titles=region.titles,
+        need_formula=need_formula(load_coverage_config()),
+        denominators=data.vocabulary.get("denominators", {}),
+        stage_labels=data.vocabulary["life_stages"],
+        census_year=data.vocabulary.get("census_year", ""),
     )
     scripts = [_own(links, "common.js"), _own(links, "dashboard.js")]
     return _render(

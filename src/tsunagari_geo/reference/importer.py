@@ -11,6 +11,7 @@ so a failed import leaves the previous store as it was.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -55,6 +56,18 @@ class ImportReport:
     repaired_codes: list[str] = field(default_factory=list)
     dropped_unassigned: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: where the census came from: ``workbook`` (e-Stat 主な結果) or ``csv``.
+    census_source: str = ""
+    census_year: int = 0
+    small_areas: int = 0
+    small_area_population: int = 0
+    #: small areas whose name and unit match a town of the dictionary (by key), and the others.
+    small_areas_matched: int = 0
+    small_areas_unmatched: int = 0
+    #: per unit code: how many of its small areas have no town of the same name.
+    small_areas_unmatched_by_unit: dict[str, int] = field(default_factory=dict)
+    #: small areas whose representative point lies outside their own unit's polygon.
+    small_areas_outside_unit: int = 0
 
 
 def import_reference(
@@ -79,12 +92,24 @@ def import_reference(
     boundary_path = sources.find_boundary_file(source, region)
     raw = sources.read_n03(boundary_path)
     units = _build_units(raw, boundary_path, region, report)
-    census, census_path = sources.read_census(source, region)
-    units = _attach_population(units, census, census_path)
+    if region.sources.census_workbook is not None:
+        workbook = sources.read_census_workbook(source, region)
+        units = _attach_workbook(units, workbook, region, report)
+        census_path = workbook.path
+    else:
+        census, census_path = sources.read_census(source, region)
+        units = _attach_population(units, census, census_path)
+        report.census_source = "csv"
     municipalities = _dissolve_municipalities(units, region)
     index, index_path = sources.read_towns_index(source, region)
     towns_raw, town_files, listed = sources.read_towns(source, region, index)
     towns = _build_towns(towns_raw, listed, index_path, registry, units, report)
+    small_areas = None
+    extra_sources: list[tuple[str, Path]] = []
+    if region.sources.small_areas is not None:
+        raw_areas, small_path = sources.read_small_areas(source, region)
+        small_areas = _build_small_areas(raw_areas, small_path, region, units, towns, report)
+        extra_sources.append(("small_areas", small_path))
     other_names = sources.japan_municipalities(index, region)
     if other_names.empty:
         report.warnings.append(
@@ -113,6 +138,7 @@ def import_reference(
     source_files = sources.record_sources(
         [("boundaries", boundary_path), ("census", census_path)]
         + [("towns", p) for p in town_files]
+        + extra_sources
     )
     japan_records = sources.record_sources([("japan_towns", p) for p in japan_files])
     src_table = pd.DataFrame(
@@ -133,6 +159,7 @@ def import_reference(
         japan_municipalities=other_names,
         metadata=_metadata(report, source, region, japan),
         japan_towns=japan_towns,
+        small_areas=small_areas,
     )
     backend.write_reference(store, data)
     return report
@@ -269,11 +296,159 @@ def _attach_population(
     return units.join(pop, on="code")
 
 
+def _census_columns(units: pd.DataFrame) -> list[str]:
+    """The census counts the units carry (CSV columns or the workbook's), in a stable order."""
+    known = [*sources.POPULATION_COLUMNS, *sources.WORKBOOK_COLUMNS]
+    return [c for c in dict.fromkeys(known) if c in units.columns]
+
+
+def _attach_workbook(
+    units: gpd.GeoDataFrame, workbook: sources.CensusWorkbook, region: Region, report: ImportReport
+) -> gpd.GeoDataFrame:
+    """Put the workbook's counts on the units, checked against the prefecture's own row.
+
+    Every unit needs exactly one row; the units must sum to the prefecture row in every column
+    and each designated city's wards to the city's row, else ValidationError naming the row.
+    """
+    path = workbook.path
+    rows = workbook.units
+    codes = set(units["code"])
+    designated = set(region.designated_city_codes)
+    per_unit = rows[~rows["muni_code"].isin(designated - codes)]
+    stray = per_unit[~per_unit["muni_code"].isin(codes)]
+    if len(stray):
+        first = stray.iloc[0]
+        raise ValidationError(
+            f"census workbook rows match no unit: {sorted(stray['muni_code'])}",
+            path=path, row=int(first["row"]), column="都道府県・市区町村名",
+            value=f"{first['muni_code']}_{first['name']}",
+        )  # fmt: skip
+    without = sorted(codes - set(per_unit["muni_code"]))
+    if without:
+        raise ValidationError(
+            f"units have no row in the census workbook: {without}",
+            path=path, column="都道府県・市区町村名",
+        )  # fmt: skip
+    columns = list(sources.WORKBOOK_COLUMNS)
+    for column in columns:
+        total = int(per_unit[column].sum())
+        expected = int(workbook.prefecture[column])
+        if total != expected:
+            raise ValidationError(
+                f"the {len(per_unit)} units sum to {total:,} but the prefecture row says "
+                f"{expected:,}",
+                path=path, row=int(workbook.prefecture["row"]),
+                column=f"{sources.WORKBOOK_COLUMNS[column][1]} ({column})", value=expected,
+            )  # fmt: skip
+    for city in designated:
+        city_rows = rows[rows["muni_code"] == city]
+        wards = per_unit[per_unit["muni_code"].isin([w.code for w in region.wards_of(city)])]
+        if len(city_rows):
+            for column in columns:
+                if int(wards[column].sum()) != int(city_rows.iloc[0][column]):
+                    raise ValidationError(
+                        f"the wards of {city} do not sum to the city's row",
+                        path=path, row=int(city_rows.iloc[0]["row"]), column=column,
+                        value=int(city_rows.iloc[0][column]),
+                    )  # fmt: skip
+    report.census_source = "workbook"
+    report.census_year = workbook.year
+    counts = per_unit.set_index("muni_code")[columns]
+    return units.join(counts, on="code")
+
+
+def _build_small_areas(
+    raw: pd.DataFrame,
+    path: Path,
+    region: Region,
+    units: gpd.GeoDataFrame,
+    towns: gpd.GeoDataFrame,
+    report: ImportReport,
+) -> gpd.GeoDataFrame:
+    """Census small areas as points, checked against the units and matched to the towns.
+
+    A small area belongs to the unit its KEY_CODE names (PREF + CITY); that code must be a unit
+    of the registry and CITY_NAME that unit's name (else ValidationError naming the row). Areas
+    whose representative point falls in another unit's polygon, and areas no town of the
+    dictionary matches by unit and name key, are counted in the report, never dropped. The
+    population per unit must equal the census per unit (a warning names the units otherwise).
+    """
+    from tsunagari_geo.reference.locator import locator_for, unit_codes_at
+
+    registry = region.registry
+    frame = raw.copy()
+    known = {m.code: m for m in registry.units}
+    stray = frame[~frame["city_code"].isin(known)]
+    if len(stray):
+        first = stray.iloc[0]
+        raise ValidationError(
+            f"{len(stray)} small areas name a unit the registry lacks",
+            path=path, row=int(first["row"]), column="KEY_CODE", value=first["key_code"],
+        )  # fmt: skip
+    names = frame["city_code"].map(lambda c: {known[c].name, known[c].full_name})
+    wrong = frame[[n not in ok for n, ok in zip(frame["city_name"], names, strict=True)]]
+    if len(wrong):
+        first = wrong.iloc[0]
+        raise ValidationError(
+            f"small area's CITY_NAME is not its unit's name ({known[first['city_code']].name})",
+            path=path, row=int(first["row"]), column="CITY_NAME", value=first["city_name"],
+        )  # fmt: skip
+    frame["unit_code"] = frame["city_code"]
+    frame["muni_code"] = frame["unit_code"].map(lambda c: known[c].muni_code)
+    frame["key"] = frame["name"].map(lambda n: town_key(n) if n else "")
+    town_keys = set(zip(towns["unit_code"], towns["key"], strict=True))
+    matched = [
+        bool(k) and (u, k) in town_keys
+        for u, k in zip(frame["unit_code"], frame["key"], strict=True)
+    ]
+    frame["town_matched"] = matched
+    located = unit_codes_at(locator_for(units), frame["lng"], frame["lat"])
+    frame["point_unit_code"] = located
+    populated = frame["population"] > 0
+    outside = populated & (frame["point_unit_code"] != frame["unit_code"])
+    report.small_areas = len(frame)
+    report.small_area_population = int(frame["population"].sum())
+    named = frame["name"] != ""
+    report.small_areas_matched = int((frame["town_matched"] & named).sum())
+    report.small_areas_unmatched = int((~frame["town_matched"] & named).sum())
+    by_unit = frame[~frame["town_matched"] & named].groupby("unit_code").size()
+    report.small_areas_unmatched_by_unit = {str(k): int(v) for k, v in by_unit.items()}
+    report.small_areas_outside_unit = int(outside.sum())
+    if report.small_areas_unmatched:
+        worst = by_unit.sort_values(ascending=False).head(5)
+        report.warnings.append(
+            f"{path}: {report.small_areas_unmatched} of {int(named.sum())} named small areas "
+            "match no town of the dictionary by name (most in "
+            + ", ".join(f"{known[str(c)].name} {int(n)}" for c, n in worst.items())
+            + ")"
+        )
+    if report.small_areas_outside_unit:
+        report.warnings.append(
+            f"{path}: {report.small_areas_outside_unit} populated small areas have their point "
+            "in another unit's polygon; they keep the unit of their KEY_CODE"
+        )
+    per_unit = frame.groupby("unit_code")["population"].sum()
+    census = units.set_index("code")["pop_total"]
+    off = [c for c in census.index if int(per_unit.get(c, 0)) != int(census[c])]
+    if off:
+        report.warnings.append(
+            f"{path}: small-area population differs from the census for units {off}"
+        )
+    kept = [
+        *("key_code", "unit_code", "muni_code", "name", "key", "population", "households"),
+        *("area_m2", "lat", "lng", "town_matched", "point_unit_code"),
+    ]
+    return gpd.GeoDataFrame(
+        frame[kept], geometry=gpd.points_from_xy(frame["lng"], frame["lat"]), crs=STORE_CRS
+    )
+
+
 def _dissolve_municipalities(units: gpd.GeoDataFrame, region: Region) -> gpd.GeoDataFrame:
     registry = region.registry
     frame = units.copy()
     frame["muni_code"] = frame["parent_code"].where(frame["parent_code"] != "", frame["code"])
-    agg = {c: "sum" for c in sources.POPULATION_COLUMNS}
+    counts = _census_columns(units)
+    agg = {c: "sum" for c in counts}
     dissolved = frame.dissolve(by="muni_code", aggfunc=agg).reset_index()
     dissolved["geometry"] = [_as_multipolygon(g) for g in dissolved.geometry]
     out = []
@@ -288,7 +463,7 @@ def _dissolve_municipalities(units: gpd.GeoDataFrame, region: Region) -> gpd.Geo
                 "kind": "city" if region.is_designated_city(muni.code) else muni.kind,
                 "designated_city": region.is_designated_city(muni.code),
                 "name_kana": muni.name_kana,
-                **{c: int(row[c]) for c in sources.POPULATION_COLUMNS},
+                **{c: int(row[c]) for c in counts},
                 "geometry": row.geometry,
             }
         )
@@ -449,5 +624,19 @@ def _metadata(
         "area_km2": f"{report.area_km2:.3f}",
         "population": str(report.population),
         "repaired_codes": ",".join(report.repaired_codes),
-        "attribution": "\n".join(attribution.REFERENCE_ATTRIBUTION),
+        "census_source": report.census_source,
+        "census_year": str(report.census_year),
+        "small_areas": str(report.small_areas),
+        "small_areas_matched": str(report.small_areas_matched),
+        "small_areas_unmatched": str(report.small_areas_unmatched),
+        "small_areas_unmatched_by_unit": json.dumps(
+            report.small_areas_unmatched_by_unit, ensure_ascii=False
+        ),
+        "small_areas_outside_unit": str(report.small_areas_outside_unit),
+        "attribution": "\n".join(
+            [
+                *attribution.REFERENCE_ATTRIBUTION,
+                *([attribution.SMALL_AREA_ATTRIBUTION] if report.small_areas else []),
+            ]
+        ),
     }

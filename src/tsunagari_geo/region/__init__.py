@@ -79,7 +79,12 @@ class RegionSources:
     boundaries: Path
     towns_index: Path
     towns_dir: Path
-    census: Path
+    #: the per-unit census CSV (muni_code, pop_total, …); None when the workbook replaces it.
+    census: Path | None = None
+    #: the official census workbook 「都道府県・市区町村別の主な結果」 (all Japan, e-Stat).
+    census_workbook: Path | None = None
+    #: the census small areas (小地域, 町丁・字等) attribute table, e.g. r2ka11.dbf.
+    small_areas: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,12 @@ class Region:
         src = data.get("sources", {})
         if not isinstance(titles, dict) or not isinstance(src, dict):
             raise RegionError("[titles] and [sources] are tables", path=where)
+        if "census" not in src and "census_workbook" not in src:
+            raise RegionError(
+                "[sources] names neither census (CSV) nor census_workbook (e-Stat workbook)",
+                path=where,
+                column="sources.census_workbook",
+            )
         return cls(
             id=_text(data, "id", where),
             pref_code=pref_code,
@@ -162,7 +173,9 @@ class Region:
                 boundaries=Path(_text(src, "boundaries", where, table="sources")),
                 towns_index=Path(_text(src, "towns_index", where, table="sources")),
                 towns_dir=Path(_text(src, "towns_dir", where, table="sources")),
-                census=Path(_text(src, "census", where, table="sources")),
+                census=_optional_path(src, "census", where),
+                census_workbook=_optional_path(src, "census_workbook", where),
+                small_areas=_optional_path(src, "small_areas", where),
             ),
             registry=registry,
             files=files,
@@ -227,6 +240,13 @@ def _derived_titles(pref_name: str, registry: Registry) -> dict[str, str]:
         "municipalities": f"市町村（{n_munis}）",
         "good_practices": "好事例",
     }
+
+
+def _optional_path(src: dict[str, Any], key: str, where: str) -> Path | None:
+    """A ``[sources]`` path that a region may leave out (None then)."""
+    if key not in src:
+        return None
+    return Path(_text(src, key, where, table="sources"))
 
 
 def _text(data: dict[str, Any], key: str, where: str, *, table: str = "") -> str:

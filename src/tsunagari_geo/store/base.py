@@ -12,6 +12,7 @@ needs nothing but its store.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ REFERENCE_TABLES = ("metadata", "sources", "region", "japan_municipalities")
 OPTIONAL_TABLES = {"japan_towns": "japan_prefectures"}
 #: The columns of a prefecture's towns (:meth:`Store.japan_towns`): one row per 大字・町丁目.
 JAPAN_TOWN_COLUMNS = ("pref", "municipality", "town", "koaza", "lat", "lng", "point_source")
+#: Layers a store holds when the region's sources have them (census small areas, 小地域).
+OPTIONAL_LAYERS = ("small_areas",)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,9 @@ class ReferenceData:
 
     ``units``, ``municipalities`` and ``towns`` are GeoDataFrames in EPSG:4326; ``sources``
     lists every file read (role, path, sha256, size); ``japan_municipalities`` the names of
-    the municipalities of every other prefecture (pref, name), for the geocoder.
+    the municipalities of every other prefecture (pref, name), for the geocoder;
+    ``small_areas`` the census small areas (小地域) as points with ``population`` and
+    ``households``, or None when the region's sources have none.
     """
 
     region: Region
@@ -61,6 +66,7 @@ class ReferenceData:
     #: every other prefecture's towns (columns pref, municipality, town, koaza, lat, lng,
     #: point_source) when a national source was imported; None when not.
     japan_towns: pd.DataFrame | None = None
+    small_areas: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,12 @@ class Store(ABC):
         return int(self.meta.get("japan_towns", "0") or 0) > 0
 
     @property
+    @abstractmethod
+    def small_areas(self) -> gpd.GeoDataFrame | None:
+        """Census small areas (小地域): one point per KEY_CODE with population and households,
+        their ``unit_code``/``muni_code`` and whether a town matched; None if not imported."""
+
+    @property
     def attribution(self) -> list[str]:
         return self.meta.get("attribution", "").splitlines()
 
@@ -182,6 +194,15 @@ class Store(ABC):
             "area_km2": round(float(meta["area_km2"]), 3),
             "population": int(meta["population"]),
             "repaired_codes": [c for c in meta.get("repaired_codes", "").split(",") if c],
+            "census_source": meta.get("census_source", ""),
+            "census_year": int(meta.get("census_year") or 0),
+            "small_areas": int(meta.get("small_areas") or 0),
+            "small_areas_matched": int(meta.get("small_areas_matched") or 0),
+            "small_areas_unmatched": int(meta.get("small_areas_unmatched") or 0),
+            "small_areas_unmatched_by_unit": json.loads(
+                meta.get("small_areas_unmatched_by_unit") or "{}"
+            ),
+            "small_areas_outside_unit": int(meta.get("small_areas_outside_unit") or 0),
             "source_dir": meta["source_dir"],
             "sources": [
                 {

@@ -37,6 +37,7 @@ from tsunagari_geo.region import PREFECTURES, Region, RegionFiles
 from tsunagari_geo.store.base import (
     JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
+    OPTIONAL_LAYERS,
     OPTIONAL_TABLES,
     REFERENCE_LAYERS,
     REFERENCE_TABLES,
@@ -83,6 +84,16 @@ class GeoPackageStore(Store):
         }
         if data.japan_towns is not None:
             tables["japan_towns"] = _pack_prefectures(data.japan_towns)
+        if data.small_areas is not None:
+            tables["small_areas"] = data.small_areas
+            tables["metadata"] = _key_values(
+                {
+                    "schema_version": STORE_SCHEMA_VERSION,
+                    **data.metadata,
+                    "small_areas": str(len(data.small_areas)),
+                },
+                "key",
+            )
         with atomic_path(path) as tmp:
             for name, frame in tables.items():
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
@@ -112,6 +123,7 @@ class GeoPackageStore(Store):
             raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
         counted = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
         counted |= {t: key for t, key in OPTIONAL_TABLES.items() if t in summary.counts}
+        counted |= {n: n for n in OPTIONAL_LAYERS if n in summary.counts}
         for layer, key in counted.items():
             if str(summary.counts[layer]) != meta.get(key):
                 raise StoreError(
@@ -156,6 +168,12 @@ class GeoPackageStore(Store):
     @cached_property
     def towns(self) -> gpd.GeoDataFrame:
         return self._read("towns")
+
+    @cached_property
+    def small_areas(self) -> gpd.GeoDataFrame | None:
+        if not int(self._meta.get("small_areas") or 0):
+            return None
+        return self._read("small_areas")
 
     @cached_property
     def sources(self) -> pd.DataFrame:
