@@ -122,15 +122,25 @@ def serve(
     log_level: Annotated[str, typer.Option(help="ログの詳しさ")] = "info",
 ) -> None:
     """GeoJSON サービス（OGC API – Features、ベクタータイル、住所検索）を起動します。"""
+    import os
+
     import uvicorn
 
+    from tsunagari_api.catalog import open_published
     from tsunagari_api.settings import get_api_settings
+    from tsunagari_api.supervision import SUPERVISOR_ENV
     from tsunagari_geo.store import open_store
 
     settings = get_api_settings()
-    # Fail here, with one clear line, rather than in every worker.
+    # Fail here, with one clear line naming the file, rather than a traceback in every worker.
     open_store(settings.store)
+    open_published(settings)
     console.print(f"http://{host}:{port}/ で提供します（OpenAPI: /api）", highlight=False)
+    if workers > 1:
+        # The workers stop when this process dies, even by SIGKILL (tsunagari_api.supervision).
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    else:
+        os.environ.pop(SUPERVISOR_ENV, None)
     uvicorn.run(
         "tsunagari_api.factory:create_app",
         factory=True,
