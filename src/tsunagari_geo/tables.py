@@ -253,13 +253,7 @@ def atomic_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
                 raise InputError(
                     f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=path
                 ) from exc
-        for path, tmp in zip(paths, tmps, strict=True):
-            try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise InputError(
-                    f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=path
-                ) from exc
+        _replace_all(paths, tmps)
         for folder in dict.fromkeys(_folder(p) for p in paths):
             _fsync_dir(folder)
     finally:
@@ -269,6 +263,40 @@ def atomic_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
             # SQLite (a GeoPackage writer) may leave its rollback journal beside a temporary.
             with contextlib.suppress(FileNotFoundError):
                 tmp.with_name(tmp.name + "-journal").unlink()
+
+
+def _replace_all(paths: Sequence[Path], tmps: Sequence[Path]) -> None:
+    # A rename that fails (a read-only remount, a quota) after others succeeded would leave a
+    # mixed set: keep a hard link to each file replaced, and put them back on failure.
+    renamed: list[tuple[Path, Path | None]] = []
+    backups: list[Path] = []
+    current = paths[0]
+    try:
+        for path, tmp in zip(paths, tmps, strict=True):
+            current = path
+            backup: Path | None = None
+            if len(paths) > 1 and path.exists():
+                backup = _temporary_beside(path)
+                backups.append(backup)
+                os.link(path, backup)
+            os.replace(tmp, path)
+            renamed.append((path, backup))
+    except (OSError, InputError) as exc:
+        for path, backup in reversed(renamed):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, path)
+                else:
+                    path.unlink()
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(
+            f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=current
+        ) from exc
+    finally:
+        for backup in backups:
+            with contextlib.suppress(FileNotFoundError):
+                backup.unlink()
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:

@@ -44,6 +44,7 @@ def build(
     """入力表をジオコーディング・結合・充足状況の計算にかけ、公開レイヤーを書き出します。"""
     from tsunagari_geo.layers.build import BuildInputs, build_layers
     from tsunagari_geo.store import open_store
+    from tsunagari_geo.store.manifest import layers_manifest_path
 
     defaults = BuildInputs.samples(samples)
     inputs = BuildInputs(
@@ -86,6 +87,10 @@ def build(
     console.print(
         f"計画担当者用（要トークン）: {report.planner_path}"
         f"（activities {report.counts.get('activities_planner', 0)}）",
+        highlight=False,
+    )
+    console.print(
+        f"検証用マニフェスト: {layers_manifest_path(report.public_path)}（版 {report.version}）",
         highlight=False,
     )
 

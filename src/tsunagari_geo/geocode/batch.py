@@ -6,7 +6,9 @@ is kept and checked, never overwritten). Rows are processed in chunks; each fini
 written to a journal folder beside the output (``.OUTPUT.journal/``: one JSON file per chunk,
 written to a temporary name, fsynced and renamed, plus a ``manifest.json`` naming the
 input's hash and the options). ``resume=True`` keeps the chunks already there, so a run killed
-with SIGKILL and resumed writes exactly the bytes an uninterrupted run writes. The final output
+with SIGKILL and resumed writes the rows an uninterrupted run writes: the same bytes for CSV and
+GeoJSON; XLSX and GeoPackage also carry the time they were written (workbook properties and zip
+entry dates; ``last_change``), so their bytes differ while every cell is the same. The final output
 and ``OUTPUT.failures.csv`` are written as one set (both complete before either is renamed,
 the output last), then the journal is removed: the pair is complete when the journal is gone.
 Temporaries a killed run left beside them are removed by the next run.
