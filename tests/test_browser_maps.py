@@ -24,7 +24,7 @@ from test_browser_fixtures import (
     running,
     screenshot,
 )
-from test_layers_fixtures import TOWN_POINT, Built, build_deployment
+from test_layers_fixtures import TOWN_POINT, Built, build_deployment, public_id_of
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.maps.vendor import ensure_vendored
 
@@ -158,10 +158,11 @@ def test_theme_filter_shows_exactly_the_activities_of_that_theme(
 def test_popup_of_a_town_level_activity_shows_its_text_and_the_privacy_note(
     browser: Any, server: str, layers: LayerSet
 ) -> None:
-    row = layers.frames["activities"].set_index("id").loc["zz-town-1"]
+    town_id = public_id_of("zz-town-1")
+    row = layers.frames["activities"].set_index("id").loc[town_id]
     page, _ = _open(browser, f"{server}/map")
     page.wait_for_function("() => Tsunagari.ready.then(() => true)")
-    position = page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+    position = page.evaluate(f"() => Tsunagari.showActivity('{town_id}')")
     popup = page.wait_for_selector(".leaflet-popup-content")
     text = popup.inner_text()
     assert "町字テスト活動" in text

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import shapely
 
-from test_layers_fixtures import SECRET_POINTS, TOWN_POINT, Built, build_deployment
+from test_layers_fixtures import (
+    PUBLIC_ID_KEY,
+    SECRET_POINTS,
+    TOWN_POINT,
+    Built,
+    build_deployment,
+    public_id_of,
+)
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.store import ReferenceStore
@@ -61,7 +68,7 @@ def test_build_leaves_no_temporary_file(built: Built) -> None:
 
 
 def test_list_columns_come_back_as_lists(public: LayerSet) -> None:
-    record = _activity(public, "zz-town-1")
+    record = _activity(public, public_id_of("zz-town-1"))
     assert record["themes"] == ["ibasho"]
     assert record["life_stages"] == ["all_ages"]
 
@@ -89,7 +96,7 @@ def test_sample_hidden_and_unpublished_rows_are_all_dropped(built: Built, public
 
 
 def test_town_privacy_row_sits_on_its_town_point(public: LayerSet) -> None:
-    record = _activity(public, "zz-town-1")
+    record = _activity(public, public_id_of("zz-town-1"))
     point = record["geometry"]
     assert isinstance(point, shapely.Point)
     assert (round(point.x, 6), round(point.y, 6)) == TOWN_POINT
@@ -100,7 +107,7 @@ def test_town_privacy_row_sits_on_its_town_point(public: LayerSet) -> None:
 def test_municipality_privacy_row_sits_on_the_representative_point(
     public: LayerSet, store: ReferenceStore
 ) -> None:
-    record = _activity(public, "zz-muni-1")
+    record = _activity(public, public_id_of("zz-muni-1"))
     chichibu = store.units.set_index("code").loc["11207"]
     point = record["geometry"]
     assert isinstance(point, shapely.Point)
@@ -114,7 +121,8 @@ def test_exact_rows_keep_their_point_and_address(public: LayerSet, planner: Laye
     exact = frame[frame["location_precision"] == "exact"]
     assert len(exact) > 0
     row = exact.iloc[0]
-    source = _activity(planner, str(row["id"]))
+    members = planner.frames["activities"].set_index("public_id")["id"]
+    source = _activity(planner, str(members[row["id"]]))
     assert row.geometry.equals_exact(source["geometry"], 1e-9)
     assert row["address"] == source["address"]
 
@@ -159,7 +167,7 @@ def test_opening_a_tampered_file_fails(built: Built, tmp_path: Path) -> None:
     copy = tmp_path / "layers.gpkg"
     copy.write_bytes(built.settings.layers.read_bytes())
     with sqlite3.connect(copy) as conn:
-        conn.execute("DELETE FROM activities WHERE id = 'zz-town-1'")
+        conn.execute("DELETE FROM activities WHERE id = ?", (public_id_of("zz-town-1"),))
     with pytest.raises(StoreError, match="rows but the build wrote"):
         LayerSet.open(copy, "public")
 
@@ -243,6 +251,7 @@ def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
         inputs=inputs,
         out=tmp_path / "layers.gpkg",
         planner_out=tmp_path / "planner.gpkg",
+        id_key=PUBLIC_ID_KEY,
     )
     moved_planner = LayerSet.open(tmp_path / "planner.gpkg", "planner")
     for identifier in ("zz-hidden-1", "zz-unpub-1"):

@@ -38,7 +38,7 @@ import pandas as pd
 import pytest
 from pmtiles.reader import MemorySource, all_tiles
 
-from test_layers_fixtures import Built, build_deployment
+from test_layers_fixtures import Built, build_deployment, public_id_of
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -398,7 +398,8 @@ def test_reduced_rows_are_public_only_at_a_town_or_municipality_point(
         for frame in (store.units, store.municipalities)
         for lon, lat in zip(frame["rep_lng"], frame["rep_lat"], strict=True)
     }
-    rows = demo.inputs.set_index("id")
+    # The public view calls each row by its opaque id.
+    rows = demo.inputs.assign(id=demo.inputs["id"].map(public_id_of)).set_index("id")
     with TestClient(create_app(demo.built.settings)) as client:
         features = client.get("/collections/activities/items?limit=10000").json()["features"]
     checked = 0
@@ -414,7 +415,8 @@ def test_reduced_rows_are_public_only_at_a_town_or_municipality_point(
         if wanted == "municipality":
             assert point in municipal, feature["id"]  # never finer than the row allows
         checked += 1
-    assert checked >= 20
+    # 22 reduced rows, less the 5 whose text names the place they withhold (not published).
+    assert checked >= 17
 
 
 def test_the_audit_finds_a_planted_leak_of_each_kind(

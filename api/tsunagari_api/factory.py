@@ -291,7 +291,7 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
         example = collection.provider.first_id if collection is not None else None
         app.include_router(collection_router(spec, settings, cache, region, example))
     app.include_router(tiles_router(settings))
-    app.include_router(geocode_router(settings))
+    app.include_router(geocode_router(settings, region))
     app.include_router(admin_router(settings, cache))
     from tsunagari_api.routers.pages import pages_router  # the HTML map and dashboard
 

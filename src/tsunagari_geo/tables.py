@@ -57,8 +57,11 @@ ISSUES_ATTR = "read_issues"
 #: ``frame.attrs`` key holding the encoding a CSV was decoded with.
 ENCODING_ATTR = "encoding"
 
-#: A text cell starting with one of these is run as a formula by Excel and LibreOffice.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A text cell starting with one of these is run as a formula by Excel and LibreOffice. The
+#: full-width forms count too: a Japanese spreadsheet's input converts ＝＋－＠ to ASCII.
+_FORMULA_START = ("=", "+", "-", "@", "＝", "＋", "－", "＠", "\t", "\r", "\n")
+#: Leading blanks a spreadsheet may trim before it reads the rest of the cell as a formula.
+_LEADING_BLANKS = " \t\r\n\u3000"
 #: The largest CSV cell read (characters); the csv module's default is 131,072.
 _MAX_CELL = 2**31 - 1
 #: Excel opens no cell longer than this; a longer one is refused, never cut short.
@@ -349,14 +352,17 @@ def _fsync_dir(folder: Path) -> None:
 def neutralize_formula(value: Any) -> Any:
     """Prefix ``'`` to a text cell a spreadsheet would run as a formula; numbers pass through.
 
+    A formula character in full width (＝＋－＠) or after leading blanks (`` =1+2``) counts,
+    and so does a leading tab or line break.
+
     >>> neutralize_formula("=HYPERLINK(1)"), neutralize_formula("-1.5"), neutralize_formula(-2)
     ("'=HYPERLINK(1)", '-1.5', -2)
+    >>> neutralize_formula("＝1+2"), neutralize_formula(" @SUM(A1)"), neutralize_formula(" 浦和")
+    ("'＝1+2", "' @SUM(A1)", ' 浦和')
     """
-    if (
-        isinstance(value, str)
-        and value.startswith(_FORMULA_START)
-        and not _PLAIN_NUMBER_RE.fullmatch(value)
-    ):
+    if not isinstance(value, str) or _PLAIN_NUMBER_RE.fullmatch(value):
+        return value
+    if value.startswith(_FORMULA_START) or value.lstrip(_LEADING_BLANKS).startswith(_FORMULA_START):
         return "'" + value
     return value
 

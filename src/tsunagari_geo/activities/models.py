@@ -332,7 +332,9 @@ class Activity(_Serving):
     ``serves`` lists the municipality codes the activity is meant for, or ``["prefecture"]``
     for prefecture-wide (県内全域) services; empty means its own municipality.
     ``location_privacy`` says how precisely the public may see its place: ``exact``, ``town``
-    (町字), ``municipality`` or ``hidden``; it never changes how it counts in coverage.
+    (町字), ``municipality`` or ``hidden``; it never changes how it counts in the planners'
+    coverage. A town- or municipality-level row whose text names the place its point withholds
+    is published only once ``place_text_reviewed`` is yes.
     """
 
     id: str = Field(min_length=1, title="活動ID")
@@ -351,6 +353,9 @@ class Activity(_Serving):
     serves: list[str] = Field(default_factory=list, title="対象地域")
     location_privacy: LocationPrivacy = Field(default="exact", title="場所の公開範囲")
     published: bool = Field(default=True, title="公開")
+    #: The secretariat read the text of a town- or municipality-level row that names its
+    #: 町丁目, 番地 or building and let it be published as written (場所表記の確認済み).
+    place_text_reviewed: bool = Field(default=False, title="場所表記確認済み")
     last_verified: date | None = Field(default=None, title="最終確認日")
     fiscal_year: int | None = Field(default=None, ge=2000, le=2100, title="年度")
     source: str | None = Field(default=None, title="出典")
@@ -371,7 +376,7 @@ class Activity(_Serving):
     def _date(cls, value: object) -> object:
         return _parse_date(value)
 
-    @field_validator("published", "is_fictional", mode="before")
+    @field_validator("published", "place_text_reviewed", "is_fictional", mode="before")
     @classmethod
     def _bool(cls, value: object) -> object:
         return _parse_bool(value)

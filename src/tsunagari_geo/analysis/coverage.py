@@ -4,8 +4,9 @@
 (hand-made frames in) compute the same :class:`CoverageResult` for the 63 municipalities and
 the 72 units (さいたま市 split into its 10 wards). Lengths are measured in EPSG:6677; every
 output frame is in EPSG:4326 and holds **aggregates per area only**: no activity's point ever
-appears in it, so hidden (非表示) and unpublished activities count toward coverage without
-being shown.
+appears in it. Which activities it is given decides whom the figures are for: the build
+passes every activity for the planners' file and only the public view's rows for the published
+layers (:mod:`tsunagari_geo.layers.build`), so no published figure counts a withheld activity.
 
 Which activities count where
     *In-person* (対面) means ``format`` in_person or outreach (訪問) and not prefecture-wide.

@@ -75,10 +75,10 @@ def build(
         )
         if report.privacy.text_names_place:
             console.print(
-                "[yellow]注意:[/] 町字・市町村単位で公開する活動のうち、名称や説明に伏せた場所"
-                f"（町字や住所）が書かれているもの {s['text_names_place']} 件: "
-                + ", ".join(report.privacy.text_names_place)
-                + "（団体に表記の見直しを依頼してください）",
+                "[yellow]注意:[/] 町字・市町村単位で公開する活動のうち、名称や説明などに伏せた"
+                f"場所（町丁目・番地・建物）が書かれているため公開しなかったもの "
+                f"{s['text_names_place']} 件（表記を直すか、確認のうえ「場所表記確認済み」"
+                "列を「はい」にすると公開します）:\n  " + "\n  ".join(report.privacy.text_lines()),
                 highlight=False,
             )
     public = {k: v for k, v in report.counts.items() if k != "activities_planner"}

@@ -7,8 +7,11 @@ computes coverage, and writes two GeoPackages and their manifest as one set (all
 none; see :mod:`tsunagari_geo.store.manifest`):
 
 * the public file (``data/build/layers.gpkg``): ``activities`` (public view),
-  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage);
+  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage computed
+  from the public view only: every count, share and score there is what the public list of
+  activities accounts for, so no comparison of public layers recovers a withheld activity);
 * the planners' file (``data/build/planner.gpkg``): ``activities`` (every row, exact point),
+  ``municipalities`` and ``units`` (the full figures, every activity counted),
   ``suggestions`` and ``spread`` (matching suggestions and 横展開 candidates, which are
   computed from every activity, hidden ones included).
 
@@ -51,6 +54,7 @@ from tsunagari_geo.layers.privacy import (
     planner_activities,
     public_activities,
 )
+from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
 from tsunagari_geo.layers.published import write_layer_set
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
@@ -161,6 +165,16 @@ def _with_area_attributes(
     return gpd.GeoDataFrame(merged[order], geometry="geometry", crs=coverage.crs)
 
 
+#: Coverage columns that only mean something beside withheld activities (the public view has
+#: only published rows, so ``inperson_published`` would repeat ``inperson_total``).
+_PLANNER_ONLY_COLUMNS = ("inperson_published",)
+
+
+def _public_figures(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A coverage layer computed from the public view, without its planners-only columns."""
+    return coverage.drop(columns=[c for c in _PLANNER_ONLY_COLUMNS if c in coverage.columns])
+
+
 def _with_organizations(located: gpd.GeoDataFrame, orgs: pd.DataFrame) -> gpd.GeoDataFrame:
     names = dict(zip(orgs["id"].astype(str), orgs["name"].astype(str), strict=True))
     kinds = dict(zip(orgs["id"].astype(str), orgs["kind"].astype(str), strict=True))
@@ -189,6 +203,13 @@ def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
+def _with_public_ids(planner: gpd.GeoDataFrame, opaque: dict[str, str]) -> gpd.GeoDataFrame:
+    """The planners' activities with ``public_id`` (what the public view calls each) after ``id``."""
+    out = planner.copy()
+    out.insert(out.columns.get_loc("id") + 1, "public_id", out["id"].astype(str).map(opaque))
+    return out
+
+
 def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
     """Suggestions with a stable ``id``: level-area-need-group-rank, e.g. unit-11101-theme-ibasho-company-1."""
     out = suggestions.copy()
@@ -205,11 +226,14 @@ def build_layers(
     planner_out: Path = DEFAULT_PLANNER_LAYERS,
     geocoder: Geocoder | None = None,
     scheme: str = "quantiles",
+    id_key: bytes | None = None,
 ) -> BuildReport:
     """Run the pipeline on ``inputs`` and write the public and planners' layer files.
 
-    Raises InputError when an input file is missing or has no valid row, StoreError when
-    the store cannot be read. Rows with problems are left out and listed in
+    Public activities are called by opaque ids, a keyed hash of the member's id
+    (:mod:`tsunagari_geo.layers.public_ids`) with ``id_key``, by default the key file beside
+    ``planner_out`` (created on the first build). Raises InputError when an input file is
+    missing or has no valid row, StoreError when the store cannot be read. Rows with problems are left out and listed in
     ``report.validation``.
     """
     for path in (inputs.organizations, inputs.activities):
@@ -240,22 +264,25 @@ def build_layers(
 
     located = _with_organizations(locate_activities(_drop_row_column(acts), store, geocoder), orgs)
     report.geocode_status = located["geo_status"].value_counts().to_dict()
-    public, privacy = public_activities(located, store)
+    public, privacy = public_activities(located, store, geocoder)
     report.privacy = privacy
 
-    # Coverage counts every activity (hidden and unpublished too), with the geocoder's unit as
-    # the fallback place. Twice: the planners' run measures reach from exact points; the public
-    # run, whose figures are published, measures it only from points the public view shows, so
-    # no published reach or distance is derived from a hidden, unpublished or reduced point.
+    # Coverage twice. The planners' run counts every activity (hidden, unpublished and
+    # text-withheld too) at its exact point. The public run, whose figures are published,
+    # counts only the rows the public view shows, at the points it shows them: every public
+    # count, share and score is then what the public list itself accounts for, and comparing
+    # public layers with each other or with that list recovers no withheld activity.
     organizations = _drop_row_column(orgs).drop(columns="geometry", errors="ignore")
     practice_table = (
         practices.drop(columns="geometry", errors="ignore") if practices is not None else None
     )
 
-    def coverage_at(points: gpd.GeoSeries, precision: pd.Series) -> CoverageResult:
+    def coverage_at(
+        rows: gpd.GeoDataFrame, points: gpd.GeoSeries, precision: pd.Series
+    ) -> CoverageResult:
         # Only a point that locates its row counts by position (placement.LOCATING); the
         # others count where located placed them (unit_code, muni_code), as the CLI does.
-        frame = pd.DataFrame(located.drop(columns="geometry"))
+        frame = pd.DataFrame(rows.drop(columns="geometry"))
         has_point = ~(points.isna() | points.is_empty) & precision.isin(LOCATING)
         frame["lng"] = np.where(has_point, points.x.where(has_point), np.nan)
         frame["lat"] = np.where(has_point, points.y.where(has_point), np.nan)
@@ -263,18 +290,29 @@ def build_layers(
             frame, organizations, store, good_practices=practice_table, scheme=scheme
         )
 
-    planner_coverage = coverage_at(located.geometry, located["point_precision"])
+    planner_coverage = coverage_at(located, located.geometry, located["point_precision"])
     shown = public.set_index("id")
+    listed = located[located["id"].astype(str).isin(shown.index)]
     coverage = coverage_at(
-        gpd.GeoSeries(located["id"].map(shown.geometry), index=located.index, crs=located.crs),
-        located["id"].map(shown["location_precision"]).fillna("none"),
+        listed,
+        gpd.GeoSeries(listed["id"].map(shown.geometry), index=listed.index, crs=located.crs),
+        listed["id"].map(shown["location_precision"]).fillna("none"),
     )
     report.unlocated_for_coverage = len(coverage.unlocated)
 
+    # From here on the public view calls each activity by its opaque id, in the order of
+    # those ids, so neither the ids nor the row order show the members' numbering or its gaps.
+    key = id_key if id_key is not None else load_or_create_key(key_path(planner_out))
+    opaque = public_ids(located["id"].astype(str), key)
+    public = public.assign(id=public["id"].astype(str).map(opaque))
+    public = public.sort_values("id", kind="stable").reset_index(drop=True)
+
     public_frames: dict[str, gpd.GeoDataFrame] = {
         "activities": _dates_as_text(public),
-        "municipalities": _with_area_attributes(coverage.municipalities, store.municipalities),
-        "units": _with_area_attributes(coverage.units, store.units),
+        "municipalities": _public_figures(
+            _with_area_attributes(coverage.municipalities, store.municipalities)
+        ),
+        "units": _public_figures(_with_area_attributes(coverage.units, store.units)),
     }
     if practices is not None:
         public_frames["good_practices"] = _good_practices(practices, store)
@@ -282,7 +320,12 @@ def build_layers(
         public_frames["consultations"] = cons
     attribution = list(REFERENCE_ATTRIBUTION)
     planner_frames: dict[str, pd.DataFrame] = {
-        "activities": _dates_as_text(planner_activities(located)),
+        "activities": _dates_as_text(_with_public_ids(planner_activities(located), opaque)),
+        # The full figures (every activity counted) stay in the planners' file.
+        "municipalities": _with_area_attributes(
+            planner_coverage.municipalities, store.municipalities
+        ),
+        "units": _with_area_attributes(planner_coverage.units, store.units),
         "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
         "spread": planner_coverage.spread,
     }
