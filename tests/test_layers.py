@@ -208,7 +208,11 @@ def test_build_command_writes_the_layers_and_tiles_command_the_archives(
         timeout=300,
     )
     assert tiles_run.returncode == 0, tiles_run.stderr
-    assert {p.name for p in tiles.iterdir()} == {"activities.pmtiles", "municipalities.pmtiles"}
+    assert {p.name for p in tiles.iterdir()} == {
+        "activities.pmtiles",
+        "municipalities.pmtiles",
+        "manifest.json",
+    }
 
 
 def test_build_command_names_a_missing_input(store_path: Path, tmp_path: Path) -> None:

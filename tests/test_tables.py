@@ -241,3 +241,31 @@ def test_missing_output_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_output_suffix_raises(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="拡張子"):
         write_table(pd.DataFrame({"a": ["1"]}), tmp_path / "out.doc")
+
+
+def test_write_tables_puts_the_earlier_files_back_when_a_later_rename_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from tsunagari_geo.tables import write_tables
+
+    first, second = tmp_path / "out.failures.csv", tmp_path / "out.csv"
+    write_tables([(pd.DataFrame({"a": ["old"]}), first), (pd.DataFrame({"a": ["old"]}), second)])
+    before = first.read_bytes(), second.read_bytes()
+    real_replace = os.replace
+
+    def failing_replace(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> None:
+        if Path(b) == second and Path(a).name.startswith(".out.csv."):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(InputError) as caught:
+        write_tables(
+            [(pd.DataFrame({"a": ["new"]}), first), (pd.DataFrame({"a": ["new"]}), second)]
+        )
+    assert caught.value.path == str(second)
+    assert (first.read_bytes(), second.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.failures.csv"]

@@ -27,7 +27,8 @@ from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
-from tsunagari_geo.store import LayerSet, Store, open_layers, open_store
+from tsunagari_geo.store import LayerSet, PublishedSet, Store, open_layer_set, open_store
+from tsunagari_geo.store.manifest import layers_manifest_path
 
 logger = logging.getLogger("tsunagari_api")
 
@@ -393,22 +394,26 @@ class Dataset:
         return self.store.meta.get("imported_at", self.loaded_at)
 
     @classmethod
-    def load(cls, settings: ApiSettings, generation: int = 1) -> Dataset:
+    def load(
+        cls, settings: ApiSettings, generation: int = 1, *, require_layers: bool = False
+    ) -> Dataset:
         """Open the store and the layer files named in ``settings``; build every provider.
 
-        Raises StoreError (naming the file) when the store or a layer file that exists is
-        broken. A layer file that does not exist yet is not an error: its collections are
-        reported as not built (503) until ``tsunagari-geo build`` has run.
+        The layer files are opened only when every byte matches their manifest
+        (:func:`tsunagari_geo.store.open_layer_set`). Raises StoreError (naming the file) when
+        the store is broken, or when any of the layer set's files (``layers.gpkg``,
+        ``planner.gpkg``, the manifest) exists and the set does not check; with
+        ``require_layers`` (a reload of a service that serves layers), also when they are
+        missing. Otherwise a set not built yet is not an error: its collections are reported
+        as not built (503) until ``tsunagari-geo build`` has run.
         """
         store = open_store(settings.store)
         # Read every layer now, so that a broken file fails here and not mid-request.
         _ = store.units, store.municipalities, store.towns, store.region
-        public = open_layers(settings.layers, "public") if settings.layers.exists() else None
-        planner = (
-            open_layers(settings.planner_layers, "planner")
-            if settings.planner_layers.exists()
-            else None
-        )
+        published = open_published(settings, require=require_layers)
+        public = published.public if published is not None else None
+        planner = published.planner if published is not None else None
+        layers_version = published.version if published is not None else ""
         specs = collection_specs(store.region)
         collections: dict[str, Collection] = {}
         for spec in specs.values():
@@ -424,14 +429,7 @@ class Dataset:
                 ]
             )
         )
-        stamp = "|".join(
-            [
-                store.meta.get("imported_at", ""),
-                public.meta.get("built_at", "") if public else "",
-                planner.meta.get("built_at", "") if planner else "",
-                str(generation),
-            ]
-        )
+        stamp = "|".join([store.meta.get("imported_at", ""), layers_version, str(generation)])
         return cls(
             generation=generation,
             version=hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest(),
@@ -444,6 +442,19 @@ class Dataset:
             geocoder=geocoder,
             attribution=attribution,
         )
+
+
+def open_published(settings: ApiSettings, *, require: bool = False) -> PublishedSet | None:
+    """The layer set named in ``settings``, every byte checked against its manifest.
+
+    None when none of its files (``layers.gpkg``, ``planner.gpkg``, the manifest) exists and
+    ``require`` is false: not built yet. Raises StoreError naming the file otherwise, when the
+    set does not check (a missing member, a changed byte, a file of another build).
+    """
+    members = (settings.layers, settings.planner_layers, layers_manifest_path(settings.layers))
+    if not require and not any(p.exists() for p in members):
+        return None
+    return open_layer_set(settings.layers, settings.planner_layers)
 
 
 def _make_geocoder(store: Store) -> Geocoder:
@@ -483,7 +494,12 @@ class DataHolder:
     def reload(self, settings: ApiSettings) -> Dataset:
         """Load a new dataset completely, then swap it in; on StoreError the old one stays."""
         with self._lock:
-            new = Dataset.load(settings, generation=self.current.generation + 1)
+            # Once layers are served, a missing file is a refused reload, never "not built".
+            new = Dataset.load(
+                settings,
+                generation=self.current.generation + 1,
+                require_layers=self.current.public is not None,
+            )
             self.current = new  # a single reference assignment: atomic for readers
             if self._stamp is not None:
                 self._stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -506,7 +522,11 @@ class DataHolder:
     def _follow(self, settings: ApiSettings) -> None:
         try:
             with self._lock:
-                self.current = Dataset.load(settings, generation=self.current.generation + 1)
+                self.current = Dataset.load(
+                    settings,
+                    generation=self.current.generation + 1,
+                    require_layers=self.current.public is not None,
+                )
             logger.info("followed a reload by another worker: %s", self.current.version)
         except Exception:
             logger.exception("another worker reloaded, but the new data does not open here")

@@ -44,6 +44,7 @@ def build(
     """入力表をジオコーディング・結合・充足状況の計算にかけ、公開レイヤーを書き出します。"""
     from tsunagari_geo.layers.build import BuildInputs, build_layers
     from tsunagari_geo.store import open_store
+    from tsunagari_geo.store.manifest import layers_manifest_path
 
     defaults = BuildInputs.samples(samples)
     inputs = BuildInputs(
@@ -88,6 +89,10 @@ def build(
         f"（activities {report.counts.get('activities_planner', 0)}）",
         highlight=False,
     )
+    console.print(
+        f"検証用マニフェスト: {layers_manifest_path(report.public_path)}（版 {report.version}）",
+        highlight=False,
+    )
 
 
 @tiles_app.command("build")
@@ -122,15 +127,25 @@ def serve(
     log_level: Annotated[str, typer.Option(help="ログの詳しさ")] = "info",
 ) -> None:
     """GeoJSON サービス（OGC API – Features、ベクタータイル、住所検索）を起動します。"""
+    import os
+
     import uvicorn
 
+    from tsunagari_api.catalog import open_published
     from tsunagari_api.settings import get_api_settings
+    from tsunagari_api.supervision import SUPERVISOR_ENV
     from tsunagari_geo.store import open_store
 
     settings = get_api_settings()
-    # Fail here, with one clear line, rather than in every worker.
+    # Fail here, with one clear line naming the file, rather than a traceback in every worker.
     open_store(settings.store)
+    open_published(settings)
     console.print(f"http://{host}:{port}/ で提供します（OpenAPI: /api）", highlight=False)
+    if workers > 1:
+        # The workers stop when this process dies, even by SIGKILL (tsunagari_api.supervision).
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    else:
+        os.environ.pop(SUPERVISOR_ENV, None)
     uvicorn.run(
         "tsunagari_api.factory:create_app",
         factory=True,

@@ -6,8 +6,12 @@ is kept and checked, never overwritten). Rows are processed in chunks; each fini
 written to a journal folder beside the output (``.OUTPUT.journal/``: one JSON file per chunk,
 written to a temporary name, fsynced and renamed, plus a ``manifest.json`` naming the
 input's hash and the options). ``resume=True`` keeps the chunks already there, so a run killed
-with SIGKILL and resumed writes exactly the bytes an uninterrupted run writes. The final output
-and ``OUTPUT.failures.csv`` are written atomically, then the journal is removed.
+with SIGKILL and resumed writes the rows an uninterrupted run writes: the same bytes for CSV and
+GeoJSON; XLSX and GeoPackage also carry the time they were written (workbook properties and zip
+entry dates; ``last_change``), so their bytes differ while every cell is the same. The final output
+and ``OUTPUT.failures.csv`` are written as one set (both complete before either is renamed,
+the output last), then the journal is removed: the pair is complete when the journal is gone.
+Temporaries a killed run left beside them are removed by the next run.
 
 Statuses are the geocoder's, plus ``overridden`` for a row an overrides file decided (its
 ``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
@@ -51,7 +55,7 @@ from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import STORE_CRS
-from tsunagari_geo.tables import atomic_path, read_table, write_table
+from tsunagari_geo.tables import atomic_path, read_table, remove_stale_temporaries, write_tables
 from tsunagari_geo.text import fold
 
 OUT_COLUMNS = (
@@ -384,8 +388,8 @@ class BatchJob:
         from rich.progress import Progress
 
         journal, done = self._open_journal(resume)
-        _remove_stale_temporaries(self.output)
-        _remove_stale_temporaries(failures_path(self.output))
+        remove_stale_temporaries(self.output)
+        remove_stale_temporaries(failures_path(self.output))
         addresses = self._addresses()
         ids = (
             self.frame[self.id_column].fillna("").astype(str).tolist()
@@ -459,7 +463,6 @@ class BatchJob:
                 out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=STORE_CRS)
             else:
                 out = gpd.GeoDataFrame(out, geometry=geometry, crs=STORE_CRS)
-        write_table(out, self.output)
         status_col, coord_col = self.out_names["status"], self.out_names.get("coord_check")
         needs = out[status_col].isin(NEEDS_PERSON)
         if coord_col is not None:
@@ -473,7 +476,10 @@ class BatchJob:
             failures[free] = [values[i] for i in failures.index]
             taken.add(free)
         failures_file = failures_path(self.output)
-        write_table(failures, failures_file)
+        # One set: both complete before either is renamed, the output last. A run killed
+        # between the two renames still has its journal, so the set is complete exactly when
+        # the journal is gone, and a resumed run renames both again from the same chunks.
+        write_tables([(failures, failures_file), (out, self.output)])
         return BatchSummary(
             rows=len(out),
             by_status=dict(Counter(out[status_col])),
@@ -552,16 +558,6 @@ class BatchJob:
                 checks.append("ok")
         shown = ["" if np.isnan(d) else str(round(float(d))) for d in distance]
         return checks, shown
-
-
-def _remove_stale_temporaries(output: Path) -> None:
-    # A run killed inside atomic_path leaves its ".OUTPUT.XXXX.ext" temporary beside the
-    # output; nothing else writes that name, so the next run removes it instead of letting
-    # half-written files pile up in the member's folder.
-    for stale in output.parent.glob(f".{output.name}.*{output.suffix}"):
-        if stale.is_file():
-            with contextlib.suppress(OSError):
-                stale.unlink()
 
 
 def geocode_table(

@@ -3,7 +3,8 @@
 ``build_layers`` reads the organisations, activities, consultation windows (相談窓口) and good
 practices (好事例), geocodes every activity address (rows without coordinates get their point
 from it; every row gets its town, 町字, for the privacy rules), joins points to units,
-computes coverage, and writes two GeoPackages atomically:
+computes coverage, and writes two GeoPackages and their manifest as one set (all three or
+none; see :mod:`tsunagari_geo.store.manifest`):
 
 * the public file (``data/build/layers.gpkg``): ``activities`` (public view),
   ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage computed
@@ -54,7 +55,7 @@ from tsunagari_geo.layers.privacy import (
     public_activities,
 )
 from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
-from tsunagari_geo.layers.published import write_layers
+from tsunagari_geo.layers.published import write_layer_set
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.resources import SAMPLES_DIR
@@ -94,6 +95,8 @@ class BuildReport:
     counts: dict[str, int] = field(default_factory=dict)
     geocode_status: dict[str, int] = field(default_factory=dict)
     unlocated_for_coverage: int = 0
+    #: The written set's version (its manifest's), as the service reports it.
+    version: str = ""
 
 
 def _require(result: ReadResult, what: str) -> gpd.GeoDataFrame:
@@ -316,17 +319,6 @@ def build_layers(
     if cons is not None:
         public_frames["consultations"] = cons
     attribution = list(REFERENCE_ATTRIBUTION)
-    write_layers(
-        out,
-        public_frames,
-        kind="public",
-        attribution=attribution,
-        extra_meta={
-            "store_imported_at": store.meta.get("imported_at", ""),
-            "scheme": scheme,
-            "class_breaks": str(coverage.class_breaks),
-        },
-    )
     planner_frames: dict[str, pd.DataFrame] = {
         "activities": _dates_as_text(_with_public_ids(planner_activities(located), opaque)),
         # The full figures (every activity counted) stay in the planners' file.
@@ -337,7 +329,20 @@ def build_layers(
         "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
         "spread": planner_coverage.spread,
     }
-    write_layers(planner_out, planner_frames, kind="planner", attribution=attribution)
+    # One set: both files and their manifest appear together or not at all.
+    manifest = write_layer_set(
+        out,
+        public_frames,
+        planner_out,
+        planner_frames,
+        attribution=attribution,
+        public_meta={
+            "store_imported_at": store.meta.get("imported_at", ""),
+            "scheme": scheme,
+            "class_breaks": str(coverage.class_breaks),
+        },
+    )
+    report.version = manifest.version
     report.counts = {name: len(frame) for name, frame in public_frames.items()}
     report.counts["activities_planner"] = len(planner_frames["activities"])
     return report

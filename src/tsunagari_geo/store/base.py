@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from tsunagari_geo.region import Region
+from tsunagari_geo.store.manifest import Manifest
 
 #: Bumped when the layout of the reference data or the town key changes; readers refuse others.
 #: 2: the region and the other prefectures' municipality names are in the store.
@@ -92,6 +93,23 @@ class LayerSet:
     @property
     def attribution(self) -> list[str]:
         return self.meta.get("attribution", "").splitlines()
+
+
+@dataclass(frozen=True)
+class PublishedSet:
+    """The public and planners' layer sets a build wrote together, checked against its manifest.
+
+    ``manifest.version`` names the set: the same in every worker, different for any other
+    build or any changed byte.
+    """
+
+    manifest: Manifest
+    public: LayerSet
+    planner: LayerSet
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
 
 
 class Store(ABC):
@@ -242,4 +260,32 @@ class Store(ABC):
 
         Raises StoreError naming it when it is missing, of another kind or schema, or when a
         layer's row count differs from what the build wrote.
+        """
+
+    @classmethod
+    @abstractmethod
+    def write_layer_set(
+        cls,
+        public_location: Any,
+        public_frames: Mapping[str, pd.DataFrame],
+        planner_location: Any,
+        planner_frames: Mapping[str, pd.DataFrame],
+        *,
+        attribution: list[str],
+        public_meta: Mapping[str, str] | None = None,
+    ) -> Manifest:
+        """Write the public and planners' layer sets and their manifest as one set.
+
+        Readers see the old set or the new one: anything in between does not match the
+        manifest and is refused by :meth:`open_layer_set`. Leftovers of a killed earlier
+        write are removed first. Returns the manifest written.
+        """
+
+    @classmethod
+    @abstractmethod
+    def open_layer_set(cls, public_location: Any, planner_location: Any) -> PublishedSet:
+        """Open both layer sets after checking every byte against the set's manifest.
+
+        Raises StoreError naming the file when the manifest or a member is missing, differs
+        from the manifest (one changed byte is enough), or was replaced while being read.
         """

@@ -45,11 +45,20 @@ from tsunagari_geo.store.base import (
     STORE_SCHEMA_VERSION,
     LayerKind,
     LayerSet,
+    PublishedSet,
     ReferenceData,
     Store,
 )
 from tsunagari_geo.store.checks import inspect_geopackage
-from tsunagari_geo.tables import atomic_path
+from tsunagari_geo.store.manifest import (
+    Manifest,
+    check_unchanged,
+    layers_manifest_path,
+    manifest_text,
+    read_manifest,
+    verify_file,
+)
+from tsunagari_geo.tables import atomic_path, atomic_paths, remove_stale_temporaries
 
 
 class GeoPackageStore(Store):
@@ -215,38 +224,75 @@ class GeoPackageStore(Store):
     ) -> Path:
         path = Path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
-        list_columns: dict[str, list[str]] = {}
-        counts: dict[str, int] = {}
         with atomic_path(path) as tmp:
-            for name, frame in frames.items():
-                out = frame.copy()
-                lists = [c for c in out.columns if c != "geometry" and _is_list_column(out[c])]
-                for column in lists:
-                    out[column] = [
-                        json.dumps(list(v) if v is not None else [], ensure_ascii=False)
-                        for v in out[column]
-                    ]
-                list_columns[name] = lists
-                counts[name] = len(out)
-                if isinstance(out, gpd.GeoDataFrame) and out._geometry_column_name in out:
-                    if out.crs is not None:
-                        out = out.to_crs(4326)
-                else:
-                    out = pd.DataFrame(out)  # an attribute table (suggestions, spread)
-                pyogrio.write_dataframe(out, tmp, layer=name, driver="GPKG")
-            meta = {
-                "schema_version": LAYERS_SCHEMA_VERSION,
-                "kind": kind,
-                "tsunagari_geo_version": __version__,
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "layers": json.dumps(list(frames)),
-                "counts": json.dumps(counts),
-                "list_columns": json.dumps(list_columns),
-                "attribution": "\n".join(attribution),
-                **(extra_meta or {}),
-            }
-            pyogrio.write_dataframe(_key_values(meta, "key"), tmp, layer="metadata", driver="GPKG")
+            _write_layer_file(
+                tmp, frames, kind=kind, attribution=attribution, extra_meta=extra_meta
+            )
         return path
+
+    @classmethod
+    def write_layer_set(
+        cls,
+        public_location: Any,
+        public_frames: Mapping[str, pd.DataFrame],
+        planner_location: Any,
+        planner_frames: Mapping[str, pd.DataFrame],
+        *,
+        attribution: list[str],
+        public_meta: Mapping[str, str] | None = None,
+    ) -> Manifest:
+        public, planner = Path(public_location), Path(planner_location)
+        manifest_path = layers_manifest_path(public)
+        targets = (public, planner, manifest_path)
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(target)
+        # Both files and the manifest of their hashes are complete before the first rename;
+        # the manifest goes last, so a reader between two renames sees a mismatch and keeps
+        # the set it has (see tsunagari_geo.store.manifest).
+        with atomic_paths(targets) as (public_tmp, planner_tmp, manifest_tmp):
+            public_rows = _write_layer_file(
+                public_tmp,
+                public_frames,
+                kind="public",
+                attribution=attribution,
+                extra_meta=public_meta,
+            )
+            planner_rows = _write_layer_file(
+                planner_tmp, planner_frames, kind="planner", attribution=attribution
+            )
+            text = manifest_text(
+                manifest_path,
+                "layers",
+                {
+                    "public": (public, public_tmp, public_rows),
+                    "planner": (planner, planner_tmp, planner_rows),
+                },
+            )
+            manifest_tmp.write_text(text, encoding="utf-8")
+        return read_manifest(manifest_path, kind="layers")
+
+    @classmethod
+    def open_layer_set(cls, public_location: Any, planner_location: Any) -> PublishedSet:
+        public, planner = Path(public_location), Path(planner_location)
+        manifest = read_manifest(layers_manifest_path(public), kind="layers")
+        seen = {
+            "public": verify_file(manifest, "public", public),
+            "planner": verify_file(manifest, "planner", planner),
+        }
+        public_set = cls.open_layers(public, "public")
+        planner_set = cls.open_layers(planner, "planner")
+        # Hashed, then read: a build renaming a new file in between would mix two sets.
+        check_unchanged(public, seen["public"])
+        check_unchanged(planner, seen["planner"])
+        for role, layer_set in (("public", public_set), ("planner", planner_set)):
+            rows = {n: len(f) for n, f in layer_set.frames.items()}
+            if rows != manifest.members[role].rows:
+                raise StoreError(
+                    f"行数 {rows} がマニフェストの {manifest.members[role].rows} と違います",
+                    path=layer_set.path,
+                )
+        return PublishedSet(manifest=manifest, public=public_set, planner=planner_set)
 
     @classmethod
     def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
@@ -257,6 +303,8 @@ class GeoPackageStore(Store):
         meta = summary.meta
         try:
             layers = json.loads(meta.get("layers", "[]"))
+            expected = json.loads(meta.get("counts", "{}"))
+            list_columns: dict[str, list[str]] = json.loads(meta.get("list_columns", "{}"))
         except json.JSONDecodeError as exc:
             raise StoreError(f"layer file metadata is not valid: {exc}", path=path) from exc
         missing = [n for n in layers if n not in summary.counts]
@@ -271,14 +319,12 @@ class GeoPackageStore(Store):
             )
         if meta.get("kind") != kind:
             raise StoreError(f"expected a {kind} layer file, found {meta.get('kind')!r}", path=path)
-        expected = json.loads(meta.get("counts", "{}"))
         for name, n in counts.items():
             if expected.get(name) != n:
                 raise StoreError(
                     f"layer {name} has {n} rows but the build wrote {expected.get(name)}",
                     path=path,
                 )
-        list_columns: dict[str, list[str]] = json.loads(meta.get("list_columns", "{}"))
         frames = {}
         for name in layers:
             try:
@@ -286,7 +332,7 @@ class GeoPackageStore(Store):
             except Exception as exc:
                 raise StoreError(f"cannot read layer {name}: {exc}", path=path) from exc
             for column in list_columns.get(name, []):
-                frame[column] = [_decode_list(v) for v in frame[column]]
+                frame[column] = _decode_list_column(frame[column], path=path, layer=name)
             if not isinstance(frame, gpd.GeoDataFrame):
                 frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
                 frame = frame.set_crs(4326)
@@ -294,8 +340,67 @@ class GeoPackageStore(Store):
         return LayerSet(path=path, kind=kind, meta=meta, frames=frames)
 
 
+def _write_layer_file(
+    path: Path,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    kind: LayerKind,
+    attribution: list[str],
+    extra_meta: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Write ``frames`` and their metadata table into a new GeoPackage; return row counts."""
+    list_columns: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for name, frame in frames.items():
+        out = frame.copy()
+        lists = [c for c in out.columns if c != "geometry" and _is_list_column(out[c])]
+        for column in lists:
+            out[column] = [
+                json.dumps(list(v) if v is not None else [], ensure_ascii=False)
+                for v in out[column]
+            ]
+        list_columns[name] = lists
+        counts[name] = len(out)
+        if isinstance(out, gpd.GeoDataFrame) and out._geometry_column_name in out:
+            if out.crs is not None:
+                out = out.to_crs(4326)
+        else:
+            out = pd.DataFrame(out)  # an attribute table (suggestions, spread)
+        pyogrio.write_dataframe(out, path, layer=name, driver="GPKG")
+    meta = {
+        "schema_version": LAYERS_SCHEMA_VERSION,
+        "kind": kind,
+        "tsunagari_geo_version": __version__,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "layers": json.dumps(list(frames)),
+        "counts": json.dumps(counts),
+        "list_columns": json.dumps(list_columns),
+        "attribution": "\n".join(attribution),
+        **(extra_meta or {}),
+    }
+    pyogrio.write_dataframe(_key_values(meta, "key"), path, layer="metadata", driver="GPKG")
+    return counts
+
+
 def _key_values(items: Mapping[str, str], key: str) -> pd.DataFrame:
     return pd.DataFrame({key: list(items), "value": [str(v) for v in items.values()]})
+
+
+def _decode_list_column(series: pd.Series, *, path: Path, layer: str) -> list[list[str]]:
+    # A cell that is not JSON is a broken file: say where, instead of a traceback at start-up.
+    decoded = []
+    for row, value in enumerate(series, start=1):
+        try:
+            decoded.append(_decode_list(value))
+        except json.JSONDecodeError as exc:
+            raise StoreError(
+                f"layer {layer}: a list cell is not valid JSON ({exc.msg})",
+                path=path,
+                row=row,
+                column=str(series.name),
+                value=str(value)[:80],
+            ) from exc
+    return decoded
 
 
 def _decode_list(value: object) -> list[str]:
