@@ -35,9 +35,9 @@ import pandas as pd
 
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.core import Geocoder
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.registry import load_registry
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import int_to_kanji, town_key
 
 HERE = Path(__file__).resolve().parent
@@ -84,7 +84,7 @@ def _format(rnd: random.Random, town_text: str, chome: int | None, base: str) ->
     return f"{town_text}{a}番地の{b}"
 
 
-def build_addresses(store: ReferenceStore, n: int, seed: int = 20261126) -> list[Sample]:
+def build_addresses(store: Store, n: int, seed: int = 20261126) -> list[Sample]:
     """N distinct addresses from real towns, with their truth; deterministic for a seed."""
     rnd = random.Random(seed)
     registry = load_registry()
@@ -135,7 +135,7 @@ def build_addresses(store: ReferenceStore, n: int, seed: int = 20261126) -> list
     return out
 
 
-def run_ours(samples: list[Sample], store: ReferenceStore, workdir: Path) -> dict[str, float]:
+def run_ours(samples: list[Sample], store: Store, workdir: Path) -> dict[str, float]:
     """The batch job on the samples; returns rates and agreement."""
     started = time.perf_counter()
     geocoder = Geocoder.from_store(store)
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip the npm peer")
     args = parser.parse_args(argv)
     settings = get_settings()
-    store = ReferenceStore.open(settings.store)
+    store = open_store(settings.store)
     source = settings.source_dir()
     samples = build_addresses(store, args.n, args.seed)
     assert len({s.address for s in samples}) == len(samples)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -51,5 +51,5 @@ def store_path(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="session")
-def store(store_path: Path) -> ReferenceStore:
-    return ReferenceStore.open(store_path)
+def store(store_path: Path) -> Store:
+    return open_store(store_path)

@@ -32,7 +32,6 @@ from tsunagari_geo.activities.taxonomy import CENSUS_COLUMNS, load_taxonomies
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import read_table
 
@@ -236,7 +235,7 @@ def test_records_write_back_as_text(orgs: gpd.GeoDataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", ["activities.csv", "activities.xlsx"])
-def test_templates_read_back_with_japanese_headers(name: str, store: ReferenceStore) -> None:
+def test_templates_read_back_with_japanese_headers(name: str, store: Store) -> None:
     result = read_activities(TEMPLATES_DIR / name)
     assert result.report.ok, result.report.to_frame()
     assert result.records["themes"].iat[0] == ["ibasho", "elderly"]
@@ -274,7 +273,7 @@ def test_sample_files_read_without_errors_and_are_marked_fictional() -> None:
 
 
 def test_sample_addresses_use_real_towns_and_the_south_east_is_dense(
-    store: ReferenceStore,
+    store: Store,
 ) -> None:
     acts = read_activities(SAMPLES_DIR / "activities.csv").records
     towns = set(store.towns["town"])
@@ -295,13 +294,13 @@ def test_sample_addresses_use_real_towns_and_the_south_east_is_dense(
     assert len(munis) >= 50
 
 
-def test_samples_regenerate_byte_for_byte(store: ReferenceStore, tmp_path: Path) -> None:
+def test_samples_regenerate_byte_for_byte(store: Store, tmp_path: Path) -> None:
     write_samples(generate_samples(store), tmp_path)
     for name in ("organizations.csv", "activities.csv", "consultations.csv"):
         assert (tmp_path / name).read_bytes() == (SAMPLES_DIR / name).read_bytes(), name
 
 
-def test_the_template_example_is_a_real_town_of_the_region(store: ReferenceStore) -> None:
+def test_the_template_example_is_a_real_town_of_the_region(store: Store) -> None:
     example = template_frame(store).iloc[0]
     serves = example["対象地域 (serves)"]
     prefix = "埼玉県" + store.region.registry.by_code[serves].full_name

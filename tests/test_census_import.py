@@ -17,14 +17,14 @@ from reference_helpers import (
 from tsunagari_geo.errors import ValidationError
 from tsunagari_geo.reference import sources
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import default_region
+from tsunagari_geo.store import Store, open_store
 
 # --- the real Saitama sources ---------------------------------------------------------------
 
 
 def test_units_sum_to_the_workbooks_prefecture_row_in_every_count(
-    store: ReferenceStore, source_dir: Path
+    store: Store, source_dir: Path
 ) -> None:
     book = sources.read_census_workbook(source_dir, default_region())
     for column in sources.WORKBOOK_COLUMNS:
@@ -32,7 +32,7 @@ def test_units_sum_to_the_workbooks_prefecture_row_in_every_count(
         assert store.municipalities[column].sum() == book.prefecture[column], column
 
 
-def test_age_bands_are_the_official_ones_and_sum_to_the_total(store: ReferenceStore) -> None:
+def test_age_bands_are_the_official_ones_and_sum_to_the_total(store: Store) -> None:
     units = store.units
     bands = units["pop_0_14"] + units["pop_15_64"] + units["pop_65plus"]
     assert (bands == units["pop_total"]).all()  # 不詳補完 values: no age-unknown remainder
@@ -40,7 +40,7 @@ def test_age_bands_are_the_official_ones_and_sum_to_the_total(store: ReferenceSt
     assert kawaguchi["pop_15_64"] > 0.6 * kawaguchi["pop_total"]
 
 
-def test_every_small_area_is_stored_with_its_unit_and_population(store: ReferenceStore) -> None:
+def test_every_small_area_is_stored_with_its_unit_and_population(store: Store) -> None:
     areas = store.small_areas
     assert areas is not None
     assert areas["key_code"].is_unique
@@ -52,7 +52,7 @@ def test_every_small_area_is_stored_with_its_unit_and_population(store: Referenc
 
 
 def test_info_reports_how_many_small_areas_match_the_town_dictionary(
-    store: ReferenceStore,
+    store: Store,
 ) -> None:
     info = store.info()
     areas = store.small_areas
@@ -80,7 +80,7 @@ def test_the_mini_workbook_and_small_areas_import(tmp_path: Path) -> None:
     # 霞ケ関北 is not in the mini town dictionary: counted, reported, kept.
     assert (report.small_areas_matched, report.small_areas_unmatched) == (4, 1)
     assert report.small_areas_unmatched_by_unit == {"11201": 1}
-    store = ReferenceStore.open(tmp_path / "store.gpkg")
+    store = open_store(tmp_path / "store.gpkg")
     city = store.municipalities.set_index("code").loc["11100"]
     assert (city["pop_15_64"], city["single_65plus_households"]) == (1900, 150)
     assert store.small_areas is not None and len(store.small_areas) == 5
@@ -128,7 +128,7 @@ def test_a_small_area_whose_point_lies_in_another_unit_is_reported_not_dropped(
     report = _import(tmp_path)
     assert report.small_areas_outside_unit == 1
     assert any("another unit's polygon" in w for w in report.warnings)
-    store = ReferenceStore.open(tmp_path / "store.gpkg")
+    store = open_store(tmp_path / "store.gpkg")
     assert store.small_areas is not None
     moved = store.small_areas.set_index("key_code").loc["11201009000"]
     assert (moved["unit_code"], moved["point_unit_code"]) == ("11201", "11102")

@@ -32,7 +32,7 @@ from tsunagari_geo.analysis.config import CoverageConfig, Spread, load_coverage_
 from tsunagari_geo.analysis.coverage import CoverageResult, coverage_from_frames
 from tsunagari_geo.analysis.join import locator_for
 from tsunagari_geo.errors import InputError
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 
 X0, Y0 = -30_000.0, -20_000.0
 _TO_LONLAT = Transformer.from_crs("EPSG:6677", "EPSG:4326", always_xy=True)
@@ -520,7 +520,7 @@ def test_no_activities_and_no_members_is_the_largest_gap_everywhere() -> None:
     assert result.suggestions.empty and result.unlocated.empty
 
 
-def test_the_real_store_wards_add_up_to_saitama_city(store: ReferenceStore) -> None:
+def test_the_real_store_wards_add_up_to_saitama_city(store: Store) -> None:
     from tsunagari_geo.activities.readers import read_activities, read_organizations
     from tsunagari_geo.activities.samples import SAMPLES_DIR
     from tsunagari_geo.analysis.coverage import compute_coverage

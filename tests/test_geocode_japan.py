@@ -21,8 +21,7 @@ import pytest
 from tsunagari_geo.analysis.placement import placed_point
 from tsunagari_geo.geocode.core import REASONS, Geocoder
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.store import open_store
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import fold
 
 #: The other prefectures of the small national folder and the municipalities taken from each.
@@ -48,15 +47,15 @@ def _small_japan(japan_dir: Path, dest: Path) -> Path:
 @pytest.fixture(scope="module")
 def small_store(
     source_dir: Path, japan_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> ReferenceStore:
+) -> Store:
     japan = _small_japan(japan_dir, tmp_path_factory.mktemp("small_japan"))
     path = tmp_path_factory.mktemp("small_store") / "tsunagari.gpkg"
     import_reference(source_dir, path, japan=japan)
-    return ReferenceStore.open(path)
+    return open_store(path)
 
 
 @pytest.fixture(scope="module")
-def geocoder(small_store: ReferenceStore) -> Geocoder:
+def geocoder(small_store: Store) -> Geocoder:
     return Geocoder.from_store(small_store)
 
 
@@ -64,7 +63,7 @@ def geocoder(small_store: ReferenceStore) -> Geocoder:
 
 
 def test_import_adds_other_prefectures_towns_and_keeps_the_regions(
-    small_store: ReferenceStore, store: ReferenceStore, japan_dir: Path
+    small_store: Store, store: Store, japan_dir: Path
 ) -> None:
     files = {
         (pref, muni): json.loads(
@@ -83,7 +82,7 @@ def test_import_adds_other_prefectures_towns_and_keeps_the_regions(
     assert (roles == "japan_towns").sum() == 1 + len(files)  # ja.json and every town file
 
 
-def test_a_store_without_the_national_source_says_so(store: ReferenceStore) -> None:
+def test_a_store_without_the_national_source_says_so(store: Store) -> None:
     assert not store.has_japan_towns and store.japan_towns("東京都").empty
 
 
@@ -172,7 +171,7 @@ def test_gun_may_be_written_left_out_or_wrong(geocoder: Geocoder) -> None:
     assert "gun_mismatch" in wrong.reason and "gun_mismatch" not in without.reason
 
 
-def test_other_prefectures_are_indexed_only_when_first_used(small_store: ReferenceStore) -> None:
+def test_other_prefectures_are_indexed_only_when_first_used(small_store: Store) -> None:
     geocoder = Geocoder.from_store(small_store)
     assert geocoder.dictionary._japan == {}
     geocoder.geocode("越谷市東越谷1-2")
@@ -208,7 +207,7 @@ def test_designated_cities_everywhere_come_from_the_dictionary(japan_geocoder: G
 
 
 @pytest.fixture(scope="module")
-def region_geocoder(store: ReferenceStore) -> Geocoder:
+def region_geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 

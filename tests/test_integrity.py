@@ -29,7 +29,6 @@ from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.layers.tiles import TileSpec, build_tiles
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.store import open_layer_set, open_layers, open_store, write_layer_set
 from tsunagari_geo.store.manifest import layers_manifest_path, tiles_manifest_path
 
@@ -233,7 +232,7 @@ import os, signal, sys
 from pathlib import Path
 import tsunagari_geo.tables as tables
 from tsunagari_geo.geocode.batch import geocode_table
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 real = os.replace
 def replace(src, dst):
@@ -241,7 +240,7 @@ def replace(src, dst):
     if sys.argv[4] == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
 tables.os.replace = replace
-store = ReferenceStore.open(sys.argv[1])
+store = open_store(sys.argv[1])
 geocode_table(sys.argv[2], sys.argv[3], store=store, resume=True, chunk_size=2)
 """
 
@@ -262,7 +261,7 @@ def test_a_batch_killed_between_its_two_files_resumes_to_identical_bytes(
     # The failures file was renamed, the output not: the journal says the set is incomplete.
     assert (killed.parent / ".out.csv.journal").is_dir()
     assert not killed.exists()
-    store = ReferenceStore.open(store_path)
+    store = open_store(store_path)
     geocoder = Geocoder.from_store(store)
     geocode_table(source, clean, store=store, geocoder=geocoder, chunk_size=2)
     geocode_table(source, killed, store=store, geocoder=geocoder, chunk_size=2, resume=True)

@@ -21,7 +21,7 @@ from test_layers_fixtures import (
 )
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 CLI = [sys.executable, "-m", "tsunagari_geo"]
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_town_privacy_row_sits_on_its_town_point(public: LayerSet) -> None:
 
 
 def test_municipality_privacy_row_sits_on_the_representative_point(
-    public: LayerSet, store: ReferenceStore
+    public: LayerSet, store: Store
 ) -> None:
     record = _activity(public, public_id_of("zz-muni-1"))
     chichibu = store.units.set_index("code").loc["11207"]
@@ -247,7 +247,7 @@ def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
     )
     activities.to_csv(inputs.activities, index=False, encoding="utf-8-sig")
     build_layers(
-        ReferenceStore.open(store_path),
+        open_store(store_path),
         inputs=inputs,
         out=tmp_path / "layers.gpkg",
         planner_out=tmp_path / "planner.gpkg",

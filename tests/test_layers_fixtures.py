@@ -21,8 +21,8 @@ import pandas as pd
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.layers.build import BuildInputs, BuildReport, build_layers
 from tsunagari_geo.layers.public_ids import public_id
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.resources import SAMPLES_DIR as SAMPLES
+from tsunagari_geo.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-7d1e9b"
@@ -132,7 +132,7 @@ class Built:
 def build_deployment(dest: Path, store_path: Path, *, token: str | None = TOKEN) -> Built:
     """Run the real pipeline on the test inputs into ``dest``; settings point at the result."""
     inputs = write_inputs(dest / "inputs")
-    store = ReferenceStore.open(store_path)
+    store = open_store(store_path)
     report = build_layers(
         store,
         inputs=inputs,

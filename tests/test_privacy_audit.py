@@ -51,8 +51,7 @@ from tsunagari_geo.layers.tiles import build_tiles
 from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.settings import MapSettings
 from tsunagari_geo.maps.site import build_site
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.store import open_store
+from tsunagari_geo.store import Store, open_store
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -236,7 +235,7 @@ def _flag(value: str) -> bool:
     return value.strip().lower() not in ("false", "0", "no", "")
 
 
-def secrets_of(demo: Demo, store: ReferenceStore) -> Audit:
+def secrets_of(demo: Demo, store: Store) -> Audit:
     """The audit's secrets, from the input table and the planners' exact points."""
     rows = demo.inputs
     published = rows["published"].map(lambda v: _flag(v) if v else True)
@@ -357,7 +356,7 @@ def _report(audit: Audit) -> str:
 
 
 @pytest.fixture(scope="module")
-def audit(demo: Demo, store: ReferenceStore) -> Audit:
+def audit(demo: Demo, store: Store) -> Audit:
     return secrets_of(demo, store)
 
 
@@ -390,7 +389,7 @@ def test_nothing_public_leaks_a_withheld_field_address_or_point(
 
 
 def test_reduced_rows_are_public_only_at_a_town_or_municipality_point(
-    audit: Audit, demo: Demo, store: ReferenceStore
+    audit: Audit, demo: Demo, store: Store
 ) -> None:
     towns = {(round(p.x, 6), round(p.y, 6)) for p in store.towns.geometry}
     municipal = {

@@ -21,7 +21,7 @@ from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.layers.build import BuildReport, build_layers
 from tsunagari_geo.layers.public_ids import KEY_FILE
 from tsunagari_geo.layers.published import LayerSet
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import open_store
 from tsunagari_geo.text import fold
 
 
@@ -110,7 +110,7 @@ def _build(folder: Path, store_path: Path, *, id_key: bytes | None = PUBLIC_ID_K
     rows = pd.concat([rows, pd.DataFrame(TEXT_ROWS).astype(str)], ignore_index=True)
     rows.to_csv(inputs.activities, index=False, encoding="utf-8-sig")
     report = build_layers(
-        ReferenceStore.open(store_path),
+        open_store(store_path),
         inputs=inputs,
         out=folder / "layers.gpkg",
         planner_out=folder / "planner.gpkg",
@@ -220,7 +220,7 @@ def test_public_ids_are_stable_and_withholding_a_row_renumbers_nothing(
     rows.loc[rows["id"] == "zz-town-1", "location_privacy"] = "hidden"
     rows.to_csv(inputs.activities, index=False, encoding="utf-8-sig")
     build_layers(
-        ReferenceStore.open(store_path),
+        open_store(store_path),
         inputs=inputs,
         out=tmp_path / "layers.gpkg",
         planner_out=tmp_path / "planner.gpkg",
@@ -236,7 +236,7 @@ def test_the_key_file_is_made_once_and_keeps_ids_stable_across_builds(
     store_path: Path, tmp_path: Path
 ) -> None:
     inputs = write_inputs(tmp_path / "inputs")
-    store = ReferenceStore.open(store_path)
+    store = open_store(store_path)
     runs = []
     for _ in range(2):
         build_layers(
@@ -286,7 +286,7 @@ def test_no_published_reduced_row_names_its_withheld_town_to_the_geocoder(
     """The attack: read the published text after the public municipality with the geocoder.
     Before, 「八幡木二丁目子ども食堂」 was published at 川口市 and 川口市八幡木二丁目 gave the
     planners' town back."""
-    geocoder = Geocoder.from_store(ReferenceStore.open(store_path))
+    geocoder = Geocoder.from_store(open_store(store_path))
     planner = pd.DataFrame(built.planner.frames["activities"]).set_index("public_id")
     named = []
     for row in built.public.frames["activities"].to_dict("records"):

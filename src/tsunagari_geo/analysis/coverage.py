@@ -1,6 +1,6 @@
 """Coverage-gap analysis: where support is missing, for whom, and who could fill the gap.
 
-:func:`compute_coverage` (a :class:`ReferenceStore` in) and :func:`coverage_from_frames`
+:func:`compute_coverage` (a :class:`Store` in) and :func:`coverage_from_frames`
 (hand-made frames in) compute the same :class:`CoverageResult` for the 63 municipalities and
 the 72 units (さいたま市 split into its 10 wards). Lengths are measured in EPSG:6677; every
 output frame is in EPSG:4326 and holds **aggregates per area only**: no activity's point ever
@@ -112,8 +112,8 @@ from tsunagari_geo.reference.locator import (
     muni_codes_of,
     store_locator,
 )
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import STORE_CRS
+from tsunagari_geo.store import Store
 
 LEVELS = ("municipality", "unit")
 #: Census counts the need indicators read, carried from the store's areas into the tables.
@@ -143,7 +143,7 @@ class CoverageResult:
 def compute_coverage(
     activities: pd.DataFrame,
     organizations: pd.DataFrame | None,
-    store: ReferenceStore,
+    store: Store,
     *,
     good_practices: pd.DataFrame | None = None,
     taxonomies: Taxonomies | None = None,

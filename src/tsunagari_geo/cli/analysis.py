@@ -28,8 +28,8 @@ from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION, SMALL_AREA_ATTRIBUTION
 from tsunagari_geo.reference.locator import unit_codes_at
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import read_table, write_table
 
 if TYPE_CHECKING:
@@ -50,8 +50,8 @@ _CHECK_LABELS = {
 }
 
 
-def _store(path: Path | None) -> ReferenceStore:
-    return ReferenceStore.open(path or get_settings().store)
+def _store(path: Path | None) -> Store:
+    return open_store(path or get_settings().store)
 
 
 @app.command("join")
@@ -75,7 +75,7 @@ def join_cmd(
     console.print(f"{len(joined):,} 行を判定しました（{summary}）→ {out}", highlight=False)
 
 
-def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> list[Problem]:
+def _geocode_missing(activities: gpd.GeoDataFrame, store: Store) -> list[Problem]:
     """Place rows that have an address but no point, with the offline geocoder.
 
     Each result is placed by :func:`placed_point`, the rule ``build`` uses too: a town gives

@@ -14,7 +14,6 @@ from tsunagari_geo.cli.console import console
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.core import Geocoder
 from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
 from tsunagari_geo.store import open_store
 
@@ -43,7 +42,7 @@ def geocode_command(
 ) -> None:
     """住所の表をジオコーディングし、全行に位置と一致レベルを付けて書き出します。"""
     settings = get_settings()
-    store = ReferenceStore.open(settings.store)
+    store = open_store(settings.store)
     geocoder = Geocoder.from_store(store)
     summary = geocode_table(
         input_path,

@@ -55,9 +55,8 @@ def build(
     )
     store = open_store(get_settings().store)
     with console.status("レイヤーを作成しています…"):
-        # build_layers still names the GeoPackage class; it reads only the Store interface.
         report = build_layers(
-            store,  # type: ignore[arg-type]
+            store,
             inputs=inputs,
             out=out,
             planner_out=planner_out,

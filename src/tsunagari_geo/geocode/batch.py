@@ -53,8 +53,8 @@ from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import STORE_CRS
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import atomic_path, read_table, remove_stale_temporaries, write_tables
 from tsunagari_geo.text import fold
 
@@ -218,7 +218,7 @@ class BatchJob:
         output: Path,
         *,
         geocoder: Geocoder,
-        store: ReferenceStore,
+        store: Store,
         address_columns: Sequence[str] | None = None,
         id_column: str | None = None,
         encoding: str | None = None,
@@ -565,7 +565,7 @@ def geocode_table(
     output: str | Path,
     *,
     geocoder: Geocoder | None = None,
-    store: ReferenceStore | None = None,
+    store: Store | None = None,
     address_columns: Sequence[str] | None = None,
     id_column: str | None = None,
     encoding: str | None = None,
@@ -594,7 +594,7 @@ def geocode_table(
     if store is None:
         from tsunagari_geo.settings import get_settings
 
-        store = ReferenceStore.open(get_settings().store)
+        store = open_store(get_settings().store)
     if geocoder is None:
         geocoder = Geocoder.from_store(store)
     job = BatchJob(

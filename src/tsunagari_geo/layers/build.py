@@ -57,8 +57,8 @@ from tsunagari_geo.layers.privacy import (
 from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
 from tsunagari_geo.layers.published import write_layer_set
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.resources import SAMPLES_DIR
+from tsunagari_geo.store import Store
 
 SAMPLES = SAMPLES_DIR
 
@@ -131,7 +131,7 @@ def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoData
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
-def _good_practices(records: gpd.GeoDataFrame, store: ReferenceStore) -> gpd.GeoDataFrame:
+def _good_practices(records: gpd.GeoDataFrame, store: Store) -> gpd.GeoDataFrame:
     """Good practices at their municipality's representative point, when it is known."""
     frame = _drop_row_column(records).drop(columns=["geometry"], errors="ignore")
     points: dict[str, shapely.Point] = {}
@@ -219,7 +219,7 @@ def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_layers(
-    store: ReferenceStore,
+    store: Store,
     *,
     inputs: BuildInputs,
     out: Path = DEFAULT_LAYERS,

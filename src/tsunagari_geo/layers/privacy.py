@@ -45,7 +45,7 @@ import shapely
 from tsunagari_geo.analysis.placement import LOCATING, placed_point
 from tsunagari_geo.cells import yes_no_column
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 from tsunagari_geo.text import KANJI_NUMERAL_CHARS, fold, town_key
 
 PRECISIONS = ("exact", "town", "municipality", "none")
@@ -228,7 +228,7 @@ def _is_blank(value: object) -> bool:
 
 
 def locate_activities(
-    activities: pd.DataFrame, store: ReferenceStore, geocoder: _Geocoder
+    activities: pd.DataFrame, store: Store, geocoder: _Geocoder
 ) -> gpd.GeoDataFrame:
     """Every activity with its best point and the place it belongs to (EPSG:4326).
 
@@ -291,7 +291,7 @@ def locate_activities(
     return gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
 
 
-def _town_points(store: ReferenceStore) -> Mapping[tuple[str, str], shapely.Point]:
+def _town_points(store: Store) -> Mapping[tuple[str, str], shapely.Point]:
     """(unit code, town) → the town's dictionary point (the row without 小字 first)."""
     towns = store.towns.sort_values(["unit_code", "town", "koaza"], kind="stable")
     points: dict[tuple[str, str], shapely.Point] = {}
@@ -300,7 +300,7 @@ def _town_points(store: ReferenceStore) -> Mapping[tuple[str, str], shapely.Poin
     return points
 
 
-def _unit_points(store: ReferenceStore) -> Mapping[str, shapely.Point]:
+def _unit_points(store: Store) -> Mapping[str, shapely.Point]:
     """Unit (and municipality, for さいたま市 as a whole) code → representative point."""
     points: dict[str, shapely.Point] = {}
     for frame in (store.municipalities, store.units):
@@ -310,7 +310,7 @@ def _unit_points(store: ReferenceStore) -> Mapping[str, shapely.Point]:
 
 
 def public_activities(
-    located: gpd.GeoDataFrame, store: ReferenceStore, geocoder: _Geocoder | None = None
+    located: gpd.GeoDataFrame, store: Store, geocoder: _Geocoder | None = None
 ) -> tuple[gpd.GeoDataFrame, PrivacyReport]:
     """The public view of activities from :func:`locate_activities`' output.
 

@@ -35,8 +35,8 @@ from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import Region
+from tsunagari_geo.store import Store, open_layers, open_store
 
 FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
 CHANNEL_LABELS = {
@@ -134,7 +134,7 @@ class SiteData:
     """
 
     layers: dict[str, gpd.GeoDataFrame]
-    store: ReferenceStore
+    store: Store
     attribution: tuple[str, ...] = REFERENCE_ATTRIBUTION
     meta: dict[str, str] = field(default_factory=dict)
     extras: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -152,13 +152,13 @@ class SiteData:
 
         Raises StoreError (naming the file) when a file is missing or broken.
         """
-        public = LayerSet.open(layers_path, "public")
-        planner = LayerSet.open(planner_path, "planner") if planner_path else None
-        return cls.from_layer_sets(public, ReferenceStore.open(store_path), planner)
+        public = open_layers(layers_path, "public")
+        planner = open_layers(planner_path, "planner") if planner_path else None
+        return cls.from_layer_sets(public, open_store(store_path), planner)
 
     @classmethod
     def from_layer_sets(
-        cls, public: LayerSet | None, store: ReferenceStore, planner: LayerSet | None = None
+        cls, public: LayerSet | None, store: Store, planner: LayerSet | None = None
     ) -> SiteData:
         """Wrap layer files already opened (as the service holds them).
 
