@@ -18,8 +18,10 @@ from test_browser_fixtures import (
     DESKTOP,
     PHONE,
     assert_visible_beside_the_panel,
+    axe_violations,
     chromium,
     free_port,
+    open_checked_page,
     open_page,
     running,
     screenshot,
@@ -305,3 +307,44 @@ def test_dashboard_on_a_phone_and_the_municipality_page(browser: Any, server: st
     screenshot(page, "municipality_desktop")
     assert log.errors == []
     assert log.csp == []
+
+
+# --- accessibility (JIS X 8341-3:2016 AA = WCAG 2.x AA) and phones --------------------------
+
+PHONE_360 = {"width": 360, "height": 740}
+
+
+def _open_checked(browser: Any, url: str, viewport: dict[str, int]) -> Any:
+    page, log = open_checked_page(browser, viewport)
+    page.goto(url)
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    if "/map" in url:
+        page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    return page, log
+
+
+def _open_every_panel(page: Any) -> None:
+    """The map's panel, its folded sections and the list view open, as a resident would."""
+    if page.is_hidden("#tg-panel"):
+        page.click("#tg-panel-toggle")
+    page.evaluate(
+        """() => {
+            document.querySelectorAll('.tg-section > details').forEach(d => { d.open = true; });
+            const first = document.querySelector('#tg-list details');
+            if (first) first.open = true;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+def test_pages_have_no_aa_violations_with_panels_open(
+    browser: Any, server: str, path: str, size: str
+) -> None:
+    page, log = _open_checked(browser, f"{server}{path}", PHONE if size == "phone" else DESKTOP)
+    if path == "/map":
+        _open_every_panel(page)
+        page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+        page.wait_for_selector(".leaflet-popup-content")
+    assert axe_violations(page) == []
+    assert log.errors == []

@@ -46,22 +46,41 @@ CHANNEL_LABELS = {
     "in_person": "対面",
     "online": "オンライン",
 }
-#: One colour per theme (in the taxonomy's order), distinguishable on a light background.
+#: One colour per theme (in the taxonomy's order), distinguishable on a light background and
+#: each at least 4.5:1 against the white letter on the marker (WCAG 1.4.3).
 THEME_COLOURS = (
     "#e6194b",
-    "#3cb44b",
-    "#f58231",
+    "#00695c",
+    "#b34700",
     "#4363d8",
     "#911eb4",
-    "#469990",
+    "#6d6d00",
     "#9a6324",
     "#800000",
-    "#808000",
+    "#616161",
     "#000075",
-    "#f032e6",
+    "#c0007a",
     "#2f7d32",
-    "#a9a9a9",
+    "#5d4037",
 )
+#: The letter on a theme's marker and in the legend: one distinct letter per theme, since
+#: first characters collide (子育て and 子ども・不登校 both start with 子). A theme missing here
+#: falls back to its first character.
+THEME_MARKS = {
+    "ibasho": "居",
+    "consultation": "相",
+    "childcare": "育",
+    "children_school": "学",
+    "youth": "若",
+    "hikikomori": "ひ",
+    "elderly": "高",
+    "disability": "障",
+    "poverty_food": "食",
+    "employment": "就",
+    "foreign_residents": "外",
+    "community": "地",
+    "awareness_training": "啓",
+}
 #: Rows of the public layers are drawn where their privacy allows; this is the note for each.
 PRIVACY_NOTES = {
     "town": "場所は町字（大字・町丁目）の代表点に表示しています。正確な場所は団体にお問い合わせください。",
@@ -407,9 +426,23 @@ def vocabulary(region: Region) -> dict[str, Any]:
         "theme_colours": {
             code: THEME_COLOURS[i % len(THEME_COLOURS)] for i, code in enumerate(themes)
         },
+        "theme_marks": theme_marks(themes),
         "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
     }
+
+
+def theme_marks(themes: dict[str, str]) -> dict[str, str]:
+    """Theme code → the one letter its markers show; raises ValueError if two would share one."""
+    marks = {code: THEME_MARKS.get(code, label[:1]) for code, label in themes.items()}
+    seen: dict[str, str] = {}
+    for code, mark in marks.items():
+        if mark in seen:
+            raise ValueError(
+                f"themes {seen[mark]} and {code} would both show 「{mark}」 on the map"
+            )
+        seen[mark] = code
+    return marks
 
 
 def dashboard_metrics(

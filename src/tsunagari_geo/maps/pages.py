@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -190,7 +191,13 @@ def _render(
     fmap.default_js = [*fmap.default_js, *((f"page_js_{i}", u) for i, u in enumerate(scripts))]
     payload = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
     fmap.add_child(_Start(f"{start}({fmap.get_name()}, {payload});"))
-    return page.render()
+    return _VIEWPORT.sub(VIEWPORT_META, page.render(), count=1)
+
+
+#: Zoom is never blocked (WCAG 1.4.4, JIS X 8341-3 AA): folium's own viewport tag sets
+#: ``maximum-scale=1.0, user-scalable=no`` and is replaced by this one.
+VIEWPORT_META = '<meta name="viewport" content="width=device-width, initial-scale=1" />'
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 
 
 class _Start(branca.element.MacroElement):
