@@ -37,6 +37,7 @@ from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import Region
+from tsunagari_geo.text import japanese_datetime
 
 FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
 CHANNEL_LABELS = {
@@ -196,7 +197,8 @@ class SiteData:
 
     @property
     def built_at(self) -> str:
-        return self.meta.get("built_at", "")
+        """When the layers were built, in JST and in Japanese (「2026年12月2日 4:39」), or ""."""
+        return japanese_datetime(self.meta.get("built_at", "")) if self.meta.get("built_at") else ""
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A public layer by name; municipalities and units fall back to the store's
@@ -298,7 +300,7 @@ class SiteData:
             "metrics": [
                 (m.label, _plain(row.get(m.column)), m.unit)
                 for m in self.metrics("municipalities")
-                if "・" not in m.label or "全体" in m.label
+                if not _is_stage_reach(m.column)
             ],
             "flags": [
                 label
@@ -430,6 +432,13 @@ def vocabulary(region: Region) -> dict[str, Any]:
         "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
     }
+
+
+def _is_stage_reach(column: str) -> bool:
+    """A town-reach metric of one life stage (``reach_1km_children``): the dashboard offers it,
+    the municipality page keeps to the overall reach. Decided on the column, never the label
+    (labels of life stages contain 「・」 too: 妊産婦・乳幼児期)."""
+    return column.startswith("reach_") and not column.endswith("km")
 
 
 def theme_marks(themes: dict[str, str]) -> dict[str, str]:

@@ -46,7 +46,7 @@ def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float,
 
 
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "4"
+ASSET_VERSION = "5"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -221,6 +221,10 @@ def _base_config(
         "links": asdict(links),
         "basemap": settings.basemap,
         "attribution": lines,
+        # The map's corner: the 地理院タイル layer already credits itself there (with its link).
+        "corner_attribution": [
+            line for line in lines if not (settings.basemap == "gsi" and line == GSI_TILES)
+        ],
         "bounds": region_view(region)[1],
     }
 

@@ -54,7 +54,7 @@
     // Half steps let the whole prefecture fill a phone's narrow screen.
     map.options.zoomSnap = 0.5;
     map.fitBounds(cfg.bounds, { animate: false });
-    T.addAttribution(map, cfg.attribution);
+    T.addAttribution(map, cfg.corner_attribution);
     L.control.scale({ imperial: false }).addTo(map);
     T.watchBasemap(map);
     var legend = L.control({ position: 'bottomright' });

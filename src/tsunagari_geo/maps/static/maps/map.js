@@ -136,7 +136,7 @@
     // end by putting this zoom back (seen in a browser test, one search in four).
     map.fitBounds(cfg.bounds, { animate: false });
     map.addLayer(cluster);
-    T.addAttribution(map, cfg.attribution);
+    T.addAttribution(map, cfg.corner_attribution);
     L.control.scale({ imperial: false }).addTo(map);
     T.watchBasemap(map);
     var legend = L.control({ position: 'topright' });
