@@ -80,8 +80,10 @@
       var r = c.getBoundingClientRect();
       if (r.width && r.left < box.right && r.right > box.left) top = Math.max(top, r.bottom + 8);
     });
+    var bottom = area.bottom - 8;
+    if (p && p.width >= area.width / 2) bottom = Math.min(bottom, p.top - 8); // a phone's bottom sheet
     var dx = box.left < left ? box.left - left : box.right > right ? Math.min(box.right - right, box.left - left) : 0;
-    var dy = box.top < top ? box.top - top : 0;
+    var dy = box.top < top ? box.top - top : box.bottom > bottom ? Math.min(box.bottom - bottom, box.top - top) : 0;
     if (dx || dy) map.panBy([dx, dy], { animate: false });
   }
 
@@ -151,8 +153,21 @@
       return box;
     };
     legend.addTo(map);
+    // Again after a zoom: a popup opened while the map was still zooming moves with it.
+    var openPopup = null;
     map.on('popupopen', function (e) {
+      openPopup = e.popup;
       keepClear(map, e.popup);
+      // And once laid out: the popup's height is final only after the next frame.
+      requestAnimationFrame(function () {
+        if (openPopup === e.popup) keepClear(map, e.popup);
+      });
+    });
+    map.on('popupclose', function () {
+      openPopup = null;
+    });
+    map.on('zoomend', function () {
+      if (openPopup) keepClear(map, openPopup);
     });
 
     function matches(a) {
@@ -537,7 +552,7 @@
           var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '', alt: p.name || '' });
           marker.bindPopup(function () {
             return popupHtml(p, vocab);
-          }, { maxWidth: Math.min(320, window.innerWidth - 60) });
+          }, { maxWidth: Math.min(320, window.innerWidth - 60), autoPan: false }); // keepClear pans
           marker.feature = f;
           return { properties: p, lat: c[1], lng: c[0], marker: marker, theme: list(p.themes)[0] };
         });
