@@ -425,7 +425,8 @@ def test_the_list_view_is_the_map_in_text_in_the_order_of_nearby(browser: Any, s
     assert nearby and listed[: len(nearby)] == nearby
     assert "から近い順" in page.inner_text("#tg-list-order")
     page.locator("#tg-list > li details summary").first.click()
-    assert "団体" in page.locator("#tg-list > li details").first.inner_text()
+    entry = page.wait_for_selector("#tg-list > li details .tg-popup")  # filled when opened
+    assert "団体" in entry.inner_text()
     assert log.errors == []
 
 
