@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import folium
+import numpy as np
 import openpyxl
 import pytest
 
@@ -410,3 +411,11 @@ def test_build_time_is_shown_in_jst_in_japanese(data: SiteData, client: TestClie
         body = client.get(path).text
         assert f"集計日時: {shown}" in body
         assert recorded not in body
+
+
+def test_the_default_classes_are_the_same_on_every_build() -> None:
+    # The dashboard's first request computes ~60 of these: an exact, deterministic scheme.
+    values = np.random.default_rng(7).gamma(2.0, 2.0, 72)
+    scheme = MapSettings().classification_scheme
+    assert class_breaks(values, scheme) == class_breaks(values.copy(), scheme)
+    assert class_breaks(values, scheme)[-1] == pytest.approx(values.max(), abs=1e-3)

@@ -231,7 +231,7 @@ class SiteData:
         breaks = recorded.get(LEVEL_KEYS.get(level, level)) if isinstance(recorded, dict) else None
         return [float(b) for b in breaks] if breaks else None
 
-    def metrics(self, level: str, scheme: str = "NaturalBreaks", k: int = 5) -> list[Metric]:
+    def metrics(self, level: str, scheme: str = "FisherJenks", k: int = 5) -> list[Metric]:
         """The dashboard's choropleth variables for ``municipalities`` or ``units``."""
         key = f"metrics:{level}:{scheme}:{k}"
         if key not in self._cache:
@@ -457,7 +457,7 @@ def theme_marks(themes: dict[str, str]) -> dict[str, str]:
 def dashboard_metrics(
     frame: pd.DataFrame,
     vocab: dict[str, Any],
-    scheme: str = "NaturalBreaks",
+    scheme: str = "FisherJenks",
     k: int = 5,
     gap_breaks: Sequence[float] | None = None,
 ) -> list[Metric]:
@@ -503,9 +503,7 @@ def dashboard_metrics(
     return metrics
 
 
-def class_breaks(
-    values: np.ndarray, scheme: str = "NaturalBreaks", k: int = 5
-) -> tuple[float, ...]:
+def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) -> tuple[float, ...]:
     """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme (fewer if ties)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
