@@ -480,6 +480,7 @@ def test_popups_scale_bar_and_legend_stay_clear_of_the_controls(
     def overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
         return a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
 
+    assert page.is_visible("#tg-marker-legend summary")
     popup = boxes["popup"][0]
     assert [o for o in boxes["others"] if overlap(popup, o)] == [], popup
     others = boxes["others"]
