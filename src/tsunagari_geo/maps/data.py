@@ -37,6 +37,7 @@ from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
 from tsunagari_geo.store import Store, open_layers, open_store
+from tsunagari_geo.text import japanese_datetime
 
 FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
 CHANNEL_LABELS = {
@@ -46,22 +47,41 @@ CHANNEL_LABELS = {
     "in_person": "対面",
     "online": "オンライン",
 }
-#: One colour per theme (in the taxonomy's order), distinguishable on a light background.
+#: One colour per theme (in the taxonomy's order), distinguishable on a light background and
+#: each at least 4.5:1 against the white letter on the marker (WCAG 1.4.3).
 THEME_COLOURS = (
     "#e6194b",
-    "#3cb44b",
-    "#f58231",
+    "#00695c",
+    "#b34700",
     "#4363d8",
     "#911eb4",
-    "#469990",
+    "#6d6d00",
     "#9a6324",
     "#800000",
-    "#808000",
+    "#616161",
     "#000075",
-    "#f032e6",
+    "#c0007a",
     "#2f7d32",
-    "#a9a9a9",
+    "#5d4037",
 )
+#: The letter on a theme's marker and in the legend: one distinct letter per theme, since
+#: first characters collide (子育て and 子ども・不登校 both start with 子). A theme missing here
+#: falls back to its first character.
+THEME_MARKS = {
+    "ibasho": "居",
+    "consultation": "相",
+    "childcare": "育",
+    "children_school": "学",
+    "youth": "若",
+    "hikikomori": "ひ",
+    "elderly": "高",
+    "disability": "障",
+    "poverty_food": "食",
+    "employment": "就",
+    "foreign_residents": "外",
+    "community": "地",
+    "awareness_training": "啓",
+}
 #: Rows of the public layers are drawn where their privacy allows; this is the note for each.
 PRIVACY_NOTES = {
     "town": "場所は町字（大字・町丁目）の代表点に表示しています。正確な場所は団体にお問い合わせください。",
@@ -186,7 +206,8 @@ class SiteData:
 
     @property
     def built_at(self) -> str:
-        return self.meta.get("built_at", "")
+        """When the layers were built, in JST and in Japanese (「2026年12月2日 4:39」), or ""."""
+        return japanese_datetime(self.meta.get("built_at", "")) if self.meta.get("built_at") else ""
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A public layer by name; municipalities and units fall back to the store's
@@ -222,7 +243,7 @@ class SiteData:
         breaks = recorded.get(LEVEL_KEYS.get(level, level)) if isinstance(recorded, dict) else None
         return [float(b) for b in breaks] if breaks else None
 
-    def metrics(self, level: str, scheme: str = "NaturalBreaks", k: int = 5) -> list[Metric]:
+    def metrics(self, level: str, scheme: str = "FisherJenks", k: int = 5) -> list[Metric]:
         """The dashboard's choropleth variables for ``municipalities`` or ``units``."""
         key = f"metrics:{level}:{scheme}:{k}"
         if key not in self._cache:
@@ -291,7 +312,7 @@ class SiteData:
             "metrics": [
                 (m.label, _plain(row.get(m.column)), m.unit)
                 for m in self.metrics("municipalities")
-                if "・" not in m.label or "全体" in m.label
+                if not _is_stage_reach(m.column)
             ],
             "flags": [
                 label
@@ -421,15 +442,36 @@ def vocabulary(region: Region) -> dict[str, Any]:
         "theme_colours": {
             code: THEME_COLOURS[i % len(THEME_COLOURS)] for i, code in enumerate(themes)
         },
+        "theme_marks": theme_marks(themes),
         "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
     }
 
 
+def _is_stage_reach(column: str) -> bool:
+    """A town-reach metric of one life stage (``reach_1km_children``): the dashboard offers it,
+    the municipality page keeps to the overall reach. Decided on the column, never the label
+    (labels of life stages contain 「・」 too: 妊産婦・乳幼児期)."""
+    return column.startswith("reach_") and not column.endswith("km")
+
+
+def theme_marks(themes: dict[str, str]) -> dict[str, str]:
+    """Theme code → the one letter its markers show; raises ValueError if two would share one."""
+    marks = {code: THEME_MARKS.get(code, label[:1]) for code, label in themes.items()}
+    seen: dict[str, str] = {}
+    for code, mark in marks.items():
+        if mark in seen:
+            raise ValueError(
+                f"themes {seen[mark]} and {code} would both show 「{mark}」 on the map"
+            )
+        seen[mark] = code
+    return marks
+
+
 def dashboard_metrics(
     frame: pd.DataFrame,
     vocab: dict[str, Any],
-    scheme: str = "NaturalBreaks",
+    scheme: str = "FisherJenks",
     k: int = 5,
     gap_breaks: Sequence[float] | None = None,
 ) -> list[Metric]:
@@ -523,9 +565,7 @@ def _people_and_need_metrics(year: int) -> list[tuple[str, str, str, bool]]:
     return out
 
 
-def class_breaks(
-    values: np.ndarray, scheme: str = "NaturalBreaks", k: int = 5
-) -> tuple[float, ...]:
+def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) -> tuple[float, ...]:
     """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme (fewer if ties)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
