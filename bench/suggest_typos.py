@@ -25,7 +25,7 @@ import sys
 from collections import Counter
 
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import load_region
 from tsunagari_geo.settings import get_settings
 from tsunagari_geo.store import open_store
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     store = open_store(get_settings().store)
     geocoder = Geocoder.from_store(store)
-    names = load_registry().by_code
+    names = load_region("saitama").registry.by_code
     towns = store.towns[["unit_code", "town"]].drop_duplicates()
     pool = sorted({c for t in towns["town"] for c in t if _KANJI.match(c)} - _NUMERALS)
     counts: Counter[str] = Counter()

@@ -278,9 +278,9 @@ def test_sample_addresses_use_real_towns_and_the_south_east_is_dense(
     acts = read_activities(SAMPLES_DIR / "activities.csv").records
     towns = set(store.towns["town"])
     names = {}
-    from tsunagari_geo.registry import load_registry
+    from tsunagari_geo.region import load_region
 
-    for m in load_registry().units:
+    for m in load_region("saitama").registry.units:
         names[m.code] = "埼玉県" + m.full_name
     local = acts[acts["address"].notna()]
     for address, serves in zip(local["address"], local["serves"], strict=True):
@@ -290,7 +290,7 @@ def test_sample_addresses_use_real_towns_and_the_south_east_is_dense(
         assert rest in towns, address
     per_unit = local["serves"].map(lambda s: s[0]).value_counts()
     assert per_unit.get("11203", 0) > 5 * per_unit.get("11207", 0)  # 川口市 vs 秩父市
-    munis = {load_registry().by_code[c].muni_code for c in per_unit.index}
+    munis = {load_region("saitama").registry.by_code[c].muni_code for c in per_unit.index}
     assert len(munis) >= 50
 
 

@@ -30,7 +30,7 @@ from tsunagari_geo.maps.search_index import (
     place_code_of,
 )
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import load_region
 from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import fold_compact, normalize_address
 
@@ -90,7 +90,7 @@ def addresses(store: Store, source_dir: Path) -> list[str]:
 
 
 def _written_towns(store: Store) -> list[str]:
-    registry = load_registry()
+    registry = load_region("saitama").registry
     units = {u.code: u for u in registry.units}
     formers = [f for f in registry.former if f.former_name in ("大宮市", "浦和市", "鳩ヶ谷市")]
     towns = store.towns[store.towns["koaza"].fillna("") == ""]

@@ -40,12 +40,15 @@ from pydantic import (
 
 from tsunagari_geo.activities.taxonomy import Taxonomies, Taxonomy, load_taxonomies
 from tsunagari_geo.cells import parse_yes_no
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import Region, default_region
 from tsunagari_geo.text import nfkc
 
 #: The value of ``serves`` meaning the whole prefecture (県内全域).
 PREFECTURE = "prefecture"
-_PREFECTURE_SPELLINGS = {"prefecture", "埼玉県", "県内全域", "県全域", "全県", "県内"}
+#: Ways of writing "the whole prefecture" in any region (the region's own name is added).
+_PREFECTURE_SPELLINGS = frozenset(
+    {"prefecture", "県内全域", "県全域", "全県", "県内", "都内全域", "府内全域", "道内全域"}
+)
 
 Format = Literal["in_person", "online", "phone", "outreach"]
 LocationPrivacy = Literal["exact", "town", "municipality", "hidden"]
@@ -82,7 +85,7 @@ _CHANNEL_SPELLINGS = {
     "オンライン": "online",
 }
 _SPLIT = re.compile(r"\s*[;|、，,／/]\s*")
-_CODE = re.compile(r"^11\d{3}$")
+_CODE = re.compile(r"^\d{5}$")
 
 
 class OrganizationKind(StrEnum):
@@ -117,18 +120,29 @@ class Vocabulary:
     municipality_codes: frozenset[str]
     municipality_names: dict[str, str] = field(default_factory=dict)
     organization_ids: frozenset[str] | None = None
+    #: the prefecture's name as written (埼玉県), for messages and for 「埼玉県」 in ``serves``.
+    pref_name: str = ""
 
     @classmethod
-    def default(cls, organization_ids: frozenset[str] | None = None) -> Vocabulary:
-        """The checked-in taxonomies and the registry's 72 units plus さいたま市."""
-        reg = load_registry()
+    def for_region(
+        cls, region: Region, organization_ids: frozenset[str] | None = None
+    ) -> Vocabulary:
+        """The shipped taxonomies and ``region``'s units and municipalities (wards and cities)."""
+        reg = region.registry
         names = {name: m.code for name, m in reg.by_full_name().items()}
         return cls(
             taxonomies=load_taxonomies(),
             municipality_codes=frozenset(m.code for m in reg.municipalities),
             municipality_names=names,
             organization_ids=organization_ids,
+            pref_name=region.pref_name,
         )
+
+    @classmethod
+    def default(cls, organization_ids: frozenset[str] | None = None) -> Vocabulary:
+        """:meth:`for_region` of the default region (``$TSUNAGARI_REGION``), for files read
+        without a store at hand (a member checking a template)."""
+        return cls.for_region(default_region(), organization_ids)
 
 
 def _vocabulary(info: ValidationInfo) -> Vocabulary | None:
@@ -209,12 +223,12 @@ def _serves(value: object, info: ValidationInfo) -> list[str]:
     vocab = _vocabulary(info)
     out: list[str] = []
     for item in split_list(value):
-        if item in _PREFECTURE_SPELLINGS:
+        if item in _PREFECTURE_SPELLINGS or (vocab is not None and item == vocab.pref_name):
             code = PREFECTURE
         elif _CODE.match(item):
             code = item
             if vocab is not None and code not in vocab.municipality_codes:
-                raise ValueError(f"埼玉県の市町村コードではありません: {item!r}")
+                raise ValueError(f"{vocab.pref_name}の市町村コードではありません: {item!r}")
         elif vocab is not None and item in vocab.municipality_names:
             code = vocab.municipality_names[item]
         else:

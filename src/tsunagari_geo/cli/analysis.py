@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 import typer
 
+from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import (
     Problem,
     ReadResult,
@@ -212,13 +213,14 @@ def coverage_cmd(
     cfg = load_coverage_config(config)
     results: list[ReadResult] = []
     orgs = None
+    vocab = Vocabulary.for_region(ref.region)
     if organizations is not None:
-        org_result = read_organizations(organizations)
+        org_result = read_organizations(organizations, vocabulary=vocab)
         results.append(org_result)
         orgs = org_result.records
-    practices = read_good_practices(good_practices)
+    practices = read_good_practices(good_practices, vocabulary=vocab)
     results.append(practices)
-    acts = read_activities(activities, organizations=orgs)
+    acts = read_activities(activities, organizations=orgs, vocabulary=vocab)
     results.append(acts)
     records = acts.records
     extra = [] if no_geocode else _geocode_missing(records, ref)
@@ -387,7 +389,7 @@ def plan_cmd(
             )
         group = f"_{code}"
     metres = _radius_m(radius)
-    acts = read_activities(activities)
+    acts = read_activities(activities, vocabulary=Vocabulary.for_region(ref.region))
     records = acts.records
     _geocode_missing(records, ref)
     areas = Areas(

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import (
     GOOD_PRACTICES_CSV,
     ReadResult,
@@ -242,23 +243,25 @@ def build_layers(
     geocoder = geocoder or Geocoder.from_store(store)
     report = BuildReport(public_path=out, planner_path=planner_out)
 
-    orgs_read = read_organizations(inputs.organizations)
+    # Codes and names are checked against the store's region, not the default one.
+    vocab = Vocabulary.for_region(store.region)
+    orgs_read = read_organizations(inputs.organizations, vocabulary=vocab)
     report.validation.append(orgs_read.report)
     orgs = _require(orgs_read, "organizations")
-    acts_read = read_activities(inputs.activities, organizations=orgs)
+    acts_read = read_activities(inputs.activities, organizations=orgs, vocabulary=vocab)
     report.validation.append(acts_read.report)
     acts = _require(acts_read, "activities")
     good_practices = inputs.good_practices or GOOD_PRACTICES_CSV
     practices: gpd.GeoDataFrame | None = None
     if Path(good_practices).exists():
-        gp_read = read_good_practices(good_practices)
+        gp_read = read_good_practices(good_practices, vocabulary=vocab)
         report.validation.append(gp_read.report)
         practices = gp_read.records
     elif inputs.good_practices is not None:
         raise InputError("input file not found", path=good_practices)
     cons: gpd.GeoDataFrame | None = None
     if inputs.consultations is not None:
-        cons_read = read_consultations(inputs.consultations)
+        cons_read = read_consultations(inputs.consultations, vocabulary=vocab)
         report.validation.append(cons_read.report)
         cons = _consultations(cons_read.records, geocoder)
 
