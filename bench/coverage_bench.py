@@ -20,7 +20,7 @@ import pandas as pd
 
 from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.analysis.coverage import compute_coverage
-from tsunagari_geo.settings import METRIC_CRS, get_settings
+from tsunagari_geo.settings import get_settings
 from tsunagari_geo.store import Store, open_store
 
 
@@ -70,8 +70,8 @@ def naive(store: Store, acts: pd.DataFrame) -> pd.DataFrame:
     for column in ("themes", "life_stages"):
         exploded = joined[["code", column]].explode(column)
         table = table.join(pd.crosstab(exploded["code"], exploded[column]).add_prefix(column))
-    towns = store.towns.to_crs(METRIC_CRS)[["unit_code", "geometry"]]
-    venues = local[local["format"] == "in_person"].to_crs(METRIC_CRS)
+    towns = store.towns.to_crs(store.region.metric_crs)[["unit_code", "geometry"]]
+    venues = local[local["format"] == "in_person"].to_crs(store.region.metric_crs)
     for stage in (None, *tax.life_stages.codes):
         sub = (
             venues

@@ -10,7 +10,6 @@ import pyogrio
 import pytest
 import shapely
 
-from tsunagari_geo.settings import METRIC_CRS
 from tsunagari_geo.store import Store
 
 N03_AREA_KM2 = 3797.75
@@ -40,7 +39,9 @@ def test_total_area_is_within_0_2_percent_of_n03(store: Store) -> None:
 
 def test_area_is_computed_in_a_metric_crs_not_degrees(store: Store) -> None:
     kawagoe = store.units.set_index("code").loc["11201"]
-    metric = gpd.GeoSeries([kawagoe.geometry], crs=4326).to_crs(METRIC_CRS).area.iloc[0]
+    metric = (
+        gpd.GeoSeries([kawagoe.geometry], crs=4326).to_crs(store.region.metric_crs).area.iloc[0]
+    )
     assert kawagoe["area_km2"] == pytest.approx(metric / 1e6)
     assert 100 < kawagoe["area_km2"] < 120  # 川越市 is 109.13 km²
 
@@ -62,7 +63,7 @@ def test_every_ward_lies_inside_saitama_city(store: Store) -> None:
 
 
 def test_units_do_not_overlap_beyond_slivers(store: Store) -> None:
-    geoms = store.units.to_crs(METRIC_CRS).geometry.values
+    geoms = store.units.to_crs(store.region.metric_crs).geometry.values
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     pairs = left < right
     overlap = shapely.area(shapely.intersection(geoms[left[pairs]], geoms[right[pairs]]))

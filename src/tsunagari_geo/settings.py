@@ -25,18 +25,6 @@ DEFAULT_REGION = "saitama"
 #: CRS of everything stored and served (GeoJSON, RFC 7946).
 STORE_CRS = "EPSG:4326"
 
-#: Names kept for modules not yet switched to the region; each reads the default region.
-_FROM_DEFAULT_REGION = {"METRIC_CRS": "metric_crs", "PREFECTURE_NAME": "pref_name"}
-
-
-def __getattr__(name: str) -> str:
-    # Deprecated: `region.metric_crs` / `region.pref_name` (from the store or default_region()).
-    if name in _FROM_DEFAULT_REGION:
-        from tsunagari_geo.region import default_region
-
-        return str(getattr(default_region(), _FROM_DEFAULT_REGION[name]))
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 class Settings(BaseSettings):
     """Paths and switches shared by the CLI, the batch jobs and the service."""
