@@ -33,8 +33,10 @@ dist: venv
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist
 
+# All Japan's towns as well, so addresses outside the region read to their town.
+JAPAN ?= ../shared/data/japan
 store: venv
-	$(BIN)/tsunagari-geo data import
+	$(BIN)/tsunagari-geo data import $(if $(wildcard $(JAPAN)/towns/api/ja.json),--japan $(JAPAN))
 
 # The whole pipeline on the fictional sample data, then the service in the foreground.
 # The demo runs offline: a plain background instead of 地理院タイル unless TSUNAGARI_BASEMAP=gsi.

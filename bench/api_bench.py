@@ -48,8 +48,8 @@ import shapely
 
 from tsunagari_geo.layers.build import BuildInputs, build_layers
 from tsunagari_geo.layers.published import LayerSet, write_layers
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,9 +67,7 @@ def _free_port() -> int:
 # --- data ------------------------------------------------------------------------------------
 
 
-def make_activities(
-    store: ReferenceStore, sample: gpd.GeoDataFrame, seed: int = 7
-) -> gpd.GeoDataFrame:
+def make_activities(store: Store, sample: gpd.GeoDataFrame, seed: int = 7) -> gpd.GeoDataFrame:
     """10,000 public activities: sample rows repeated at jittered dictionary town points."""
     rng = np.random.default_rng(seed)
     towns = store.towns
@@ -329,7 +327,7 @@ def main() -> None:
         raise SystemExit("pygeoapi is not installed: .venv/bin/pip install 'pygeoapi>=0.21'")
 
     store_path = get_settings().store.resolve()
-    store = ReferenceStore.open(store_path)
+    store = open_store(store_path)
     folder = Path(tempfile.mkdtemp(prefix="api_bench_"))
     try:
         t = time.perf_counter()

@@ -20,11 +20,11 @@ import pandas as pd
 
 from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.analysis.coverage import compute_coverage
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.settings import METRIC_CRS, get_settings
+from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 
 
-def random_activities(store: ReferenceStore, n: int, seed: int = 2) -> pd.DataFrame:
+def random_activities(store: Store, n: int, seed: int = 2) -> pd.DataFrame:
     """Activities scattered around real towns, with random themes, stages and formats."""
     rng = np.random.default_rng(seed)
     tax = load_taxonomies()
@@ -48,7 +48,7 @@ def random_activities(store: ReferenceStore, n: int, seed: int = 2) -> pd.DataFr
     )
 
 
-def organizations(store: ReferenceStore, n: int = 2000, seed: int = 3) -> pd.DataFrame:
+def organizations(store: Store, n: int = 2000, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
         {
@@ -60,7 +60,7 @@ def organizations(store: ReferenceStore, n: int = 2000, seed: int = 3) -> pd.Dat
     )
 
 
-def naive(store: ReferenceStore, acts: pd.DataFrame) -> pd.DataFrame:
+def naive(store: Store, acts: pd.DataFrame) -> pd.DataFrame:
     """The core counts and town reach with plain geopandas joins."""
     tax = load_taxonomies()
     points = gpd.GeoDataFrame(acts, geometry=gpd.points_from_xy(acts["lng"], acts["lat"]), crs=4326)
@@ -70,8 +70,8 @@ def naive(store: ReferenceStore, acts: pd.DataFrame) -> pd.DataFrame:
     for column in ("themes", "life_stages"):
         exploded = joined[["code", column]].explode(column)
         table = table.join(pd.crosstab(exploded["code"], exploded[column]).add_prefix(column))
-    towns = store.towns.to_crs(METRIC_CRS)[["unit_code", "geometry"]]
-    venues = local[local["format"] == "in_person"].to_crs(METRIC_CRS)
+    towns = store.towns.to_crs(store.region.metric_crs)[["unit_code", "geometry"]]
+    venues = local[local["format"] == "in_person"].to_crs(store.region.metric_crs)
     for stage in (None, *tax.life_stages.codes):
         sub = (
             venues
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--store", default=None)
     args = parser.parse_args()
 
-    store = ReferenceStore.open(args.store or get_settings().store)
+    store = open_store(args.store or get_settings().store)
     _ = store.units, store.municipalities, store.towns  # read the store before timing
     acts = random_activities(store, args.activities)
     orgs = organizations(store)

@@ -28,8 +28,8 @@ import pandas as pd
 
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.core import Geocoder
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 
 DEFAULT_SAMPLE = (
     Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ class Accuracy:
         return self.level3 / self.rows if self.rows else 0.0
 
 
-def measure(sample: Path, store: ReferenceStore, geocoder: Geocoder) -> Accuracy:
+def measure(sample: Path, store: Store, geocoder: Geocoder) -> Accuracy:
     """Run the batch job on ``sample`` and compute (a)–(d)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.csv"
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
     parser.add_argument("--show", type=int, default=15, help="rows of each listing to print")
     args = parser.parse_args(argv)
-    store = ReferenceStore.open(get_settings().store)
+    store = open_store(get_settings().store)
     geocoder = Geocoder.from_store(store)
     acc = measure(args.sample, store, geocoder)
     print(f"rows: {acc.rows}")

@@ -49,9 +49,9 @@ import pandas as pd
 
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.core import Geocoder
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import load_region
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import int_to_kanji, town_key
 
 HERE = Path(__file__).resolve().parent
@@ -98,10 +98,10 @@ def _format(rnd: random.Random, town_text: str, chome: int | None, base: str) ->
     return f"{town_text}{a}番地の{b}"
 
 
-def build_addresses(store: ReferenceStore, n: int, seed: int = 20261126) -> list[Sample]:
+def build_addresses(store: Store, n: int, seed: int = 20261126) -> list[Sample]:
     """N distinct addresses from real towns, with their truth; deterministic for a seed."""
     rnd = random.Random(seed)
-    registry = load_registry()
+    registry = load_region("saitama").registry
     towns = store.towns[store.towns["koaza"].fillna("") == ""]
     towns = towns[~towns["town"].str.startswith(("（", "("))]
     keys_by_unit: dict[str, set[str]] = {}
@@ -149,7 +149,7 @@ def build_addresses(store: ReferenceStore, n: int, seed: int = 20261126) -> list
     return out
 
 
-def run_ours(samples: list[Sample], store: ReferenceStore, workdir: Path) -> dict[str, float]:
+def run_ours(samples: list[Sample], store: Store, workdir: Path) -> dict[str, float]:
     """The batch job on the samples; returns rates and agreement."""
     started = time.perf_counter()
     geocoder = Geocoder.from_store(store)
@@ -191,7 +191,7 @@ def run_peer(samples: list[Sample], workdir: Path, api: Path) -> dict[str, float
         cwd=PEER, check=True, capture_output=True, text=True,
     )  # fmt: skip
     stats = json.loads(done.stderr.strip().splitlines()[-1])
-    registry = load_registry()
+    registry = load_region("saitama").registry
     # The peer names municipalities as Geolonia does: 比企郡滑川町, さいたま市浦和区.
     code_of = {m.full_name: m.code for m in registry.units}
     muni_ok = town_ok = 0
@@ -338,7 +338,7 @@ def main_whole_job(args: argparse.Namespace) -> int:
     if source is None:
         print("no source folder (TSUNAGARI_SOURCE)", file=sys.stderr)
         return 1
-    store = ReferenceStore.open(settings.store)
+    store = open_store(settings.store)
     pref = store.region.pref_name
     addresses = real_addresses(source, pref)
     variants = build_variants(addresses, args.n, pref, args.seed)
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.whole_job:
         return main_whole_job(args)
     settings = get_settings()
-    store = ReferenceStore.open(settings.store)
+    store = open_store(settings.store)
     source = settings.source_dir()
     samples = build_addresses(store, args.n, args.seed)
     assert len({s.address for s in samples}) == len(samples)

@@ -19,8 +19,8 @@ import pandas as pd
 import shapely
 
 from tsunagari_geo.analysis.join import join_points, locator_for
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import open_store
 
 
 def random_points_inside(units: gpd.GeoDataFrame, n: int, seed: int = 1) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--store", default=None)
     args = parser.parse_args()
 
-    store = ReferenceStore.open(args.store or get_settings().store)
+    store = open_store(args.store or get_settings().store)
     units = store.units
     points = random_points_inside(units, args.points)
     print(f"{len(points):,} random points inside 埼玉県, {len(units)} units")

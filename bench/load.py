@@ -54,8 +54,8 @@ from tsunagari_geo.layers.build import BuildInputs, build_layers
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.layers.tiles import build_tiles
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the one server-start helper, shared with the tests
@@ -130,7 +130,7 @@ def deployment(folder: Path, reuse: bool) -> ApiSettings:
             )
         return settings
     t0 = time.perf_counter()
-    opened = ReferenceStore.open(store)
+    opened = open_store(store)
     build_layers(
         opened,
         inputs=BuildInputs.samples(),

@@ -36,8 +36,8 @@ from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.layers.build import BuildInputs, build_layers
 from tsunagari_geo.layers.published import LayerSet, write_layers
 from tsunagari_geo.maps.vendor import VENDOR_DIR, ensure_vendored
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the one server-start helper, shared with the tests
@@ -57,7 +57,7 @@ new MutationObserver(() => {
 """
 
 
-def synthetic_layers(store: ReferenceStore, n: int, folder: Path) -> Path:
+def synthetic_layers(store: Store, n: int, folder: Path) -> Path:
     """The sample pipeline's public layers with ``n`` activities at random town points."""
     built = build_layers(
         store,
@@ -182,7 +182,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     store_path = get_settings().store
-    store = ReferenceStore.open(store_path)
+    store = open_store(store_path)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()

@@ -25,9 +25,9 @@ import sys
 from collections import Counter
 
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import load_region
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import open_store
 
 _CHOME = re.compile(r"[一二三四五六七八九十]+丁目$")
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    store = ReferenceStore.open(get_settings().store)
+    store = open_store(get_settings().store)
     geocoder = Geocoder.from_store(store)
-    names = load_registry().by_code
+    names = load_region("saitama").registry.by_code
     towns = store.towns[["unit_code", "town"]].drop_duplicates()
     pool = sorted({c for t in towns["town"] for c in t if _KANJI.match(c)} - _NUMERALS)
     counts: Counter[str] = Counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -24,6 +24,25 @@ def source_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def japan_dir() -> Path:
+    """The national source folder (all 47 prefectures' towns), beside the Saitama one."""
+    path = Path(os.environ.get("TSUNAGARI_JAPAN", REPO.parent / "shared/data/japan"))
+    if not (path / "towns/api/ja.json").exists():
+        pytest.fail(f"national reference data not found at {path}; set TSUNAGARI_JAPAN")
+    return path
+
+
+@pytest.fixture(scope="session")
+def japan_store_path(
+    source_dir: Path, japan_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A store of the real sources with all Japan's towns, once for the whole session."""
+    path = tmp_path_factory.mktemp("japan_store") / "tsunagari.gpkg"
+    import_reference(source_dir, path, japan=japan_dir)
+    return path
+
+
+@pytest.fixture(scope="session")
 def store_path(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store imported from the real sources, once for the whole session."""
     path = tmp_path_factory.mktemp("store") / "tsunagari.gpkg"
@@ -32,5 +51,5 @@ def store_path(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="session")
-def store(store_path: Path) -> ReferenceStore:
-    return ReferenceStore.open(store_path)
+def store(store_path: Path) -> Store:
+    return open_store(store_path)

@@ -32,7 +32,6 @@ from tsunagari_geo.activities.taxonomy import CENSUS_COLUMNS, load_taxonomies
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import read_table
 
@@ -60,6 +59,19 @@ def test_every_life_stage_names_a_census_denominator_and_says_why() -> None:
     assert set(tax.life_stages.denominators.values()) <= set(CENSUS_COLUMNS)
     assert tax.life_stages.denominators["elderly"] == "pop_65plus"
     assert all(term.note for term in tax.life_stages.terms)
+
+
+def test_working_age_is_divided_by_the_official_15_to_64_count() -> None:
+    stages = load_taxonomies().life_stages
+    assert stages.denominators["working_age"] == "pop_15_64"
+    assert stages.denominators["children"] == "pop_0_14"
+
+
+def test_a_stage_without_a_census_band_says_so_in_its_denominator_label() -> None:
+    stages = load_taxonomies().life_stages
+    assert stages.denominators["youth"] == "pop_total"
+    assert "15～39歳の区分なし" in stages.denominator_labels["youth"]
+    assert stages.denominator_labels["working_age"] == "15～64歳人口"
 
 
 def test_a_bad_denominator_is_reported_with_its_row(tmp_path: Path) -> None:
@@ -223,7 +235,7 @@ def test_records_write_back_as_text(orgs: gpd.GeoDataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", ["activities.csv", "activities.xlsx"])
-def test_templates_read_back_with_japanese_headers(name: str, store: ReferenceStore) -> None:
+def test_templates_read_back_with_japanese_headers(name: str, store: Store) -> None:
     result = read_activities(TEMPLATES_DIR / name)
     assert result.report.ok, result.report.to_frame()
     assert result.records["themes"].iat[0] == ["ibasho", "elderly"]
@@ -261,14 +273,14 @@ def test_sample_files_read_without_errors_and_are_marked_fictional() -> None:
 
 
 def test_sample_addresses_use_real_towns_and_the_south_east_is_dense(
-    store: ReferenceStore,
+    store: Store,
 ) -> None:
     acts = read_activities(SAMPLES_DIR / "activities.csv").records
     towns = set(store.towns["town"])
     names = {}
-    from tsunagari_geo.registry import load_registry
+    from tsunagari_geo.region import load_region
 
-    for m in load_registry().units:
+    for m in load_region("saitama").registry.units:
         names[m.code] = "埼玉県" + m.full_name
     local = acts[acts["address"].notna()]
     for address, serves in zip(local["address"], local["serves"], strict=True):
@@ -278,17 +290,17 @@ def test_sample_addresses_use_real_towns_and_the_south_east_is_dense(
         assert rest in towns, address
     per_unit = local["serves"].map(lambda s: s[0]).value_counts()
     assert per_unit.get("11203", 0) > 5 * per_unit.get("11207", 0)  # 川口市 vs 秩父市
-    munis = {load_registry().by_code[c].muni_code for c in per_unit.index}
+    munis = {load_region("saitama").registry.by_code[c].muni_code for c in per_unit.index}
     assert len(munis) >= 50
 
 
-def test_samples_regenerate_byte_for_byte(store: ReferenceStore, tmp_path: Path) -> None:
+def test_samples_regenerate_byte_for_byte(store: Store, tmp_path: Path) -> None:
     write_samples(generate_samples(store), tmp_path)
     for name in ("organizations.csv", "activities.csv", "consultations.csv"):
         assert (tmp_path / name).read_bytes() == (SAMPLES_DIR / name).read_bytes(), name
 
 
-def test_the_template_example_is_a_real_town_of_the_region(store: ReferenceStore) -> None:
+def test_the_template_example_is_a_real_town_of_the_region(store: Store) -> None:
     example = template_frame(store).iloc[0]
     serves = example["対象地域 (serves)"]
     prefix = "埼玉県" + store.region.registry.by_code[serves].full_name

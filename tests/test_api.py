@@ -76,13 +76,16 @@ def test_conformance_declares_core_geojson_and_oas30(client: TestClient) -> None
 def test_saitama_collections_keep_their_titles_and_descriptions(client: TestClient) -> None:
     found = {c["id"]: c for c in client.get("/collections").json()["collections"]}
     assert found["municipalities"]["title"] == "市町村（63）"
-    assert found["municipalities"]["description"] == (
+    assert found["municipalities"]["description"].startswith(
         "埼玉県の63市町村の区域、人口、活動の充足状況（カバレッジ）。"
     )
     assert found["units"]["title"] == "市区町村（72、さいたま市は区ごと）"
-    assert found["units"]["description"] == (
+    assert found["units"]["description"].startswith(
         "さいたま市の10区を分けた72区域の区域、人口、活動の充足状況。"
     )
+    notes = found["units"]["description"]
+    assert "stage_working_age_per10k（現役世代）= 15～64歳人口" in notes
+    assert "15～39歳の区分なし" in notes and "pop_reach_1km" in notes
     assert found["good_practices"]["description"].startswith("つながるSAITAMA大賞などの好事例。")
     landing = client.get("/").json()
     assert landing["description"].startswith("埼玉県 孤独・孤立対策官民連携プラットフォーム")

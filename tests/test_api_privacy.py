@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from test_layers_fixtures import SECRET_MARKERS, SECRET_POINTS, TOWN_POINT, Built, build_deployment
+from test_layers_fixtures import (
+    SECRET_MARKERS,
+    SECRET_POINTS,
+    TOWN_POINT,
+    Built,
+    build_deployment,
+    public_id_of,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -70,6 +77,7 @@ def test_filters_do_not_reveal_hidden_rows(client: TestClient) -> None:
     everything = client.get("/collections/activities/items", params={"limit": 10000}).json()
     ids = {f["id"] for f in everything["features"]}
     assert not ids & {"zz-hidden-1", "zz-unpub-1"}
+    assert not ids & {public_id_of("zz-hidden-1"), public_id_of("zz-unpub-1")}
     near = client.get(
         "/collections/activities/items", params={"bbox": "139.45,35.91,139.46,35.92"}
     ).json()
@@ -77,7 +85,7 @@ def test_filters_do_not_reveal_hidden_rows(client: TestClient) -> None:
 
 
 def test_town_row_is_public_only_at_its_town_point(client: TestClient) -> None:
-    body = client.get("/collections/activities/items/zz-town-1").json()
+    body = client.get(f"/collections/activities/items/{public_id_of('zz-town-1')}").json()
     assert body["geometry"]["coordinates"] == list(TOWN_POINT)
     assert body["properties"]["location_precision"] == "town"
     assert body["properties"]["address"] == "埼玉県さいたま市浦和区常盤六丁目"
@@ -85,7 +93,7 @@ def test_town_row_is_public_only_at_its_town_point(client: TestClient) -> None:
 
 
 def test_municipality_row_has_no_town_in_its_address(client: TestClient) -> None:
-    body = client.get("/collections/activities/items/zz-muni-1").json()
+    body = client.get(f"/collections/activities/items/{public_id_of('zz-muni-1')}").json()
     assert body["properties"]["location_precision"] == "municipality"
     assert body["properties"]["address"] == "埼玉県秩父市"
 

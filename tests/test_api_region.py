@@ -74,10 +74,7 @@ def test_collections_and_landing_page_name_nothing_of_saitama(client_b: TestClie
 def test_the_api_document_names_the_region_of_its_store(client_b: TestClient) -> None:
     document = client_b.get("/api").json()
     assert "静岡県" in document["info"]["description"]
-    # routers/geocode.py still writes a Saitama example address into its own two operations;
-    # everything the collections, tiles and pages add is worded from the store's region.
-    paths = {p: op for p, op in document["paths"].items() if not p.startswith("/geocode")}
-    assert _saitama_words({**document, "paths": paths}) == []
+    assert _saitama_words(document) == []
     parameters = document["paths"]["/collections/units/items"]["get"]["parameters"]
     muni = next(p for p in parameters if p["name"] == "muni_code")
     assert "22100, 22130" in muni["description"]

@@ -9,6 +9,7 @@ can assert that nothing left the page's own origin.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -102,6 +103,72 @@ def open_page(browser: object, viewport: dict[str, int]) -> tuple[object, PageLo
     )
     page.on("requestfailed", lambda r: log.failures.append(f"failed {r.url}"))
     return page, log
+
+
+A11Y_DIR = Path(__file__).resolve().parent / "a11y"
+#: The axe-core rule tags of JIS X 8341-3:2016 level AA (= WCAG 2.0 AA) and WCAG 2.1 AA.
+AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_script() -> Path:
+    """axe-core at the version pinned in ``tests/a11y/package-lock.json`` (``npm ci`` once)."""
+    script = A11Y_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.is_file():
+        subprocess.run(
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=A11Y_DIR,
+            check=True,
+            capture_output=True,
+        )
+    return script
+
+
+def open_checked_page(browser: object, viewport: dict[str, int]) -> tuple[object, PageLog]:
+    """Like :func:`open_page`, in a context that lets the test inject axe-core despite the CSP.
+
+    Only the accessibility checks use it: the CSP itself is tested with :func:`open_page`.
+    """
+    context = browser.new_context(viewport=viewport, bypass_csp=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    log = PageLog()
+    page.on("pageerror", lambda e: log.errors.append(f"uncaught: {e}"))
+    page.on(
+        "console",
+        lambda m: log.errors.append(str(m.text)) if m.type == "error" else None,
+    )
+    return page, log
+
+
+def axe_violations(page: object) -> list[str]:
+    """Run axe-core on the page as it is now; one line per violation and node (empty = AA)."""
+    page.add_script_tag(path=str(axe_script()))  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AA_TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {n['target']} — {n['failureSummary'][:200]}"
+        for v in result["violations"]
+        for n in v["nodes"]
+    ]
+
+
+def small_targets(page: object, selector: str, minimum: int = 44) -> list[str]:
+    """Visible elements matching ``selector`` smaller than ``minimum`` px on either side."""
+    return page.evaluate(  # type: ignore[attr-defined]
+        """([sel, min]) => [...document.querySelectorAll(sel)]
+            .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+            .map(e => [e, e.getBoundingClientRect()])
+            .filter(([e, r]) => r.width > 0 && (r.width < min || r.height < min))
+            .map(([e, r]) => `${e.tagName} ${(e.id || e.className || '').toString().slice(0, 30)}`
+                 + ` "${(e.textContent || '').trim().slice(0, 20)}" ${r.width.toFixed(0)}x${r.height.toFixed(0)}`)""",
+        [selector, minimum],
+    )
+
+
+def page_width(page: object) -> int:
+    """The document's scroll width in CSS px (wider than the viewport = a sideways scroll)."""
+    return int(page.evaluate("() => document.documentElement.scrollWidth"))  # type: ignore[attr-defined]
 
 
 def screenshot(page: object, name: str) -> Path:

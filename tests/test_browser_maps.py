@@ -18,13 +18,17 @@ from test_browser_fixtures import (
     DESKTOP,
     PHONE,
     assert_visible_beside_the_panel,
+    axe_violations,
     chromium,
     free_port,
+    open_checked_page,
     open_page,
+    page_width,
     running,
     screenshot,
+    small_targets,
 )
-from test_layers_fixtures import TOWN_POINT, Built, build_deployment
+from test_layers_fixtures import TOWN_POINT, Built, build_deployment, public_id_of
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.maps.vendor import ensure_vendored
 
@@ -158,10 +162,11 @@ def test_theme_filter_shows_exactly_the_activities_of_that_theme(
 def test_popup_of_a_town_level_activity_shows_its_text_and_the_privacy_note(
     browser: Any, server: str, layers: LayerSet
 ) -> None:
-    row = layers.frames["activities"].set_index("id").loc["zz-town-1"]
+    town_id = public_id_of("zz-town-1")
+    row = layers.frames["activities"].set_index("id").loc[town_id]
     page, _ = _open(browser, f"{server}/map")
     page.wait_for_function("() => Tsunagari.ready.then(() => true)")
-    position = page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+    position = page.evaluate(f"() => Tsunagari.showActivity('{town_id}')")
     popup = page.wait_for_selector(".leaflet-popup-content")
     text = popup.inner_text()
     assert "町字テスト活動" in text
@@ -308,3 +313,196 @@ def test_dashboard_on_a_phone_and_the_municipality_page(browser: Any, server: st
     screenshot(page, "municipality_desktop")
     assert log.errors == []
     assert log.csp == []
+
+
+# --- accessibility (JIS X 8341-3:2016 AA = WCAG 2.x AA) and phones --------------------------
+
+PHONE_360 = {"width": 360, "height": 740}
+
+
+def _open_checked(browser: Any, url: str, viewport: dict[str, int]) -> Any:
+    page, log = open_checked_page(browser, viewport)
+    page.goto(url)
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    if "/map" in url:
+        page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    return page, log
+
+
+def _open_every_panel(page: Any) -> None:
+    """The map's panel, its folded sections and the list view open, as a resident would."""
+    if page.is_hidden("#tg-panel"):
+        page.click("#tg-panel-toggle")
+    page.evaluate(
+        """() => {
+            document.querySelectorAll('.tg-section > details').forEach(d => { d.open = true; });
+            const first = document.querySelector('#tg-list details');
+            if (first) first.open = true;
+        }"""
+    )
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+def test_pages_have_no_aa_violations_with_panels_open(
+    browser: Any, server: str, path: str, size: str
+) -> None:
+    page, log = _open_checked(browser, f"{server}{path}", PHONE if size == "phone" else DESKTOP)
+    if path == "/map":
+        _open_every_panel(page)
+        page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+        page.wait_for_selector(".leaflet-popup-content")
+    assert axe_violations(page) == []
+    assert log.errors == []
+
+
+@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+def test_no_page_is_wider_than_a_360px_phone(browser: Any, server: str, path: str) -> None:
+    page, _ = _open_checked(browser, f"{server}{path}", PHONE_360)
+    if path == "/map":
+        _open_every_panel(page)
+    assert page_width(page) <= PHONE_360["width"]
+    if path == "/dashboard":  # the table scrolls inside its own box, which a keyboard can reach
+        box = page.locator(".tg-table-scroll")
+        assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+        assert box.get_attribute("tabindex") == "0"
+        assert page.locator("#tg-metric").bounding_box()["x"] + 10 < PHONE_360["width"]
+
+
+def test_touch_targets_on_a_phone_are_at_least_44px(browser: Any, server: str) -> None:
+    page, _ = _open_checked(browser, f"{server}/map", PHONE)
+    assert small_targets(page, ".tg-header a, .tg-header button, .leaflet-control-zoom a") == []
+    assert small_targets(page, ".leaflet-marker-icon") == []
+    _open_every_panel(page)
+    controls = "#tg-panel button, #tg-panel select, #tg-panel input[type=search], #tg-panel summary, .tg-check"
+    assert small_targets(page, controls) == []
+    page.goto(f"{server}/dashboard")
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    assert (
+        small_targets(page, ".tg-header a, .tg-controls select, .tg-levels label, .tg-downloads a")
+        == []
+    )
+
+
+def test_the_legend_names_one_letter_per_theme_and_a_filter_shows_its_own(
+    browser: Any, server: str
+) -> None:
+    page, _ = _open_checked(browser, f"{server}/map", DESKTOP)
+    legend = page.locator("#tg-marker-legend li").all_inner_texts()
+    letters = [item.split(" ")[0] for item in legend]
+    assert len(legend) == 13 and len(set(letters)) == 13
+    assert any(item.endswith("育 子育て") for item in legend)
+    page.select_option("#tg-theme", "childcare")
+    shown = page.evaluate(
+        "() => Tsunagari.cluster.getLayers().map(m => m.options.icon.options.html)"
+    )
+    assert shown and all(">育<" in html for html in shown)
+
+
+def test_markers_and_clusters_work_from_the_keyboard(browser: Any, server: str) -> None:
+    page, _ = _open_checked(browser, f"{server}/map", DESKTOP)
+    cluster = page.locator(".marker-cluster").first
+    assert cluster.get_attribute("tabindex") == "0"
+    before = page.evaluate("Tsunagari.map.getZoom()")
+    cluster.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => Tsunagari.map.getZoom() > {before}")
+    page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+    page.keyboard.press("Escape")
+    marker = page.locator(".tg-marker[tabindex='0']").first
+    marker.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".leaflet-popup-content")
+
+
+def test_the_list_view_is_the_map_in_text_in_the_order_of_nearby(browser: Any, server: str) -> None:
+    page, log = _open_checked(browser, f"{server}/map", DESKTOP)
+    page.click("#tg-list-box summary")
+    assert page.locator("#tg-list > li").count() == int(page.inner_text("#tg-count"))
+    page.select_option("#tg-theme", "hikikomori")
+    assert page.locator("#tg-list > li").count() == int(page.inner_text("#tg-count"))
+    page.fill("#tg-address", "さいたま市浦和区常盤六丁目")
+    page.click("#tg-search button[type=submit]")
+    page.wait_for_function("() => !document.getElementById('tg-nearby-section').hidden")
+    nearby = page.locator("#tg-nearby > li > button").all_inner_texts()
+    listed = page.locator("#tg-list > li > button").all_inner_texts()
+    assert nearby and listed[: len(nearby)] == nearby
+    assert "から近い順" in page.inner_text("#tg-list-order")
+    page.locator("#tg-list > li details summary").first.click()
+    entry = page.wait_for_selector("#tg-list > li details .tg-popup")  # filled when opened
+    assert "団体" in entry.inner_text()
+    assert log.errors == []
+
+
+def test_a_failed_search_leaves_no_earlier_point_or_list(browser: Any, server: str) -> None:
+    page, _ = _open_checked(browser, f"{server}/map", DESKTOP)
+    page.fill("#tg-address", "さいたま市浦和区常盤六丁目")
+    page.click("#tg-search button[type=submit]")
+    page.wait_for_function("() => !document.getElementById('tg-nearby-section').hidden")
+    page.fill("#tg-address", "ぜんぜんない場所ですよ")
+    page.click("#tg-search button[type=submit]")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.includes('見つかりません')"
+    )
+    assert page.is_hidden("#tg-nearby-section")
+    assert page.locator("#tg-nearby > li").count() == 0
+    assert page.evaluate("Tsunagari.searchPoint") is None
+    assert page.locator("path.leaflet-interactive[stroke='#d00']").count() == 0
+
+
+def test_nearby_says_when_a_municipality_filter_limits_it(browser: Any, server: str) -> None:
+    page, _ = _open_checked(browser, f"{server}/map", DESKTOP)
+    page.select_option("#tg-muni", "11201")
+    page.fill("#tg-address", "さいたま市浦和区常盤六丁目")
+    page.click("#tg-search button[type=submit]")
+    page.wait_for_function("() => !document.getElementById('tg-nearby-section').hidden")
+    assert "絞り込み中の川越市の活動だけ" in page.inner_text("#tg-nearby-origin")
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_popups_scale_bar_and_legend_stay_clear_of_the_controls(
+    browser: Any, server: str, size: str
+) -> None:
+    viewport = PHONE if size == "phone" else DESKTOP
+    page, _ = _open_checked(browser, f"{server}/map", viewport)
+    page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+    page.wait_for_selector(".leaflet-popup-content")
+    page.wait_for_timeout(300)
+    screenshot(page, f"map_popup_{size}")
+    boxes = page.evaluate(
+        """() => {
+            const r = s => [...document.querySelectorAll(s)].filter(e => e.getClientRects().length)
+                .map(e => { const b = e.getBoundingClientRect();
+                            return {s, l: b.left, t: b.top, r: b.right, b: b.bottom}; });
+            return {popup: r('.leaflet-popup-content-wrapper'),
+                    others: [...r('#tg-panel:not(.tg-collapsed)'), ...r('.leaflet-control-zoom'),
+                             ...r('.leaflet-control-scale'), ...r('.leaflet-control-attribution'),
+                             ...r('#tg-marker-legend')]};
+        }"""
+    )
+
+    def overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+
+    assert page.is_visible("#tg-marker-legend summary")
+    popup = boxes["popup"][0]
+    assert [o for o in boxes["others"] if overlap(popup, o)] == [], popup
+    others = boxes["others"]
+    clashes = [
+        (a["s"], b["s"]) for i, a in enumerate(others) for b in others[i + 1 :] if overlap(a, b)
+    ]
+    assert clashes == []
+
+
+def test_the_dashboard_says_when_a_rank_is_shared(
+    browser: Any, server: str, layers: LayerSet
+) -> None:
+    ranks = layers.frames["municipalities"]["gap_rank"].dropna().astype(int)
+    shared = ranks.value_counts()
+    shared = shared[shared > 1]
+    page, _ = _open_checked(browser, f"{server}/dashboard", DESKTOP)
+    column = [b.inner_text() for b in page.locator("#tg-table thead th").all()].index("順位")
+    cells = page.locator(f"#tg-table tbody tr td:nth-child({column + 1})").all_inner_texts()
+    assert len(shared) > 0
+    rank, count = int(shared.index[0]), int(shared.iloc[0])
+    assert f"{rank}位（同順位 {count}）" in cells

@@ -18,9 +18,12 @@ from test_browser_fixtures import (
     DESKTOP,
     PHONE,
     assert_visible_beside_the_panel,
+    axe_violations,
     chromium,
     free_port,
+    open_checked_page,
     open_page,
+    page_width,
     running,
     screenshot,
 )
@@ -150,3 +153,28 @@ def test_static_dashboard_draws_63_polygons_and_links_the_downloads(
     assert log.errors == [] and log.failures == []
     assert log.csp == []
     assert log.origins() == {static_server}
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize(
+    "path", ["/index.html", "/map.html", "/dashboard.html", "/dashboard/11201.html"]
+)
+def test_static_pages_have_no_aa_violations_and_fit_a_360px_phone(
+    browser: Any, static_server: str, path: str, size: str
+) -> None:
+    page, log = open_checked_page(browser, PHONE if size == "phone" else DESKTOP)
+    page.goto(f"{static_server}{path}")
+    if path != "/index.html":
+        page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    if path == "/map.html":
+        page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+        if page.is_hidden("#tg-panel"):
+            page.click("#tg-panel-toggle")
+        page.evaluate(
+            "() => document.querySelectorAll('.tg-section > details').forEach(d => { d.open = true; })"
+        )
+    assert axe_violations(page) == []
+    assert log.errors == []
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.wait_for_timeout(200)
+    assert page_width(page) <= 360

@@ -103,7 +103,8 @@ def test_data_import_takes_another_region_and_lookup_reads_it_from_the_store(
     shutil.rmtree(source)  # the store alone is enough from here on
     lookup = _run("lookup", "静岡市追手町9-6", env={"TSUNAGARI_STORE": str(store)})
     assert lookup.returncode == 0, lookup.stderr
-    assert json.loads(lookup.stdout)["muni_code"] == "22101"
+    answer = json.loads(lookup.stdout)
+    assert (answer["unit_code"], answer["muni_code"]) == ("22101", "22100")
 
 
 def test_data_import_names_a_region_that_does_not_exist(tmp_path: Path) -> None:

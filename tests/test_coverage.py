@@ -32,7 +32,7 @@ from tsunagari_geo.analysis.config import CoverageConfig, Spread, load_coverage_
 from tsunagari_geo.analysis.coverage import CoverageResult, coverage_from_frames
 from tsunagari_geo.analysis.join import locator_for
 from tsunagari_geo.errors import InputError
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 
 X0, Y0 = -30_000.0, -20_000.0
 _TO_LONLAT = Transformer.from_crs("EPSG:6677", "EPSG:4326", always_xy=True)
@@ -47,7 +47,7 @@ def square(x0_km: float, y0_km: float, x1_km: float, y1_km: float) -> shapely.Po
     return shapely.box(X0 + x0_km * 1000, Y0 + y0_km * 1000, X0 + x1_km * 1000, Y0 + y1_km * 1000)
 
 
-POP = {  # pop_total, pop_0_14, pop_65plus, pop_30_44
+POP = {  # pop_total, pop_0_14, pop_65plus, pop_15_64
     "11101": (20_000, 2_000, 5_000, 4_000),
     "11102": (30_000, 3_000, 6_000, 6_000),
     "11201": (10_000, 1_000, 4_000, 2_000),
@@ -61,7 +61,7 @@ def _frame(rows: list[dict[str, object]], geoms: list[shapely.Geometry]) -> gpd.
 
 def _pop(code: str) -> dict[str, int]:
     total, young, old, mid = POP[code]
-    return {"pop_total": total, "pop_0_14": young, "pop_65plus": old, "pop_30_44": mid}
+    return {"pop_total": total, "pop_0_14": young, "pop_65plus": old, "pop_15_64": mid}
 
 
 def _rep(x_km: float, y_km: float) -> dict[str, float]:
@@ -84,7 +84,7 @@ def build_units() -> gpd.GeoDataFrame:
 def build_municipalities() -> gpd.GeoDataFrame:
     rows = [
         {"code": "11100", "name": "C市", "pop_total": 50_000, "pop_0_14": 5_000,
-         "pop_65plus": 11_000, "pop_30_44": 10_000, **_rep(4, 2)},
+         "pop_65plus": 11_000, "pop_15_64": 10_000, **_rep(4, 2)},
         {"code": "11201", "name": "M2市", **_pop("11201"), **_rep(2, 6)},
         {"code": "11202", "name": "M3町", **_pop("11202"), **_rep(10, 2)},
     ]  # fmt: skip
@@ -285,7 +285,7 @@ def test_rates_per_10000(result: CoverageResult) -> None:
     assert c["stage_perinatal_per10k"] == pytest.approx(2 / 5_000 * 1e4)  # pop_0_14
     assert c["stage_elderly_per10k"] == pytest.approx(2 / 11_000 * 1e4, abs=1e-3)  # pop_65plus
     assert c["stage_youth_per10k"] == pytest.approx(1 / 50_000 * 1e4)  # pop_total
-    assert c["stage_working_age_per10k"] == pytest.approx(2 / 10_000 * 1e4)  # pop_30_44
+    assert c["stage_working_age_per10k"] == pytest.approx(2 / 10_000 * 1e4)  # pop_15_64
     assert row(result.municipalities, "11201")["inperson_per10k"] == pytest.approx(2.0)
 
 
@@ -520,7 +520,7 @@ def test_no_activities_and_no_members_is_the_largest_gap_everywhere() -> None:
     assert result.suggestions.empty and result.unlocated.empty
 
 
-def test_the_real_store_wards_add_up_to_saitama_city(store: ReferenceStore) -> None:
+def test_the_real_store_wards_add_up_to_saitama_city(store: Store) -> None:
     from tsunagari_geo.activities.readers import read_activities, read_organizations
     from tsunagari_geo.activities.samples import SAMPLES_DIR
     from tsunagari_geo.analysis.coverage import compute_coverage

@@ -32,7 +32,7 @@ from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError, StoreError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.geocode.batch import failures_path, geocode_table, journal_path
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 ROWS = 3000
 CHUNK = 100
@@ -50,12 +50,12 @@ SEED = 20261126
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
 @pytest.fixture(scope="module")
-def addresses_csv(store: ReferenceStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def addresses_csv(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3,000 addresses: real towns of real units, random block numbers, a few variants."""
     rng = random.Random(SEED)
     towns = store.towns[["unit_code", "town"]].to_numpy().tolist()
@@ -279,7 +279,7 @@ def damaged_copy(store_path: Path, tmp_path: Path) -> Iterator[Path]:
 def test_a_damaged_store_is_refused_at_open_naming_the_file(damaged_copy: Path, how: str) -> None:
     _damage(damaged_copy, how)
     with pytest.raises(StoreError) as caught:
-        ReferenceStore.open(damaged_copy)
+        open_store(damaged_copy)
     assert caught.value.path == str(damaged_copy)
     assert str(damaged_copy) in str(caught.value)
 
@@ -347,7 +347,7 @@ def _no_final_output(folder: Path, out: Path) -> None:
 
 
 def test_a_full_disk_fails_the_job_clearly_and_leaves_no_output(
-    tmpfs: Path, tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmpfs: Path, tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     src = _small_input(tmp_path, rows=2000)
     out = tmpfs / "out.csv"
@@ -360,7 +360,7 @@ def test_a_full_disk_fails_the_job_clearly_and_leaves_no_output(
 
 
 def test_a_read_only_mount_fails_the_job_clearly_and_leaves_no_output(
-    tmpfs: Path, tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmpfs: Path, tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     remount = subprocess.run(
         ["mount", "-o", "remount,ro", str(tmpfs)], capture_output=True, text=True
@@ -381,7 +381,7 @@ def test_a_read_only_mount_fails_the_job_clearly_and_leaves_no_output(
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".gpkg"])
 def test_a_write_error_in_the_final_write_is_reported_and_cleaned_up(
     tmp_path: Path,
-    store: ReferenceStore,
+    store: Store,
     geocoder: Geocoder,
     monkeypatch: pytest.MonkeyPatch,
     code: int,
@@ -413,7 +413,7 @@ def test_a_write_error_in_the_final_write_is_reported_and_cleaned_up(
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
 def test_a_write_error_in_a_chunk_is_reported_and_no_output_is_made(
     tmp_path: Path,
-    store: ReferenceStore,
+    store: Store,
     geocoder: Geocoder,
     monkeypatch: pytest.MonkeyPatch,
     code: int,

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.geocode.core import REASONS, GeocodeResult
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import load_region
+from tsunagari_geo.store import Store
 from tsunagari_geo.text import DASHES, normalize_address
 
 settings.register_profile(
@@ -39,12 +39,12 @@ SAITAMA_BBOX = (138.6, 35.7, 140.0, 36.4)
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
 @pytest.fixture(scope="module")
-def unit_codes(store: ReferenceStore) -> frozenset[str]:
+def unit_codes(store: Store) -> frozenset[str]:
     # The 72 units; さいたま市 as a whole (11100) when the ward cannot be decided.
     return frozenset(store.units["code"]) | frozenset(store.region.designated_city_codes)
 
@@ -106,7 +106,7 @@ def address_like(draw: st.DrawFn, towns: list[tuple[str, str]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def towns(store: ReferenceStore) -> list[tuple[str, str]]:
+def towns(store: Store) -> list[tuple[str, str]]:
     return [(str(c), str(t)) for c, t in store.towns[["unit_code", "town"]].to_numpy()]
 
 

@@ -17,13 +17,12 @@ from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import REASONS, Geocoder
 from tsunagari_geo.geocode.core import reason_text
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.store import open_store
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import normalize_address
 
 
 @pytest.fixture(scope="session")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
@@ -34,7 +33,7 @@ def _codes(reason: str) -> set[str]:
 # --- result shape ----------------------------------------------------------------------------
 
 
-def test_a_full_address_gives_every_field(geocoder: Geocoder, store: ReferenceStore) -> None:
+def test_a_full_address_gives_every_field(geocoder: Geocoder, store: Store) -> None:
     r = geocoder.geocode("埼玉県さいたま市浦和区常盤六丁目4番4号")
     town = store.towns.query("unit_code == '11107' and town == '常盤六丁目'").iloc[0]
     assert (r.pref, r.city, r.unit_code, r.town, r.rest) == (
@@ -72,7 +71,7 @@ def test_every_reason_code_is_documented(geocoder: Geocoder) -> None:
 
 
 def test_level_two_point_is_the_municipality_representative_point(
-    geocoder: Geocoder, store: ReferenceStore
+    geocoder: Geocoder, store: Store
 ) -> None:
     r = geocoder.geocode("埼玉県川越市存在しない町1")
     unit = store.units.set_index("code").loc["11201"]
@@ -80,7 +79,7 @@ def test_level_two_point_is_the_municipality_representative_point(
     assert (r.lat, r.lng) == (unit.rep_lat, unit.rep_lng)
 
 
-def test_imputed_town_point_is_said_in_reason(geocoder: Geocoder, store: ReferenceStore) -> None:
+def test_imputed_town_point_is_said_in_reason(geocoder: Geocoder, store: Store) -> None:
     imputed = store.towns[store.towns.point_source != "dictionary"].iloc[0]
     city = geocoder.dictionary.units[imputed.unit_code].name
     r = geocoder.geocode(f"{city}{imputed.town}1")
@@ -235,7 +234,7 @@ def test_saitama_city_ward_is_inferred_when_unique(geocoder: Geocoder) -> None:
 
 
 def test_saitama_city_ward_is_ambiguous_when_several_wards_have_the_town(
-    geocoder: Geocoder, store: ReferenceStore
+    geocoder: Geocoder, store: Store
 ) -> None:
     r = geocoder.geocode("さいたま市宮町1")
     wards = store.towns.query("muni_code == '11100' and key.str.startswith('宮町')").unit_code

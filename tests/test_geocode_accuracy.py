@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from tsunagari_geo.geocode import Geocoder
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "geocode_accuracy.py"
 
@@ -29,7 +29,7 @@ def _bench() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def accuracy(store: ReferenceStore, source_dir: Path) -> object:
+def accuracy(store: Store, source_dir: Path) -> object:
     geocoder = Geocoder.from_store(store)
     return _bench().measure(source_dir / "samples/care_facilities_mhlw_2025.csv", store, geocoder)
 

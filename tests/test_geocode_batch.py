@@ -29,14 +29,14 @@ from tsunagari_geo.geocode.batch import (
     geocode_table,
     journal_path,
 )
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 from tsunagari_geo.tables import write_table
 
 CARE = "samples/care_facilities_mhlw_2025.csv"
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
@@ -50,7 +50,7 @@ def _write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") 
 
 
 def test_every_row_comes_out_in_order_with_its_own_columns(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [
         {"id": "003", "住所": "さいたま市浦和区常盤6-4-4", "memo": "=1+1"},
@@ -71,7 +71,7 @@ def test_every_row_comes_out_in_order_with_its_own_columns(
 
 
 def test_failures_file_lists_rows_needing_a_person(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [
         {"住所": "さいたま市浦和区常盤6-4-4"},
@@ -91,7 +91,7 @@ def test_failures_file_lists_rows_needing_a_person(
 
 
 def test_failures_file_suggests_the_spelling_one_character_away(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [{"住所": "さいたま市浦和区常磐6-4-4"}, {"住所": "伊那町小室1-2"}]
     src = _write_csv(tmp_path / "in.csv", rows)
@@ -120,7 +120,7 @@ def test_address_header_is_recognised_or_the_columns_are_listed() -> None:
 
 
 def test_unknown_address_column_names_the_column(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     src = _write_csv(tmp_path / "in.csv", [{"addr1": "x"}])
     with pytest.raises(InputError, match="住所の列") as err:
@@ -130,9 +130,7 @@ def test_unknown_address_column_names_the_column(
     assert err.value.column == "住所"
 
 
-def test_split_address_columns_are_joined(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
-) -> None:
+def test_split_address_columns_are_joined(tmp_path: Path, store: Store, geocoder: Geocoder) -> None:
     rows = [
         {"都道府県": "埼玉県", "市区町村": "さいたま市浦和区", "町域": "常盤六丁目", "番地": "4-4"},
         {"都道府県": "埼玉県", "市区町村": "川越市", "町域": "元町一丁目", "番地": ""},
@@ -145,7 +143,7 @@ def test_split_address_columns_are_joined(
 
 
 def test_city_then_address_columns_never_double_the_municipality(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [
         {"city": "草加市", "address": "稲荷5-1-31"},
@@ -163,7 +161,7 @@ def test_city_then_address_columns_never_double_the_municipality(
 
 
 def test_split_columns_keep_an_outside_prefecture_row_and_trust_a_saitama_row(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [
         {"都道府県": "東京都", "市区町村": "千代田区", "町域": "丸の内", "番地": "1-1"},
@@ -186,7 +184,7 @@ def test_split_columns_keep_an_outside_prefecture_row_and_trust_a_saitama_row(
 
 
 def test_our_columns_clashing_only_by_case_are_renamed_for_gpkg(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     row = {"ID": "1", "住所": "さいたま市浦和区常盤6-4-4", "Lat": "35.86", "Lng": "139.64"}
     src = _write_csv(tmp_path / "in.csv", [{**row, "Status": "open", "City": "x"}])
@@ -209,7 +207,7 @@ def test_gpkg_field_clash_is_an_input_error_naming_file_and_column(tmp_path: Pat
 
 
 def test_an_input_column_named_geometry_comes_out(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1", "geometry": "POINT (1 2)"}])
     geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
@@ -223,14 +221,14 @@ def test_an_input_column_named_geometry_comes_out(
     assert feature["geometry"]["type"] == "Point"
 
 
-def test_cp932_input_is_detected(tmp_path: Path, store: ReferenceStore, geocoder: Geocoder) -> None:
+def test_cp932_input_is_detected(tmp_path: Path, store: Store, geocoder: Geocoder) -> None:
     src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1"}], encoding="cp932")
     geocode_table(src, tmp_path / "o.csv", geocoder=geocoder, store=store)
     assert _read(tmp_path / "o.csv")["town"].tolist() == ["元町一丁目"]
 
 
 def test_xlsx_in_geojson_out_with_attribution(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
@@ -249,7 +247,7 @@ def test_xlsx_in_geojson_out_with_attribution(
     assert second["geometry"] is None
 
 
-def test_gpkg_output(tmp_path: Path, store: ReferenceStore, geocoder: Geocoder) -> None:
+def test_gpkg_output(tmp_path: Path, store: Store, geocoder: Geocoder) -> None:
     src = _write_csv(tmp_path / "in.csv", [{"住所": "川越市元町1-3-1"}])
     geocode_table(src, tmp_path / "o.gpkg", geocoder=geocoder, store=store)
     back = gpd.read_file(tmp_path / "o.gpkg", layer="o")
@@ -258,7 +256,7 @@ def test_gpkg_output(tmp_path: Path, store: ReferenceStore, geocoder: Geocoder) 
 
 
 def test_existing_coordinates_are_checked_not_overwritten(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     town = geocoder.geocode("川越市元町1-3-1")
     assert town.lat is not None and town.lng is not None
@@ -290,7 +288,7 @@ def test_existing_coordinates_are_checked_not_overwritten(
     assert summary.coord_check["ok"] == 1
 
 
-def _shared_border_point(store: ReferenceStore, a: str, b: str) -> tuple[float, float]:
+def _shared_border_point(store: Store, a: str, b: str) -> tuple[float, float]:
     """A vertex of the border two units share (lon, lat)."""
     units = store.units.set_index("code")
     border = units.loc[a].geometry.boundary.intersection(units.loc[b].geometry.boundary)
@@ -299,7 +297,7 @@ def _shared_border_point(store: ReferenceStore, a: str, b: str) -> tuple[float, 
 
 
 def test_a_point_on_a_shared_border_is_checked_as_the_join_places_it(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     # 川越市 (11201) and 川島町 (11346) share a border: its points belong to the smaller code,
     # for the coordinate check exactly as for the spatial join.
@@ -319,7 +317,7 @@ def test_a_point_on_a_shared_border_is_checked_as_the_join_places_it(
 
 
 def test_both_codes_come_out_and_no_ward_is_invented(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [
         {"住所": "さいたま市浦和区常盤6-4-4"},
@@ -334,7 +332,7 @@ def test_both_codes_come_out_and_no_ward_is_invented(
 
 
 def test_a_city_only_address_is_checked_against_the_city(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [
         {"住所": "さいたま市塚本1-1", "緯度": "35.8617", "経度": "139.6455"},  # in 浦和区
@@ -345,9 +343,7 @@ def test_a_city_only_address_is_checked_against_the_city(
     assert _read(tmp_path / "o.csv")["coord_check"].tolist() == ["ok", "other_municipality"]
 
 
-def test_overrides_by_id_and_by_address(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
-) -> None:
+def test_overrides_by_id_and_by_address(tmp_path: Path, store: Store, geocoder: Geocoder) -> None:
     rows = [
         {"no": "1", "住所": "川口市新堀1234"},
         {"no": "2", "住所": "どこか"},
@@ -372,7 +368,7 @@ def test_overrides_by_id_and_by_address(
 
 
 def test_bad_override_names_file_row_and_value(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     src = _write_csv(tmp_path / "in.csv", [{"no": "1", "住所": "x"}])
     overrides = _write_csv(tmp_path / "ov.csv", [{"id": "1", "lat": "north", "lng": "1"}])
@@ -385,7 +381,7 @@ def test_bad_override_names_file_row_and_value(
 
 
 def test_resume_reuses_finished_chunks_and_restarts_on_a_changed_input(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     rows = [{"住所": f"川越市元町1-3-{i}"} for i in range(1, 31)]
     src = _write_csv(tmp_path / "in.csv", rows)
@@ -499,7 +495,7 @@ def test_cli_missing_columns_is_one_clear_line(tmp_path: Path, store_path: Path)
 
 
 def test_input_columns_named_like_ours_are_kept_and_ours_renamed(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     row = {
         "住所": "伊那町小室1-2",

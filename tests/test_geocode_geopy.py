@@ -19,7 +19,7 @@ from geopy.location import Location
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.geopy_adapter import GeocodeSettings, OfflineGeocoder, RemoteFallback
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 
 #: What the fake server knows: query → (lat, lon). 東京駅 is outside Saitama on purpose.
 KNOWN = {
@@ -66,7 +66,7 @@ def nominatim() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def offline(store: ReferenceStore) -> Geocoder:
+def offline(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
@@ -150,7 +150,7 @@ def test_fallback_point_outside_saitama_is_refused(
 
 def test_batch_job_uses_the_fallback(
     tmp_path: Path,
-    store: ReferenceStore,
+    store: Store,
     offline: Geocoder,
     nominatim: tuple[str, list[str]],
     monkeypatch: pytest.MonkeyPatch,

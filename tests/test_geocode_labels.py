@@ -27,14 +27,14 @@ from tsunagari_geo.geocode.labels import (
     reason_labels,
     status_label,
 )
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 from tsunagari_geo.tables import output_format, write_table
 
 _LATIN = re.compile(r"[A-Za-z_]{3,}")
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
@@ -47,7 +47,7 @@ def _csv(path: Path, addresses: list[str]) -> Path:
     return path
 
 
-def test_every_status_level_and_reason_has_japanese_words(store: ReferenceStore) -> None:
+def test_every_status_level_and_reason_has_japanese_words(store: Store) -> None:
     region = store.region
     for status in (*STATUS_LABELS, "matched"):
         assert not _LATIN.search(status_label(status, region)), status
@@ -63,7 +63,7 @@ def test_every_status_level_and_reason_has_japanese_words(store: ReferenceStore)
     assert status_label("outside_prefecture", region) == f"{region.pref_name}外の住所"
 
 
-def test_a_reason_keeps_its_detail_and_several_are_one_cell(store: ReferenceStore) -> None:
+def test_a_reason_keeps_its_detail_and_several_are_one_cell(store: Store) -> None:
     labels = reason_labels("former_municipality:大宮市,ward_inferred", store.region)
     assert labels[0] == "旧市町村名から現在の市町村に読み替えました (大宮市)"
     assert labels[1].endswith("の区を町名から推定しました")
@@ -72,7 +72,7 @@ def test_a_reason_keeps_its_detail_and_several_are_one_cell(store: ReferenceStor
     )
 
 
-def test_each_row_needing_a_person_says_what_to_do(store: ReferenceStore) -> None:
+def test_each_row_needing_a_person_says_what_to_do(store: Store) -> None:
     region = store.region
     assert action_for("unmatched", "municipality_not_found", (), region) == "住所に市町村名がない"
     assert action_for("partial", "chome_not_found", (), region) == "丁目が辞書にない"
@@ -85,7 +85,7 @@ def test_each_row_needing_a_person_says_what_to_do(store: ReferenceStore) -> Non
 
 
 def test_output_puts_japanese_words_beside_each_code(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     src = _csv(tmp_path / "in.csv", ["さいたま市浦和区常盤6-4-4", "東京都千代田区丸の内1-1"])
     geocode_table(src, tmp_path / "out.csv", geocoder=geocoder, store=store)
@@ -99,7 +99,7 @@ def test_output_puts_japanese_words_beside_each_code(
 
 
 def test_failures_are_grouped_by_what_a_person_has_to_do(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     addresses = [
         "川口市新堀1234",  # 候補が複数
@@ -123,7 +123,7 @@ def test_failures_are_grouped_by_what_a_person_has_to_do(
 
 
 def test_xlsx_has_numbers_a_japanese_data_sheet_a_summary_and_the_sources(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     src = _csv(tmp_path / "in.csv", ["さいたま市浦和区常盤6-4-4", "", "あいうえお"])
     geocode_table(src, tmp_path / "out.xlsx", geocoder=geocoder, store=store)
@@ -211,7 +211,7 @@ def test_out_columns_keep_every_code_for_programs() -> None:
 
 
 def test_rows_written_alike_get_the_answer_each_would_get_alone(
-    tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     addresses = [
         "さいたま市浦和区常盤6-4-4",

@@ -25,7 +25,7 @@ from tsunagari_geo.activities.readers import read_activities
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.geocode.batch import geocode_table
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 from tsunagari_geo.tables import (
     ISSUES_ATTR,
     XLSX_MAX_CELL,
@@ -74,7 +74,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
@@ -95,7 +95,7 @@ def test_every_row_of_a_hostile_file_comes_out_once_in_order(
     suffix: str,
     corpus: dict[str, Path],
     tmp_path: Path,
-    store: ReferenceStore,
+    store: Store,
     geocoder: Geocoder,
 ) -> None:
     out = tmp_path / f"out{suffix}"
@@ -118,7 +118,7 @@ def test_every_row_of_a_hostile_file_comes_out_once_in_order(
 
 @pytest.mark.parametrize("name", ["cp932.csv", "utf8_bom.csv", "invisible.csv", "nul.csv"])
 def test_encodings_and_invisible_characters_do_not_spoil_matching(
-    name: str, corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    name: str, corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     out = tmp_path / "out.csv"
     geocode_table(corpus[name], out, geocoder=geocoder, store=store)
@@ -129,7 +129,7 @@ def test_encodings_and_invisible_characters_do_not_spoil_matching(
 
 
 def test_ragged_rows_are_padded_or_kept_in_extra_columns_and_reported(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     frame = read_table(corpus["ragged.csv"])
     rows = {issue.row for issue in frame.attrs[ISSUES_ATTR]}
@@ -143,7 +143,7 @@ def test_ragged_rows_are_padded_or_kept_in_extra_columns_and_reported(
 
 
 def test_out_of_range_and_non_numeric_coordinates_are_reported_missing_and_kept(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     for name in ("coordinates.csv", "text_in_numbers.csv"):
         out = tmp_path / f"{name}.csv"
@@ -160,7 +160,7 @@ def test_out_of_range_and_non_numeric_coordinates_are_reported_missing_and_kept(
 
 
 def test_long_addresses_and_megabyte_cells_come_back_whole(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     for name in ("long_addresses.csv", "one_megabyte_cells.csv"):
         out = tmp_path / f"{name}.csv"
@@ -181,7 +181,7 @@ def test_invalid_and_unreadable_geometries_are_reported_by_row(corpus: dict[str,
 
 
 def test_non_point_geometries_give_no_coordinates_to_check(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     out = tmp_path / "out.csv"
     summary = geocode_table(
@@ -208,7 +208,7 @@ def test_a_wrong_or_mixed_encoding_is_an_input_error_naming_file_row_and_bytes(
     row: int | None,
     corpus: dict[str, Path],
     tmp_path: Path,
-    store: ReferenceStore,
+    store: Store,
     geocoder: Geocoder,
 ) -> None:
     out = tmp_path / "out.csv"
@@ -229,7 +229,7 @@ def test_a_wrong_or_mixed_encoding_is_an_input_error_naming_file_row_and_bytes(
 
 
 def test_a_geojson_number_json_cannot_hold_is_an_input_error_naming_the_file(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     path = corpus["infinite_coordinate.geojson"]
     with pytest.raises(InputError) as caught:
@@ -265,7 +265,7 @@ def _is_plain_number(text: str) -> bool:
 
 
 def test_formula_cells_are_written_back_as_text_in_csv(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     out = tmp_path / "out.csv"
     geocode_table(corpus["formula.csv"], out, geocoder=geocoder, store=store)
@@ -278,7 +278,7 @@ def test_formula_cells_are_written_back_as_text_in_csv(
 
 
 def test_formula_cells_are_written_back_as_strings_in_xlsx(
-    corpus: dict[str, Path], tmp_path: Path, store: ReferenceStore, geocoder: Geocoder
+    corpus: dict[str, Path], tmp_path: Path, store: Store, geocoder: Geocoder
 ) -> None:
     out = tmp_path / "out.xlsx"
     geocode_table(corpus["formula.csv"], out, geocoder=geocoder, store=store)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tsunagari_geo.analysis.join import PointLocator, join_points, locator_for
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 from tsunagari_geo.tables import read_table
 
 # Two wards side by side and a town to the east, in plain degrees:
@@ -126,7 +126,7 @@ def test_locator_rejects_duplicate_codes() -> None:
         PointLocator.build(SQUARES.geometry, ["1", "1", "2"])
 
 
-def test_join_agrees_with_geopandas_sjoin_on_10000_random_points(store: ReferenceStore) -> None:
+def test_join_agrees_with_geopandas_sjoin_on_10000_random_points(store: Store) -> None:
     units = store.units
     minx, miny, maxx, maxy = units.total_bounds
     rng = np.random.default_rng(7)

@@ -11,10 +11,17 @@ from pathlib import Path
 import pytest
 import shapely
 
-from test_layers_fixtures import SECRET_POINTS, TOWN_POINT, Built, build_deployment
+from test_layers_fixtures import (
+    PUBLIC_ID_KEY,
+    SECRET_POINTS,
+    TOWN_POINT,
+    Built,
+    build_deployment,
+    public_id_of,
+)
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 CLI = [sys.executable, "-m", "tsunagari_geo"]
 REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +68,7 @@ def test_build_leaves_no_temporary_file(built: Built) -> None:
 
 
 def test_list_columns_come_back_as_lists(public: LayerSet) -> None:
-    record = _activity(public, "zz-town-1")
+    record = _activity(public, public_id_of("zz-town-1"))
     assert record["themes"] == ["ibasho"]
     assert record["life_stages"] == ["all_ages"]
 
@@ -89,7 +96,7 @@ def test_sample_hidden_and_unpublished_rows_are_all_dropped(built: Built, public
 
 
 def test_town_privacy_row_sits_on_its_town_point(public: LayerSet) -> None:
-    record = _activity(public, "zz-town-1")
+    record = _activity(public, public_id_of("zz-town-1"))
     point = record["geometry"]
     assert isinstance(point, shapely.Point)
     assert (round(point.x, 6), round(point.y, 6)) == TOWN_POINT
@@ -98,9 +105,9 @@ def test_town_privacy_row_sits_on_its_town_point(public: LayerSet) -> None:
 
 
 def test_municipality_privacy_row_sits_on_the_representative_point(
-    public: LayerSet, store: ReferenceStore
+    public: LayerSet, store: Store
 ) -> None:
-    record = _activity(public, "zz-muni-1")
+    record = _activity(public, public_id_of("zz-muni-1"))
     chichibu = store.units.set_index("code").loc["11207"]
     point = record["geometry"]
     assert isinstance(point, shapely.Point)
@@ -114,7 +121,8 @@ def test_exact_rows_keep_their_point_and_address(public: LayerSet, planner: Laye
     exact = frame[frame["location_precision"] == "exact"]
     assert len(exact) > 0
     row = exact.iloc[0]
-    source = _activity(planner, str(row["id"]))
+    members = planner.frames["activities"].set_index("public_id")["id"]
+    source = _activity(planner, str(members[row["id"]]))
     assert row.geometry.equals_exact(source["geometry"], 1e-9)
     assert row["address"] == source["address"]
 
@@ -159,7 +167,7 @@ def test_opening_a_tampered_file_fails(built: Built, tmp_path: Path) -> None:
     copy = tmp_path / "layers.gpkg"
     copy.write_bytes(built.settings.layers.read_bytes())
     with sqlite3.connect(copy) as conn:
-        conn.execute("DELETE FROM activities WHERE id = 'zz-town-1'")
+        conn.execute("DELETE FROM activities WHERE id = ?", (public_id_of("zz-town-1"),))
     with pytest.raises(StoreError, match="rows but the build wrote"):
         LayerSet.open(copy, "public")
 
@@ -200,7 +208,11 @@ def test_build_command_writes_the_layers_and_tiles_command_the_archives(
         timeout=300,
     )
     assert tiles_run.returncode == 0, tiles_run.stderr
-    assert {p.name for p in tiles.iterdir()} == {"activities.pmtiles", "municipalities.pmtiles"}
+    assert {p.name for p in tiles.iterdir()} == {
+        "activities.pmtiles",
+        "municipalities.pmtiles",
+        "manifest.json",
+    }
 
 
 def test_build_command_names_a_missing_input(store_path: Path, tmp_path: Path) -> None:
@@ -235,10 +247,11 @@ def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
     )
     activities.to_csv(inputs.activities, index=False, encoding="utf-8-sig")
     build_layers(
-        ReferenceStore.open(store_path),
+        open_store(store_path),
         inputs=inputs,
         out=tmp_path / "layers.gpkg",
         planner_out=tmp_path / "planner.gpkg",
+        id_key=PUBLIC_ID_KEY,
     )
     moved_planner = LayerSet.open(tmp_path / "planner.gpkg", "planner")
     for identifier in ("zz-hidden-1", "zz-unpub-1"):

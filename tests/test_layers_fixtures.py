@@ -20,11 +20,20 @@ import pandas as pd
 
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.layers.build import BuildInputs, BuildReport, build_layers
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.layers.public_ids import public_id
 from tsunagari_geo.resources import SAMPLES_DIR as SAMPLES
+from tsunagari_geo.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-7d1e9b"
+#: The key the test deployments hash public ids with (a real build keeps one beside planner.gpkg).
+PUBLIC_ID_KEY = b"test-public-id-key-5b0c2e9f41d7a3"
+
+
+def public_id_of(member_id: str) -> str:
+    """What the test deployments' public view calls the activity ``member_id``."""
+    return public_id(member_id, PUBLIC_ID_KEY)
+
 
 #: Markers that must never appear in anything public.
 SECRET_MARKERS = ("HIDDEN-7f3a", "UNPUB-9c1e", "zz-hidden-1", "zz-unpub-1")
@@ -123,12 +132,13 @@ class Built:
 def build_deployment(dest: Path, store_path: Path, *, token: str | None = TOKEN) -> Built:
     """Run the real pipeline on the test inputs into ``dest``; settings point at the result."""
     inputs = write_inputs(dest / "inputs")
-    store = ReferenceStore.open(store_path)
+    store = open_store(store_path)
     report = build_layers(
         store,
         inputs=inputs,
         out=dest / "layers.gpkg",
         planner_out=dest / "planner.gpkg",
+        id_key=PUBLIC_ID_KEY,
     )
     settings = ApiSettings(
         store=store_path,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import folium
+import numpy as np
 import openpyxl
 import pytest
 
@@ -37,6 +38,7 @@ with warnings.catch_warnings():
 
 from tsunagari_api.factory import create_app
 from tsunagari_geo.region import load_region
+from tsunagari_geo.text import japanese_datetime
 
 SAITAMA = load_region("saitama")
 
@@ -341,3 +343,106 @@ def test_a_request_on_the_old_data_after_a_reload_leaves_the_new_pages_alone() -
     assert cache.page(new, ("map",), lambda: "new page") == "new page"  # type: ignore[arg-type]
     assert cache.page(old, ("map",), lambda: "old page") == "old page"  # type: ignore[arg-type]
     assert cache.page(new, ("map",), lambda: "rebuilt") == "new page"  # type: ignore[arg-type]
+
+
+# --- census denominators, reach in people and need (issue 13) -------------------------------
+
+
+def test_per_10k_labels_name_their_denominator_and_census_year(data: SiteData) -> None:
+    labels = {m.column: m.label for m in data.metrics("municipalities")}
+    assert "分母: 15～64歳人口、2020年国勢調査" in labels["stage_working_age_per10k"]
+    assert "15～39歳の区分なし" in labels["stage_youth_per10k"]
+
+
+def test_the_public_layers_carry_reach_in_people_and_need(data: SiteData) -> None:
+    for level in ("municipalities", "units"):
+        frame = data.layer(level)
+        for column in ("pop_reach_500m", "pop_reach_1km", "pop_reach_2km"):
+            values = frame[column].dropna()
+            assert len(values) == len(frame) and values.between(0, 1).all()
+        assert (frame["pop_reach_500m"] <= frame["pop_reach_2km"]).all()
+        assert frame["need_gap_score"].between(0, 100).all()
+    columns = [m.column for m in data.metrics("units")]
+    assert {"pop_reach_1km", "need_score", "need_gap_score", "older_alone_share"} <= set(columns)
+
+
+def test_dashboard_explains_denominators_and_the_need_formula(data: SiteData) -> None:
+    html = build_dashboard_page(api_links(), MapSettings(basemap="blank"), data)
+    assert "指標の説明" in html and "ニーズとのギャップ = ニーズ × (1 − 供給)" in html
+    assert "現役世代 = 15～64歳人口" in html
+
+
+def _config(html: str) -> dict[str, object]:
+    """The configuration a page hands to its script (the JSON after the map's name)."""
+    start = re.search(r"Tsunagari\.start\w+\(\w+, (\{.*\})\);", html)
+    assert start is not None
+    return dict(json.loads(start.group(1).replace("<\\/", "</")))
+
+
+@pytest.mark.parametrize("basemap", ["gsi", "blank"])
+def test_pages_never_block_zooming(basemap: str, data: SiteData) -> None:
+    settings = MapSettings(basemap=basemap)
+    pages = [
+        build_map_page(api_links(), settings, REFERENCE_ATTRIBUTION, region=SAITAMA),
+        build_dashboard_page(api_links(), settings, data),
+    ]
+    for html in pages:
+        viewports = re.findall(r'<meta name="viewport"[^>]*>', html)
+        assert viewports == [
+            '<meta name="viewport" content="width=device-width, initial-scale=1" />'
+        ]
+
+
+def test_the_map_corner_credits_gsi_tiles_once() -> None:
+    html = build_map_page(
+        api_links(), MapSettings(basemap="gsi"), REFERENCE_ATTRIBUTION, region=SAITAMA
+    )
+    config = _config(html)
+    assert GSI_TILES in config["attribution"]  # the footer's list of sources
+    assert GSI_TILES not in config["corner_attribution"]  # the tile layer credits itself there
+
+
+def test_every_theme_has_its_own_marker_letter() -> None:
+    vocab = vocabulary(SAITAMA)
+    marks = vocab["theme_marks"]
+    assert set(marks) == set(vocab["themes"])
+    assert len(set(marks.values())) == len(marks)
+    assert marks["childcare"] != marks["children_school"]
+
+
+def test_theme_colours_keep_the_white_letter_readable() -> None:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in vocabulary(SAITAMA)["theme_colours"].values():
+        assert 1.05 / (luminance(colour) + 0.05) >= 4.5, colour
+
+
+def test_municipality_page_keeps_every_life_stage_density(data: SiteData) -> None:
+    labels = [label for label, _, _ in data.municipality_report("11201")["metrics"]]
+    assert "1万人あたり対面の活動数（妊産婦・乳幼児期）" in labels
+    assert "1万人あたり対面の活動数（子ども）" in labels
+    assert "町字到達率（1km以内・全体）" in labels
+    assert not any(label.startswith("町字到達率（1km以内・子") for label in labels)
+
+
+def test_build_time_is_shown_in_jst_in_japanese(data: SiteData, client: TestClient) -> None:
+    recorded = data.meta["built_at"]
+    assert recorded.endswith("+00:00")
+    shown = japanese_datetime(recorded)
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", shown)
+    assert japanese_datetime("2026-12-01T19:39:34+00:00") == "2026年12月2日 4:39"
+    for path in ("/dashboard", "/dashboard/11201"):
+        body = client.get(path).text
+        assert f"集計日時: {shown}" in body
+        assert recorded not in body
+
+
+def test_the_default_classes_are_the_same_on_every_build() -> None:
+    # The dashboard's first request computes ~60 of these: an exact, deterministic scheme.
+    values = np.random.default_rng(7).gamma(2.0, 2.0, 72)
+    scheme = MapSettings().classification_scheme
+    assert class_breaks(values, scheme) == class_breaks(values.copy(), scheme)
+    assert class_breaks(values, scheme)[-1] == pytest.approx(values.max(), abs=1e-3)

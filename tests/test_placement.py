@@ -19,25 +19,25 @@ from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.layers.build import BuildInputs, build_layers
 from tsunagari_geo.layers.privacy import locate_activities, public_activities
 from tsunagari_geo.layers.published import LayerSet
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store, open_store
 
 #: 塚本 is a town of both 西区 and 桜区: the address does not say which ward.
 SEVERAL_WARDS = "さいたま市塚本1-1"
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
-def _city_point(store: ReferenceStore) -> shapely.Point:
+def _city_point(store: Store) -> shapely.Point:
     city = store.municipalities.set_index("code").loc["11100"]
     return shapely.Point(float(city["rep_lng"]), float(city["rep_lat"]))
 
 
 @pytest.mark.parametrize("address", [SEVERAL_WARDS, "さいたま市"])
 def test_saitama_city_without_its_ward_is_placed_in_the_city_and_no_ward(
-    geocoder: Geocoder, store: ReferenceStore, address: str
+    geocoder: Geocoder, store: Store, address: str
 ) -> None:
     place = placed_point(geocoder.geocode(address))
     assert (place.unit_code, place.muni_code, place.precision) == ("", "11100", "municipality")
@@ -85,7 +85,7 @@ def _activities(*rows: dict[str, object]) -> pd.DataFrame:
 
 
 def test_the_pipeline_invents_no_ward_and_shows_the_city_point(
-    geocoder: Geocoder, store: ReferenceStore
+    geocoder: Geocoder, store: Store
 ) -> None:
     frame = _activities({"id": "a1", "name": "区の分からない活動", "address": SEVERAL_WARDS})
     located = locate_activities(frame, store, geocoder)
@@ -154,7 +154,7 @@ def both(
         "units": _coverage_cli(inputs, store_path, folder / "u.csv", "unit"),
     }
     build_layers(
-        ReferenceStore.open(store_path),
+        open_store(store_path),
         inputs=inputs,
         out=folder / "layers.gpkg",
         planner_out=folder / "planner.gpkg",

@@ -11,7 +11,7 @@ import pytest
 from reference_helpers import BOUNDARY_NAME, make_source, mini_region
 from tsunagari_geo.errors import SourceError, StoreError, ValidationError
 from tsunagari_geo.reference.importer import import_reference, n03_edition
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import open_store
 
 
 def _import(source: Path, tmp_path: Path):
@@ -22,13 +22,13 @@ def test_the_mini_source_imports(tmp_path: Path) -> None:
     report = _import(make_source(tmp_path / "src"), tmp_path)
     assert (report.units, report.municipalities, report.towns) == (3, 2, 5)
     assert report.population == 8000
-    store = ReferenceStore.open(tmp_path / "store.gpkg")
+    store = open_store(tmp_path / "store.gpkg")
     assert store.municipalities.set_index("code").loc["11100", "pop_total"] == 3000
 
 
 def test_a_town_without_a_point_gets_its_siblings_point(tmp_path: Path) -> None:
     _import(make_source(tmp_path / "src"), tmp_path)
-    towns = ReferenceStore.open(tmp_path / "store.gpkg").towns.set_index("town")
+    towns = open_store(tmp_path / "store.gpkg").towns.set_index("town")
     assert towns.loc["元町二丁目", "point_source"] == "sibling_chome"
     assert (towns.loc["元町二丁目", "lat"], towns.loc["元町二丁目", "lng"]) == (35.95, 139.50)
 
@@ -79,7 +79,7 @@ def test_invalid_geometry_is_repaired_and_reported(tmp_path: Path) -> None:
     report = _import(source, tmp_path)
     assert report.repaired_codes == ["11201"]
     assert any("make_valid" in w and "11201" in w for w in report.warnings)
-    store = ReferenceStore.open(tmp_path / "store.gpkg")
+    store = open_store(tmp_path / "store.gpkg")
     assert store.units.geometry.is_valid.all()
     assert store.info()["repaired_codes"] == ["11201"]
 
@@ -139,7 +139,7 @@ def test_ministry_zip_with_shift_jis_shapefile_and_ward_in_n03_005(tmp_path: Pat
     assert report.units == 3
     assert report.n03_edition == "2024-01-01"
     assert not [w for w in report.warnings if "named" in w]  # names rebuilt as さいたま市西区
-    units = ReferenceStore.open(tmp_path / "store.gpkg").units.set_index("code")
+    units = open_store(tmp_path / "store.gpkg").units.set_index("code")
     assert units.loc["11101", "name"] == "さいたま市西区"
 
 
@@ -161,11 +161,11 @@ def test_a_truncated_store_is_refused_with_the_reason(tmp_path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(StoreError, match=re.compile("corrupt|truncated|unreadable|lacks")):
-        ReferenceStore.open(path)
+        open_store(path)
 
 
 def test_a_file_that_is_not_a_geopackage_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "store.gpkg"
     path.write_text("not a database", encoding="utf-8")
     with pytest.raises(StoreError, match="no SQLite header"):
-        ReferenceStore.open(path)
+        open_store(path)

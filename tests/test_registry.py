@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagari_geo.registry import lg_code, load_registry
+from tsunagari_geo.region import load_region
+from tsunagari_geo.registry import lg_code
 
 
 def test_registry_lists_72_units_and_63_municipalities() -> None:
-    reg = load_registry()
+    reg = load_region("saitama").registry
     assert len(reg.units) == 72
     assert len(reg.municipalities_63) == 63
     assert [w.name for w in reg.wards_of("11100")][:2] == ["さいたま市西区", "さいたま市北区"]
 
 
 def test_every_row_has_kana_and_a_source() -> None:
-    for m in load_registry().municipalities:
+    for m in load_region("saitama").registry.municipalities:
         assert m.name_kana and all("\u30a0" <= ch <= "\u30ff" for ch in m.name_kana), m
         assert m.source_url.startswith("http"), m
 
 
 def test_gun_is_kept_apart_from_the_name() -> None:
-    by_code = load_registry().by_code
+    by_code = load_region("saitama").registry.by_code
     assert (by_code["11341"].gun, by_code["11341"].name) == ("比企郡", "滑川町")
     assert by_code["11341"].full_name == "比企郡滑川町"
     assert by_code["11107"].muni_code == "11100"
@@ -58,13 +59,13 @@ def test_a_malformed_code_is_refused() -> None:
     ],
 )
 def test_former_names_map_to_todays_code(former: str, successor: str) -> None:
-    rows = [f for f in load_registry().former if f.former_name == former]
+    rows = [f for f in load_region("saitama").registry.former if f.former_name == former]
     assert rows, former
     assert {f.successor_code for f in rows} == {successor}
 
 
 def test_every_merger_row_names_a_current_code_a_date_and_a_source() -> None:
-    reg = load_registry()
+    reg = load_region("saitama").registry
     for f in reg.former:
         assert f.successor_code in reg.by_code, f
         assert f.effective_date >= "2001-01-01", f

@@ -30,9 +30,8 @@ from tsunagari_geo.maps.search_index import (
     place_code_of,
 )
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
-from tsunagari_geo.registry import load_registry
-from tsunagari_geo.store import open_store
+from tsunagari_geo.region import load_region
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.text import fold_compact, normalize_address
 
 REPORTED = {
@@ -63,7 +62,7 @@ _FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
 
 @pytest.fixture(scope="module")
-def geocoder(store: ReferenceStore) -> Geocoder:
+def geocoder(store: Store) -> Geocoder:
     return Geocoder.from_store(store)
 
 
@@ -76,7 +75,7 @@ def index_file(geocoder: Geocoder, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
-def addresses(store: ReferenceStore, source_dir: Path) -> list[str]:
+def addresses(store: Store, source_dir: Path) -> list[str]:
     """A few hundred addresses, the same on every run (every n-th row, fixed variants)."""
     sample = source_dir / "samples" / "care_facilities_mhlw_2025.csv"
     with sample.open(encoding="utf-8") as f:
@@ -90,8 +89,8 @@ def addresses(store: ReferenceStore, source_dir: Path) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _written_towns(store: ReferenceStore) -> list[str]:
-    registry = load_registry()
+def _written_towns(store: Store) -> list[str]:
+    registry = load_region("saitama").registry
     units = {u.code: u for u in registry.units}
     formers = [f for f in registry.former if f.former_name in ("大宮市", "浦和市", "鳩ヶ谷市")]
     towns = store.towns[store.towns["koaza"].fillna("") == ""]

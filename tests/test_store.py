@@ -13,7 +13,6 @@ from shapely.geometry import Point
 from reference_helpers import make_region_b_source, make_source, mini_region, region_b
 from tsunagari_geo.errors import SourceError, StoreError
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.store import (
     STORE_SCHEMA_VERSION,
     GeoPackageStore,
@@ -44,8 +43,8 @@ def test_a_path_opens_the_geopackage_backend(store_b: Path) -> None:
 
 
 def test_the_compatibility_name_is_the_geopackage_backend(store_path: Path) -> None:
-    assert ReferenceStore is GeoPackageStore
-    assert ReferenceStore.open(store_path).meta["schema_version"] == STORE_SCHEMA_VERSION
+    assert Store is GeoPackageStore
+    assert open_store(store_path).meta["schema_version"] == STORE_SCHEMA_VERSION
 
 
 def test_a_postgis_url_says_the_backend_is_not_built_and_hides_credentials() -> None:
@@ -87,7 +86,7 @@ def test_the_store_holds_the_other_prefectures_names_only(store_b: Path) -> None
     assert "静岡県" not in set(japan["pref"])
 
 
-def test_the_real_store_holds_46_other_prefectures(store: ReferenceStore) -> None:
+def test_the_real_store_holds_46_other_prefectures(store: Store) -> None:
     japan = store.japan_municipalities
     assert japan["pref"].nunique() == 46 and "埼玉県" not in set(japan["pref"])
     assert store.info()["japan_municipalities"] == len(japan) > 1000

@@ -142,6 +142,13 @@ def test_formula_injection_is_neutralised_but_numbers_are_not() -> None:
     assert neutralize_formula("浦和") == "浦和"
 
 
+def test_full_width_and_blank_led_formulas_are_neutralised() -> None:
+    """A Japanese spreadsheet reads ＝＋－＠ as their ASCII forms, and trims leading blanks."""
+    for cell in ("＝1+2", "＋81-3", "－A1", "＠SUM(A1)", " =1+2", "\u3000=1+2", " \t@x", "\nx"):
+        assert neutralize_formula(cell) == "'" + cell, cell
+    assert neutralize_formula(" 浦和") == " 浦和"
+
+
 def test_csv_is_written_with_bom_and_safe_cells(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     write_table(pd.DataFrame({"name": ["=cmd()", "-1.5", "ok"], "id": ["001", "002", "003"]}), path)
@@ -158,6 +165,20 @@ def test_xlsx_written_with_attribution_sheet(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["data", "出典"]
     assert [c.value for c in book["data"]["A"]] == ["a", "'@x", "1"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_full_width_and_blank_led_formulas_are_neutralised_in_files(
+    tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"out.{suffix}"
+    cells = ["＝HYPERLINK(1)", " =1+2", "\t＠x", "浦和"]
+    write_table(pd.DataFrame({"name": cells}), path)
+    if suffix == "csv":
+        written = read_table(path)["name"].tolist()
+    else:
+        written = [c.value for c in openpyxl.load_workbook(path)["data"]["A"]][1:]
+    assert written == ["'＝HYPERLINK(1)", "' =1+2", "'\t＠x", "浦和"]
 
 
 def test_geojson_from_lat_lng_columns_has_attribution(tmp_path: Path) -> None:
@@ -220,3 +241,31 @@ def test_missing_output_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_output_suffix_raises(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="拡張子"):
         write_table(pd.DataFrame({"a": ["1"]}), tmp_path / "out.doc")
+
+
+def test_write_tables_puts_the_earlier_files_back_when_a_later_rename_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from tsunagari_geo.tables import write_tables
+
+    first, second = tmp_path / "out.failures.csv", tmp_path / "out.csv"
+    write_tables([(pd.DataFrame({"a": ["old"]}), first), (pd.DataFrame({"a": ["old"]}), second)])
+    before = first.read_bytes(), second.read_bytes()
+    real_replace = os.replace
+
+    def failing_replace(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> None:
+        if Path(b) == second and Path(a).name.startswith(".out.csv."):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(InputError) as caught:
+        write_tables(
+            [(pd.DataFrame({"a": ["new"]}), first), (pd.DataFrame({"a": ["new"]}), second)]
+        )
+    assert caught.value.path == str(second)
+    assert (first.read_bytes(), second.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.failures.csv"]

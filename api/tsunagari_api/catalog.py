@@ -27,7 +27,8 @@ from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
-from tsunagari_geo.store import LayerSet, Store, open_layers, open_store
+from tsunagari_geo.store import LayerSet, PublishedSet, Store, open_layer_set, open_store
+from tsunagari_geo.store.manifest import layers_manifest_path
 
 logger = logging.getLogger("tsunagari_api")
 
@@ -93,7 +94,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         id="municipalities",
         title="{municipalities_title}",
         description="{pref_name}の{municipality_count}市町村の区域、人口、活動の充足状況"
-        "（カバレッジ）。",
+        "（カバレッジ）。{field_notes}",
         source=PUBLIC,
         layer="municipalities",
         id_column="code",
@@ -104,7 +105,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         id="units",
         title="{units_title}",
-        description="{wards}を分けた{unit_count}区域の区域、人口、活動の充足状況。",
+        description="{wards}を分けた{unit_count}区域の区域、人口、活動の充足状況。{field_notes}",
         source=PUBLIC,
         layer="units",
         id_column="code",
@@ -219,7 +220,30 @@ def region_texts(region: Region) -> dict[str, str]:
         "municipalities_title": region.titles["municipalities"],
         "good_practices_title": region.titles["good_practices"],
         "wards": wards or f"{region.pref_name}の市町村（政令指定都市なし）",
+        "field_notes": field_notes(),
     }
+
+
+def field_notes() -> str:
+    """What the coverage fields of municipalities and units mean, denominators first.
+
+    Each life stage's per-10,000 rate names its census denominator and year (and says so where
+    the census has no matching band); the reach and need fields give their range.
+    """
+    stages = load_taxonomies().life_stages
+    rates = "、".join(
+        f"stage_{code}_per10k（{stages.labels[code]}）= {stages.denominator_labels[code]}"
+        for code in stages.codes
+    )
+    return (
+        f"項目: inperson_per10k は総人口1万人あたりの対面の活動数、{rates}"
+        "（いずれも令和2年国勢調査、1万人あたり）。pop_reach_500m・pop_reach_1km・"
+        "pop_reach_2km は国勢調査の小地域の人口のうち、最寄りの対面の活動まで500m・1km・2km"
+        "以内の住民の割合（0〜1、公開の場所だけから計算）。access_2sfca は距離減衰つき2SFCAの"
+        "アクセス指標（住民1万人あたり）。single_household_share（単独世帯／一般世帯）、"
+        "older_alone_share（65歳以上の単独世帯／65歳以上人口）、children_share、foreign_share"
+        "は0〜1、need_score と need_gap_score は0〜100（式と重みは coverage.toml）。"
+    )
 
 
 def collection_specs(region: Region) -> dict[str, CollectionSpec]:
@@ -370,22 +394,26 @@ class Dataset:
         return self.store.meta.get("imported_at", self.loaded_at)
 
     @classmethod
-    def load(cls, settings: ApiSettings, generation: int = 1) -> Dataset:
+    def load(
+        cls, settings: ApiSettings, generation: int = 1, *, require_layers: bool = False
+    ) -> Dataset:
         """Open the store and the layer files named in ``settings``; build every provider.
 
-        Raises StoreError (naming the file) when the store or a layer file that exists is
-        broken. A layer file that does not exist yet is not an error: its collections are
-        reported as not built (503) until ``tsunagari-geo build`` has run.
+        The layer files are opened only when every byte matches their manifest
+        (:func:`tsunagari_geo.store.open_layer_set`). Raises StoreError (naming the file) when
+        the store is broken, or when any of the layer set's files (``layers.gpkg``,
+        ``planner.gpkg``, the manifest) exists and the set does not check; with
+        ``require_layers`` (a reload of a service that serves layers), also when they are
+        missing. Otherwise a set not built yet is not an error: its collections are reported
+        as not built (503) until ``tsunagari-geo build`` has run.
         """
         store = open_store(settings.store)
         # Read every layer now, so that a broken file fails here and not mid-request.
         _ = store.units, store.municipalities, store.towns, store.region
-        public = open_layers(settings.layers, "public") if settings.layers.exists() else None
-        planner = (
-            open_layers(settings.planner_layers, "planner")
-            if settings.planner_layers.exists()
-            else None
-        )
+        published = open_published(settings, require=require_layers)
+        public = published.public if published is not None else None
+        planner = published.planner if published is not None else None
+        layers_version = published.version if published is not None else ""
         specs = collection_specs(store.region)
         collections: dict[str, Collection] = {}
         for spec in specs.values():
@@ -401,14 +429,7 @@ class Dataset:
                 ]
             )
         )
-        stamp = "|".join(
-            [
-                store.meta.get("imported_at", ""),
-                public.meta.get("built_at", "") if public else "",
-                planner.meta.get("built_at", "") if planner else "",
-                str(generation),
-            ]
-        )
+        stamp = "|".join([store.meta.get("imported_at", ""), layers_version, str(generation)])
         return cls(
             generation=generation,
             version=hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest(),
@@ -421,6 +442,19 @@ class Dataset:
             geocoder=geocoder,
             attribution=attribution,
         )
+
+
+def open_published(settings: ApiSettings, *, require: bool = False) -> PublishedSet | None:
+    """The layer set named in ``settings``, every byte checked against its manifest.
+
+    None when none of its files (``layers.gpkg``, ``planner.gpkg``, the manifest) exists and
+    ``require`` is false: not built yet. Raises StoreError naming the file otherwise, when the
+    set does not check (a missing member, a changed byte, a file of another build).
+    """
+    members = (settings.layers, settings.planner_layers, layers_manifest_path(settings.layers))
+    if not require and not any(p.exists() for p in members):
+        return None
+    return open_layer_set(settings.layers, settings.planner_layers)
 
 
 def _make_geocoder(store: Store) -> Geocoder:
@@ -460,7 +494,12 @@ class DataHolder:
     def reload(self, settings: ApiSettings) -> Dataset:
         """Load a new dataset completely, then swap it in; on StoreError the old one stays."""
         with self._lock:
-            new = Dataset.load(settings, generation=self.current.generation + 1)
+            # Once layers are served, a missing file is a refused reload, never "not built".
+            new = Dataset.load(
+                settings,
+                generation=self.current.generation + 1,
+                require_layers=self.current.public is not None,
+            )
             self.current = new  # a single reference assignment: atomic for readers
             if self._stamp is not None:
                 self._stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -483,7 +522,11 @@ class DataHolder:
     def _follow(self, settings: ApiSettings) -> None:
         try:
             with self._lock:
-                self.current = Dataset.load(settings, generation=self.current.generation + 1)
+                self.current = Dataset.load(
+                    settings,
+                    generation=self.current.generation + 1,
+                    require_layers=self.current.public is not None,
+                )
             logger.info("followed a reload by another worker: %s", self.current.version)
         except Exception:
             logger.exception("another worker reloaded, but the new data does not open here")

@@ -71,6 +71,19 @@ class NotFound(ApiError):
     title = "見つかりません"
 
 
+class TileUnavailable(NotFound):
+    """A tileset whose archive failed its check, or a tile that cannot be read: not served.
+
+    A 404 that no cache keeps (``Cache-Control: no-store``), so the next build is seen.
+    """
+
+    title = "タイルを提供できません"
+
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Cache-Control": "no-store"})
+        super().__init__(detail, **kwargs)
+
+
 class FeatureNotFound(NotFound):
     """No feature with that id in the collection."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -34,6 +35,7 @@ from tsunagari_api.routers.ogc import collection_router, core_router
 from tsunagari_api.routers.tiles import MVT, PMTILES, tiles_router
 from tsunagari_api.security import install_cors, install_security
 from tsunagari_api.settings import ApiSettings, get_api_settings
+from tsunagari_api.supervision import follow_supervisor
 
 
 class HeadAsGetMiddleware:
@@ -54,6 +56,42 @@ class HeadAsGetMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class RelativeRedirectMiddleware:
+    """Make every redirect's ``Location`` relative (path and query only).
+
+    Starlette builds the trailing-slash redirect from the request's ``Host`` header, so a
+    forged ``Host`` would be echoed into the ``Location`` a cache or a client follows. A
+    relative location (RFC 9110 §10.2.2) is resolved against the URL the client asked for.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_relative(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, _relative(v) if k.lower() == b"location" else v)
+                    for k, v in message.get("headers", [])
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_relative)
+
+
+def _relative(location: bytes) -> bytes:
+    parts = urlsplit(location.decode("latin-1"))
+    path = parts.path or "/"
+    # "//evil" would be read as another host: keep one leading slash.
+    path = "/" + path.lstrip("/")
+    return (path + (f"?{parts.query}" if parts.query else "")).encode("latin-1")
 
 
 class NegotiatedGZipMiddleware(GZipMiddleware):
@@ -223,6 +261,8 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
     ``dataset`` may be passed when already loaded (tests share one across apps). Raises
     StoreError when the store or an existing layer file cannot be opened.
     """
+    # A worker of `serve --workers N` stops with its supervisor (no orphan keeps the port).
+    follow_supervisor()
     settings = settings or get_api_settings()
     dataset = dataset or Dataset.load(settings)
     region = dataset.region
@@ -251,7 +291,7 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
         example = collection.provider.first_id if collection is not None else None
         app.include_router(collection_router(spec, settings, cache, region, example))
     app.include_router(tiles_router(settings))
-    app.include_router(geocode_router(settings))
+    app.include_router(geocode_router(settings, region))
     app.include_router(admin_router(settings, cache))
     from tsunagari_api.routers.pages import pages_router  # the HTML map and dashboard
 
@@ -270,5 +310,6 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
     app.add_middleware(UnexpectedErrorMiddleware)
     install_cors(app, settings)
     install_security(app)
+    app.add_middleware(RelativeRedirectMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     return app

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from tsunagari_api.errors import InvalidParameter
+from tsunagari_geo.text import JST
 
 #: (first, last) instants in UTC nanoseconds, inclusive; None is an open end.
 Interval = tuple[int | None, int | None]
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 _DAY_NS = 86_400 * 10**9
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _INT64_MIN, _INT64_MAX = -(2**63) + 1, 2**63 - 1  # -(2**63) is pandas NaT

@@ -1,14 +1,19 @@
 """The PMTiles archives the service serves, by a fixed set of names (no paths from clients).
 
-An archive is opened once and kept while its file is unchanged (same inode, size and
-mtime); ``tsunagari-geo tiles build`` replaces files atomically, so the next request sees
-the new archive and requests in flight keep reading the old mapping.
+An archive is served only when the bytes mapped into memory match the tiles folder's
+``manifest.json`` (SHA-256 and size, written by ``tsunagari-geo tiles build``): a missing
+manifest, a truncated, flipped or foreign archive raises :class:`TilesetRefused` and is never
+served. An archive is opened once and kept while it and the manifest are unchanged (same
+inode, size and mtime, also for a refusal, so a broken file is not hashed per request);
+``tsunagari-geo tiles build`` replaces the set atomically, so the next request sees the new
+archive and requests in flight keep reading the old mapping.
 """
 
 from __future__ import annotations
 
 import gzip
 import mmap
+import os
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +24,17 @@ from pmtiles.reader import Reader
 from pmtiles.tile import Compression, zxy_to_tileid
 
 from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.errors import StoreError
+from tsunagari_geo.store.manifest import read_manifest, tiles_manifest_path, verify_bytes
+
+
+class TilesetRefused(Exception):
+    """The archive does not match its manifest (or has none): it is not served."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{name}: {reason}")
 
 
 class TileName(StrEnum):
@@ -61,7 +77,8 @@ class TileSet:
         return gzip.decompress(tile) if self.gzipped else tile
 
 
-_open: dict[str, tuple[tuple[int, int, int], TileSet]] = {}
+_Identity = tuple[tuple[int, int, int], tuple[int, int, int] | None]
+_open: dict[str, tuple[_Identity, TileSet | TilesetRefused]] = {}
 _lock = threading.Lock()
 
 
@@ -70,39 +87,75 @@ def tileset_path(settings: ApiSettings, name: TileName | str) -> Path:
 
 
 def available_tilesets(settings: ApiSettings) -> list[str]:
-    """Names of the tilesets whose archive exists."""
-    return [n.value for n in TileName if tileset_path(settings, n).is_file()]
+    """Names of the tilesets whose archive exists and matches the manifest."""
+    names = []
+    for n in TileName:
+        try:
+            if open_tileset(settings, n) is not None:
+                names.append(n.value)
+        except TilesetRefused:
+            continue
+    return names
 
 
-def open_tileset(settings: ApiSettings, name: TileName) -> TileSet | None:
-    """The opened archive for ``name``, or None when it has not been built."""
-    path = tileset_path(settings, name)
+def _identity(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()
     except FileNotFoundError:
         return None
-    identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def open_tileset(settings: ApiSettings, name: TileName) -> TileSet | None:
+    """The opened, verified archive for ``name``, or None when it has not been built.
+
+    Raises TilesetRefused when the archive does not match the tiles manifest or cannot be
+    read as PMTiles.
+    """
+    path = tileset_path(settings, name)
+    archive = _identity(path)
+    if archive is None:
+        return None
+    manifest_path = tiles_manifest_path(settings.tiles_dir)
+    identity: _Identity = (archive, _identity(manifest_path))
     key = str(path.resolve())
     with _lock:
         cached = _open.get(key)
         if cached is not None and cached[0] == identity:
-            return cached[1]
+            found = cached[1]
+        else:
+            found = _verified(name, path, manifest_path)
+            _open[key] = (identity, found)
+    if isinstance(found, TilesetRefused):
+        raise found
+    return found
+
+
+def _verified(name: TileName, path: Path, manifest_path: Path) -> TileSet | TilesetRefused:
+    try:
         with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size == 0:
+                return TilesetRefused(name.value, "the archive is empty")
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        # The bytes hashed are the bytes served: the mapping, not the path, is checked.
+        verify_bytes(read_manifest(manifest_path, kind="tiles"), name.value, path, data)
         reader = Reader(lambda offset, length: data[offset : offset + length])
         header: dict[str, Any] = dict(reader.header())
         metadata = reader.metadata()
-        tileset = TileSet(
-            name=name.value,
-            path=path,
-            data=data,
-            size=st.st_size,
-            etag=f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"',
-            header=header,
-            metadata=metadata,
-        )
-        _open[key] = (identity, tileset)
-        return tileset
+    except StoreError as exc:
+        return TilesetRefused(name.value, exc.describe())
+    except Exception as exc:  # a matching archive the pmtiles reader cannot read
+        return TilesetRefused(name.value, f"unreadable archive: {type(exc).__name__}")
+    return TileSet(
+        name=name.value,
+        path=path,
+        data=data,
+        size=st.st_size,
+        etag=f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"',
+        header=header,
+        metadata=metadata,
+    )
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

@@ -3,7 +3,8 @@
 Every default is visible here. ``TSUNAGARI_SOURCE`` is the folder holding the public source
 files (laid out as ``../shared/data/saitama``); ``TSUNAGARI_STORE`` the store (a GeoPackage
 path; the backend is chosen from the location, see :func:`tsunagari_geo.store.open_store`);
-``TSUNAGARI_REGION`` the region ``data import`` imports (a shipped id or a region folder).
+``TSUNAGARI_REGION`` the region ``data import`` imports (a shipped id or a region folder);
+``TSUNAGARI_JAPAN`` the national source folder (all Japan's towns) it adds, if set.
 Facts about the place (prefecture, CRS, designated cities) are region data, not settings.
 """
 
@@ -17,22 +18,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Where the team's machines and CI keep the public source files, relative to the repo root.
 DEFAULT_SOURCE = Path("../shared/data/saitama")
 DEFAULT_STORE = Path("data/build/tsunagari.gpkg")
+#: Where they keep the national sources (all 47 prefectures' towns), relative to the repo root.
+DEFAULT_JAPAN = Path("../shared/data/japan")
 
 DEFAULT_REGION = "saitama"
 #: CRS of everything stored and served (GeoJSON, RFC 7946).
 STORE_CRS = "EPSG:4326"
-
-#: Names kept for modules not yet switched to the region; each reads the default region.
-_FROM_DEFAULT_REGION = {"METRIC_CRS": "metric_crs", "PREFECTURE_NAME": "pref_name"}
-
-
-def __getattr__(name: str) -> str:
-    # Deprecated: `region.metric_crs` / `region.pref_name` (from the store or default_region()).
-    if name in _FROM_DEFAULT_REGION:
-        from tsunagari_geo.region import default_region
-
-        return str(getattr(default_region(), _FROM_DEFAULT_REGION[name]))
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Settings(BaseSettings):
@@ -46,6 +37,12 @@ class Settings(BaseSettings):
         "when that folder exists.",
     )
     store: Path = Field(default=DEFAULT_STORE, description="The embedded GeoPackage.")
+    japan: Path | None = Field(
+        default=None,
+        description="National source folder (towns of all Japan, laid out as "
+        "../shared/data/japan) that `data import` adds when set; without it addresses "
+        "outside the region stop at their prefecture or municipality name.",
+    )
     region: str = Field(
         default=DEFAULT_REGION,
         description="Region to import: a shipped id (saitama) or a folder with region.toml.",

@@ -18,6 +18,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import glob
 import io
 import json
 import logging
@@ -64,8 +65,11 @@ ISSUES_ATTR = "read_issues"
 #: ``frame.attrs`` key holding the encoding a CSV was decoded with.
 ENCODING_ATTR = "encoding"
 
-#: A text cell starting with one of these is run as a formula by Excel and LibreOffice.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A text cell starting with one of these is run as a formula by Excel and LibreOffice. The
+#: full-width forms count too: a Japanese spreadsheet's input converts ＝＋－＠ to ASCII.
+_FORMULA_START = ("=", "+", "-", "@", "＝", "＋", "－", "＠", "\t", "\r", "\n")
+#: Leading blanks a spreadsheet may trim before it reads the rest of the cell as a formula.
+_LEADING_BLANKS = " \t\r\n\u3000"
 #: The largest CSV cell read (characters); the csv module's default is 131,072.
 _MAX_CELL = 2**31 - 1
 #: Excel opens no cell longer than this; a longer one is refused, never cut short.
@@ -191,21 +195,54 @@ def write_table(
     completed.
     """
     path = Path(path)
-    fmt = output_format(path)
-    try:
-        with atomic_path(path) as tmp:
-            if fmt == "xlsx":
-                _write_xlsx(frame, tmp, tuple(attribution), sheet, dict(extra_sheets or {}))
-            else:
-                _WRITERS[fmt](frame, tmp, tuple(attribution), path.stem)
-    except InputError as exc:
-        if exc.path is not None:
-            raise
-        # A writer refusing a cell knows the row and column, not the file it is writing.
-        raise InputError(
-            exc.message, path=path, row=exc.row, column=exc.column, value=exc.value
-        ) from exc
+    write_tables(
+        [TableFile(frame, path, sheet=sheet, extra_sheets=extra_sheets)], attribution=attribution
+    )
     return path
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One file of a set for :func:`write_tables`: a table, where it goes and (XLSX only) the
+    name of its data sheet and the sheets after it."""
+
+    frame: pd.DataFrame
+    path: str | Path
+    sheet: str = "data"
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None
+
+
+def write_tables(
+    items: Sequence[TableFile | tuple[pd.DataFrame, str | Path]],
+    *,
+    attribution: Sequence[str] = REFERENCE_ATTRIBUTION,
+) -> list[Path]:
+    """Write several tables as one set, each as :func:`write_table` would: all or none.
+
+    Every file is written to its temporary first; only when all are complete are they renamed
+    into place, in the order given (see :func:`atomic_paths`), so a full disk or a refused cell
+    in the last file leaves the earlier ones as they were. Returns the paths written. Raises
+    InputError for an extension :func:`output_format` refuses, before anything is written.
+    """
+    files = [i if isinstance(i, TableFile) else TableFile(i[0], i[1]) for i in items]
+    paths = [Path(f.path) for f in files]
+    formats = [output_format(p) for p in paths]
+    with atomic_paths(paths) as tmps:
+        for item, path, tmp, fmt in zip(files, paths, tmps, formats, strict=True):
+            try:
+                if fmt == "xlsx":
+                    extra = dict(item.extra_sheets or {})
+                    _write_xlsx(item.frame, tmp, tuple(attribution), item.sheet, extra)
+                else:
+                    _WRITERS[fmt](item.frame, tmp, tuple(attribution), path.stem)
+            except InputError as exc:
+                if exc.path is not None:
+                    raise
+                # A writer refusing a cell knows the row and column, not the file it is writing.
+                raise InputError(
+                    exc.message, path=path, row=exc.row, column=exc.column, value=exc.value
+                ) from exc
+    return paths
 
 
 @contextlib.contextmanager
@@ -215,7 +252,116 @@ def atomic_path(path: Path) -> Iterator[Path]:
     Raises InputError naming the target when the folder is missing, read-only or full; the
     temporary file is removed on any failure, so no half-written file ever has the final name.
     """
-    folder = path.parent if str(path.parent) else Path(".")
+    with atomic_paths([path]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
+    """Yield one temporary path beside each of ``paths``; rename them all only if all succeed.
+
+    Every temporary is written and fsynced before the first rename, so a full disk or an
+    error in any of them leaves every final name as it was. The renames then go in the order
+    given: put last the file a reader checks the others against (a manifest), so a reader
+    that looks between two renames sees a set that does not match and keeps the one it has.
+    Temporaries are named ``.NAME.XXXX.EXT``; :func:`remove_stale_temporaries` removes the
+    ones a killed run left.
+
+    Raises InputError naming the target when a folder is missing, read-only or full.
+    """
+    tmps: list[Path] = []
+    try:
+        for path in paths:
+            tmps.append(_temporary_beside(path))
+        try:
+            yield tmps
+        except OSError as exc:
+            raise InputError(
+                f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=paths[0]
+            ) from exc
+        # mkstemp makes the file private (0600); give it the mode a plain open() would, so a
+        # web server or a colleague can read the output.
+        umask = os.umask(0)
+        os.umask(umask)
+        for path, tmp in zip(paths, tmps, strict=True):
+            try:
+                with tmp.open("rb+") as f:
+                    os.fsync(f.fileno())
+                tmp.chmod(0o666 & ~umask)
+            except OSError as exc:
+                raise InputError(
+                    f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=path
+                ) from exc
+        _replace_all(paths, tmps)
+        for folder in dict.fromkeys(_folder(p) for p in paths):
+            _fsync_dir(folder)
+    finally:
+        for tmp in tmps:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            # SQLite (a GeoPackage writer) may leave its rollback journal beside a temporary.
+            with contextlib.suppress(FileNotFoundError):
+                tmp.with_name(tmp.name + "-journal").unlink()
+
+
+def _replace_all(paths: Sequence[Path], tmps: Sequence[Path]) -> None:
+    # A rename that fails (a read-only remount, a quota) after others succeeded would leave a
+    # mixed set: keep a hard link to each file replaced, and put them back on failure.
+    renamed: list[tuple[Path, Path | None]] = []
+    backups: list[Path] = []
+    current = paths[0]
+    try:
+        for path, tmp in zip(paths, tmps, strict=True):
+            current = path
+            backup: Path | None = None
+            if len(paths) > 1 and path.exists():
+                backup = _temporary_beside(path)
+                backups.append(backup)
+                os.link(path, backup)
+            os.replace(tmp, path)
+            renamed.append((path, backup))
+    except (OSError, InputError) as exc:
+        for path, backup in reversed(renamed):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, path)
+                else:
+                    path.unlink()
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(
+            f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=current
+        ) from exc
+    finally:
+        for backup in backups:
+            with contextlib.suppress(FileNotFoundError):
+                backup.unlink()
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporaries a killed writer of ``path`` left beside it; return them.
+
+    These are :func:`atomic_paths`' ``.NAME.XXXX.EXT`` files (and SQLite's ``-journal`` beside
+    one of them), plus a ``NAME-journal`` left beside the final file: nothing but a rename
+    ever writes the final name, so no live writer owns one. Run it before writing ``path``.
+    """
+    folder = _folder(path)
+    stale = [*folder.glob(f".{glob.escape(path.name)}.*"), folder / f"{path.name}-journal"]
+    removed = []
+    for candidate in stale:
+        if candidate.is_file():
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+def _folder(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
+
+
+def _temporary_beside(path: Path) -> Path:
+    folder = _folder(path)
     if not folder.is_dir():
         raise InputError("出力先のフォルダがありません", path=path)
     try:
@@ -226,24 +372,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     # pyogrio refuses to write over an existing file for some drivers; start from nothing.
     tmp.unlink()
-    try:
-        yield tmp
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would, so a
-        # web server or a colleague can read the output.
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    except OSError as exc:
-        raise InputError(
-            f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=path
-        ) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    return tmp
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -259,14 +388,17 @@ def _fsync_dir(folder: Path) -> None:
 def neutralize_formula(value: Any) -> Any:
     """Prefix ``'`` to a text cell a spreadsheet would run as a formula; numbers pass through.
 
+    A formula character in full width (＝＋－＠) or after leading blanks (`` =1+2``) counts,
+    and so does a leading tab or line break.
+
     >>> neutralize_formula("=HYPERLINK(1)"), neutralize_formula("-1.5"), neutralize_formula(-2)
     ("'=HYPERLINK(1)", '-1.5', -2)
+    >>> neutralize_formula("＝1+2"), neutralize_formula(" @SUM(A1)"), neutralize_formula(" 浦和")
+    ("'＝1+2", "' @SUM(A1)", ' 浦和')
     """
-    if (
-        isinstance(value, str)
-        and value.startswith(_FORMULA_START)
-        and not _PLAIN_NUMBER_RE.fullmatch(value)
-    ):
+    if not isinstance(value, str) or _PLAIN_NUMBER_RE.fullmatch(value):
+        return value
+    if value.startswith(_FORMULA_START) or value.lstrip(_LEADING_BLANKS).startswith(_FORMULA_START):
         return "'" + value
     return value
 

@@ -7,6 +7,7 @@ both sides meet on one spelling whatever variant was written.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import unicodedata
 
@@ -243,3 +244,26 @@ _INVISIBLE_RE = re.compile(
 )
 _JA_CHAR = r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ]"
 _JA_SPACE_RE = re.compile(f"(?<={_JA_CHAR}) (?={_JA_CHAR})")
+
+
+#: Japan Standard Time: what every person reading a page or a message of this project lives in.
+JST = _dt.timezone(_dt.timedelta(hours=9), "JST")
+
+
+def japanese_datetime(value: str) -> str:
+    """An ISO 8601 instant as a Japanese reader writes it, in JST: 「2026年12月2日 4:39」.
+
+    A value without an offset is read as UTC (how the build records its time); a value that is
+    not a date-time comes back unchanged rather than being lost.
+
+    >>> japanese_datetime("2026-12-01T19:39:34+00:00")
+    '2026年12月2日 4:39'
+    """
+    try:
+        instant = _dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=_dt.UTC)
+    local = instant.astimezone(JST)
+    return f"{local.year}年{local.month}月{local.day}日 {local.hour}:{local.minute:02d}"

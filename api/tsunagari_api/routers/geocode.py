@@ -1,14 +1,16 @@
 """``GET /geocode?q=…`` and ``POST /geocode`` (up to the configured batch size) for addresses.
 
-Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, unit_code (the 72-unit
-code, empty when only さいたま市 is known), muni_code (the 63-municipality code), town, rest,
-level, lat, lng, status, reason, candidates, suggestions, and the same words the batch job
-writes beside the codes (:mod:`tsunagari_geo.geocode.labels`): status_label (結果),
-level_label (一致レベル) and reason_labels (理由, one per reason code). The geocoder is the one of the current dataset,
+Same fields as ``tsunagari-geo lookup``: input, normalized, pref, city, unit_code (the unit:
+a municipality, or a ward of a designated city; empty when only the city is known), muni_code
+(the municipality, a ward's city), town, rest, level, lat, lng, status, reason, candidates,
+suggestions, and the same words the batch job writes beside the codes
+(:mod:`tsunagari_geo.geocode.labels`): status_label (結果), level_label (一致レベル) and
+reason_labels (理由, one per reason code). The geocoder is the one of the current dataset,
 so it changes with ``/admin/reload`` like everything else.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must resolve the Annotated query built
+# inside the factory, which refers to a local variable (the region's example).
 
 from typing import Annotated
 
@@ -32,10 +34,10 @@ class GeocodeResult(BaseModel):
     pref: str
     city: str
     unit_code: str = Field(
-        description="The unit among the 72 (さいたま市's ward); empty when the address names "
-        "only さいたま市 or a town in several of its wards: no ward is invented."
+        description="The unit: a municipality, or a designated city's ward; empty when the "
+        "address names only the city or a town in several of its wards: no ward is invented."
     )
-    muni_code: str = Field(description="The municipality among the 63 (a ward's city).")
+    muni_code: str = Field(description="The municipality (a ward's city).")
     town: str
     rest: str
     level: int = Field(ge=0)
@@ -74,15 +76,16 @@ def _answer(result: CoreResult, region: Region) -> GeocodeResult:
     return GeocodeResult.model_validate({**result.to_dict(), **labels})
 
 
-def geocode_router(settings: ApiSettings) -> APIRouter:
-    """The geocoding endpoints."""
+def geocode_router(settings: ApiSettings, region: Region) -> APIRouter:
+    """The geocoding endpoints; the example address is written from ``region``."""
+    example = region.pref_name + region.registry.units[0].full_name
     router = APIRouter(tags=["住所検索"])
 
     @router.get(
         "/geocode",
         response_model=GeocodeResult,
         responses=problem_responses(400),
-        summary="Geocode one address (offline, Saitama)",
+        summary=f"Geocode one address (offline, {region.pref_name})",
     )
     def geocode_one(
         dataset: Annotated[Dataset, Depends(get_dataset)],
@@ -91,7 +94,7 @@ def geocode_router(settings: ApiSettings) -> APIRouter:
             Query(
                 min_length=1,
                 max_length=500,
-                description="The address, e.g. さいたま市浦和区常盤6-4-4",
+                description=f"The address, e.g. {example}…",
             ),
         ],
     ) -> GeocodeResult:

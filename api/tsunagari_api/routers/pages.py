@@ -65,9 +65,8 @@ class _SiteCache:
             found = self._data.get(dataset.version)
             if found is None:
                 planner = dataset.planner if with_suggestions else None
-                # SiteData still names the GeoPackage class; it reads only the Store interface.
                 store = dataset.store
-                found = SiteData.from_layer_sets(dataset.public, store, planner)  # type: ignore[arg-type]
+                found = SiteData.from_layer_sets(dataset.public, store, planner)
                 self._data[dataset.version] = found
                 while len(self._data) > self._GENERATIONS:
                     self._data.pop(next(iter(self._data)))

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
-from tsunagari_api.errors import NotBuilt, RangeNotSatisfiable, problem_responses
+from tsunagari_api.errors import NotBuilt, RangeNotSatisfiable, TileUnavailable, problem_responses
 from tsunagari_api.settings import ApiSettings
-from tsunagari_api.tilesets import TileName, TileSet, open_tileset, parse_range
+from tsunagari_api.tilesets import TileName, TileSet, TilesetRefused, open_tileset, parse_range
 from tsunagari_geo.reference.attribution import attribution_text
 
 PMTILES = "application/vnd.pmtiles"
@@ -17,7 +17,14 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 
 def _tileset(settings: ApiSettings, name: TileName) -> TileSet:
-    tileset = open_tileset(settings, name)
+    try:
+        tileset = open_tileset(settings, name)
+    except TilesetRefused as exc:
+        raise TileUnavailable(
+            f"タイル {name.value} のファイルが作成時の記録（マニフェスト）と合わないため提供して"
+            "いません。`tsunagari-geo tiles build` をやり直してください",
+            value=exc.reason,
+        ) from None
     if tileset is None:
         raise NotBuilt(
             f"タイル {name.value} はまだ作成されていません。`tsunagari-geo tiles build` を"
@@ -92,14 +99,20 @@ def tiles_router(settings: ApiSettings) -> APIRouter:
         tileset = _tileset(settings, name)
         if x >= 2**z or y >= 2**z:
             return Response(status_code=204, headers={"Cache-Control": cache})
-        data = tileset.tile(z, x, y)
-        if data is None:
-            return Response(status_code=204, headers={"Cache-Control": cache})
+        try:
+            data = tileset.tile(z, x, y)
+            if data is None:
+                return Response(status_code=204, headers={"Cache-Control": cache})
+            gzipped = tileset.gzipped and "gzip" in request.headers.get("accept-encoding", "")
+            body = data if gzipped else tileset.decompress(data)
+        except Exception as exc:  # a directory or tile the reader cannot decode
+            raise TileUnavailable(
+                f"タイル {name.value}/{z}/{x}/{y} を読めません", value=type(exc).__name__
+            ) from None
         headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
-        if tileset.gzipped and "gzip" in request.headers.get("accept-encoding", ""):
+        if gzipped:
             headers["Content-Encoding"] = "gzip"
-            return Response(data, media_type=MVT, headers=headers)
-        return Response(tileset.decompress(data), media_type=MVT, headers=headers)
+        return Response(body, media_type=MVT, headers=headers)
 
     @router.get(
         "/{name}.json",

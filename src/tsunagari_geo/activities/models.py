@@ -40,12 +40,15 @@ from pydantic import (
 
 from tsunagari_geo.activities.taxonomy import Taxonomies, Taxonomy, load_taxonomies
 from tsunagari_geo.cells import parse_yes_no
-from tsunagari_geo.registry import load_registry
+from tsunagari_geo.region import Region, default_region
 from tsunagari_geo.text import nfkc
 
 #: The value of ``serves`` meaning the whole prefecture (県内全域).
 PREFECTURE = "prefecture"
-_PREFECTURE_SPELLINGS = {"prefecture", "埼玉県", "県内全域", "県全域", "全県", "県内"}
+#: Ways of writing "the whole prefecture" in any region (the region's own name is added).
+_PREFECTURE_SPELLINGS = frozenset(
+    {"prefecture", "県内全域", "県全域", "全県", "県内", "都内全域", "府内全域", "道内全域"}
+)
 
 Format = Literal["in_person", "online", "phone", "outreach"]
 LocationPrivacy = Literal["exact", "town", "municipality", "hidden"]
@@ -82,7 +85,7 @@ _CHANNEL_SPELLINGS = {
     "オンライン": "online",
 }
 _SPLIT = re.compile(r"\s*[;|、，,／/]\s*")
-_CODE = re.compile(r"^11\d{3}$")
+_CODE = re.compile(r"^\d{5}$")
 
 
 class OrganizationKind(StrEnum):
@@ -117,18 +120,29 @@ class Vocabulary:
     municipality_codes: frozenset[str]
     municipality_names: dict[str, str] = field(default_factory=dict)
     organization_ids: frozenset[str] | None = None
+    #: the prefecture's name as written (埼玉県), for messages and for 「埼玉県」 in ``serves``.
+    pref_name: str = ""
 
     @classmethod
-    def default(cls, organization_ids: frozenset[str] | None = None) -> Vocabulary:
-        """The checked-in taxonomies and the registry's 72 units plus さいたま市."""
-        reg = load_registry()
+    def for_region(
+        cls, region: Region, organization_ids: frozenset[str] | None = None
+    ) -> Vocabulary:
+        """The shipped taxonomies and ``region``'s units and municipalities (wards and cities)."""
+        reg = region.registry
         names = {name: m.code for name, m in reg.by_full_name().items()}
         return cls(
             taxonomies=load_taxonomies(),
             municipality_codes=frozenset(m.code for m in reg.municipalities),
             municipality_names=names,
             organization_ids=organization_ids,
+            pref_name=region.pref_name,
         )
+
+    @classmethod
+    def default(cls, organization_ids: frozenset[str] | None = None) -> Vocabulary:
+        """:meth:`for_region` of the default region (``$TSUNAGARI_REGION``), for files read
+        without a store at hand (a member checking a template)."""
+        return cls.for_region(default_region(), organization_ids)
 
 
 def _vocabulary(info: ValidationInfo) -> Vocabulary | None:
@@ -209,12 +223,12 @@ def _serves(value: object, info: ValidationInfo) -> list[str]:
     vocab = _vocabulary(info)
     out: list[str] = []
     for item in split_list(value):
-        if item in _PREFECTURE_SPELLINGS:
+        if item in _PREFECTURE_SPELLINGS or (vocab is not None and item == vocab.pref_name):
             code = PREFECTURE
         elif _CODE.match(item):
             code = item
             if vocab is not None and code not in vocab.municipality_codes:
-                raise ValueError(f"埼玉県の市町村コードではありません: {item!r}")
+                raise ValueError(f"{vocab.pref_name}の市町村コードではありません: {item!r}")
         elif vocab is not None and item in vocab.municipality_names:
             code = vocab.municipality_names[item]
         else:
@@ -332,7 +346,9 @@ class Activity(_Serving):
     ``serves`` lists the municipality codes the activity is meant for, or ``["prefecture"]``
     for prefecture-wide (県内全域) services; empty means its own municipality.
     ``location_privacy`` says how precisely the public may see its place: ``exact``, ``town``
-    (町字), ``municipality`` or ``hidden``; it never changes how it counts in coverage.
+    (町字), ``municipality`` or ``hidden``; it never changes how it counts in the planners'
+    coverage. A town- or municipality-level row whose text names the place its point withholds
+    is published only once ``place_text_reviewed`` is yes.
     """
 
     id: str = Field(min_length=1, title="活動ID")
@@ -351,6 +367,9 @@ class Activity(_Serving):
     serves: list[str] = Field(default_factory=list, title="対象地域")
     location_privacy: LocationPrivacy = Field(default="exact", title="場所の公開範囲")
     published: bool = Field(default=True, title="公開")
+    #: The secretariat read the text of a town- or municipality-level row that names its
+    #: 町丁目, 番地 or building and let it be published as written (場所表記の確認済み).
+    place_text_reviewed: bool = Field(default=False, title="場所表記確認済み")
     last_verified: date | None = Field(default=None, title="最終確認日")
     fiscal_year: int | None = Field(default=None, ge=2000, le=2100, title="年度")
     source: str | None = Field(default=None, title="出典")
@@ -371,7 +390,7 @@ class Activity(_Serving):
     def _date(cls, value: object) -> object:
         return _parse_date(value)
 
-    @field_validator("published", "is_fictional", mode="before")
+    @field_validator("published", "place_text_reviewed", "is_fictional", mode="before")
     @classmethod
     def _bool(cls, value: object) -> object:
         return _parse_bool(value)

@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -304,12 +305,7 @@ def read_activities(
         ids = frozenset(str(i) for i in organizations)
     vocab = vocabulary or Vocabulary.default()
     if ids is not None:
-        vocab = Vocabulary(
-            taxonomies=vocab.taxonomies,
-            municipality_codes=vocab.municipality_codes,
-            municipality_names=vocab.municipality_names,
-            organization_ids=ids,
-        )
+        vocab = dataclasses.replace(vocab, organization_ids=ids)
     return read_records(path, Activity, vocabulary=vocab)
 
 

@@ -4,9 +4,11 @@ The package ships them in ``tsunagari_geo/resources/taxonomies/``; :func:`load_t
 reads another folder with the same three files when given one:
 
 * ``themes.csv``: ``code,label_ja,label_en,description`` (居場所, 相談, 子育て, …).
-* ``life_stages.csv``: ``code,label_ja,label_en,denominator,denominator_note``; ``denominator``
-  names the census column of the reference store used as the life stage's population
-  (``pop_0_14``, ``pop_65plus``, ``pop_30_44`` or ``pop_total``) and the note says which are
+* ``life_stages.csv``: ``code,label_ja,label_en,denominator,denominator_label_ja,
+  denominator_note``; ``denominator`` names the census column of the reference store used as
+  the life stage's population (``pop_0_14``, ``pop_15_64``, ``pop_65plus`` or ``pop_total``:
+  the official bands of the census workbook), ``denominator_label_ja`` what a reader is told
+  it is (saying so where the census has no matching band), and the note says which are
   proxies.
 * ``circumstances.csv``: ``code,label_ja,label_en`` (相談窓口's お困りごと: 仕事, お金・生活, …).
 
@@ -34,7 +36,7 @@ from tsunagari_geo.resources import TAXONOMIES_DIR
 from tsunagari_geo.text import nfkc
 
 #: Census columns of the reference store a life stage may use as its denominator.
-CENSUS_COLUMNS = ("pop_0_14", "pop_65plus", "pop_30_44", "pop_total")
+CENSUS_COLUMNS = ("pop_0_14", "pop_15_64", "pop_65plus", "pop_total", "pop_30_44")
 #: The life stage that means "everyone": it counts toward every other stage's coverage.
 ALL_AGES = "all_ages"
 
@@ -56,6 +58,8 @@ class Taxonomy:
     name: str
     terms: tuple[Term, ...]
     denominators: dict[str, str] = field(default_factory=dict)
+    #: code → what the denominator is, in Japanese (life stages only).
+    denominator_labels: dict[str, str] = field(default_factory=dict)
     _lookup: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +158,10 @@ def _load(directory: Path) -> Taxonomies:
             "life_stages",
             terms(stages, "denominator_note"),
             denominators={r["code"].strip(): r["denominator"] for r in stages},
+            denominator_labels={
+                r["code"].strip(): (r.get("denominator_label_ja") or r["denominator"]).strip()
+                for r in stages
+            },
         ),
         circumstances=Taxonomy("circumstances", terms(circs, "description")),
     )

@@ -53,6 +53,31 @@ class Spread(_Section):
     include_unlocated: bool = False
 
 
+class Need(_Section):
+    """Weights of the need indicators in the need score (non-negative; normalised)."""
+
+    single_household_share: float = Field(default=1.0, ge=0)
+    older_alone_share: float = Field(default=1.0, ge=0)
+    children_share: float = Field(default=0.5, ge=0)
+    foreign_share: float = Field(default=0.5, ge=0)
+
+
+class NeedGap(_Section):
+    """How supply is set against need in the need-gap score."""
+
+    reach_distance: Literal["500m", "1km", "2km"] = "1km"
+    reach: float = Field(default=2.0, ge=0)
+    access: float = Field(default=1.0, ge=0)
+
+
+class Access(_Section):
+    """Enhanced 2SFCA: Gaussian distance decay inside a fixed catchment."""
+
+    catchment_m: float = Field(default=2000.0, gt=0)
+    sigma_m: float = Field(default=1000.0, gt=0)
+    default_capacity: float = Field(default=1.0, gt=0)
+
+
 class CoverageConfig(_Section):
     """All settings of :func:`tsunagari_geo.analysis.coverage.compute_coverage`."""
 
@@ -61,6 +86,9 @@ class CoverageConfig(_Section):
     classes: Classes = Classes()
     suggestions: Suggestions = Suggestions()
     spread: Spread = Spread()
+    need: Need = Need()
+    need_gap: NeedGap = NeedGap()
+    access: Access = Access()
 
 
 def load_coverage_config(path: Path | str | None = None) -> CoverageConfig:
@@ -87,4 +115,8 @@ def load_coverage_config(path: Path | str | None = None) -> CoverageConfig:
         ) from exc
     if sum(config.weights.model_dump().values()) <= 0:
         raise InputError("the gap-score weights add up to zero", path=path, column="weights")
+    if sum(config.need.model_dump().values()) <= 0:
+        raise InputError("the need weights add up to zero", path=path, column="need")
+    if config.need_gap.reach + config.need_gap.access <= 0:
+        raise InputError("the need-gap supply weights add up to zero", path=path, column="need_gap")
     return config

@@ -42,6 +42,11 @@ def add_counts(
     pop = table["pop_total"].astype(float).replace(0, np.nan)
     table["inperson_per10k"] = (table["inperson_total"] / pop * 1e4).round(3)
     for stage, column in tax.life_stages.denominators.items():
+        if column not in table.columns:
+            # A store imported from a census without this band (the older CSV has no 15–64):
+            # no rate rather than one over another population.
+            table[f"stage_{stage}_per10k"] = np.nan
+            continue
         denominator = table[column].astype(float).replace(0, np.nan)
         table[f"stage_{stage}_per10k"] = (table[f"stage_{stage}"] / denominator * 1e4).round(3)
 

@@ -1,11 +1,12 @@
 """Coverage-gap analysis: where support is missing, for whom, and who could fill the gap.
 
-:func:`compute_coverage` (a :class:`ReferenceStore` in) and :func:`coverage_from_frames`
+:func:`compute_coverage` (a :class:`Store` in) and :func:`coverage_from_frames`
 (hand-made frames in) compute the same :class:`CoverageResult` for the 63 municipalities and
 the 72 units (さいたま市 split into its 10 wards). Lengths are measured in EPSG:6677; every
 output frame is in EPSG:4326 and holds **aggregates per area only**: no activity's point ever
-appears in it, so hidden (非表示) and unpublished activities count toward coverage without
-being shown.
+appears in it. Which activities it is given decides whom the figures are for: the build
+passes every activity for the planners' file and only the public view's rows for the published
+layers (:mod:`tsunagari_geo.layers.build`), so no published figure counts a withheld activity.
 
 Which activities count where
     *In-person* (対面) means ``format`` in_person or outreach (訪問) and not prefecture-wide.
@@ -36,6 +37,18 @@ Columns of ``municipalities`` and ``units`` (GeoDataFrames, EPSG:4326, one row p
     ``gap_score`` (0–100, weights in ``data/coverage.toml``), ``gap_rank`` (1 = largest gap,
     ties share a rank), ``gap_class`` (0 … k−1, mapclassify scheme), ``spread_themes``
     (theme labels with a nearby awarded good practice, 横展開), ``geometry``.
+    When the store holds census small areas (小地域) also: ``small_area_population``,
+    ``pop_reach_500m``, ``pop_reach_1km``, ``pop_reach_2km`` (share of residents, 0..1, whose
+    nearest in-person venue is within the distance; see :mod:`.people_reach`) and the same per
+    life stage (``pop_reach_1km_<stage>``) and theme (``pop_reach_1km_theme_<theme>``),
+    ``access_2sfca`` (E2SFCA, :mod:`.access`); when its census has the household counts, the
+    need indicators ``single_household_share``, ``older_alone_share``, ``children_share``,
+    ``foreign_share``, ``need_score`` (0–100), ``supply_score`` (0..1), ``need_gap_score``
+    (0–100) and ``need_gap_rank`` (see :mod:`.need`).
+
+``small_areas`` (GeoDataFrame or None): one point per census small area with ``population``,
+    ``households``, ``nearest_m``, ``within_500m`` / ``within_1km`` / ``within_2km`` and
+    ``access_2sfca`` (see :func:`.people_reach.small_area_table`).
 
 ``suggestions`` (DataFrame), one row per flagged area × need × suggested organisation:
     ``level``, ``area_code``, ``area_name``, ``need_kind`` (life_stage | theme), ``need_code``,
@@ -65,12 +78,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tsunagari_geo.activities.taxonomy import Taxonomies, load_taxonomies
+from tsunagari_geo.analysis.access import PER as ACCESS_PER
+from tsunagari_geo.analysis.access import add_access, e2sfca, venue_capacity
 from tsunagari_geo.analysis.classes import classify_gap
 from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.analysis.counts import add_counts, add_members, population_columns
+from tsunagari_geo.analysis.distance import metric_xy
 from tsunagari_geo.analysis.gap_score import add_flags_and_score
 from tsunagari_geo.analysis.inputs import (
     Areas,
@@ -78,7 +96,14 @@ from tsunagari_geo.analysis.inputs import (
     prepare_organizations,
     prepare_practices,
 )
-from tsunagari_geo.analysis.reach import add_reach, town_distances
+from tsunagari_geo.analysis.need import INDICATORS, add_need, add_need_gap
+from tsunagari_geo.analysis.people_reach import (
+    add_people_reach,
+    small_area_distances,
+    small_area_table,
+    small_area_xy,
+)
+from tsunagari_geo.analysis.reach import add_reach, inperson_venues, town_distances
 from tsunagari_geo.analysis.spread import spread_candidates, spread_themes
 from tsunagari_geo.analysis.suggestions import suggest_members
 from tsunagari_geo.reference.locator import (
@@ -87,10 +112,12 @@ from tsunagari_geo.reference.locator import (
     muni_codes_of,
     store_locator,
 )
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.settings import STORE_CRS
+from tsunagari_geo.store import Store
 
 LEVELS = ("municipality", "unit")
+#: Census counts the need indicators read, carried from the store's areas into the tables.
+NEED_COLUMNS = tuple(dict.fromkeys(c for pair in INDICATORS.values() for c in pair))
 
 
 @dataclass(frozen=True)
@@ -110,12 +137,13 @@ class CoverageResult:
     unlocated: pd.DataFrame
     scheme: str
     config: CoverageConfig = field(repr=False)
+    small_areas: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
 
 def compute_coverage(
     activities: pd.DataFrame,
     organizations: pd.DataFrame | None,
-    store: ReferenceStore,
+    store: Store,
     *,
     good_practices: pd.DataFrame | None = None,
     taxonomies: Taxonomies | None = None,
@@ -156,6 +184,7 @@ def compute_coverage(
         scheme=scheme,
         locator=store_locator(store),
         metric_crs=store.region.metric_crs,
+        small_areas=store.small_areas,
     )
 
 
@@ -172,6 +201,7 @@ def coverage_from_frames(
     scheme: str = "quantiles",
     locator: PointLocator | None = None,
     metric_crs: str | None = None,
+    small_areas: pd.DataFrame | None = None,
 ) -> CoverageResult:
     """:func:`compute_coverage` on explicit frames (e.g. hand-drawn ones in tests).
 
@@ -180,7 +210,8 @@ def coverage_from_frames(
     ``parent_code``; ``towns`` ``unit_code``, ``muni_code`` and point geometry (or
     ``lat``/``lng``). ``locator`` may be a prebuilt :class:`PointLocator` of ``units``;
     ``metric_crs`` is where distances are measured (the region's; by default the UTM zone of
-    ``units``).
+    ``units``). ``small_areas`` (``key_code``, ``unit_code``, ``muni_code``, ``name``,
+    ``population``, ``households``, ``lat``, ``lng``) adds reach in people and 2SFCA.
     """
     tax = taxonomies or load_taxonomies()
     cfg = config or load_coverage_config()
@@ -196,6 +227,7 @@ def coverage_from_frames(
     orgs = prepare_organizations(organizations, areas)
     reach = town_distances(acts, areas, tax)
     practices = prepare_practices(good_practices, tax)
+    people = _people(acts, small_areas, areas, tax, cfg)
 
     frames: dict[str, gpd.GeoDataFrame] = {}
     breaks: dict[str, list[float]] = {}
@@ -203,6 +235,7 @@ def coverage_from_frames(
     spreads: list[pd.DataFrame] = []
     for level in LEVELS:
         table = _level_table(level, acts, orgs, reach, areas, tax, cfg)
+        _add_people_and_need(table, level, people, areas, cfg)
         table, breaks[level] = classify_gap(table, scheme, cfg.classes.k)
         suggestions.append(suggest_members(level, table, acts, orgs, tax, cfg, areas.metric_crs))
         spread = spread_candidates(level, table, practices, areas, tax, cfg)
@@ -220,7 +253,67 @@ def coverage_from_frames(
         unlocated=unlocated.reset_index(drop=True),
         scheme=scheme,
         config=cfg,
+        small_areas=people.table if people is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class _People:
+    """Small areas with their distances to venues and their E2SFCA accessibility."""
+
+    small_areas: pd.DataFrame
+    distances: pd.DataFrame
+    access: npt.NDArray[np.float64]
+    table: gpd.GeoDataFrame
+
+
+def _people(
+    acts: pd.DataFrame,
+    small_areas: pd.DataFrame | None,
+    areas: Areas,
+    tax: Taxonomies,
+    cfg: CoverageConfig,
+) -> _People | None:
+    if small_areas is None or len(small_areas) == 0:
+        return None
+    frame = pd.DataFrame(small_areas).reset_index(drop=True)
+    distances = small_area_distances(acts, frame, tax, areas.metric_crs)
+    venue = inperson_venues(acts)
+    venue_xy = metric_xy(acts["lon"][venue], acts["lat"][venue], areas.metric_crs)
+    access = e2sfca(
+        small_area_xy(frame, areas.metric_crs),
+        frame["population"].to_numpy(dtype=float),
+        venue_xy,
+        venue_capacity(acts[venue], cfg.access.default_capacity),
+        catchment=cfg.access.catchment_m,
+        sigma=cfg.access.sigma_m,
+    )
+    extra = pd.DataFrame({"access_2sfca": np.round(access * ACCESS_PER, 6)})
+    return _People(frame, distances, access, small_area_table(frame, distances, extra))
+
+
+def _add_people_and_need(
+    table: pd.DataFrame,
+    level: str,
+    people: _People | None,
+    areas: Areas,
+    cfg: CoverageConfig,
+) -> None:
+    """Reach in people, 2SFCA, need and the need gap, where the store has what they need."""
+    base = areas.units if level == "unit" else areas.municipalities
+    for column in NEED_COLUMNS:
+        if column in base.columns and column not in table.columns:
+            table[column] = base[column].to_numpy()
+    if people is not None:
+        key = "unit_code" if level == "unit" else "muni_code"
+        add_people_reach(table, people.small_areas, people.distances, key)
+        add_access(table, people.small_areas, people.access, key)
+    if add_need(table, cfg):
+        add_need_gap(table, cfg)
+        if "need_gap_score" in table.columns:
+            table["need_gap_rank"] = (
+                table["need_gap_score"].rank(method="min", ascending=False).astype("Int64")
+            )
 
 
 def _level_table(

@@ -155,6 +155,12 @@ def prepare_activities(frame: pd.DataFrame, areas: Areas, tax: Taxonomies) -> pd
             "unit_code": unit,
             "muni_code": muni,
             "reason": reason,
+            # Places or people a venue serves, where the record says (E2SFCA supply weight).
+            "capacity": (
+                pd.to_numeric(frame["capacity"], errors="coerce").to_numpy(dtype=float)
+                if "capacity" in frame.columns
+                else np.full(n, np.nan)
+            ),
         }
     )
 

@@ -34,6 +34,7 @@ class _Result(Protocol):
     """What :func:`placed_point` reads of a geocoding result (a ``GeocodeResult``)."""
 
     level: int
+    status: str
     unit_code: str
     muni_code: str
     lat: float | None
@@ -66,8 +67,12 @@ def placed_point(result: _Result) -> PlacedPoint:
 
     Level 3 (town) → the town's point, precision ``town``; level 2 (municipality) → the
     municipality's representative point, precision ``municipality``; anything less → no point,
-    no codes, precision ``none``.
+    no codes, precision ``none``. An address outside the region (``outside_prefecture``) is not
+    placed either, even when the geocoder read it to a town and a point in another prefecture:
+    the region's analysis and maps take such rows in only on purpose, never by default.
     """
+    if result.status == "outside_prefecture":
+        return PlacedPoint(None, None, "", "", "none")
     has_point = result.lat is not None and result.lng is not None
     if result.level >= 3 and has_point:
         precision: Precision = "town"

@@ -14,6 +14,20 @@ from tsunagari_geo.analysis.inputs import Areas
 from tsunagari_geo.settings import STORE_CRS
 
 
+def inperson_venues(acts: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which prepared activities are venues a resident can walk to: in-person, with a point.
+
+    Outreach (訪問) has no venue: it goes to homes. Points outside the prefecture still count:
+    a resident may cross the border.
+    """
+    return np.asarray(
+        acts["local"].to_numpy()
+        & (acts["format"].to_numpy() == "in_person")
+        & ~np.isnan(acts["lon"].to_numpy(dtype=float)),
+        dtype=bool,
+    )
+
+
 def town_distances(acts: pd.DataFrame, areas: Areas, tax: Taxonomies) -> pd.DataFrame:
     """Per town: distance (m) to the nearest in-person venue, overall and per life stage.
 
@@ -33,11 +47,7 @@ def town_distances(acts: pd.DataFrame, areas: Areas, tax: Taxonomies) -> pd.Data
             "muni_code": towns["muni_code"].astype(str).to_numpy(),
         }
     )
-    venue = (
-        acts["local"].to_numpy()
-        & (acts["format"].to_numpy() == "in_person")
-        & ~np.isnan(acts["lon"].to_numpy(dtype=float))
-    )
+    venue = inperson_venues(acts)
     venue_xy = metric_xy(acts["lon"][venue], acts["lat"][venue], areas.metric_crs)
     venue_stages = acts["stages"][venue].tolist()
 

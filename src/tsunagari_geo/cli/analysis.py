@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 import typer
 
+from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import (
     Problem,
     ReadResult,
@@ -26,9 +27,10 @@ from tsunagari_geo.cli import app
 from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
-from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION, SMALL_AREA_ATTRIBUTION
+from tsunagari_geo.reference.locator import unit_codes_at
 from tsunagari_geo.settings import get_settings
+from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import read_table, write_table
 
 if TYPE_CHECKING:
@@ -49,8 +51,8 @@ _CHECK_LABELS = {
 }
 
 
-def _store(path: Path | None) -> ReferenceStore:
-    return ReferenceStore.open(path or get_settings().store)
+def _store(path: Path | None) -> Store:
+    return open_store(path or get_settings().store)
 
 
 @app.command("join")
@@ -74,7 +76,7 @@ def join_cmd(
     console.print(f"{len(joined):,} 行を判定しました（{summary}）→ {out}", highlight=False)
 
 
-def _geocode_missing(activities: gpd.GeoDataFrame, store: ReferenceStore) -> list[Problem]:
+def _geocode_missing(activities: gpd.GeoDataFrame, store: Store) -> list[Problem]:
     """Place rows that have an address but no point, with the offline geocoder.
 
     Each result is placed by :func:`placed_point`, the rule ``build`` uses too: a town gives
@@ -154,10 +156,20 @@ def _report(results: list[ReadResult], extra: list[Problem], path: Path) -> Path
     return write_table(pd.concat(frames, ignore_index=True), path, attribution=())
 
 
-@app.command("coverage")
+coverage_app = typer.Typer(
+    help="活動の空白地域の分析（coverage）と、新しい場所の候補（coverage plan）。",
+    no_args_is_help=False,
+)
+app.add_typer(coverage_app, name="coverage")
+
+
+@coverage_app.callback(invoke_without_command=True)
 def coverage_cmd(
-    activities: Annotated[Path, typer.Option("--activities", help="活動の表 (CSV, XLSX, GeoJSON)")],
-    out: Annotated[Path, typer.Option("--out", help="出力先 (GeoJSON, GPKG, CSV)")],
+    ctx: typer.Context,
+    activities: Annotated[
+        Path | None, typer.Option("--activities", help="活動の表 (CSV, XLSX, GeoJSON)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="出力先 (GeoJSON, GPKG, CSV)")] = None,
     organizations: Annotated[
         Path | None, typer.Option("--organizations", help="会員団体の表")
     ] = None,
@@ -187,6 +199,11 @@ def coverage_cmd(
     出力は市町村ごとの集計だけで、個々の活動の座標は含みません。マッチング候補と
     横展開の候補は OUT.suggestions.csv と OUT.spread.csv に書きます。
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if activities is None or out is None:
+        missing = "--activities" if activities is None else "--out"
+        raise typer.BadParameter(f"{missing} を指定してください", param_hint=missing)
     if level not in ("municipality", "unit"):
         raise InputError("--level は municipality か unit です", value=level)
     ref = _store(store)
@@ -196,13 +213,14 @@ def coverage_cmd(
     cfg = load_coverage_config(config)
     results: list[ReadResult] = []
     orgs = None
+    vocab = Vocabulary.for_region(ref.region)
     if organizations is not None:
-        org_result = read_organizations(organizations)
+        org_result = read_organizations(organizations, vocabulary=vocab)
         results.append(org_result)
         orgs = org_result.records
-    practices = read_good_practices(good_practices)
+    practices = read_good_practices(good_practices, vocabulary=vocab)
     results.append(practices)
-    acts = read_activities(activities, organizations=orgs)
+    acts = read_activities(activities, organizations=orgs, vocabulary=vocab)
     results.append(acts)
     records = acts.records
     extra = [] if no_geocode else _geocode_missing(records, ref)
@@ -275,4 +293,147 @@ def samples_cmd(
         f"架空のサンプル: 団体 {len(samples.organizations)}、活動 {len(samples.activities)}、"
         f"相談窓口 {len(samples.consultations)} → " + ", ".join(str(p) for p in paths),
         highlight=False,
+    )
+
+
+def _radius_m(text: str) -> float:
+    """``500m``, ``1km``, ``1.5km`` or plain metres (``2000``) → metres."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("km"):
+            metres = float(value[:-2]) * 1000
+        elif value.endswith("m"):
+            metres = float(value[:-1])
+        else:
+            metres = float(value)
+    except ValueError:
+        raise InputError("--radius は 500m、1km のように指定します", value=text) from None
+    if not 0 < metres <= 50_000:
+        raise InputError("--radius は 0 より大きく 50km 以下です", value=text)
+    return metres
+
+
+def _read_candidates(path: Path) -> pd.DataFrame:
+    """Candidate venues a planner names (公民館 …): ``name``, ``lat``, ``lng`` per row."""
+    frame = read_table(path)
+    missing = [c for c in ("name", "lat", "lng") if c not in frame.columns]
+    if missing:
+        raise InputError("候補の表に列がありません", path=path, column=", ".join(missing))
+    out = pd.DataFrame({"name": frame["name"].fillna("").astype(str)})
+    for column in ("lat", "lng"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                "座標が数値ではありません", path=path, row=i + 2, column=column,
+                value=frame[column].iat[i],
+            )  # fmt: skip
+        out[column] = values.to_numpy(dtype=float)
+    out["candidate"] = out["name"]
+    return out
+
+
+@coverage_app.command("plan")
+def plan_cmd(
+    activities: Annotated[Path, typer.Option("--activities", help="活動の表 (CSV, XLSX, GeoJSON)")],
+    new: Annotated[int, typer.Option("--new", help="新しく置く場所の数")] = 5,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="このテーマの活動だけで考える")
+    ] = None,
+    life_stage: Annotated[
+        str | None, typer.Option("--life-stage", help="このライフステージの活動だけで考える")
+    ] = None,
+    radius: Annotated[str, typer.Option("--radius", help="届く距離（500m、1km、2km …）")] = "1km",
+    candidates: Annotated[
+        Path | None,
+        typer.Option("--candidates", help="候補の場所の表（name, lat, lng: 公民館など）"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="結果の出力先 (CSV, GeoJSON, GPKG)")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """新しい対面の場所をどこに置くと、いま近くに場所のない住民に最も多く届くかを示します。
+
+    国勢調査の小地域（町丁・字等）の人口を使い、最大被覆問題（MCLP、PySAL spopt）で
+    解きます。計画担当者向けの出力です（活動の位置は出力しません）。
+    """
+    from tsunagari_geo.activities.taxonomy import load_taxonomies
+    from tsunagari_geo.analysis.inputs import Areas, prepare_activities
+    from tsunagari_geo.analysis.plan import plan_new_places
+    from tsunagari_geo.reference.locator import muni_codes_of, store_locator
+
+    ref = _store(store)
+    if ref.small_areas is None:
+        raise InputError(
+            "ストアに国勢調査の小地域がありません。`tsunagari-geo data import` をやり直してください",
+            path=ref.location,
+        )
+    tax = load_taxonomies()
+    if theme and life_stage:
+        raise InputError(
+            "--theme と --life-stage はどちらか一つです", value=f"{theme}, {life_stage}"
+        )
+    group = ""
+    if theme:
+        code = tax.themes.resolve(theme)
+        if code is None:
+            raise InputError("テーマが分かりません", column="--theme", value=theme)
+        group = f"_theme_{code}"
+    elif life_stage:
+        code = tax.life_stages.resolve(life_stage)
+        if code is None:
+            raise InputError(
+                "ライフステージが分かりません", column="--life-stage", value=life_stage
+            )
+        group = f"_{code}"
+    metres = _radius_m(radius)
+    acts = read_activities(activities, vocabulary=Vocabulary.for_region(ref.region))
+    records = acts.records
+    _geocode_missing(records, ref)
+    areas = Areas(
+        units=ref.units,
+        municipalities=ref.municipalities,
+        towns=ref.towns,
+        to_muni=muni_codes_of(ref.units),
+        locator=store_locator(ref),
+        metric_crs=ref.region.metric_crs,
+    )
+    prepared = prepare_activities(records, areas, tax)
+    cand = _read_candidates(candidates) if candidates is not None else None
+    if cand is not None:
+        located = unit_codes_at(areas.locator, cand["lng"], cand["lat"])
+        cand["unit_code"] = located
+        cand["muni_code"] = [areas.to_muni.get(u, "") for u in located]
+    plan = plan_new_places(
+        prepared, ref.small_areas, tax, ref.region.metric_crs,
+        new=new, radius_m=metres, group=group, candidates=cand,
+    )  # fmt: skip
+    names = ref.region.registry.by_code
+    console.print(
+        f"{metres:g} m 以内に対面の場所がない住民: {plan.unreached:,} 人（小地域の人口 "
+        f"{plan.population:,} 人の {plan.unreached / max(plan.population, 1):.1%}）。"
+        f"候補 {plan.candidates:,} か所から {len(plan.choices)} か所を選びました"
+        f"（{plan.seconds:.1f} 秒）",
+        highlight=False,
+    )
+    for r in plan.choices.itertuples():
+        unit = names[r.unit_code].name if r.unit_code in names else "県外"
+        console.print(
+            f"{r.order:>3}. {unit} {r.name or r.candidate}: 新たに {r.newly_reached:,} 人"
+            f"（累計 {r.running_total:,} 人）",
+            highlight=False,
+        )
+    if out is not None:
+        frame = plan.choices.rename(
+            columns={
+                "order": "順位", "candidate": "候補", "name": "名称", "unit_code": "unit_code",
+                "newly_reached": "新たに届く住民", "running_total": "累計",
+            }
+        )  # fmt: skip
+        write_table(frame, out, attribution=(*REFERENCE_ATTRIBUTION, SMALL_AREA_ATTRIBUTION))
+        console.print(f"出力: {out}", highlight=False)
+    console.print(
+        "出典: " + " / ".join((*REFERENCE_ATTRIBUTION, SMALL_AREA_ATTRIBUTION)), highlight=False
     )

@@ -17,7 +17,6 @@ from tsunagari_geo.cli import app, err_console
 from tsunagari_geo.cli.console import console
 from tsunagari_geo.geocode.batch import BatchSummary, geocode_table, summary_table
 from tsunagari_geo.geocode.core import Geocoder
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import Region
 from tsunagari_geo.settings import GeocodeSettings, get_settings
 from tsunagari_geo.store import open_store
@@ -49,7 +48,7 @@ def geocode_command(
     """住所の表をジオコーディングし、全行に位置と一致レベルを付けて書き出します。"""
     output_format(out)  # an unknown extension fails now, not after the whole job
     settings = get_settings()
-    store = ReferenceStore.open(settings.store)
+    store = open_store(settings.store)
     geocoder = Geocoder.from_store(store)
     fallback = None
     if GeocodeSettings().fallback:

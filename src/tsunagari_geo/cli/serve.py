@@ -44,6 +44,7 @@ def build(
     """入力表をジオコーディング・結合・充足状況の計算にかけ、公開レイヤーを書き出します。"""
     from tsunagari_geo.layers.build import BuildInputs, build_layers
     from tsunagari_geo.store import open_store
+    from tsunagari_geo.store.manifest import layers_manifest_path
 
     defaults = BuildInputs.samples(samples)
     inputs = BuildInputs(
@@ -54,9 +55,8 @@ def build(
     )
     store = open_store(get_settings().store)
     with console.status("レイヤーを作成しています…"):
-        # build_layers still names the GeoPackage class; it reads only the Store interface.
         report = build_layers(
-            store,  # type: ignore[arg-type]
+            store,
             inputs=inputs,
             out=out,
             planner_out=planner_out,
@@ -74,10 +74,10 @@ def build(
         )
         if report.privacy.text_names_place:
             console.print(
-                "[yellow]注意:[/] 町字・市町村単位で公開する活動のうち、名称や説明に伏せた場所"
-                f"（町字や住所）が書かれているもの {s['text_names_place']} 件: "
-                + ", ".join(report.privacy.text_names_place)
-                + "（団体に表記の見直しを依頼してください）",
+                "[yellow]注意:[/] 町字・市町村単位で公開する活動のうち、名称や説明などに伏せた"
+                f"場所（町丁目・番地・建物）が書かれているため公開しなかったもの "
+                f"{s['text_names_place']} 件（表記を直すか、確認のうえ「場所表記確認済み」"
+                "列を「はい」にすると公開します）:\n  " + "\n  ".join(report.privacy.text_lines()),
                 highlight=False,
             )
     public = {k: v for k, v in report.counts.items() if k != "activities_planner"}
@@ -86,6 +86,10 @@ def build(
     console.print(
         f"計画担当者用（要トークン）: {report.planner_path}"
         f"（activities {report.counts.get('activities_planner', 0)}）",
+        highlight=False,
+    )
+    console.print(
+        f"検証用マニフェスト: {layers_manifest_path(report.public_path)}（版 {report.version}）",
         highlight=False,
     )
 
@@ -122,15 +126,25 @@ def serve(
     log_level: Annotated[str, typer.Option(help="ログの詳しさ")] = "info",
 ) -> None:
     """GeoJSON サービス（OGC API – Features、ベクタータイル、住所検索）を起動します。"""
+    import os
+
     import uvicorn
 
+    from tsunagari_api.catalog import open_published
     from tsunagari_api.settings import get_api_settings
+    from tsunagari_api.supervision import SUPERVISOR_ENV
     from tsunagari_geo.store import open_store
 
     settings = get_api_settings()
-    # Fail here, with one clear line, rather than in every worker.
+    # Fail here, with one clear line naming the file, rather than a traceback in every worker.
     open_store(settings.store)
+    open_published(settings)
     console.print(f"http://{host}:{port}/ で提供します（OpenAPI: /api）", highlight=False)
+    if workers > 1:
+        # The workers stop when this process dies, even by SIGKILL (tsunagari_api.supervision).
+        os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    else:
+        os.environ.pop(SUPERVISOR_ENV, None)
     uvicorn.run(
         "tsunagari_api.factory:create_app",
         factory=True,

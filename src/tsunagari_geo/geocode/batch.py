@@ -6,8 +6,12 @@ is kept and checked, never overwritten). Rows are processed in chunks; each fini
 written to a journal folder beside the output (``.OUTPUT.journal/``: one JSON file per chunk,
 written to a temporary name, fsynced and renamed, plus a ``manifest.json`` naming the
 input's hash and the options). ``resume=True`` keeps the chunks already there, so a run killed
-with SIGKILL and resumed writes exactly the bytes an uninterrupted run writes. The final output
-and ``OUTPUT.failures.csv`` are written atomically, then the journal is removed.
+with SIGKILL and resumed writes the rows an uninterrupted run writes: the same bytes for CSV and
+GeoJSON; XLSX and GeoPackage also carry the time they were written (workbook properties and zip
+entry dates; ``last_change``), so their bytes differ while every cell is the same. The final output
+and ``OUTPUT.failures.csv`` are written as one set (both complete before either is renamed,
+the output last), then the journal is removed: the pair is complete when the journal is gone.
+Temporaries a killed run left beside them are removed by the next run.
 
 Statuses are the geocoder's, plus ``overridden`` for a row an overrides file decided (its
 ``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
@@ -68,10 +72,17 @@ from tsunagari_geo.geocode.labels import (
     status_label,
 )
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import Region
 from tsunagari_geo.settings import STORE_CRS
-from tsunagari_geo.tables import atomic_path, output_format, read_table, write_table
+from tsunagari_geo.store import Store, open_store
+from tsunagari_geo.tables import (
+    TableFile,
+    atomic_path,
+    output_format,
+    read_table,
+    remove_stale_temporaries,
+    write_tables,
+)
 from tsunagari_geo.text import fold, normalize_address
 
 #: What the geocoder decides for a row, as codes and numbers for programs (the journal's order).
@@ -254,7 +265,7 @@ class BatchJob:
         output: Path,
         *,
         geocoder: Geocoder,
-        store: ReferenceStore,
+        store: Store,
         address_columns: Sequence[str] | None = None,
         id_column: str | None = None,
         encoding: str | None = None,
@@ -443,8 +454,8 @@ class BatchJob:
         from rich.progress import Progress
 
         journal, done = self._open_journal(resume)
-        _remove_stale_temporaries(self.output)
-        _remove_stale_temporaries(failures_path(self.output))
+        remove_stale_temporaries(self.output)
+        remove_stale_temporaries(failures_path(self.output))
         addresses = self._addresses()
         ids = (
             self.frame[self.id_column].fillna("").astype(str).tolist()
@@ -548,9 +559,11 @@ class BatchJob:
                 if column is not None:
                     typed[column] = pd.to_numeric(typed[column].replace("", None), errors="coerce")
             summary_sheet = summary_table(by_status, by_level, coord_counts, region)
-            write_table(typed, self.output, sheet="データ", extra_sheets={"集計": summary_sheet})
+            output = TableFile(
+                typed, self.output, sheet="データ", extra_sheets={"集計": summary_sheet}
+            )
         else:
-            write_table(out, self.output)
+            output = TableFile(out, self.output)
         needs = out[status_col].isin(NEEDS_PERSON)
         if coord_col is not None:
             needs |= out[coord_col].isin(COORD_NEEDS_PERSON)
@@ -582,7 +595,10 @@ class BatchJob:
         failures["_group"] = [order.get(a, len(order)) for a in actions]
         failures = failures.sort_values("_group", kind="stable").drop(columns="_group")
         failures_file = failures_path(self.output)
-        write_table(failures, failures_file)
+        # One set: both complete before either is renamed, the output last. A run killed
+        # between the two renames still has its journal, so the set is complete exactly when
+        # the journal is gone, and a resumed run renames both again from the same chunks.
+        write_tables([(failures, failures_file), output])
         counted = Counter(actions)
         return BatchSummary(
             rows=len(out),
@@ -665,22 +681,12 @@ class BatchJob:
         return checks, shown
 
 
-def _remove_stale_temporaries(output: Path) -> None:
-    # A run killed inside atomic_path leaves its ".OUTPUT.XXXX.ext" temporary beside the
-    # output; nothing else writes that name, so the next run removes it instead of letting
-    # half-written files pile up in the member's folder.
-    for stale in output.parent.glob(f".{output.name}.*{output.suffix}"):
-        if stale.is_file():
-            with contextlib.suppress(OSError):
-                stale.unlink()
-
-
 def geocode_table(
     input_path: str | Path,
     output: str | Path,
     *,
     geocoder: Geocoder | None = None,
-    store: ReferenceStore | None = None,
+    store: Store | None = None,
     address_columns: Sequence[str] | None = None,
     id_column: str | None = None,
     encoding: str | None = None,
@@ -709,7 +715,7 @@ def geocode_table(
     if store is None:
         from tsunagari_geo.settings import get_settings
 
-        store = ReferenceStore.open(get_settings().store)
+        store = open_store(get_settings().store)
     if geocoder is None:
         geocoder = Geocoder.from_store(store)
     job = BatchJob(

@@ -23,7 +23,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tsunagari_geo.geocode.dictionary import AddressDictionary, MuniName, Town, UnitIndex
+from tsunagari_geo.geocode.dictionary import (
+    AddressDictionary,
+    MuniName,
+    PrefectureIndex,
+    Town,
+    TownGroup,
+    UnitIndex,
+)
 from tsunagari_geo.geocode.suggest import suggest_municipalities, suggest_towns
 from tsunagari_geo.region import Region
 from tsunagari_geo.settings import get_settings
@@ -58,6 +65,8 @@ REASONS: dict[str, str] = {
     "remote_point": "オンラインの補助ジオコーダの点です (精度は不明)",
     "override_town": "上書きファイルの町名を使いました",
     "override_point": "上書きファイルの緯度経度を使いました",
+    "chome_not_given": "丁目が書かれていないため、町全体の中心を位置にしました (丁目は候補欄)",
+    "aza_not_given": "字が書かれていないため、大字全体の中心を位置にしました (字は候補欄)",
 }
 
 Status = str
@@ -76,10 +85,15 @@ def reason_text(code: str, region: Region) -> str:
 
 _OAZA_PREFIXES = ("大字", "字")
 # At most 9 digits: a longer run is no 丁目, and int() refuses runs over 4,300 digits.
-_CHOME_EXPLICIT_RE = re.compile(r"([0-9]{1,9}|[一二三四五六七八九十]+)丁目")
+# 丁 alone is how 堺市 writes its 丁目 (北花田町2丁4-1); 丁 before a digit or dash only, so a
+# name continuing after 丁 (八丁堀) is not read as a 丁目.
+_CHOME_EXPLICIT_RE = re.compile(r"([0-9]{1,9}|[一二三四五六七八九十]+)(?:丁目|丁(?=[0-9-]|$))")
 _CHOME_LEADING_RE = re.compile(r"([0-9]{1,9})(?:-(?=[0-9])|(?![0-9番号の]))")
 _MORE_NUMBERS_RE = re.compile(r"[0-9]+-[0-9]+")
 _GUN_RE = re.compile(r"[^市区町村郡]{1,5}郡")
+#: What may follow a town group's name (東越谷): the end, a block number, a 丁目 that is not in
+#: the dictionary, 番地/号, a bracket; anything else means the name goes on.
+_GROUP_END_RE = re.compile(r"$|[0-9\-一二三四五六七八九十丁番号の(（]")
 #: Reasons after which spelling suggestions are looked for.
 _SUGGEST_FOR = frozenset({"municipality_not_found", "town_not_found"})
 # Kanji numerals count as a block number only before 番/号/の/-: 千代田 and 一番館 are names.
@@ -254,19 +268,27 @@ class Geocoder:
 
         if "municipality_not_found" in codes:
             compact = result.normalized.replace(" ", "")
-            return suggest_municipalities(self.dictionary, compact, level_of)
+            return suggest_municipalities(self.dictionary, compact, level_of, above=result.level)
         rest = result.rest.replace(" ", "")
-        towns = suggest_towns(self.dictionary, result.unit_code or result.muni_code, rest, level_of)
+        towns = suggest_towns(
+            self.dictionary,
+            result.unit_code or result.muni_code,
+            rest,
+            level_of,
+            above=result.level,
+        )
         if towns:
             return towns
         if "municipality_from_context" in codes:
             # The municipality came from another column because the address's own was
             # misspelt (伊那町寿 beside 伊奈町): suggest its spelling.
-            return suggest_municipalities(self.dictionary, rest, level_of)
+            return suggest_municipalities(self.dictionary, rest, level_of, above=result.level)
         if not result.unit_code and result.muni_code in self.dictionary.wards_by_city:
             # A designated city and then no town: the ward may be the misspelt part (浦話区).
             city = self._registry.by_code[result.muni_code].name
-            return suggest_municipalities(self.dictionary, city + rest, level_of)
+            return suggest_municipalities(
+                self.dictionary, city + rest, level_of, above=result.level
+            )
         return ()
 
     def _read(self, address: str | None, context: str | None) -> GeocodeResult:
@@ -368,7 +390,7 @@ class Geocoder:
         for n in (3, 4):
             pref = d.prefectures.get(r.key[:n])
             if pref is not None:
-                return r.outside((pref,), n, by_name=False)
+                return self._outside(r, (pref,), n, n, by_name=False)
         return None
 
     def _read_municipality(self, r: _Reading) -> list[MuniName] | GeocodeResult:
@@ -384,7 +406,7 @@ class Geocoder:
             if not r.pref_written:
                 other = _longest(d.other_names, d.other_lengths, r.key, r.start)
                 if other is not None:
-                    return r.outside(other[0], other[1])
+                    return self._outside(r, other[0], r.start, other[1])
                 result.reason = "municipality_not_found"
                 return result
             result.pref, result.level = self._region.pref_name, 1
@@ -395,10 +417,34 @@ class Geocoder:
         if not r.pref_written:
             other = _longest(d.other_names, d.other_lengths, r.key, r.start)
             if other is not None and other[1] > r.end:
-                return r.outside(other[0], other[1])
+                return self._outside(r, other[0], r.start, other[1])
             written = _GUN_RE.sub("", r.key[r.start : r.end], count=1)
             r.elsewhere = d.other_names.get(written, ())
         return names
+
+    def _outside(
+        self, r: _Reading, prefs: tuple[str, ...], start: int, end: int, *, by_name: bool = True
+    ) -> GeocodeResult:
+        """An address in another prefecture (one of ``prefs``), read on to its town when the
+        store holds all Japan; the municipality starts at ``key[start:]``.
+
+        The status stays ``outside_prefecture`` whatever is found, so analysis of the region
+        can leave such rows out (or take them in) on purpose. A municipality name several of
+        ``prefs`` share (府中市: 東京都, 広島県) is decided by the town that follows; when the
+        town does not decide either, the candidates are listed and no point is given.
+        """
+        result = r.outside(prefs, end, by_name=by_name)
+        d = self.dictionary
+        if not d.has_japan:
+            return result
+        places: list[_Place] = []
+        for pref in prefs:
+            index = d.prefecture(pref)
+            if index is not None:
+                places.extend(_places_in(index, r.key, start))
+        if places:
+            _read_outside(r, result, places)
+        return result
 
     def _choose_name(self, r: _Reading, names: list[MuniName]) -> MuniName | GeocodeResult:
         """One municipality when several share the written name (西区 of two designated cities).
@@ -449,7 +495,7 @@ class Geocoder:
             if not found and not r.pref_written and r.elsewhere:
                 # 中央区銀座: a ward name alone, no town of ours behind it, and the name is used
                 # elsewhere (東京都中央区): not ours.
-                return r.outside(r.elsewhere, r.start)
+                return self._outside(r, r.elsewhere, r.start, r.start)
         if name.suffix_omitted:
             if not found:
                 # 三郷 alone proves nothing; only 三郷 + a town of 三郷市 reads as 三郷市.
@@ -584,11 +630,123 @@ class Geocoder:
         result.lat, result.lng = town.lat, town.lng
         result.status = "matched"
         r.reasons.extend(hit.reasons)
-        if town.point_source != "dictionary":
+        if isinstance(town, TownGroup):
+            city = result.city
+            result.candidates = tuple(f"{city}{t.town}{t.koaza}" for t in town.parts)
+        elif town.point_source != "dictionary":
             r.reasons.append(f"point_imputed:{town.point_source}")
         result.rest = r.rest_from(hit.end)
         result.reason = _join(*r.reasons)
         return result
+
+
+@dataclass(slots=True)
+class _Place:
+    """One reading of an address in another prefecture: a municipality (or one ward of it)."""
+
+    index: PrefectureIndex
+    #: the municipality as the text names it (札幌市) and the unit read (札幌市中央区).
+    muni: str
+    unit: str
+    end: int
+    hit: _TownHit | None
+    #: a 郡 was written that is not this municipality's (多野郡下仁田町).
+    gun_mismatch: bool = False
+
+    @property
+    def found(self) -> bool:
+        return self.hit is not None and self.hit.town is not None
+
+    def name(self) -> str:
+        town = self.hit.town if self.hit is not None and self.hit.town is not None else None
+        label = "" if town is None else town.town + town.koaza
+        return f"{self.index.pref}{self.unit}{label}"
+
+
+def _places_in(index: PrefectureIndex, key: str, i: int) -> list[_Place]:
+    """Every municipality (every ward of a designated city) of ``index`` the text at ``key[i:]``
+    can name, each with the town read inside it; 郡 may be written or not, or wrongly."""
+    found = _longest(index.names, index.name_lengths, key, i)
+    gun = ""
+    if found is None:
+        m = _GUN_RE.match(key, i)
+        if m is not None:
+            gun = m.group(0)
+            found = _longest(index.names, index.name_lengths, key, m.end())
+    if found is None:
+        return []
+    munis, end = found
+    return [
+        _Place(
+            index,
+            muni,
+            unit,
+            end,
+            _match_town(index.towns[unit], key, end),
+            gun_mismatch=bool(gun) and fold_compact(index.units[muni].gun) != gun,
+        )
+        for muni in munis
+        for unit in index.wards_by_city.get(muni, (muni,))
+    ]
+
+
+def _read_outside(r: _Reading, result: GeocodeResult, places: list[_Place]) -> None:
+    """Fill ``result`` (status ``outside_prefecture``) from the readings in ``places``: the one
+    town they agree on, else the one municipality, else the candidates."""
+    reasons = [result.reason]
+    with_town = [p for p in places if p.found]
+    if with_town:
+        best = max(p.hit.end for p in with_town if p.hit is not None)
+        places = [p for p in with_town if p.hit is not None and p.hit.end == best]
+    else:
+        # No town: one entry per municipality named (a designated city once, not per ward).
+        places = list({(p.index.pref, p.muni): p for p in places}.values())
+    prefs = {p.index.pref for p in places}
+    if len(prefs) == 1:
+        result.pref, result.candidates = places[0].index.pref, ()
+    if len(places) > 1:
+        codes = "ward_ambiguous" if len(prefs) == 1 and with_town else "municipality_ambiguous"
+        result.reason = _join(*reasons, codes)
+        result.candidates = tuple(p.name() for p in places)
+        if len(prefs) == 1 and len({p.muni for p in places}) == 1:
+            _place_unit(result, places[0].index, places[0].muni)
+        result.rest = r.rest_from(places[0].end)
+        return
+    place = places[0]
+    hit = place.hit
+    if place.gun_mismatch:
+        reasons.append("gun_mismatch")
+    ward_inferred = place.unit != place.muni
+    _place_unit(result, place.index, place.unit if place.found else place.muni)
+    if ward_inferred and place.found:
+        reasons.append("ward_inferred")
+    if hit is None or hit.town is None:
+        if hit is not None:
+            reasons.extend(hit.reasons)
+            result.candidates = tuple(f"{result.pref}{result.city}{t.town}" for t in hit.candidates)
+        else:
+            reasons.append("town_not_found")
+        result.rest = r.rest_from(hit.end if hit is not None else place.end)
+        result.reason = _join(*reasons)
+        return
+    town = hit.town
+    result.town = town.town if not town.town.startswith(("（", "(")) else town.koaza
+    result.level, result.lat, result.lng = 3, town.lat, town.lng
+    reasons.extend(hit.reasons)
+    if isinstance(town, TownGroup):
+        where = f"{result.pref}{result.city}"
+        result.candidates = tuple(f"{where}{t.town}{t.koaza}" for t in town.parts)
+    elif town.point_source != "dictionary":
+        reasons.append(f"point_imputed:{town.point_source}")
+    result.rest = r.rest_from(hit.end)
+    result.reason = _join(*reasons)
+
+
+def _place_unit(result: GeocodeResult, index: PrefectureIndex, unit: str) -> None:
+    """A municipality of another prefecture: its name and point, no code (not a unit here)."""
+    point = index.units[unit]
+    result.pref, result.city, result.level = index.pref, unit, 2
+    result.lat, result.lng = point.lat, point.lng
 
 
 def _longest(
@@ -679,7 +837,17 @@ def _scan(
                 reasons = []
         town = plain.get(s)
         if town is None:
-            continue
+            group = index.groups.get(s if exact else s + "町")
+            if group is None:
+                continue
+            koaza_hit = _koaza_at(index, s, key, after) if exact else None
+            if koaza_hit is not None:
+                return koaza_hit
+            if not _GROUP_END_RE.match(key, after):
+                # Only a name that ends here is the group: 本町 in 本町田 is another name.
+                continue
+            # 東越谷 for 東越谷一丁目…十丁目: the group, its parts as candidates.
+            return _TownHit(group, after, [_group_reason(group)], group.parts)
         if exact and s in index.machi_pairs and not oaza:
             return _TownHit(None, after, ["oaza_machi_pair"], (town, plain[s + "町"]))
         if _CHOME_EXPLICIT_RE.match(key, after):
@@ -687,14 +855,24 @@ def _scan(
             # dictionary, and 大字今泉 would be a silently wrong town.
             return _TownHit(None, after, ["chome_not_found"])
         if exact and index.koaza:
-            for (town_key, koaza_key), koaza_town in index.koaza.items():
-                if town_key != s:
-                    continue
-                j = after + 1 if key.startswith("字", after) else after
-                if key.startswith(koaza_key, j):
-                    return _TownHit(koaza_town, j + len(koaza_key), ["koaza"])
+            koaza_hit = _koaza_at(index, s, key, after)
+            if koaza_hit is not None:
+                return koaza_hit
         return _TownHit(town, after, reasons)
     return None
+
+
+def _koaza_at(index: UnitIndex, town: str, key: str, i: int) -> _TownHit | None:
+    """The 小字 of ``town`` written at ``key[i:]`` (with or without 字), if any."""
+    j = i + 1 if key.startswith("字", i) else i
+    for koaza_key, koaza_town in index.koaza_by_town.get(town, ()):
+        if key.startswith(koaza_key, j):
+            return _TownHit(koaza_town, j + len(koaza_key), ["koaza"])
+    return None
+
+
+def _group_reason(group: TownGroup) -> str:
+    return "aza_not_given" if group.parts and group.parts[0].koaza else "chome_not_given"
 
 
 def _join(*codes: str) -> str:

@@ -6,9 +6,12 @@ town keys by prefix length (longest first), with 丁目 towns also indexed by th
 chōme number so ``常盤6-4-4``, ``常盤6丁目`` and ``常盤六丁目`` all reach 常盤六丁目.
 
 Other prefectures' municipality names (all Japan, imported from the Geolonia ``ja.json`` into
-the store's ``japan_municipalities``) are kept only to say ``outside_prefecture`` for an address
-written without its prefecture; they never produce a match. A store without them is refused:
-without them a Tokyo address written without 東京都 (中央区銀座) would land in a ward here.
+the store's ``japan_municipalities``) say ``outside_prefecture`` for an address written without
+its prefecture; they never produce a match here. A store without them is refused: without
+them a Tokyo address written without 東京都 (中央区銀座) would land in a ward here. When the
+store also holds the other prefectures' towns (``data import --japan``), an address outside is
+read on to its town in a :class:`PrefectureIndex`, built per prefecture on first use, so
+start-up and memory stay those of the region alone.
 
 Everything about the place (prefecture, designated cities and their wards) comes from the
 store's region, so the same code geocodes any region.
@@ -20,29 +23,24 @@ import logging
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from tsunagari_geo.errors import StoreError
-from tsunagari_geo.region import Region
+from tsunagari_geo.region import PREFECTURES, Region
 from tsunagari_geo.registry import Registry
 from tsunagari_geo.store import Store
 from tsunagari_geo.text import fold, kanji_to_int, town_key
 
 log = logging.getLogger(__name__)
 
-#: The 47 prefectures, as written in addresses.
-PREFECTURES: tuple[str, ...] = (
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
-)  # fmt: skip
-
-_CHOME_RE = re.compile(r"^(.+?)([一二三四五六七八九十]+)丁目$")
+#: 常盤六丁目, and 北花田町二丁 as 堺市 writes its 丁目 (a base of two characters at least, so a
+#: name like 大八丁 stays a name).
+_CHOME_RE = re.compile(
+    r"^(.+?)([一二三四五六七八九十]+)丁目$|^(.{2,}?)([一二三四五六七八九十]+)丁$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +53,14 @@ class Town:
     lat: float
     lng: float
     point_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class TownGroup(Town):
+    """A town written without the part the dictionary lists: 東越谷 for 東越谷一丁目…十丁目, or a
+    大字 listed only through its 字. The point is the centre (mean) of ``parts``' points."""
+
+    parts: tuple[Town, ...] = ()
 
 
 @dataclass(slots=True)
@@ -80,6 +86,10 @@ class UnitIndex:
     #: folded key → name as the dictionary writes it, 丁目 towns once under their base
     #: (常盤 → 常盤, 大字新堀 key 新堀 → 大字新堀): what a spelling suggestion offers.
     names: dict[str, str] = field(default_factory=dict)
+    #: town key → its 小字 (folded) with their towns, longest first: ``koaza`` by town.
+    koaza_by_town: dict[str, list[tuple[str, Town]]] = field(default_factory=dict)
+    #: folded key of a town listed only as its 丁目 or 字 (東越谷) → the group.
+    groups: dict[str, TownGroup] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,86 @@ class MuniName:
     suffix_omitted: bool = False
 
 
+@dataclass(slots=True)
+class PrefectureIndex:
+    """The towns of one other prefecture, for addresses outside the region.
+
+    Municipalities are keyed by their name as ``ja.json`` lists it (比企郡滑川町, 札幌市中央区):
+    outside the region they have no unit code. Built on first use by
+    :meth:`AddressDictionary.prefecture` from the store's ``japan_towns``.
+    """
+
+    pref: str
+    #: municipality (or ward) as listed → its point, the mean of its towns' points; a
+    #: designated city (札幌市) is a unit too, at the mean of its wards.
+    units: dict[str, Unit]
+    towns: dict[str, UnitIndex]
+    #: folded written form (滑川町, 比企郡滑川町, 札幌市) → the municipalities it names.
+    names: dict[str, tuple[str, ...]]
+    name_lengths: tuple[int, ...]
+    #: designated city → its wards, derived from the listed 市+区 names (札幌市 → 札幌市中央区 …).
+    wards_by_city: dict[str, tuple[str, ...]]
+    load_seconds: float = 0.0
+
+    @classmethod
+    def from_frame(cls, pref: str, frame: pd.DataFrame) -> PrefectureIndex:
+        """Build from the rows of ``Store.japan_towns(pref)``."""
+        started = time.perf_counter()
+        frame = frame[frame["lat"].notna() & frame["lng"].notna()]
+        means = frame.groupby("municipality", sort=False)[["lat", "lng"]].mean()
+        units = {
+            str(m): Unit(str(m), str(m), _gun_part(str(m)), float(lat), float(lng))
+            for m, lat, lng in zip(means.index, means["lat"], means["lng"], strict=True)
+        }
+        wards: dict[str, list[str]] = defaultdict(list)
+        for name in units:
+            m = _CITY_WARD_RE.match(name)
+            if m:
+                wards[m.group(1)].append(name)
+        for city, listed in wards.items():
+            lat = sum(units[w].lat for w in listed) / len(listed)
+            lng = sum(units[w].lng for w in listed) / len(listed)
+            units[city] = Unit(city, city, "", lat, lng)
+        indexes = {code: UnitIndex(code, code) for code in units}
+        _index_towns(
+            indexes,
+            zip(
+                frame["municipality"].astype(str).tolist(),
+                frame["town"].astype(str).tolist(),
+                frame["koaza"].fillna("").astype(str).tolist(),
+                frame["lat"].tolist(),
+                frame["lng"].tolist(),
+                frame["point_source"].astype(str).tolist(),
+                strict=True,
+            ),
+        )
+        found: dict[str, list[str]] = defaultdict(list)
+        for name, unit in units.items():
+            for written in {name, name[len(unit.gun) :]}:
+                if name not in found[fold(written)]:
+                    found[fold(written)].append(name)
+        names = {k: tuple(v) for k, v in found.items()}
+        result = cls(
+            pref=pref,
+            units=units,
+            towns=indexes,
+            names=names,
+            name_lengths=tuple(sorted({len(k) for k in names}, reverse=True)),
+            wards_by_city={city: tuple(listed) for city, listed in wards.items()},
+        )
+        result.load_seconds = time.perf_counter() - started
+        return result
+
+
+_CITY_WARD_RE = re.compile(r"^(.+?市)(.+区)$")
+_GUN_PART_RE = re.compile(r"^(.+?郡)")
+
+
+def _gun_part(name: str) -> str:
+    m = _GUN_PART_RE.match(name)
+    return m.group(1) if m else ""
+
+
 @dataclass
 class AddressDictionary:
     """All lookup structures, built once by :meth:`from_store`; ``load_seconds`` says how long."""
@@ -128,6 +218,28 @@ class AddressDictionary:
     registry: Registry
     region: Region
     load_seconds: float = 0.0
+    #: where the other prefectures' towns are read from on first use (None: not at all).
+    store: Store | None = None
+    _japan: dict[str, PrefectureIndex | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def has_japan(self) -> bool:
+        """Whether addresses of other prefectures can be read to town level."""
+        return self.store is not None and self.store.has_japan_towns
+
+    def prefecture(self, pref: str) -> PrefectureIndex | None:
+        """The town index of another prefecture, built on first use and kept (None when the
+        store holds no national towns). A prefecture costs one indexed read of the store and
+        a few tens of milliseconds, so a job that never leaves the region pays nothing."""
+        if pref in self._japan:
+            return self._japan[pref]
+        index = None
+        if self.store is not None and self.store.has_japan_towns:
+            frame = self.store.japan_towns(pref)
+            if len(frame):
+                index = PrefectureIndex.from_frame(pref, frame)
+        self._japan[pref] = index
+        return index
 
     @property
     def ward_codes(self) -> tuple[str, ...]:
@@ -176,6 +288,7 @@ class AddressDictionary:
             prefectures={fold(p): p for p in PREFECTURES},
             registry=registry,
             region=region,
+            store=store,
         )
         result.load_seconds = time.perf_counter() - started
         return result
@@ -184,22 +297,32 @@ class AddressDictionary:
 def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
     indexes = {code: UnitIndex(code, unit.name) for code, unit in units.items()}
     frame = store.towns
-    rows = zip(
-        frame["unit_code"],
-        frame["town"],
-        frame["koaza"].fillna(""),
-        frame["key"],
-        frame["lat"],
-        frame["lng"],
-        frame["point_source"],
-        strict=True,
+    _index_towns(
+        indexes,
+        zip(
+            frame["unit_code"].astype(str),
+            frame["town"].astype(str),
+            frame["koaza"].fillna("").astype(str),
+            frame["lat"],
+            frame["lng"],
+            frame["point_source"].astype(str),
+            strict=True,
+        ),
     )
-    for unit_code, name, koaza, _stored_key, lat, lng, source in rows:
+    return indexes
+
+
+def _index_towns(
+    indexes: dict[str, UnitIndex], rows: Iterable[tuple[str, str, str, float, float, str]]
+) -> None:
+    """Fill ``indexes`` (unit → index) with ``rows`` of (unit, town, koaza, lat, lng, source)."""
+    koaza_only: dict[tuple[str, str], list[Town]] = defaultdict(list)
+    for unit_code, name, koaza, lat, lng, source in rows:
         # The key is recomputed rather than read from the store so that a store imported by an
         # older town_key still matches what the geocoder folds today.
-        key = town_key(str(name))
-        index = indexes[str(unit_code)]
-        town = Town(str(unit_code), str(name), str(koaza), float(lat), float(lng), str(source))
+        key = town_key(name)
+        index = indexes[unit_code]
+        town = Town(unit_code, name, koaza, float(lat), float(lng), source)
         if koaza:
             koaza_key = town_key(koaza)
             if name.startswith("（") or name.startswith("("):
@@ -207,24 +330,42 @@ def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
                 index.plain.setdefault(koaza_key, town)
             else:
                 index.koaza[(key, koaza_key)] = town
+                index.koaza_by_town.setdefault(key, []).append((koaza_key, town))
+                koaza_only[(unit_code, key)].append(town)
             continue
         index.plain[key] = town
         m = _CHOME_RE.match(name)
         if m:
-            number = kanji_to_int(m.group(2))
+            base, numeral = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            number = kanji_to_int(numeral)
             if number is not None:
-                index.chome.setdefault(town_key(m.group(1)), {})[number] = town
-                index.names.setdefault(town_key(m.group(1)), m.group(1))
+                index.chome.setdefault(town_key(base), {})[number] = town
+                index.names.setdefault(town_key(base), base)
                 continue
-        index.names.setdefault(key, str(name))
+        index.names.setdefault(key, name)
+    for (unit_code, key), parts in koaza_only.items():
+        index = indexes[unit_code]
+        if key not in index.plain:
+            # A 大字 the dictionary lists only through its 字: the 大字 itself is their group.
+            index.groups[key] = _group(unit_code, parts[0].town, parts)
+            index.names.setdefault(key, parts[0].town)
     for index in indexes.values():
+        for base, numbers in index.chome.items():
+            if base not in index.plain:
+                # 東越谷 exists only as 東越谷一丁目…十丁目: written without its 丁目, the
+                # group is what the text names (with its 字 too, where it also has some).
+                aza = index.groups[base].parts if base in index.groups else ()
+                chome = [numbers[n] for n in sorted(numbers)]
+                index.groups[base] = _group(index.code, index.names[base], [*chome, *aza])
         for key, town in index.plain.items():
             # 大字新堀 and 新堀町: a bare 新堀 dropped either 大字 or 町. 国済寺 and 国済寺町:
             # a bare 国済寺 is exactly the first one's name.
             if key + "町" in index.plain and town.town.startswith("大字"):
                 index.machi_pairs.add(key)
-        index.lengths = tuple(sorted({len(k) for k in (*index.plain, *index.chome)}, reverse=True))
-        taken = set(index.plain) | set(index.chome)
+        index.lengths = tuple(
+            sorted({len(k) for k in (*index.plain, *index.chome, *index.groups)}, reverse=True)
+        )
+        taken = set(index.plain) | set(index.chome) | set(index.groups)
         for key, town in index.plain.items():
             alias = key[:-1]
             if key.endswith("町") and len(alias) >= 2 and alias not in taken:
@@ -236,7 +377,12 @@ def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
         index.alias_lengths = tuple(
             sorted({len(k) for k in (*index.alias_plain, *index.alias_chome)}, reverse=True)
         )
-    return indexes
+
+
+def _group(unit_code: str, name: str, parts: list[Town]) -> TownGroup:
+    lat = sum(t.lat for t in parts) / len(parts)
+    lng = sum(t.lng for t in parts) / len(parts)
+    return TownGroup(unit_code, name, "", lat, lng, "group_centre", tuple(parts))
 
 
 def _stem(name: str) -> str:

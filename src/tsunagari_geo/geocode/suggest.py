@@ -4,9 +4,11 @@ Most unmatched rows in member spreadsheets are one wrong character: a kanji take
 wrong IME candidate (伊那町 for 伊奈町, 常磐 for 常盤). When a municipality or a town is not
 found, the names that differ from what was written in exactly one character, at the same
 length, become ``suggestions``: the address as it reads with that character corrected
-(``北足立郡伊奈町小室1-2``), those that then read down to a town first. A correction that only
-turns a longer word into the name (さいたま都市計画事業 → さいたま市市計画事業: 都 of 都市
-swapped for the 市 that follows) is no suggestion. They never change the result: the row stays ``partial`` or ``unmatched``
+(``北足立郡伊奈町小室1-2``), only those that read further than the input (so suggestions
+never lead in a circle), those that read down to a town first. A correction that only turns a
+longer word into the name (さいたま都市計画事業 → さいたま市市計画事業: 都 of 都市 swapped for the
+市 that follows) is no suggestion. They never change the result: the row stays ``partial`` or
+``unmatched``
 until a person confirms (in the overrides file or at the source), because a wrong guess
 would put a place for vulnerable people in the wrong town.
 
@@ -15,7 +17,7 @@ accepts (ヶ/ケ, 澤/沢 …) never count as a difference.
 
 Example::
 
-    suggest_towns(dictionary, "11107", "常磐6-4-4", level_of)  # ('さいたま市浦和区常盤6-4-4',)
+    suggest_towns(dictionary, "11107", "常磐6-4-4", level_of, above=2)  # ('さいたま市浦和区常盤6-4-4',)
 """
 
 from __future__ import annotations
@@ -49,10 +51,10 @@ def differs_by_one(written: str, name: str) -> bool:
 
 
 def suggest_municipalities(
-    dictionary: AddressDictionary, compact: str, level_of: LevelOf
+    dictionary: AddressDictionary, compact: str, level_of: LevelOf, *, above: int
 ) -> tuple[str, ...]:
     """Municipalities (or wards) one character away from the start of ``compact`` (the
-    normalised address without spaces)."""
+    normalised address without spaces) that read deeper than level ``above``."""
     key = fold_compact(compact)
     start = next((len(p) for p in dictionary.pref_prefixes if key.startswith(p)), 0)
     starts = [start]
@@ -70,7 +72,7 @@ def suggest_municipalities(
             if differs_by_one(key[s:], name_key) and not _reinserts_suffix(key, s, name_key):
                 found.append((full, compact[s + len(name_key) :]))
                 break
-    return _ranked(found, level_of)
+    return _ranked(found, level_of, above)
 
 
 def _reinserts_suffix(key: str, start: int, name_key: str) -> bool:
@@ -82,10 +84,11 @@ def _reinserts_suffix(key: str, start: int, name_key: str) -> bool:
 
 
 def suggest_towns(
-    dictionary: AddressDictionary, muni_code: str, rest: str, level_of: LevelOf
+    dictionary: AddressDictionary, muni_code: str, rest: str, level_of: LevelOf, *, above: int
 ) -> tuple[str, ...]:
     """Towns of ``muni_code`` (of every ward for a designated city) one character away from
-    the start of ``rest``, the address after its municipality."""
+    the start of ``rest``, the address after its municipality, that read deeper than level
+    ``above``."""
     codes = list(dictionary.wards_by_city.get(muni_code, (muni_code,)))
     compact = rest.replace(" ", "")
     written = town_key(compact)
@@ -103,14 +106,20 @@ def suggest_towns(
             if _AFTER_TOWN.match(written, len(key)) is None:
                 continue
             found.append((f"{city}{base}", compact[offset + len(key) :]))
-    return _ranked(found, level_of)
+    return _ranked(found, level_of, above)
 
 
-def _ranked(found: list[tuple[str, str]], level_of: LevelOf) -> tuple[str, ...]:
-    """The corrected addresses (name + the rest as written), those that read down to a town
-    first, each once, at most MAX_SUGGESTIONS."""
+def _ranked(found: list[tuple[str, str]], level_of: LevelOf, above: int) -> tuple[str, ...]:
+    """The corrected addresses (name + the rest as written) that read deeper than ``above``,
+    the input's own level, deepest first, each once, at most MAX_SUGGESTIONS.
+
+    A suggestion that reads no further than the input helps nobody, and dropping it is what
+    keeps suggestions from going in a circle: each step must gain a level, so a chain of them
+    can never come back to where it started.
+    """
     # Each check is one more parse: a handful is enough to rank what will be shown.
     addresses = list(dict.fromkeys(name + rest for name, rest in found))[: 2 * MAX_SUGGESTIONS]
-    reaching = [a for a in addresses if level_of(a) >= 3]
-    others = [a for a in addresses if a not in reaching]
-    return tuple([*reaching, *others])[:MAX_SUGGESTIONS]
+    levels = {a: level_of(a) for a in addresses}
+    deeper = [a for a in addresses if levels[a] > above]
+    deeper.sort(key=lambda a: -levels[a])  # stable: equal levels keep the dictionary's order
+    return tuple(deeper[:MAX_SUGGESTIONS])

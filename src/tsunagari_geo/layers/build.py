@@ -3,11 +3,15 @@
 ``build_layers`` reads the organisations, activities, consultation windows (相談窓口) and good
 practices (好事例), geocodes every activity address (rows without coordinates get their point
 from it; every row gets its town, 町字, for the privacy rules), joins points to units,
-computes coverage, and writes two GeoPackages atomically:
+computes coverage, and writes two GeoPackages and their manifest as one set (all three or
+none; see :mod:`tsunagari_geo.store.manifest`):
 
 * the public file (``data/build/layers.gpkg``): ``activities`` (public view),
-  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage);
+  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage computed
+  from the public view only: every count, share and score there is what the public list of
+  activities accounts for, so no comparison of public layers recovers a withheld activity);
 * the planners' file (``data/build/planner.gpkg``): ``activities`` (every row, exact point),
+  ``municipalities`` and ``units`` (the full figures, every activity counted),
   ``suggestions`` and ``spread`` (matching suggestions and 横展開 candidates, which are
   computed from every activity, hidden ones included).
 
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import (
     GOOD_PRACTICES_CSV,
     ReadResult,
@@ -50,10 +55,11 @@ from tsunagari_geo.layers.privacy import (
     planner_activities,
     public_activities,
 )
-from tsunagari_geo.layers.published import write_layers
+from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
+from tsunagari_geo.layers.published import write_layer_set
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.resources import SAMPLES_DIR
+from tsunagari_geo.store import Store
 
 SAMPLES = SAMPLES_DIR
 
@@ -90,6 +96,8 @@ class BuildReport:
     counts: dict[str, int] = field(default_factory=dict)
     geocode_status: dict[str, int] = field(default_factory=dict)
     unlocated_for_coverage: int = 0
+    #: The written set's version (its manifest's), as the service reports it.
+    version: str = ""
 
 
 def _require(result: ReadResult, what: str) -> gpd.GeoDataFrame:
@@ -124,7 +132,7 @@ def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoData
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
-def _good_practices(records: gpd.GeoDataFrame, store: ReferenceStore) -> gpd.GeoDataFrame:
+def _good_practices(records: gpd.GeoDataFrame, store: Store) -> gpd.GeoDataFrame:
     """Good practices at their municipality's representative point, when it is known."""
     frame = _drop_row_column(records).drop(columns=["geometry"], errors="ignore")
     points: dict[str, shapely.Point] = {}
@@ -158,6 +166,16 @@ def _with_area_attributes(
     return gpd.GeoDataFrame(merged[order], geometry="geometry", crs=coverage.crs)
 
 
+#: Coverage columns that only mean something beside withheld activities (the public view has
+#: only published rows, so ``inperson_published`` would repeat ``inperson_total``).
+_PLANNER_ONLY_COLUMNS = ("inperson_published",)
+
+
+def _public_figures(coverage: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A coverage layer computed from the public view, without its planners-only columns."""
+    return coverage.drop(columns=[c for c in _PLANNER_ONLY_COLUMNS if c in coverage.columns])
+
+
 def _with_organizations(located: gpd.GeoDataFrame, orgs: pd.DataFrame) -> gpd.GeoDataFrame:
     names = dict(zip(orgs["id"].astype(str), orgs["name"].astype(str), strict=True))
     kinds = dict(zip(orgs["id"].astype(str), orgs["kind"].astype(str), strict=True))
@@ -186,6 +204,13 @@ def _dates_as_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame
 
 
+def _with_public_ids(planner: gpd.GeoDataFrame, opaque: dict[str, str]) -> gpd.GeoDataFrame:
+    """The planners' activities with ``public_id`` (what the public view calls each) after ``id``."""
+    out = planner.copy()
+    out.insert(out.columns.get_loc("id") + 1, "public_id", out["id"].astype(str).map(opaque))
+    return out
+
+
 def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
     """Suggestions with a stable ``id``: level-area-need-group-rank, e.g. unit-11101-theme-ibasho-company-1."""
     out = suggestions.copy()
@@ -195,18 +220,21 @@ def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_layers(
-    store: ReferenceStore,
+    store: Store,
     *,
     inputs: BuildInputs,
     out: Path = DEFAULT_LAYERS,
     planner_out: Path = DEFAULT_PLANNER_LAYERS,
     geocoder: Geocoder | None = None,
     scheme: str = "quantiles",
+    id_key: bytes | None = None,
 ) -> BuildReport:
     """Run the pipeline on ``inputs`` and write the public and planners' layer files.
 
-    Raises InputError when an input file is missing or has no valid row, StoreError when
-    the store cannot be read. Rows with problems are left out and listed in
+    Public activities are called by opaque ids, a keyed hash of the member's id
+    (:mod:`tsunagari_geo.layers.public_ids`) with ``id_key``, by default the key file beside
+    ``planner_out`` (created on the first build). Raises InputError when an input file is
+    missing or has no valid row, StoreError when the store cannot be read. Rows with problems are left out and listed in
     ``report.validation``.
     """
     for path in (inputs.organizations, inputs.activities):
@@ -215,44 +243,49 @@ def build_layers(
     geocoder = geocoder or Geocoder.from_store(store)
     report = BuildReport(public_path=out, planner_path=planner_out)
 
-    orgs_read = read_organizations(inputs.organizations)
+    # Codes and names are checked against the store's region, not the default one.
+    vocab = Vocabulary.for_region(store.region)
+    orgs_read = read_organizations(inputs.organizations, vocabulary=vocab)
     report.validation.append(orgs_read.report)
     orgs = _require(orgs_read, "organizations")
-    acts_read = read_activities(inputs.activities, organizations=orgs)
+    acts_read = read_activities(inputs.activities, organizations=orgs, vocabulary=vocab)
     report.validation.append(acts_read.report)
     acts = _require(acts_read, "activities")
     good_practices = inputs.good_practices or GOOD_PRACTICES_CSV
     practices: gpd.GeoDataFrame | None = None
     if Path(good_practices).exists():
-        gp_read = read_good_practices(good_practices)
+        gp_read = read_good_practices(good_practices, vocabulary=vocab)
         report.validation.append(gp_read.report)
         practices = gp_read.records
     elif inputs.good_practices is not None:
         raise InputError("input file not found", path=good_practices)
     cons: gpd.GeoDataFrame | None = None
     if inputs.consultations is not None:
-        cons_read = read_consultations(inputs.consultations)
+        cons_read = read_consultations(inputs.consultations, vocabulary=vocab)
         report.validation.append(cons_read.report)
         cons = _consultations(cons_read.records, geocoder)
 
     located = _with_organizations(locate_activities(_drop_row_column(acts), store, geocoder), orgs)
     report.geocode_status = located["geo_status"].value_counts().to_dict()
-    public, privacy = public_activities(located, store)
+    public, privacy = public_activities(located, store, geocoder)
     report.privacy = privacy
 
-    # Coverage counts every activity (hidden and unpublished too), with the geocoder's unit as
-    # the fallback place. Twice: the planners' run measures reach from exact points; the public
-    # run, whose figures are published, measures it only from points the public view shows, so
-    # no published reach or distance is derived from a hidden, unpublished or reduced point.
+    # Coverage twice. The planners' run counts every activity (hidden, unpublished and
+    # text-withheld too) at its exact point. The public run, whose figures are published,
+    # counts only the rows the public view shows, at the points it shows them: every public
+    # count, share and score is then what the public list itself accounts for, and comparing
+    # public layers with each other or with that list recovers no withheld activity.
     organizations = _drop_row_column(orgs).drop(columns="geometry", errors="ignore")
     practice_table = (
         practices.drop(columns="geometry", errors="ignore") if practices is not None else None
     )
 
-    def coverage_at(points: gpd.GeoSeries, precision: pd.Series) -> CoverageResult:
+    def coverage_at(
+        rows: gpd.GeoDataFrame, points: gpd.GeoSeries, precision: pd.Series
+    ) -> CoverageResult:
         # Only a point that locates its row counts by position (placement.LOCATING); the
         # others count where located placed them (unit_code, muni_code), as the CLI does.
-        frame = pd.DataFrame(located.drop(columns="geometry"))
+        frame = pd.DataFrame(rows.drop(columns="geometry"))
         has_point = ~(points.isna() | points.is_empty) & precision.isin(LOCATING)
         frame["lng"] = np.where(has_point, points.x.where(has_point), np.nan)
         frame["lat"] = np.where(has_point, points.y.where(has_point), np.nan)
@@ -260,41 +293,59 @@ def build_layers(
             frame, organizations, store, good_practices=practice_table, scheme=scheme
         )
 
-    planner_coverage = coverage_at(located.geometry, located["point_precision"])
+    planner_coverage = coverage_at(located, located.geometry, located["point_precision"])
     shown = public.set_index("id")
+    listed = located[located["id"].astype(str).isin(shown.index)]
     coverage = coverage_at(
-        gpd.GeoSeries(located["id"].map(shown.geometry), index=located.index, crs=located.crs),
-        located["id"].map(shown["location_precision"]).fillna("none"),
+        listed,
+        gpd.GeoSeries(listed["id"].map(shown.geometry), index=listed.index, crs=located.crs),
+        listed["id"].map(shown["location_precision"]).fillna("none"),
     )
     report.unlocated_for_coverage = len(coverage.unlocated)
 
+    # From here on the public view calls each activity by its opaque id, in the order of
+    # those ids, so neither the ids nor the row order show the members' numbering or its gaps.
+    key = id_key if id_key is not None else load_or_create_key(key_path(planner_out))
+    opaque = public_ids(located["id"].astype(str), key)
+    public = public.assign(id=public["id"].astype(str).map(opaque))
+    public = public.sort_values("id", kind="stable").reset_index(drop=True)
+
     public_frames: dict[str, gpd.GeoDataFrame] = {
         "activities": _dates_as_text(public),
-        "municipalities": _with_area_attributes(coverage.municipalities, store.municipalities),
-        "units": _with_area_attributes(coverage.units, store.units),
+        "municipalities": _public_figures(
+            _with_area_attributes(coverage.municipalities, store.municipalities)
+        ),
+        "units": _public_figures(_with_area_attributes(coverage.units, store.units)),
     }
     if practices is not None:
         public_frames["good_practices"] = _good_practices(practices, store)
     if cons is not None:
         public_frames["consultations"] = cons
     attribution = list(REFERENCE_ATTRIBUTION)
-    write_layers(
+    planner_frames: dict[str, pd.DataFrame] = {
+        "activities": _dates_as_text(_with_public_ids(planner_activities(located), opaque)),
+        # The full figures (every activity counted) stay in the planners' file.
+        "municipalities": _with_area_attributes(
+            planner_coverage.municipalities, store.municipalities
+        ),
+        "units": _with_area_attributes(planner_coverage.units, store.units),
+        "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
+        "spread": planner_coverage.spread,
+    }
+    # One set: both files and their manifest appear together or not at all.
+    manifest = write_layer_set(
         out,
         public_frames,
-        kind="public",
+        planner_out,
+        planner_frames,
         attribution=attribution,
-        extra_meta={
+        public_meta={
             "store_imported_at": store.meta.get("imported_at", ""),
             "scheme": scheme,
             "class_breaks": str(coverage.class_breaks),
         },
     )
-    planner_frames: dict[str, pd.DataFrame] = {
-        "activities": _dates_as_text(planner_activities(located)),
-        "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
-        "spread": planner_coverage.spread,
-    }
-    write_layers(planner_out, planner_frames, kind="planner", attribution=attribution)
+    report.version = manifest.version
     report.counts = {name: len(frame) for name, frame in public_frames.items()}
     report.counts["activities_planner"] = len(planner_frames["activities"])
     return report

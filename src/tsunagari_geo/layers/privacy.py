@@ -10,7 +10,10 @@ municipality the representative point of its municipality (for さいたま市, 
 hidden     nothing: the row is absent from the public view
 ========== =================================================================================
 
-Unpublished rows (``published`` false) are absent as well. Every public row carries
+Unpublished rows (``published`` false) are absent as well, and so is a town- or
+municipality-level row whose own public text names what its point withholds (its 町丁目 for
+a municipality-level row, its 番地 or building for both), until the text is changed or the
+secretariat marks it reviewed (``place_text_reviewed``): see :func:`withheld_place_words`. Every public row carries
 ``location_precision`` (exact | town | municipality | none) saying how precise its point is
 (``none``: no place at all, e.g. a prefecture-wide phone line, kept with a null geometry); a row is
 never shown more precisely than its privacy allows, and when the town cannot be determined a
@@ -42,12 +45,13 @@ import shapely
 from tsunagari_geo.analysis.placement import LOCATING, placed_point
 from tsunagari_geo.cells import yes_no_column
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
+from tsunagari_geo.text import KANJI_NUMERAL_CHARS, fold, town_key
 
 PRECISIONS = ("exact", "town", "municipality", "none")
 
 #: Columns of the model that may never reach the public view.
-PRIVATE_COLUMNS = ("lat", "lng", "location_privacy", "published")
+PRIVATE_COLUMNS = ("lat", "lng", "location_privacy", "published", "place_text_reviewed")
 
 #: Columns added by :func:`locate_activities` (prefix ``geo_``: the geocoder's reading).
 LOCATE_COLUMNS = (
@@ -55,6 +59,7 @@ LOCATE_COLUMNS = (
     "geo_level",
     "geo_city",
     "geo_town",
+    "geo_rest",
     "geo_unit_code",
     "geo_lat",
     "geo_lng",
@@ -66,7 +71,9 @@ LOCATE_COLUMNS = (
 
 
 class _Geocoder(Protocol):
-    def geocode(self, address: str | None, context: str | None = None) -> Any: ...
+    def geocode(
+        self, address: str | None, context: str | None = None, *, suggest: bool = True
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,17 @@ class PrivacyReport:
     dropped_hidden: list[str]
     unlocated: list[str]
     coarsened: dict[str, str]
-    #: Reduced-privacy rows whose own published text names the place the point withholds
-    #: (a municipality-level row called 「八幡木二丁目子ども食堂」). The text is the member's;
-    #: the secretariat is told, since only a person can reword it.
-    text_names_place: list[str] = field(default_factory=list)
+    #: Reduced-privacy rows left out because their own public text names the place their
+    #: point withholds (a municipality-level row called 「八幡木二丁目子ども食堂」): id → the
+    #: words found. Only a person can reword the text or mark it reviewed.
+    withheld_for_text: dict[str, list[str]] = field(default_factory=dict)
+    #: Rows whose text names the place but which the secretariat marked reviewed (published).
+    reviewed_text: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def text_names_place(self) -> list[str]:
+        """Ids of the rows left out for their text (see :attr:`withheld_for_text`)."""
+        return list(self.withheld_for_text)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -88,24 +102,125 @@ class PrivacyReport:
             "hidden": len(self.dropped_hidden),
             "unlocated": len(self.unlocated),
             "coarsened": len(self.coarsened),
-            "text_names_place": len(self.text_names_place),
+            "text_names_place": len(self.withheld_for_text),
+            "text_reviewed": len(self.reviewed_text),
         }
+
+    def text_lines(self) -> list[str]:
+        """One Japanese line per row left out for its text: its id and the words found."""
+        return [
+            f"{identifier}: 「{'」「'.join(words)}」"
+            for identifier, words in self.withheld_for_text.items()
+        ]
 
 
 #: Public text columns a member writes freely; they may name the place a row withholds.
-_FREE_TEXT = ("name", "description", "schedule_text", "target_text", "fee")
+_FREE_TEXT = (
+    "name",
+    "description",
+    "schedule_text",
+    "target_text",
+    "fee",
+    "url",
+    "organization_name",
+)
+#: A lone number this short is in every schedule and fee (毎月1回, 13時); as a 番地 it counts
+#: only right after the town's name.
+_SHORT_BLOCK = 3
+_NUMERALS = frozenset("0123456789" + KANJI_NUMERAL_CHARS)
 
 
-def _text_names_place(record: dict[str, Any], wanted: str, town: str) -> bool:
-    """True when a town- or municipality-level row's free text names what its point hides."""
-    text = " ".join("" if _is_blank(record.get(c)) else str(record.get(c)) for c in _FREE_TEXT)
-    if wanted == "municipality" and town:
-        name = town.removeprefix("大字")
-        return len(name) >= 2 and name in text
-    if wanted == "town":
-        address = "" if _is_blank(record.get("address")) else str(record["address"])
-        return bool(address) and address in text
-    return False
+def _town_base(geocoder: Any, unit: str, town: str) -> str:
+    """The folded name a town is written from: 八幡木 for 八幡木二丁目, 中新田 for 大字中新田."""
+    index = getattr(getattr(geocoder, "dictionary", None), "towns", {}).get(unit)
+    if index is not None:
+        for base, by_number in index.chome.items():
+            if any(t.town == town for t in by_number.values()):
+                return str(base)
+    return town_key(town)
+
+
+def _block_of(rest: str) -> str:
+    """The 番地・号 a geocoder's ``rest`` starts with (``20-6`` of ``20-6 ○○ビル``)."""
+    end = 0
+    while end < len(rest) and (rest[end].isdigit() or rest[end] == "-"):
+        end += 1
+    return rest[:end].strip("-")
+
+
+def withheld_place_words(
+    text: str,
+    *,
+    wanted: str,
+    city: str,
+    unit: str,
+    town: str,
+    rest: str,
+    geocoder: Any,
+) -> list[str]:
+    """The words of ``text`` naming what a reduced-privacy row's point withholds.
+
+    ``wanted`` is the row's ``location_privacy``; ``city``, ``unit``, ``town`` and ``rest``
+    are the geocoder's reading of its address (``rest``: 番地・号 and building, as the
+    geocoder writes them). A municipality-level row withholds its 町丁目, 番地 and building,
+    a town-level row its 番地 and building. The text is folded as the geocoder folds
+    addresses (:func:`tsunagari_geo.text.fold`) and read by the geocoder itself, so every form
+    it accepts is found: 八幡木二丁目, 八幡木2丁目, 八幡木２丁目, 中新田2127番地, 二千百二十七番地.
+    Returns the words as folded, in the order found (empty: the text names nothing withheld).
+
+    >>> withheld_place_words("八幡木2丁目子ども食堂", wanted="municipality", city="川口市",
+    ...     unit="11203", town="八幡木二丁目", rest="20-6", geocoder=geocoder)  # doctest: +SKIP
+    ['八幡木2丁目']
+    """
+    if wanted not in ("town", "municipality") or not text or not city:
+        return []
+    folded = fold(text)
+    words: list[str] = []
+    town_ends: set[int] = set()
+    if town:
+        base = _town_base(geocoder, unit, town)
+        start = folded.find(base) if len(base) >= 2 else -1
+        while start >= 0:
+            # The longest stretch from here that the geocoder still reads as this very town.
+            end = start + len(base)
+            for stop in range(end + 1, min(len(folded), end + 6) + 1):
+                reading = geocoder.geocode(city + folded[start:stop], suggest=False)
+                if reading.town == town and not reading.rest:
+                    end = stop
+            town_ends.add(end)
+            if wanted == "municipality":
+                words.append(folded[start:end].rstrip("-"))
+            start = folded.find(base, end)
+    block = _block_of(rest)
+    if block and town:
+        for i, char in enumerate(folded):
+            if char not in _NUMERALS or (i and folded[i - 1] in _NUMERALS):
+                continue
+            # Read as the 番地 of this town, the way the geocoder reads an address.
+            found = _block_of(geocoder.geocode(city + town + folded[i:], suggest=False).rest)
+            after_town = i in town_ends
+            same = found == block or (
+                after_town and bool(found) and found.split("-")[0] == block.split("-")[0]
+            )
+            if same and (len(found) >= _SHORT_BLOCK or after_town):
+                words.append(folded[i : i + _written_length(folded, i)].rstrip("-の"))
+    building = rest[len(block) :] if block else rest
+    for part in building.split():
+        # A building's name without its floor or room (つるがしまビル of つるがしまビル3階).
+        key = fold(part)
+        cut = next((j for j, c in enumerate(key) if c in _NUMERALS), len(key))
+        key = key[:cut]
+        if len(key) >= 2 and key in folded:
+            words.append(key)
+    return list(dict.fromkeys(words))
+
+
+def _written_length(folded: str, i: int) -> int:
+    """How far a 番地 written from ``folded[i]`` runs (numerals, 番地・番・号・の・-)."""
+    end = i
+    while end < len(folded) and (folded[end] in _NUMERALS or folded[end] in "番地号の-"):
+        end += 1
+    return end - i
 
 
 def _is_blank(value: object) -> bool:
@@ -113,7 +228,7 @@ def _is_blank(value: object) -> bool:
 
 
 def locate_activities(
-    activities: pd.DataFrame, store: ReferenceStore, geocoder: _Geocoder
+    activities: pd.DataFrame, store: Store, geocoder: _Geocoder
 ) -> gpd.GeoDataFrame:
     """Every activity with its best point and the place it belongs to (EPSG:4326).
 
@@ -143,6 +258,7 @@ def locate_activities(
     frame["geo_level"] = [int(r.level) for r in results]
     frame["geo_city"] = [r.city for r in results]
     frame["geo_town"] = [r.town if r.level >= 3 else "" for r in results]
+    frame["geo_rest"] = [r.rest if r.level >= 3 else "" for r in results]
     frame["geo_unit_code"] = [p.unit_code for p in places]
     frame["geo_lat"] = [np.nan if p.lat is None else p.lat for p in places]
     frame["geo_lng"] = [np.nan if p.lng is None else p.lng for p in places]
@@ -175,7 +291,7 @@ def locate_activities(
     return gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
 
 
-def _town_points(store: ReferenceStore) -> Mapping[tuple[str, str], shapely.Point]:
+def _town_points(store: Store) -> Mapping[tuple[str, str], shapely.Point]:
     """(unit code, town) → the town's dictionary point (the row without 小字 first)."""
     towns = store.towns.sort_values(["unit_code", "town", "koaza"], kind="stable")
     points: dict[tuple[str, str], shapely.Point] = {}
@@ -184,7 +300,7 @@ def _town_points(store: ReferenceStore) -> Mapping[tuple[str, str], shapely.Poin
     return points
 
 
-def _unit_points(store: ReferenceStore) -> Mapping[str, shapely.Point]:
+def _unit_points(store: Store) -> Mapping[str, shapely.Point]:
     """Unit (and municipality, for さいたま市 as a whole) code → representative point."""
     points: dict[str, shapely.Point] = {}
     for frame in (store.municipalities, store.units):
@@ -194,14 +310,20 @@ def _unit_points(store: ReferenceStore) -> Mapping[str, shapely.Point]:
 
 
 def public_activities(
-    located: gpd.GeoDataFrame, store: ReferenceStore
+    located: gpd.GeoDataFrame, store: Store, geocoder: _Geocoder | None = None
 ) -> tuple[gpd.GeoDataFrame, PrivacyReport]:
     """The public view of activities from :func:`locate_activities`' output.
 
     Returns the public GeoDataFrame (EPSG:4326) and a report of what was dropped or
-    placed less precisely than allowed. Rows are dropped when unpublished or hidden; rows
-    with no place at all are kept without geometry (``location_precision`` none).
+    placed less precisely than allowed. Rows are dropped when unpublished or hidden, or when
+    reduced-privacy text names the withheld place (:func:`withheld_place_words`, read with
+    ``geocoder``, by default the store's) and ``place_text_reviewed`` is not yes; rows with
+    no place at all are kept without geometry (``location_precision`` none).
     """
+    if geocoder is None:
+        from tsunagari_geo.geocode import Geocoder
+
+        geocoder = Geocoder.from_store(store)
     registry = store.region.registry
     pref_name = store.region.pref_name
     names = {m.code: m.full_name for m in registry.municipalities_63}
@@ -216,20 +338,39 @@ def public_activities(
     dropped_unpublished = located.loc[~published, "id"].astype(str).tolist()
     dropped_hidden = located.loc[published & (privacy == "hidden"), "id"].astype(str).tolist()
     keep = located.loc[published & (privacy != "hidden")]
+    reviewed = pd.Series(
+        yes_no_column(located, "place_text_reviewed", default=False),
+        index=located.index,
+        dtype=bool,
+    )
 
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     unlocated: list[str] = []
     coarsened: dict[str, str] = {}
-    text_names_place: list[str] = []
-    for record, geom in zip(keep.to_dict("records"), keep.geometry, strict=True):
+    withheld_for_text: dict[str, list[str]] = {}
+    reviewed_text: dict[str, list[str]] = {}
+    for record, geom, checked in zip(
+        keep.to_dict("records"), keep.geometry, reviewed[keep.index], strict=True
+    ):
         wanted = str(record.get("location_privacy") or "exact")
         unit = str(record.get("unit_code") or "")
         town = str(record.get("geo_town") or "")
         # The geocoder's town is only trusted inside the unit the row belongs to.
         town_ok = bool(town) and record.get("geo_unit_code") == unit
-        if _text_names_place(record, wanted, town):
-            text_names_place.append(str(record["id"]))
+        words = withheld_place_words(
+            " ".join("" if _is_blank(record.get(c)) else str(record[c]) for c in _FREE_TEXT),
+            wanted=wanted,
+            city=str(record.get("geo_city") or ""),
+            unit=str(record.get("geo_unit_code") or ""),
+            town=town,
+            rest=str(record.get("geo_rest") or ""),
+            geocoder=geocoder,
+        )
+        if words:
+            (reviewed_text if checked else withheld_for_text)[str(record["id"])] = words
+            if not checked:
+                continue
         point: Any = None
         precision = wanted
         if wanted == "exact" and geom is not None and not shapely.is_empty(geom):
@@ -287,7 +428,8 @@ def public_activities(
         dropped_hidden=dropped_hidden,
         unlocated=unlocated,
         coarsened=coarsened,
-        text_names_place=text_names_place,
+        withheld_for_text=withheld_for_text,
+        reviewed_text=reviewed_text,
     )
     return public, report
 

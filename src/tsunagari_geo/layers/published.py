@@ -9,7 +9,9 @@ Two kinds of file, never mixed:
 * ``planner`` (``data/build/planner.gpkg``): every activity with its exact point, for the
   planners' view behind the bearer token.
 
-Both are written and read through the store interface (:mod:`tsunagari_geo.store`), which
+The pipeline writes both, with ``layers.manifest.json`` (the SHA-256 and row counts of each),
+as one set through :func:`write_layer_set`; the service opens them only when every byte matches
+the manifest. Both are written and read through the store interface (:mod:`tsunagari_geo.store`), which
 picks the backend from the location: lists come back as lists, writes are atomic, and a
 truncated or foreign file raises :class:`StoreError` instead of serving partial data.
 """
@@ -21,11 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tsunagari_geo.store import LAYERS_SCHEMA_VERSION, LayerSet
+from tsunagari_geo.store import LAYERS_SCHEMA_VERSION, LayerSet, write_layer_set
 from tsunagari_geo.store import LayerKind as Kind
 from tsunagari_geo.store import write_layers as _write_layers
 
-__all__ = ["LAYERS_SCHEMA_VERSION", "Kind", "LayerSet", "write_layers"]
+__all__ = ["LAYERS_SCHEMA_VERSION", "Kind", "LayerSet", "write_layer_set", "write_layers"]
 
 
 def write_layers(

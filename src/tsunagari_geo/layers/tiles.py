@@ -5,8 +5,9 @@ For each zoom, geometries are projected to Web Mercator (EPSG:3857) and simplifi
 one tile pixel; for each tile the STRtree finds the candidates, polygons are clipped to the
 tile plus a small buffer, and mapbox-vector-tile encodes them (4096 extent, gzip). The
 ``pmtiles`` writer stores tiles in Hilbert order with run-length-deduplicated directories,
-and the archive is written to a temporary file and renamed, so a server never reads half a
-file.
+and the archives and ``manifest.json`` (their SHA-256 and sizes) are written to temporary files
+and renamed as one set, manifest last, so a server never serves half a file or one that does
+not match the manifest.
 
 MVT has no list type: list properties (themes, life stages) become ``;``-joined text, and
 null properties are left out of the feature.
@@ -23,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import math
@@ -39,11 +41,18 @@ import shapely
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.reference.attribution import attribution_text
 from tsunagari_geo.region import Region
 from tsunagari_geo.store import open_layers
-from tsunagari_geo.tables import atomic_path
+from tsunagari_geo.store.manifest import (
+    layers_manifest_path,
+    manifest_text,
+    read_manifest,
+    tiles_manifest_path,
+)
+from tsunagari_geo.tables import atomic_path, atomic_paths, remove_stale_temporaries
 
 MIN_ZOOM = 5
 MAX_ZOOM = 14
@@ -204,8 +213,12 @@ def write_pmtiles(
     spec: TileSpec = TileSpec(),
     description: str = "",
     empty_bounds: tuple[float, float, float, float] = (-180.0, -85.0, 180.0, 85.0),
+    into: Path | None = None,
 ) -> Path:
     """Write ``frame`` as a one-layer PMTiles archive at ``out``, atomically.
+
+    With ``into``, the archive is written there instead (a temporary of a set that
+    :func:`build_tiles` renames to ``out`` with the others).
 
     ``empty_bounds`` (west, south, east, north in lon/lat) is what the header says when
     ``frame`` has no geometry (no public activity yet): the region's bounds, from
@@ -253,12 +266,22 @@ def write_pmtiles(
         ],
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp, tmp.open("wb") as f:
+    if into is not None:
+        _write_archive(into, tiles, header, metadata)
+        return out
+    with atomic_path(out) as tmp:
+        _write_archive(tmp, tiles, header, metadata)
+    return out
+
+
+def _write_archive(
+    path: Path, tiles: list[tuple[int, bytes]], header: dict[str, Any], metadata: dict[str, Any]
+) -> None:
+    with path.open("wb") as f:
         writer = Writer(f)
         for tile_id, data in tiles:
             writer.write_tile(tile_id, data)
         writer.finalize(header, json.loads(json.dumps(metadata, ensure_ascii=False)))
-    return out
 
 
 def build_tiles(
@@ -276,14 +299,32 @@ def build_tiles(
     """
     public = open_layers(layers, "public")
     descriptions = tileset_descriptions(region)
-    written = {}
-    for name in TILESETS:
-        written[name] = write_pmtiles(
-            public.frames[name],
-            name,
-            out_dir / f"{name}.pmtiles",
-            spec=spec,
-            description=descriptions[name],
-            empty_bounds=region.bounds,
-        )
+    written = {name: out_dir / f"{name}.pmtiles" for name in TILESETS}
+    manifest_path = tiles_manifest_path(out_dir)
+    targets = [*written.values(), manifest_path]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        remove_stale_temporaries(target)
+    # Every archive and the manifest of their hashes first, then the renames, manifest last:
+    # the service serves an archive only while it matches the manifest.
+    with atomic_paths(targets) as tmps:
+        for (name, out), tmp in zip(written.items(), tmps, strict=False):
+            write_pmtiles(
+                public.frames[name],
+                name,
+                out,
+                spec=spec,
+                description=descriptions[name],
+                empty_bounds=region.bounds,
+                into=tmp,
+            )
+        members = {
+            name: (out, tmp, {name: len(public.frames[name])})
+            for (name, out), tmp in zip(written.items(), tmps, strict=False)
+        }
+        layers_version = ""
+        with contextlib.suppress(StoreError):
+            layers_version = read_manifest(layers_manifest_path(layers), kind="layers").version
+        text = manifest_text(manifest_path, "tiles", members, {"layers_version": layers_version})
+        tmps[-1].write_text(text, encoding="utf-8")
     return written

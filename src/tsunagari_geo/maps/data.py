@@ -35,8 +35,9 @@ from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
-from tsunagari_geo.reference.store import ReferenceStore
 from tsunagari_geo.region import Region
+from tsunagari_geo.store import Store, open_layers, open_store
+from tsunagari_geo.text import japanese_datetime
 
 FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
 CHANNEL_LABELS = {
@@ -46,27 +47,48 @@ CHANNEL_LABELS = {
     "in_person": "対面",
     "online": "オンライン",
 }
-#: One colour per theme (in the taxonomy's order), distinguishable on a light background.
+#: One colour per theme (in the taxonomy's order), distinguishable on a light background and
+#: each at least 4.5:1 against the white letter on the marker (WCAG 1.4.3).
 THEME_COLOURS = (
     "#e6194b",
-    "#3cb44b",
-    "#f58231",
+    "#00695c",
+    "#b34700",
     "#4363d8",
     "#911eb4",
-    "#469990",
+    "#6d6d00",
     "#9a6324",
     "#800000",
-    "#808000",
+    "#616161",
     "#000075",
-    "#f032e6",
+    "#c0007a",
     "#2f7d32",
-    "#a9a9a9",
+    "#5d4037",
 )
+#: The letter on a theme's marker and in the legend: one distinct letter per theme, since
+#: first characters collide (子育て and 子ども・不登校 both start with 子). A theme missing here
+#: falls back to its first character.
+THEME_MARKS = {
+    "ibasho": "居",
+    "consultation": "相",
+    "childcare": "育",
+    "children_school": "学",
+    "youth": "若",
+    "hikikomori": "ひ",
+    "elderly": "高",
+    "disability": "障",
+    "poverty_food": "食",
+    "employment": "就",
+    "foreign_residents": "外",
+    "community": "地",
+    "awareness_training": "啓",
+}
 #: Rows of the public layers are drawn where their privacy allows; this is the note for each.
 PRIVACY_NOTES = {
     "town": "場所は町字（大字・町丁目）の代表点に表示しています。正確な場所は団体にお問い合わせください。",
     "municipality": "場所は市町村の代表点に表示しています。正確な場所は団体にお問い合わせください。",
 }
+#: The census year of the denominators when a store does not record it (令和2年国勢調査).
+CENSUS_YEAR = 2020
 #: Gap flags of the coverage layers (``tsunagari_geo.analysis.coverage``) → Japanese label.
 FLAG_LABELS = {
     "flag_no_inperson": "対面の活動なし",
@@ -87,6 +109,13 @@ TABLE_COLUMNS = (
     ("reach_1km", "町字到達率 1km"),
     ("reach_2km", "町字到達率 2km"),
     ("median_nearest_m", "最寄り活動までの距離 中央値(m)"),
+    ("pop_reach_500m", "住民到達率 500m（小地域人口）"),
+    ("pop_reach_1km", "住民到達率 1km（小地域人口）"),
+    ("pop_reach_2km", "住民到達率 2km（小地域人口）"),
+    ("access_2sfca", "アクセス指標 2SFCA（1万人あたり）"),
+    ("need_score", "ニーズ（0〜100）"),
+    ("need_gap_score", "ニーズとのギャップ（0〜100）"),
+    ("need_gap_rank", "ニーズとのギャップ順位"),
     ("orgs_total", "拠点のある会員団体"),
     ("stages_missing", "活動のないライフステージ"),
     ("spread_themes", "横展開できる好事例のテーマ"),
@@ -125,7 +154,7 @@ class SiteData:
     """
 
     layers: dict[str, gpd.GeoDataFrame]
-    store: ReferenceStore
+    store: Store
     attribution: tuple[str, ...] = REFERENCE_ATTRIBUTION
     meta: dict[str, str] = field(default_factory=dict)
     extras: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -143,13 +172,13 @@ class SiteData:
 
         Raises StoreError (naming the file) when a file is missing or broken.
         """
-        public = LayerSet.open(layers_path, "public")
-        planner = LayerSet.open(planner_path, "planner") if planner_path else None
-        return cls.from_layer_sets(public, ReferenceStore.open(store_path), planner)
+        public = open_layers(layers_path, "public")
+        planner = open_layers(planner_path, "planner") if planner_path else None
+        return cls.from_layer_sets(public, open_store(store_path), planner)
 
     @classmethod
     def from_layer_sets(
-        cls, public: LayerSet | None, store: ReferenceStore, planner: LayerSet | None = None
+        cls, public: LayerSet | None, store: Store, planner: LayerSet | None = None
     ) -> SiteData:
         """Wrap layer files already opened (as the service holds them).
 
@@ -177,7 +206,8 @@ class SiteData:
 
     @property
     def built_at(self) -> str:
-        return self.meta.get("built_at", "")
+        """When the layers were built, in JST and in Japanese (「2026年12月2日 4:39」), or ""."""
+        return japanese_datetime(self.meta.get("built_at", "")) if self.meta.get("built_at") else ""
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A public layer by name; municipalities and units fall back to the store's
@@ -196,7 +226,10 @@ class SiteData:
     @cached_property
     def vocabulary(self) -> dict[str, Any]:
         """Code → Japanese label for every code a page shows, plus the theme colours."""
-        return vocabulary(self.store.region)
+        vocab = vocabulary(self.store.region)
+        year = self.store.meta.get("census_year") or ""
+        vocab["census_year"] = int(year) if year.isdigit() and int(year) else CENSUS_YEAR
+        return vocab
 
     def gap_breaks(self, level: str) -> list[float] | None:
         """The analysis' own gap-score class breaks for a layer, if the build recorded them."""
@@ -210,7 +243,7 @@ class SiteData:
         breaks = recorded.get(LEVEL_KEYS.get(level, level)) if isinstance(recorded, dict) else None
         return [float(b) for b in breaks] if breaks else None
 
-    def metrics(self, level: str, scheme: str = "NaturalBreaks", k: int = 5) -> list[Metric]:
+    def metrics(self, level: str, scheme: str = "FisherJenks", k: int = 5) -> list[Metric]:
         """The dashboard's choropleth variables for ``municipalities`` or ``units``."""
         key = f"metrics:{level}:{scheme}:{k}"
         if key not in self._cache:
@@ -279,7 +312,7 @@ class SiteData:
             "metrics": [
                 (m.label, _plain(row.get(m.column)), m.unit)
                 for m in self.metrics("municipalities")
-                if "・" not in m.label or "全体" in m.label
+                if not _is_stage_reach(m.column)
             ],
             "flags": [
                 label
@@ -401,21 +434,44 @@ def vocabulary(region: Region) -> dict[str, Any]:
     return {
         "themes": themes,
         "life_stages": tax.life_stages.labels,
+        "denominators": tax.life_stages.denominator_labels,
+        "census_year": CENSUS_YEAR,
         "circumstances": tax.circumstances.labels,
         "formats": FORMAT_LABELS,
         "channels": CHANNEL_LABELS,
         "theme_colours": {
             code: THEME_COLOURS[i % len(THEME_COLOURS)] for i, code in enumerate(themes)
         },
+        "theme_marks": theme_marks(themes),
         "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
     }
 
 
+def _is_stage_reach(column: str) -> bool:
+    """A town-reach metric of one life stage (``reach_1km_children``): the dashboard offers it,
+    the municipality page keeps to the overall reach. Decided on the column, never the label
+    (labels of life stages contain 「・」 too: 妊産婦・乳幼児期)."""
+    return column.startswith("reach_") and not column.endswith("km")
+
+
+def theme_marks(themes: dict[str, str]) -> dict[str, str]:
+    """Theme code → the one letter its markers show; raises ValueError if two would share one."""
+    marks = {code: THEME_MARKS.get(code, label[:1]) for code, label in themes.items()}
+    seen: dict[str, str] = {}
+    for code, mark in marks.items():
+        if mark in seen:
+            raise ValueError(
+                f"themes {seen[mark]} and {code} would both show 「{mark}」 on the map"
+            )
+        seen[mark] = code
+    return marks
+
+
 def dashboard_metrics(
     frame: pd.DataFrame,
     vocab: dict[str, Any],
-    scheme: str = "NaturalBreaks",
+    scheme: str = "FisherJenks",
     k: int = 5,
     gap_breaks: Sequence[float] | None = None,
 ) -> list[Metric]:
@@ -427,13 +483,24 @@ def dashboard_metrics(
     Columns absent from the layer are simply not offered.
     """
     stages: dict[str, str] = vocab["life_stages"]
+    denominators: dict[str, str] = vocab.get("denominators", {})
+    year = vocab.get("census_year", CENSUS_YEAR)
     candidates: list[tuple[str, str, str, bool]] = [
         ("gap_score", "ギャップスコア", "点（0〜100）", True)
     ]
-    candidates.append(("inperson_per10k", "1万人あたり対面の活動数（全体）", "件/1万人", False))
+    candidates.append(
+        (
+            "inperson_per10k",
+            f"1万人あたり対面の活動数（全体・分母: 総人口、{year}年国勢調査）",
+            "件/1万人",
+            False,
+        )
+    )
     for code, label in stages.items():
+        base = denominators.get(code, "")
+        per = f"・分母: {base}、{year}年国勢調査" if base else ""
         candidates.append(
-            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}）", "件/1万人", False)
+            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}{per}）", "件/1万人", False)
         )
     for km in (1, 2):
         candidates.append(
@@ -448,6 +515,7 @@ def dashboard_metrics(
                     False,
                 )
             )
+    candidates += _people_and_need_metrics(year)
     metrics = []
     for column, label, unit, worse in candidates:
         if column not in frame.columns:
@@ -461,9 +529,43 @@ def dashboard_metrics(
     return metrics
 
 
-def class_breaks(
-    values: np.ndarray, scheme: str = "NaturalBreaks", k: int = 5
-) -> tuple[float, ...]:
+def _people_and_need_metrics(year: int) -> list[tuple[str, str, str, bool]]:
+    """Reach in people, 2SFCA, need and the need gap (columns a layer may lack)."""
+    from tsunagari_geo.analysis.need import INDICATOR_LABELS
+
+    source = f"{year}年国勢調査"
+    out: list[tuple[str, str, str, bool]] = [
+        (
+            "need_gap_score",
+            f"ニーズとのギャップ（ニーズ×(1−供給)、{source}）",
+            "点（0〜100）",
+            True,
+        ),
+        ("need_score", f"ニーズ（{source}の4指標）", "点（0〜100）", True),
+    ]
+    for column, label in INDICATOR_LABELS.items():
+        out.append((column, f"{label}、{source}", "割合（0〜1）", True))
+    for name, text in (("500m", "500m"), ("1km", "1km"), ("2km", "2km")):
+        out.append(
+            (
+                f"pop_reach_{name}",
+                f"住民到達率（{text}以内に対面の活動がある住民の割合・分母: 小地域の人口、{source}）",
+                "割合（0〜1）",
+                False,
+            )
+        )
+    out.append(
+        (
+            "access_2sfca",
+            f"アクセス指標 2SFCA（住民1万人あたりの活動・距離減衰あり、{source}）",
+            "件/1万人",
+            False,
+        )
+    )
+    return out
+
+
+def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) -> tuple[float, ...]:
     """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme (fewer if ties)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float,
 
 
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "4"
+ASSET_VERSION = "5"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -190,7 +191,13 @@ def _render(
     fmap.default_js = [*fmap.default_js, *((f"page_js_{i}", u) for i, u in enumerate(scripts))]
     payload = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
     fmap.add_child(_Start(f"{start}({fmap.get_name()}, {payload});"))
-    return page.render()
+    return _VIEWPORT.sub(VIEWPORT_META, page.render(), count=1)
+
+
+#: Zoom is never blocked (WCAG 1.4.4, JIS X 8341-3 AA): folium's own viewport tag sets
+#: ``maximum-scale=1.0, user-scalable=no`` and is replaced by this one.
+VIEWPORT_META = '<meta name="viewport" content="width=device-width, initial-scale=1" />'
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 
 
 class _Start(branca.element.MacroElement):
@@ -214,6 +221,10 @@ def _base_config(
         "links": asdict(links),
         "basemap": settings.basemap,
         "attribution": lines,
+        # The map's corner: the 地理院タイル layer already credits itself there (with its link).
+        "corner_attribution": [
+            line for line in lines if not (settings.basemap == "gsi" and line == GSI_TILES)
+        ],
         "bounds": region_view(region)[1],
     }
 
@@ -279,8 +290,18 @@ def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData
         "table": table,
         "vocab": {"life_stages": data.vocabulary["life_stages"]},
     }
+    from tsunagari_geo.analysis.config import load_coverage_config
+    from tsunagari_geo.analysis.need import need_formula
+
     panel = _env.get_template("dashboard_panel.html").render(
-        links=links, attribution=config["attribution"], built_at=data.built_at, titles=region.titles
+        links=links,
+        attribution=config["attribution"],
+        built_at=data.built_at,
+        titles=region.titles,
+        need_formula=need_formula(load_coverage_config()),
+        denominators=data.vocabulary.get("denominators", {}),
+        stage_labels=data.vocabulary["life_stages"],
+        census_year=data.vocabulary.get("census_year", ""),
     )
     scripts = [_own(links, "common.js"), _own(links, "dashboard.js")]
     return _render(

@@ -16,3 +16,7 @@ REFERENCE_ATTRIBUTION: tuple[str, ...] = (N03, GEOLONIA, MLIT_ISJ, CENSUS)
 def attribution_text(extra: tuple[str, ...] = ()) -> str:
     """One line for a map footer or an export header: 出典 followed by every source."""
     return "出典: " + " / ".join((*REFERENCE_ATTRIBUTION, *extra))
+
+
+#: Credit for the census small areas (小地域), added when a store holds them.
+SMALL_AREA_ATTRIBUTION = "総務省統計局 令和2年国勢調査（小地域集計）"

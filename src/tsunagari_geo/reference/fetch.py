@@ -39,9 +39,18 @@ def n03_url_for(region: Region) -> str:
 
 def population_hint(region: Region) -> str:
     """What to put where, since the census is not fetched (e-Stat needs an application id)."""
+    src = region.sources
+    if src.census_workbook is not None:
+        text = (
+            "人口データ（令和2年国勢調査）は自動では取得しません。e-Stat の「都道府県・市区町村別の"
+            f"主な結果」（Excel）を {src.census_workbook} に置いてください"
+        )
+        if src.small_areas is not None:
+            text += f"。小地域（町丁・字等）の境界データの属性表（.dbf）は {src.small_areas} に"
+        return text + "。"
     return (
         "人口データ（令和2年国勢調査）は e-Stat の API キーが必要なため自動では取得しません。"
-        f"{region.sources.census} に muni_code, muni_name, unit_type, pop_total, "
+        f"{src.census} に muni_code, muni_name, unit_type, pop_total, "
         "households_total, pop_0_14, pop_65plus, pop_30_44, foreign_pop の列で置いてください"
         "（e-Stat「市区町村のすがた」から作れます）。"
     )

@@ -11,6 +11,7 @@ so a failed import leaves the previous store as it was.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import SourceError, ValidationError
 from tsunagari_geo.reference import attribution, sources
+from tsunagari_geo.reference.locator import locator_for, unit_codes_at
 from tsunagari_geo.region import Region, default_region
 from tsunagari_geo.registry import Registry
 from tsunagari_geo.settings import STORE_CRS
@@ -45,20 +47,38 @@ class ImportReport:
     municipalities: int = 0
     towns: int = 0
     japan_municipalities: int = 0
+    #: towns of the other prefectures, from the national source (0 without one).
+    japan_towns: int = 0
+    japan_prefectures: int = 0
     area_km2: float = 0.0
     population: int = 0
     n03_edition: str = ""
     repaired_codes: list[str] = field(default_factory=list)
     dropped_unassigned: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: where the census came from: ``workbook`` (e-Stat 主な結果) or ``csv``.
+    census_source: str = ""
+    census_year: int = 0
+    small_areas: int = 0
+    small_area_population: int = 0
+    #: small areas whose name and unit match a town of the dictionary (by key), and the others.
+    small_areas_matched: int = 0
+    small_areas_unmatched: int = 0
+    #: per unit code: how many of its small areas have no town of the same name.
+    small_areas_unmatched_by_unit: dict[str, int] = field(default_factory=dict)
+    #: small areas whose representative point lies outside their own unit's polygon.
+    small_areas_outside_unit: int = 0
 
 
 def import_reference(
-    source: Path, store: Path | str, *, region: Region | None = None
+    source: Path, store: Path | str, *, region: Region | None = None, japan: Path | None = None
 ) -> ImportReport:
     """Validate the sources in ``source`` against ``region`` and write the store at ``store``.
 
-    ``region`` defaults to :func:`tsunagari_geo.region.default_region`. Raises
+    ``region`` defaults to :func:`tsunagari_geo.region.default_region`. ``japan``, a national
+    source folder laid out as ``../shared/data/japan``, adds every other prefecture's towns
+    (``japan_towns``) so the geocoder reads addresses anywhere in Japan to town level; the
+    region's own towns always come from ``source``. Raises
     :class:`SourceError` or :class:`ValidationError` naming the file and value; the store on
     disk is untouched when anything fails.
     """
@@ -72,23 +92,45 @@ def import_reference(
     boundary_path = sources.find_boundary_file(source, region)
     raw = sources.read_n03(boundary_path)
     units = _build_units(raw, boundary_path, region, report)
-    census, census_path = sources.read_census(source, region)
-    units = _attach_population(units, census, census_path)
+    if region.sources.census_workbook is not None:
+        workbook = sources.read_census_workbook(source, region)
+        units = _attach_workbook(units, workbook, region, report)
+        census_path = workbook.path
+    else:
+        census, census_path = sources.read_census(source, region)
+        units = _attach_population(units, census, census_path)
+        report.census_source = "csv"
     municipalities = _dissolve_municipalities(units, region)
     index, index_path = sources.read_towns_index(source, region)
     towns_raw, town_files, listed = sources.read_towns(source, region, index)
     towns = _build_towns(towns_raw, listed, index_path, registry, units, report)
-    japan = sources.japan_municipalities(index, region)
-    if japan.empty:
+    small_areas = None
+    extra_sources: list[tuple[str, Path]] = []
+    if region.sources.small_areas is not None:
+        raw_areas, small_path = sources.read_small_areas(source, region)
+        small_areas = _build_small_areas(raw_areas, small_path, region, units, towns, report)
+        extra_sources.append(("small_areas", small_path))
+    other_names = sources.japan_municipalities(index, region)
+    if other_names.empty:
         report.warnings.append(
             f"{index_path} lists no prefecture but {region.pref_name}: "
             "the geocoder refuses a store without the other prefectures' names"
         )
 
+    japan_towns = None
+    japan_files: list[Path] = []
+    if japan is not None:
+        if not japan.is_dir():
+            raise SourceError("national source folder does not exist", path=japan)
+        raw_japan, japan_files = sources.read_japan_towns(japan, region)
+        japan_towns = _impute_japan_points(raw_japan, report)
+        report.japan_towns = len(japan_towns)
+        report.japan_prefectures = int(japan_towns["pref"].nunique())
+
     report.units = len(units)
     report.municipalities = len(municipalities)
     report.towns = len(towns)
-    report.japan_municipalities = len(japan)
+    report.japan_municipalities = len(other_names)
     report.area_km2 = float(units["area_km2"].sum())
     report.population = int(units["pop_total"].sum())
     report.n03_edition = n03_edition(boundary_path.name)
@@ -96,13 +138,16 @@ def import_reference(
     source_files = sources.record_sources(
         [("boundaries", boundary_path), ("census", census_path)]
         + [("towns", p) for p in town_files]
+        + extra_sources
     )
+    japan_records = sources.record_sources([("japan_towns", p) for p in japan_files])
     src_table = pd.DataFrame(
         {
-            "role": [s.role for s in source_files],
-            "path": [str(s.path.relative_to(source)) for s in source_files],
-            "sha256": [s.sha256 for s in source_files],
-            "size": [s.size for s in source_files],
+            "role": [s.role for s in (*source_files, *japan_records)],
+            "path": [str(s.path.relative_to(source)) for s in source_files]
+            + [str(s.path.relative_to(japan)) for s in japan_records if japan],
+            "sha256": [s.sha256 for s in (*source_files, *japan_records)],
+            "size": [s.size for s in (*source_files, *japan_records)],
         }
     )
     data = ReferenceData(
@@ -111,8 +156,10 @@ def import_reference(
         municipalities=municipalities,
         towns=towns,
         sources=src_table,
-        japan_municipalities=japan,
-        metadata=_metadata(report, source, region),
+        japan_municipalities=other_names,
+        metadata=_metadata(report, source, region, japan),
+        japan_towns=japan_towns,
+        small_areas=small_areas,
     )
     backend.write_reference(store, data)
     return report
@@ -249,11 +296,159 @@ def _attach_population(
     return units.join(pop, on="code")
 
 
+def _census_columns(units: pd.DataFrame) -> list[str]:
+    """The census counts the units carry (CSV columns or the workbook's), in a stable order."""
+    known = [*sources.POPULATION_COLUMNS, *sources.WORKBOOK_COLUMNS]
+    return [c for c in dict.fromkeys(known) if c in units.columns]
+
+
+def _attach_workbook(
+    units: gpd.GeoDataFrame, workbook: sources.CensusWorkbook, region: Region, report: ImportReport
+) -> gpd.GeoDataFrame:
+    """Put the workbook's counts on the units, checked against the prefecture's own row.
+
+    Every unit needs exactly one row; the units must sum to the prefecture row in every column
+    and each designated city's wards to the city's row, else ValidationError naming the row.
+    """
+    path = workbook.path
+    rows = workbook.units
+    codes = set(units["code"])
+    designated = set(region.designated_city_codes)
+    per_unit = rows[~rows["muni_code"].isin(designated - codes)]
+    stray = per_unit[~per_unit["muni_code"].isin(codes)]
+    if len(stray):
+        first = stray.iloc[0]
+        raise ValidationError(
+            f"census workbook rows match no unit: {sorted(stray['muni_code'])}",
+            path=path, row=int(first["row"]), column="都道府県・市区町村名",
+            value=f"{first['muni_code']}_{first['name']}",
+        )  # fmt: skip
+    without = sorted(codes - set(per_unit["muni_code"]))
+    if without:
+        raise ValidationError(
+            f"units have no row in the census workbook: {without}",
+            path=path, column="都道府県・市区町村名",
+        )  # fmt: skip
+    columns = list(sources.WORKBOOK_COLUMNS)
+    for column in columns:
+        total = int(per_unit[column].sum())
+        expected = int(workbook.prefecture[column])
+        if total != expected:
+            raise ValidationError(
+                f"the {len(per_unit)} units sum to {total:,} but the prefecture row says "
+                f"{expected:,}",
+                path=path, row=int(workbook.prefecture["row"]),
+                column=f"{sources.WORKBOOK_COLUMNS[column][1]} ({column})", value=expected,
+            )  # fmt: skip
+    for city in designated:
+        city_rows = rows[rows["muni_code"] == city]
+        wards = per_unit[per_unit["muni_code"].isin([w.code for w in region.wards_of(city)])]
+        if len(city_rows):
+            for column in columns:
+                if int(wards[column].sum()) != int(city_rows.iloc[0][column]):
+                    raise ValidationError(
+                        f"the wards of {city} do not sum to the city's row",
+                        path=path, row=int(city_rows.iloc[0]["row"]), column=column,
+                        value=int(city_rows.iloc[0][column]),
+                    )  # fmt: skip
+    report.census_source = "workbook"
+    report.census_year = workbook.year
+    counts = per_unit.set_index("muni_code")[columns]
+    return units.join(counts, on="code")
+
+
+def _build_small_areas(
+    raw: pd.DataFrame,
+    path: Path,
+    region: Region,
+    units: gpd.GeoDataFrame,
+    towns: gpd.GeoDataFrame,
+    report: ImportReport,
+) -> gpd.GeoDataFrame:
+    """Census small areas as points, checked against the units and matched to the towns.
+
+    A small area belongs to the unit its KEY_CODE names (PREF + CITY); that code must be a unit
+    of the registry and CITY_NAME that unit's name (else ValidationError naming the row). Areas
+    whose representative point falls in another unit's polygon, and areas no town of the
+    dictionary matches by unit and name key, are counted in the report, never dropped. The
+    population per unit must equal the census per unit (a warning names the units otherwise).
+    """
+    from tsunagari_geo.reference.locator import locator_for, unit_codes_at
+
+    registry = region.registry
+    frame = raw.copy()
+    known = {m.code: m for m in registry.units}
+    stray = frame[~frame["city_code"].isin(known)]
+    if len(stray):
+        first = stray.iloc[0]
+        raise ValidationError(
+            f"{len(stray)} small areas name a unit the registry lacks",
+            path=path, row=int(first["row"]), column="KEY_CODE", value=first["key_code"],
+        )  # fmt: skip
+    names = frame["city_code"].map(lambda c: {known[c].name, known[c].full_name})
+    wrong = frame[[n not in ok for n, ok in zip(frame["city_name"], names, strict=True)]]
+    if len(wrong):
+        first = wrong.iloc[0]
+        raise ValidationError(
+            f"small area's CITY_NAME is not its unit's name ({known[first['city_code']].name})",
+            path=path, row=int(first["row"]), column="CITY_NAME", value=first["city_name"],
+        )  # fmt: skip
+    frame["unit_code"] = frame["city_code"]
+    frame["muni_code"] = frame["unit_code"].map(lambda c: known[c].muni_code)
+    frame["key"] = frame["name"].map(lambda n: town_key(n) if n else "")
+    town_keys = set(zip(towns["unit_code"], towns["key"], strict=True))
+    matched = [
+        bool(k) and (u, k) in town_keys
+        for u, k in zip(frame["unit_code"], frame["key"], strict=True)
+    ]
+    frame["town_matched"] = matched
+    located = unit_codes_at(locator_for(units), frame["lng"], frame["lat"])
+    frame["point_unit_code"] = located
+    populated = frame["population"] > 0
+    outside = populated & (frame["point_unit_code"] != frame["unit_code"])
+    report.small_areas = len(frame)
+    report.small_area_population = int(frame["population"].sum())
+    named = frame["name"] != ""
+    report.small_areas_matched = int((frame["town_matched"] & named).sum())
+    report.small_areas_unmatched = int((~frame["town_matched"] & named).sum())
+    by_unit = frame[~frame["town_matched"] & named].groupby("unit_code").size()
+    report.small_areas_unmatched_by_unit = {str(k): int(v) for k, v in by_unit.items()}
+    report.small_areas_outside_unit = int(outside.sum())
+    if report.small_areas_unmatched:
+        worst = by_unit.sort_values(ascending=False).head(5)
+        report.warnings.append(
+            f"{path}: {report.small_areas_unmatched} of {int(named.sum())} named small areas "
+            "match no town of the dictionary by name (most in "
+            + ", ".join(f"{known[str(c)].name} {int(n)}" for c, n in worst.items())
+            + ")"
+        )
+    if report.small_areas_outside_unit:
+        report.warnings.append(
+            f"{path}: {report.small_areas_outside_unit} populated small areas have their point "
+            "in another unit's polygon; they keep the unit of their KEY_CODE"
+        )
+    per_unit = frame.groupby("unit_code")["population"].sum()
+    census = units.set_index("code")["pop_total"]
+    off = [c for c in census.index if int(per_unit.get(c, 0)) != int(census[c])]
+    if off:
+        report.warnings.append(
+            f"{path}: small-area population differs from the census for units {off}"
+        )
+    kept = [
+        *("key_code", "unit_code", "muni_code", "name", "key", "population", "households"),
+        *("area_m2", "lat", "lng", "town_matched", "point_unit_code"),
+    ]
+    return gpd.GeoDataFrame(
+        frame[kept], geometry=gpd.points_from_xy(frame["lng"], frame["lat"]), crs=STORE_CRS
+    )
+
+
 def _dissolve_municipalities(units: gpd.GeoDataFrame, region: Region) -> gpd.GeoDataFrame:
     registry = region.registry
     frame = units.copy()
     frame["muni_code"] = frame["parent_code"].where(frame["parent_code"] != "", frame["code"])
-    agg = {c: "sum" for c in sources.POPULATION_COLUMNS}
+    counts = _census_columns(units)
+    agg = {c: "sum" for c in counts}
     dissolved = frame.dissolve(by="muni_code", aggfunc=agg).reset_index()
     dissolved["geometry"] = [_as_multipolygon(g) for g in dissolved.geometry]
     out = []
@@ -268,7 +463,7 @@ def _dissolve_municipalities(units: gpd.GeoDataFrame, region: Region) -> gpd.Geo
                 "kind": "city" if region.is_designated_city(muni.code) else muni.kind,
                 "designated_city": region.is_designated_city(muni.code),
                 "name_kana": muni.name_kana,
-                **{c: int(row[c]) for c in sources.POPULATION_COLUMNS},
+                **{c: int(row[c]) for c in counts},
                 "geometry": row.geometry,
             }
         )
@@ -308,10 +503,10 @@ def _build_towns(
         geometry=gpd.points_from_xy(towns["lng"], towns["lat"]),
         crs=STORE_CRS,
     )
-    # The dictionary's point and the N03 polygon can disagree near borders; say how often.
-    hits = frame.sjoin(units[["code", "geometry"]], how="left", predicate="within")
-    hits = hits[~hits.index.duplicated()]
-    off = int((hits["code"] != hits["unit_code"]).sum())
+    # The dictionary's point and the N03 polygon can disagree near borders; say how often
+    # (with the one locator of the pipeline, so a border point counts as the join counts it).
+    by_point = unit_codes_at(locator_for(units), frame["lng"], frame["lat"])
+    off = int((by_point != frame["unit_code"].to_numpy(dtype=object)).sum())
     if off:
         report.warnings.append(
             f"{off} town points lie outside their own unit's polygon (dictionary point near a "
@@ -366,7 +561,51 @@ def _impute_missing_points(
     return towns
 
 
-def _metadata(report: ImportReport, source: Path, region: Region) -> dict[str, str]:
+def _impute_japan_points(towns: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
+    """A point for the other prefectures' towns listed without one, and where it came from.
+
+    As for the region's towns (:func:`_impute_missing_points`): ``sibling_chome`` is the mean
+    of the same town's other 丁目; without boundaries for other prefectures the fallback is
+    ``municipality_mean``, the mean of the municipality's towns.
+    """
+    towns = towns.copy()
+    towns["point_source"] = "dictionary"
+    missing = towns["lat"].isna() | towns["lng"].isna()
+    if not missing.any():
+        return towns
+    base = towns["town"].str.replace(_CHOME_RE, "", regex=True)
+    known = towns[~missing].assign(base=base[~missing])
+    keys = ["pref", "municipality"]
+    by_base = _mean_points(known.groupby([*keys, "base"])[["lat", "lng"]].mean())
+    by_muni = _mean_points(known.groupby(keys)[["lat", "lng"]].mean())
+    for i in towns.index[missing]:
+        muni = (str(towns.at[i, "pref"]), str(towns.at[i, "municipality"]))
+        point = by_base.get((*muni, str(base.at[i])))
+        source = "sibling_chome"
+        if point is None:
+            point, source = by_muni.get(muni), "municipality_mean"
+        if point is None:
+            continue  # a municipality without any point: the town stays without one
+        towns.at[i, "lat"], towns.at[i, "lng"] = point
+        towns.at[i, "point_source"] = source
+    counts = towns.loc[missing, "point_source"].value_counts().to_dict()
+    report.warnings.append(
+        f"{int(missing.sum())} towns of other prefectures have no point in the dictionary; "
+        f"imputed: {counts}"
+    )
+    return towns
+
+
+def _mean_points(means: pd.DataFrame) -> dict[tuple[str, ...], tuple[float, float]]:
+    return {
+        tuple(str(k) for k in key): (float(lat), float(lng))
+        for key, lat, lng in zip(means.index, means["lat"], means["lng"], strict=True)
+    }
+
+
+def _metadata(
+    report: ImportReport, source: Path, region: Region, japan: Path | None = None
+) -> dict[str, str]:
     return {
         "tsunagari_geo_version": __version__,
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -379,8 +618,25 @@ def _metadata(report: ImportReport, source: Path, region: Region) -> dict[str, s
         "municipalities": str(report.municipalities),
         "towns": str(report.towns),
         "japan_municipalities": str(report.japan_municipalities),
+        "japan_towns": str(report.japan_towns),
+        "japan_prefectures": str(report.japan_prefectures),
+        "japan_dir": str(japan.resolve()) if japan is not None else "",
         "area_km2": f"{report.area_km2:.3f}",
         "population": str(report.population),
         "repaired_codes": ",".join(report.repaired_codes),
-        "attribution": "\n".join(attribution.REFERENCE_ATTRIBUTION),
+        "census_source": report.census_source,
+        "census_year": str(report.census_year),
+        "small_areas": str(report.small_areas),
+        "small_areas_matched": str(report.small_areas_matched),
+        "small_areas_unmatched": str(report.small_areas_unmatched),
+        "small_areas_unmatched_by_unit": json.dumps(
+            report.small_areas_unmatched_by_unit, ensure_ascii=False
+        ),
+        "small_areas_outside_unit": str(report.small_areas_outside_unit),
+        "attribution": "\n".join(
+            [
+                *attribution.REFERENCE_ATTRIBUTION,
+                *([attribution.SMALL_AREA_ATTRIBUTION] if report.small_areas else []),
+            ]
+        ),
     }

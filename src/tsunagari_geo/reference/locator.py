@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 
 from tsunagari_geo.errors import InputError
-from tsunagari_geo.reference.store import ReferenceStore
+from tsunagari_geo.store import Store
 
 _OUTSIDE = -1
 _MIXED = -2
@@ -241,9 +241,9 @@ def locator_for(units: gpd.GeoDataFrame) -> PointLocator:
 _STORE_LOCATORS: dict[tuple[str, str], PointLocator] = {}
 
 
-def store_locator(store: ReferenceStore) -> PointLocator:
+def store_locator(store: Store) -> PointLocator:
     """The :class:`PointLocator` of a store's 72 units, built once per store import."""
-    key = (str(store.path.resolve()), store.meta.get("imported_at", ""))
+    key = (store.location, store.meta.get("imported_at", ""))
     if key not in _STORE_LOCATORS:
         _STORE_LOCATORS[key] = locator_for(store.units)
     return _STORE_LOCATORS[key]

@@ -29,7 +29,17 @@ from typing import Any
 from tsunagari_geo.errors import RegionError
 from tsunagari_geo.registry import Municipality, Registry, read_registry
 
-__all__ = ["Region", "RegionFiles", "RegionSources", "default_region", "load_region"]
+#: The 47 prefectures, as written in addresses (a national fact, not a region's).
+PREFECTURES: tuple[str, ...] = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
+    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
+    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
+    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
+    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
+    "鹿児島県", "沖縄県",
+)  # fmt: skip
+
+__all__ = ["PREFECTURES", "Region", "RegionFiles", "RegionSources", "default_region", "load_region"]
 
 REGION_FILE = "region.toml"
 MUNICIPALITIES_FILE = "municipalities.csv"
@@ -69,7 +79,12 @@ class RegionSources:
     boundaries: Path
     towns_index: Path
     towns_dir: Path
-    census: Path
+    #: the per-unit census CSV (muni_code, pop_total, …); None when the workbook replaces it.
+    census: Path | None = None
+    #: the official census workbook 「都道府県・市区町村別の主な結果」 (all Japan, e-Stat).
+    census_workbook: Path | None = None
+    #: the census small areas (小地域, 町丁・字等) attribute table, e.g. r2ka11.dbf.
+    small_areas: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,12 @@ class Region:
         src = data.get("sources", {})
         if not isinstance(titles, dict) or not isinstance(src, dict):
             raise RegionError("[titles] and [sources] are tables", path=where)
+        if "census" not in src and "census_workbook" not in src:
+            raise RegionError(
+                "[sources] names neither census (CSV) nor census_workbook (e-Stat workbook)",
+                path=where,
+                column="sources.census_workbook",
+            )
         return cls(
             id=_text(data, "id", where),
             pref_code=pref_code,
@@ -152,7 +173,9 @@ class Region:
                 boundaries=Path(_text(src, "boundaries", where, table="sources")),
                 towns_index=Path(_text(src, "towns_index", where, table="sources")),
                 towns_dir=Path(_text(src, "towns_dir", where, table="sources")),
-                census=Path(_text(src, "census", where, table="sources")),
+                census=_optional_path(src, "census", where),
+                census_workbook=_optional_path(src, "census_workbook", where),
+                small_areas=_optional_path(src, "small_areas", where),
             ),
             registry=registry,
             files=files,
@@ -217,6 +240,13 @@ def _derived_titles(pref_name: str, registry: Registry) -> dict[str, str]:
         "municipalities": f"市町村（{n_munis}）",
         "good_practices": "好事例",
     }
+
+
+def _optional_path(src: dict[str, Any], key: str, where: str) -> Path | None:
+    """A ``[sources]`` path that a region may leave out (None then)."""
+    if key not in src:
+        return None
+    return Path(_text(src, key, where, table="sources"))
 
 
 def _text(data: dict[str, Any], key: str, where: str, *, table: str = "") -> str:

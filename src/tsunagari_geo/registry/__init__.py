@@ -10,7 +10,8 @@ each row with a public source:
 
 Example::
 
-    >>> reg = load_registry()
+    >>> from tsunagari_geo.region import load_region
+    >>> reg = load_region("saitama").registry
     >>> reg.by_code["11201"].name
     '川越市'
     >>> lg_code("11201")
@@ -190,9 +191,3 @@ def read_registry(municipalities_csv: str, mergers_csv: str, *, origin: str = ""
     )
     return Registry(municipalities=tuple(munis), former=former, by_code=by_code)
 
-
-def load_registry() -> Registry:
-    """The default region's registry (a shortcut; new code takes ``region.registry``)."""
-    from tsunagari_geo.region import default_region
-
-    return default_region().registry

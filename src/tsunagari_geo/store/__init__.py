@@ -6,29 +6,44 @@
 * :mod:`.backends`: :func:`open_store`, :func:`open_layers`, :func:`write_layers`, which pick
   the backend from the location (a path → GeoPackage; ``postgresql://`` → not built yet).
 * :mod:`.checks`: the file checks every GeoPackage passes before anyone reads it.
+* :mod:`.manifest`: the manifest of a published set (SHA-256, size and rows of every file,
+  the set's version) that the service checks before it serves a byte.
 """
 
-from tsunagari_geo.store.backends import backend_for, open_layers, open_store, write_layers
+from tsunagari_geo.store.backends import (
+    backend_for,
+    open_layer_set,
+    open_layers,
+    open_store,
+    write_layer_set,
+    write_layers,
+)
 from tsunagari_geo.store.base import (
+    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
     STORE_SCHEMA_VERSION,
     LayerKind,
     LayerSet,
+    PublishedSet,
     ReferenceData,
     Store,
 )
 from tsunagari_geo.store.geopackage import GeoPackageStore
 
 __all__ = [
+    "JAPAN_TOWN_COLUMNS",
     "LAYERS_SCHEMA_VERSION",
     "STORE_SCHEMA_VERSION",
     "GeoPackageStore",
     "LayerKind",
     "LayerSet",
+    "PublishedSet",
     "ReferenceData",
     "Store",
     "backend_for",
+    "open_layer_set",
     "open_layers",
     "open_store",
+    "write_layer_set",
     "write_layers",
 ]

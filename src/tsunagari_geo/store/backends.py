@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from tsunagari_geo.errors import StoreError
-from tsunagari_geo.store.base import LayerKind, LayerSet, Store
+from tsunagari_geo.store.base import LayerKind, LayerSet, PublishedSet, Store
 from tsunagari_geo.store.geopackage import GeoPackageStore
+from tsunagari_geo.store.manifest import Manifest
 
 # A scheme of two letters or more (C:/ is a Windows drive); one slash, since a URL that went
 # through pathlib.Path (settings read TSUNAGARI_STORE as a path) has lost the second.
@@ -79,4 +80,31 @@ def write_layers(
     """Write a published layer set at ``location``, atomically; returns ``location``."""
     return backend_for(location).write_layers(
         _local(location), frames, kind=kind, attribution=attribution, extra_meta=extra_meta
+    )
+
+
+def write_layer_set(
+    public_location: str | Path,
+    public_frames: Mapping[str, pd.DataFrame],
+    planner_location: str | Path,
+    planner_frames: Mapping[str, pd.DataFrame],
+    *,
+    attribution: list[str],
+    public_meta: Mapping[str, str] | None = None,
+) -> Manifest:
+    """Write the public and planners' layers and their manifest as one set (all or none)."""
+    return backend_for(public_location).write_layer_set(
+        _local(public_location),
+        public_frames,
+        _local(planner_location),
+        planner_frames,
+        attribution=attribution,
+        public_meta=public_meta,
+    )
+
+
+def open_layer_set(public_location: str | Path, planner_location: str | Path) -> PublishedSet:
+    """Open the public and planners' layers, every byte checked against their manifest."""
+    return backend_for(public_location).open_layer_set(
+        _local(public_location), _local(planner_location)
     )

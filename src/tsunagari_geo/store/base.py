@@ -12,6 +12,7 @@ needs nothing but its store.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from tsunagari_geo.region import Region
+from tsunagari_geo.store.manifest import Manifest
 
 #: Bumped when the layout of the reference data or the town key changes; readers refuse others.
 #: 2: the region and the other prefectures' municipality names are in the store.
@@ -35,6 +37,13 @@ LayerKind = Literal["public", "planner"]
 #: The reference layers and tables every store holds, in the order they are written.
 REFERENCE_LAYERS = ("units", "municipalities", "towns")
 REFERENCE_TABLES = ("metadata", "sources", "region", "japan_municipalities")
+#: Tables a store holds only when their source was imported (``data import --japan``), each with
+#: the metadata key that says how many rows it has.
+OPTIONAL_TABLES = {"japan_towns": "japan_prefectures"}
+#: The columns of a prefecture's towns (:meth:`Store.japan_towns`): one row per 大字・町丁目.
+JAPAN_TOWN_COLUMNS = ("pref", "municipality", "town", "koaza", "lat", "lng", "point_source")
+#: Layers a store holds when the region's sources have them (census small areas, 小地域).
+OPTIONAL_LAYERS = ("small_areas",)
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,9 @@ class ReferenceData:
 
     ``units``, ``municipalities`` and ``towns`` are GeoDataFrames in EPSG:4326; ``sources``
     lists every file read (role, path, sha256, size); ``japan_municipalities`` the names of
-    the municipalities of every other prefecture (pref, name), for the geocoder.
+    the municipalities of every other prefecture (pref, name), for the geocoder;
+    ``small_areas`` the census small areas (小地域) as points with ``population`` and
+    ``households``, or None when the region's sources have none.
     """
 
     region: Region
@@ -53,6 +64,10 @@ class ReferenceData:
     sources: pd.DataFrame
     japan_municipalities: pd.DataFrame
     metadata: dict[str, str] = field(default_factory=dict)
+    #: every other prefecture's towns (columns pref, municipality, town, koaza, lat, lng,
+    #: point_source) when a national source was imported; None when not.
+    japan_towns: pd.DataFrame | None = None
+    small_areas: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,23 @@ class LayerSet:
     @property
     def attribution(self) -> list[str]:
         return self.meta.get("attribution", "").splitlines()
+
+
+@dataclass(frozen=True)
+class PublishedSet:
+    """The public and planners' layer sets a build wrote together, checked against its manifest.
+
+    ``manifest.version`` names the set: the same in every worker, different for any other
+    build or any changed byte.
+    """
+
+    manifest: Manifest
+    public: LayerSet
+    planner: LayerSet
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
 
 
 class Store(ABC):
@@ -141,6 +173,23 @@ class Store(ABC):
     def japan_municipalities(self) -> pd.DataFrame:
         """Municipality names of every other prefecture (columns pref, name)."""
 
+    @abstractmethod
+    def japan_towns(self, pref: str) -> pd.DataFrame:
+        """The towns of one other prefecture (columns pref, municipality as ``ja.json`` lists
+        it, town, koaza, lat, lng, point_source); empty when the store was imported without a
+        national source (``data import --japan``) or ``pref`` is the region's own."""
+
+    @property
+    def has_japan_towns(self) -> bool:
+        """Whether the store holds the towns of all Japan."""
+        return int(self.meta.get("japan_towns", "0") or 0) > 0
+
+    @property
+    @abstractmethod
+    def small_areas(self) -> gpd.GeoDataFrame | None:
+        """Census small areas (小地域): one point per KEY_CODE with population and households,
+        their ``unit_code``/``muni_code`` and whether a town matched; None if not imported."""
+
     @property
     def attribution(self) -> list[str]:
         return self.meta.get("attribution", "").splitlines()
@@ -159,9 +208,19 @@ class Store(ABC):
             "municipalities": int(meta["municipalities"]),
             "towns": int(meta["towns"]),
             "japan_municipalities": int(meta["japan_municipalities"]),
+            "japan_towns": int(meta.get("japan_towns", "0") or 0),
             "area_km2": round(float(meta["area_km2"]), 3),
             "population": int(meta["population"]),
             "repaired_codes": [c for c in meta.get("repaired_codes", "").split(",") if c],
+            "census_source": meta.get("census_source", ""),
+            "census_year": int(meta.get("census_year") or 0),
+            "small_areas": int(meta.get("small_areas") or 0),
+            "small_areas_matched": int(meta.get("small_areas_matched") or 0),
+            "small_areas_unmatched": int(meta.get("small_areas_unmatched") or 0),
+            "small_areas_unmatched_by_unit": json.loads(
+                meta.get("small_areas_unmatched_by_unit") or "{}"
+            ),
+            "small_areas_outside_unit": int(meta.get("small_areas_outside_unit") or 0),
             "source_dir": meta["source_dir"],
             "sources": [
                 {
@@ -201,4 +260,32 @@ class Store(ABC):
 
         Raises StoreError naming it when it is missing, of another kind or schema, or when a
         layer's row count differs from what the build wrote.
+        """
+
+    @classmethod
+    @abstractmethod
+    def write_layer_set(
+        cls,
+        public_location: Any,
+        public_frames: Mapping[str, pd.DataFrame],
+        planner_location: Any,
+        planner_frames: Mapping[str, pd.DataFrame],
+        *,
+        attribution: list[str],
+        public_meta: Mapping[str, str] | None = None,
+    ) -> Manifest:
+        """Write the public and planners' layer sets and their manifest as one set.
+
+        Readers see the old set or the new one: anything in between does not match the
+        manifest and is refused by :meth:`open_layer_set`. Leftovers of a killed earlier
+        write are removed first. Returns the manifest written.
+        """
+
+    @classmethod
+    @abstractmethod
+    def open_layer_set(cls, public_location: Any, planner_location: Any) -> PublishedSet:
+        """Open both layer sets after checking every byte against the set's manifest.
+
+        Raises StoreError naming the file when the manifest or a member is missing, differs
+        from the manifest (one changed byte is enough), or was replaced while being read.
         """

@@ -2,7 +2,9 @@
 
 Reference data is one GeoPackage with the layers ``units``, ``municipalities``, ``towns`` and
 the tables ``metadata`` (key/value), ``sources``, ``region`` (region.toml and the registry CSVs
-as imported) and ``japan_municipalities`` (pref, name). A published layer set is another
+as imported), ``japan_municipalities`` (pref, name) and, when a national source was
+imported, ``japan_towns`` (every other prefecture's towns, one compressed row per
+prefecture). A published layer set is another
 GeoPackage with a ``metadata`` table naming its kind, layers, row counts and list columns
 (GeoPackage has no list type, so lists are stored as JSON arrays).
 
@@ -14,7 +16,10 @@ Every file is written to a temporary file beside the target and renamed over it 
 
 from __future__ import annotations
 
+import base64
 import json
+import sqlite3
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -28,20 +33,32 @@ import pyogrio
 
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import RegionError, StoreError
-from tsunagari_geo.region import Region, RegionFiles
+from tsunagari_geo.region import PREFECTURES, Region, RegionFiles
 from tsunagari_geo.store.base import (
+    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
+    OPTIONAL_LAYERS,
+    OPTIONAL_TABLES,
     REFERENCE_LAYERS,
     REFERENCE_TABLES,
     REIMPORT_HINT,
     STORE_SCHEMA_VERSION,
     LayerKind,
     LayerSet,
+    PublishedSet,
     ReferenceData,
     Store,
 )
 from tsunagari_geo.store.checks import inspect_geopackage
-from tsunagari_geo.tables import atomic_path
+from tsunagari_geo.store.manifest import (
+    Manifest,
+    check_unchanged,
+    layers_manifest_path,
+    manifest_text,
+    read_manifest,
+    verify_file,
+)
+from tsunagari_geo.tables import atomic_path, atomic_paths, remove_stale_temporaries
 
 
 class GeoPackageStore(Store):
@@ -74,6 +91,18 @@ class GeoPackageStore(Store):
             ),
             "japan_municipalities": data.japan_municipalities[["pref", "name"]],
         }
+        if data.japan_towns is not None:
+            tables["japan_towns"] = _pack_prefectures(data.japan_towns)
+        if data.small_areas is not None:
+            tables["small_areas"] = data.small_areas
+            tables["metadata"] = _key_values(
+                {
+                    "schema_version": STORE_SCHEMA_VERSION,
+                    **data.metadata,
+                    "small_areas": str(len(data.small_areas)),
+                },
+                "key",
+            )
         with atomic_path(path) as tmp:
             for name, frame in tables.items():
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
@@ -101,11 +130,14 @@ class GeoPackageStore(Store):
         missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
         if missing:
             raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
-        for layer in (*REFERENCE_LAYERS, "japan_municipalities"):
-            if str(summary.counts[layer]) != meta.get(layer):
+        counted = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
+        counted |= {t: key for t, key in OPTIONAL_TABLES.items() if t in summary.counts}
+        counted |= {n: n for n in OPTIONAL_LAYERS if n in summary.counts}
+        for layer, key in counted.items():
+            if str(summary.counts[layer]) != meta.get(key):
                 raise StoreError(
                     f"layer {layer} has {summary.counts[layer]} rows but the import wrote "
-                    f"{meta.get(layer)}",
+                    f"{meta.get(key)}",
                     path=path,
                 )
         return cls(path=path, meta=meta)
@@ -147,6 +179,12 @@ class GeoPackageStore(Store):
         return self._read("towns")
 
     @cached_property
+    def small_areas(self) -> gpd.GeoDataFrame | None:
+        if not int(self._meta.get("small_areas") or 0):
+            return None
+        return self._read("small_areas")
+
+    @cached_property
     def sources(self) -> pd.DataFrame:
         return self._read("sources")
 
@@ -154,6 +192,23 @@ class GeoPackageStore(Store):
     def japan_municipalities(self) -> pd.DataFrame:
         frame = self._read("japan_municipalities")
         return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
+
+    def japan_towns(self, pref: str) -> pd.DataFrame:
+        if not self.has_japan_towns or pref not in PREFECTURES:
+            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            try:
+                row = conn.execute(
+                    "SELECT data FROM japan_towns WHERE pref = ?", (pref,)
+                ).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read layer japan_towns: {exc}", path=self.path) from exc
+        if row is None:
+            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
+        return _unpack_prefecture(pref, str(row[0]))
 
     # --- published layers ---------------------------------------------------------------------
 
@@ -169,38 +224,75 @@ class GeoPackageStore(Store):
     ) -> Path:
         path = Path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
-        list_columns: dict[str, list[str]] = {}
-        counts: dict[str, int] = {}
         with atomic_path(path) as tmp:
-            for name, frame in frames.items():
-                out = frame.copy()
-                lists = [c for c in out.columns if c != "geometry" and _is_list_column(out[c])]
-                for column in lists:
-                    out[column] = [
-                        json.dumps(list(v) if v is not None else [], ensure_ascii=False)
-                        for v in out[column]
-                    ]
-                list_columns[name] = lists
-                counts[name] = len(out)
-                if isinstance(out, gpd.GeoDataFrame) and out._geometry_column_name in out:
-                    if out.crs is not None:
-                        out = out.to_crs(4326)
-                else:
-                    out = pd.DataFrame(out)  # an attribute table (suggestions, spread)
-                pyogrio.write_dataframe(out, tmp, layer=name, driver="GPKG")
-            meta = {
-                "schema_version": LAYERS_SCHEMA_VERSION,
-                "kind": kind,
-                "tsunagari_geo_version": __version__,
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "layers": json.dumps(list(frames)),
-                "counts": json.dumps(counts),
-                "list_columns": json.dumps(list_columns),
-                "attribution": "\n".join(attribution),
-                **(extra_meta or {}),
-            }
-            pyogrio.write_dataframe(_key_values(meta, "key"), tmp, layer="metadata", driver="GPKG")
+            _write_layer_file(
+                tmp, frames, kind=kind, attribution=attribution, extra_meta=extra_meta
+            )
         return path
+
+    @classmethod
+    def write_layer_set(
+        cls,
+        public_location: Any,
+        public_frames: Mapping[str, pd.DataFrame],
+        planner_location: Any,
+        planner_frames: Mapping[str, pd.DataFrame],
+        *,
+        attribution: list[str],
+        public_meta: Mapping[str, str] | None = None,
+    ) -> Manifest:
+        public, planner = Path(public_location), Path(planner_location)
+        manifest_path = layers_manifest_path(public)
+        targets = (public, planner, manifest_path)
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(target)
+        # Both files and the manifest of their hashes are complete before the first rename;
+        # the manifest goes last, so a reader between two renames sees a mismatch and keeps
+        # the set it has (see tsunagari_geo.store.manifest).
+        with atomic_paths(targets) as (public_tmp, planner_tmp, manifest_tmp):
+            public_rows = _write_layer_file(
+                public_tmp,
+                public_frames,
+                kind="public",
+                attribution=attribution,
+                extra_meta=public_meta,
+            )
+            planner_rows = _write_layer_file(
+                planner_tmp, planner_frames, kind="planner", attribution=attribution
+            )
+            text = manifest_text(
+                manifest_path,
+                "layers",
+                {
+                    "public": (public, public_tmp, public_rows),
+                    "planner": (planner, planner_tmp, planner_rows),
+                },
+            )
+            manifest_tmp.write_text(text, encoding="utf-8")
+        return read_manifest(manifest_path, kind="layers")
+
+    @classmethod
+    def open_layer_set(cls, public_location: Any, planner_location: Any) -> PublishedSet:
+        public, planner = Path(public_location), Path(planner_location)
+        manifest = read_manifest(layers_manifest_path(public), kind="layers")
+        seen = {
+            "public": verify_file(manifest, "public", public),
+            "planner": verify_file(manifest, "planner", planner),
+        }
+        public_set = cls.open_layers(public, "public")
+        planner_set = cls.open_layers(planner, "planner")
+        # Hashed, then read: a build renaming a new file in between would mix two sets.
+        check_unchanged(public, seen["public"])
+        check_unchanged(planner, seen["planner"])
+        for role, layer_set in (("public", public_set), ("planner", planner_set)):
+            rows = {n: len(f) for n, f in layer_set.frames.items()}
+            if rows != manifest.members[role].rows:
+                raise StoreError(
+                    f"行数 {rows} がマニフェストの {manifest.members[role].rows} と違います",
+                    path=layer_set.path,
+                )
+        return PublishedSet(manifest=manifest, public=public_set, planner=planner_set)
 
     @classmethod
     def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
@@ -211,6 +303,8 @@ class GeoPackageStore(Store):
         meta = summary.meta
         try:
             layers = json.loads(meta.get("layers", "[]"))
+            expected = json.loads(meta.get("counts", "{}"))
+            list_columns: dict[str, list[str]] = json.loads(meta.get("list_columns", "{}"))
         except json.JSONDecodeError as exc:
             raise StoreError(f"layer file metadata is not valid: {exc}", path=path) from exc
         missing = [n for n in layers if n not in summary.counts]
@@ -225,14 +319,12 @@ class GeoPackageStore(Store):
             )
         if meta.get("kind") != kind:
             raise StoreError(f"expected a {kind} layer file, found {meta.get('kind')!r}", path=path)
-        expected = json.loads(meta.get("counts", "{}"))
         for name, n in counts.items():
             if expected.get(name) != n:
                 raise StoreError(
                     f"layer {name} has {n} rows but the build wrote {expected.get(name)}",
                     path=path,
                 )
-        list_columns: dict[str, list[str]] = json.loads(meta.get("list_columns", "{}"))
         frames = {}
         for name in layers:
             try:
@@ -240,7 +332,7 @@ class GeoPackageStore(Store):
             except Exception as exc:
                 raise StoreError(f"cannot read layer {name}: {exc}", path=path) from exc
             for column in list_columns.get(name, []):
-                frame[column] = [_decode_list(v) for v in frame[column]]
+                frame[column] = _decode_list_column(frame[column], path=path, layer=name)
             if not isinstance(frame, gpd.GeoDataFrame):
                 frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
                 frame = frame.set_crs(4326)
@@ -248,8 +340,67 @@ class GeoPackageStore(Store):
         return LayerSet(path=path, kind=kind, meta=meta, frames=frames)
 
 
+def _write_layer_file(
+    path: Path,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    kind: LayerKind,
+    attribution: list[str],
+    extra_meta: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Write ``frames`` and their metadata table into a new GeoPackage; return row counts."""
+    list_columns: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for name, frame in frames.items():
+        out = frame.copy()
+        lists = [c for c in out.columns if c != "geometry" and _is_list_column(out[c])]
+        for column in lists:
+            out[column] = [
+                json.dumps(list(v) if v is not None else [], ensure_ascii=False)
+                for v in out[column]
+            ]
+        list_columns[name] = lists
+        counts[name] = len(out)
+        if isinstance(out, gpd.GeoDataFrame) and out._geometry_column_name in out:
+            if out.crs is not None:
+                out = out.to_crs(4326)
+        else:
+            out = pd.DataFrame(out)  # an attribute table (suggestions, spread)
+        pyogrio.write_dataframe(out, path, layer=name, driver="GPKG")
+    meta = {
+        "schema_version": LAYERS_SCHEMA_VERSION,
+        "kind": kind,
+        "tsunagari_geo_version": __version__,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "layers": json.dumps(list(frames)),
+        "counts": json.dumps(counts),
+        "list_columns": json.dumps(list_columns),
+        "attribution": "\n".join(attribution),
+        **(extra_meta or {}),
+    }
+    pyogrio.write_dataframe(_key_values(meta, "key"), path, layer="metadata", driver="GPKG")
+    return counts
+
+
 def _key_values(items: Mapping[str, str], key: str) -> pd.DataFrame:
     return pd.DataFrame({key: list(items), "value": [str(v) for v in items.values()]})
+
+
+def _decode_list_column(series: pd.Series, *, path: Path, layer: str) -> list[list[str]]:
+    # A cell that is not JSON is a broken file: say where, instead of a traceback at start-up.
+    decoded = []
+    for row, value in enumerate(series, start=1):
+        try:
+            decoded.append(_decode_list(value))
+        except json.JSONDecodeError as exc:
+            raise StoreError(
+                f"layer {layer}: a list cell is not valid JSON ({exc.msg})",
+                path=path,
+                row=row,
+                column=str(series.name),
+                value=str(value)[:80],
+            ) from exc
+    return decoded
 
 
 def _decode_list(value: object) -> list[str]:
@@ -261,3 +412,31 @@ def _decode_list(value: object) -> list[str]:
 
 def _is_list_column(series: pd.Series) -> bool:
     return bool(series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any())
+
+
+def _pack_prefectures(towns: pd.DataFrame) -> pd.DataFrame:
+    """One row per prefecture: its towns as compressed columns (pref, towns, data).
+
+    272,000 towns as plain rows made the file six times larger and every start-up slower (the
+    integrity check reads the whole file); packed, a prefecture is one row read when the
+    geocoder first meets an address there.
+    """
+    rows = []
+    for pref, group in towns.groupby("pref", sort=False):
+        columns = {
+            c: [None if isinstance(v, float) and np.isnan(v) else v for v in group[c].tolist()]
+            for c in JAPAN_TOWN_COLUMNS
+            if c != "pref"
+        }
+        packed = zlib.compress(json.dumps(columns, ensure_ascii=False).encode("utf-8"), 6)
+        rows.append((str(pref), len(group), base64.b64encode(packed).decode("ascii")))
+    return pd.DataFrame(rows, columns=["pref", "towns", "data"])
+
+
+def _unpack_prefecture(pref: str, data: str) -> pd.DataFrame:
+    columns = json.loads(zlib.decompress(base64.b64decode(data)).decode("utf-8"))
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "pref", pref)
+    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
+    frame["lng"] = pd.to_numeric(frame["lng"], errors="coerce")
+    return frame[list(JAPAN_TOWN_COLUMNS)]

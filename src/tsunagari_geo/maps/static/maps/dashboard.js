@@ -34,6 +34,13 @@
     return String(p.parent_code || p.code);
   }
 
+  /** 「52位」, or 「52位（同順位 12）」 when other areas share the rank. */
+  function rankText(rank, ties) {
+    if (rank === null || rank === undefined || rank === '') return '—';
+    var n = ties[rank] || 1;
+    return fmt(rank) + '位' + (n > 1 ? '（同順位 ' + n + '）' : '');
+  }
+
   function truthy(v) {
     return v === true || v === 1 || v === 'true' || v === '1';
   }
@@ -47,7 +54,7 @@
     // Half steps let the whole prefecture fill a phone's narrow screen.
     map.options.zoomSnap = 0.5;
     map.fitBounds(cfg.bounds, { animate: false });
-    T.addAttribution(map, cfg.attribution);
+    T.addAttribution(map, cfg.corner_attribution);
     L.control.scale({ imperial: false }).addTo(map);
     T.watchBasemap(map);
     var legend = L.control({ position: 'bottomright' });
@@ -167,6 +174,12 @@
           return state.desc ? -r : r;
         });
       }
+      // How many areas share each rank, over all of them (not only the filtered rows).
+      var ties = {};
+      features.forEach(function (f) {
+        var r = f.properties.gap_rank;
+        if (r !== null && r !== undefined) ties[r] = (ties[r] || 0) + 1;
+      });
       var body = document.querySelector('#tg-table tbody');
       body.innerHTML = rows
         .map(function (p) {
@@ -178,6 +191,7 @@
               .map(function (c) {
                 if (c.key === 'name') return '<th scope="row"><a href="' + esc(page) + '">' + esc(p.name) + '</a></th>';
                 if (c.type === 'flag') return '<td class="tg-flag">' + (truthy(p[c.key]) ? '●' : '') + '</td>';
+                if (c.key === 'gap_rank') return '<td class="tg-num">' + esc(rankText(p[c.key], ties)) + '</td>';
                 return '<td class="tg-num">' + esc(fmt(p[c.key])) + '</td>';
               })
               .join('') +

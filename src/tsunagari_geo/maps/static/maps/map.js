@@ -27,16 +27,64 @@
       .join('、');
   }
 
+  // A 44 × 44 px touch target (WCAG 2.5.5) around a smaller drawn circle; the letter, not
+  // only the colour, tells the theme (vocab.theme_marks: one distinct letter per theme).
   function themeIcon(code, vocab) {
     var colour = vocab.theme_colours[code] || '#555';
-    var label = (vocab.themes[code] || '・').charAt(0);
+    var mark = vocab.theme_marks[code] || '・';
     return L.divIcon({
       className: 'tg-marker',
-      html: '<span style="background:' + colour + '">' + esc(label) + '</span>',
-      iconSize: [26, 26],
-      iconAnchor: [13, 13],
-      popupAnchor: [0, -12],
+      html: '<span style="background:' + colour + '">' + esc(mark) + '</span>',
+      iconSize: [44, 44],
+      iconAnchor: [22, 22],
+      popupAnchor: [0, -14],
     });
+  }
+
+  function clusterIcon(cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 'small' : n < 100 ? 'medium' : 'large';
+    return L.divIcon({
+      html: '<div><span>' + n + '</span></div>',
+      className: 'marker-cluster marker-cluster-' + size + ' tg-cluster',
+      iconSize: L.point(44, 44),
+    });
+  }
+
+  /** The legend of the markers: each theme's letter and colour, as a list (not only colour). */
+  function legendHtml(vocab) {
+    var items = Object.keys(vocab.themes).map(function (code) {
+      return (
+        '<li><span class="tg-marker-key" style="background:' + vocab.theme_colours[code] + '" aria-hidden="true">' +
+        esc(vocab.theme_marks[code]) + '</span>' + esc(vocab.theme_marks[code]) + ' ' + esc(vocab.themes[code]) + '</li>'
+      );
+    });
+    return (
+      '<p class="tg-meta">文字は活動の最初のテーマです（テーマで絞り込むとそのテーマの文字）。数字の丸はまとめて表示している活動の数です。</p>' +
+      '<ul>' + items.join('') + '</ul>'
+    );
+  }
+
+  /** Keep an open popup clear of the side panel and the map's controls (not only the map's
+   * edges, which is all Leaflet's autoPan knows about). */
+  function keepClear(map, popup) {
+    var box = popup.getElement().getBoundingClientRect();
+    var area = map.getContainer().getBoundingClientRect();
+    var left = area.left + 8;
+    var top = area.top + 8;
+    var right = area.right - 8;
+    var panel = document.getElementById('tg-panel');
+    var p = panel && !panel.classList.contains('tg-collapsed') ? panel.getBoundingClientRect() : null;
+    if (p && p.width && p.width < area.width / 2) left = Math.max(left, p.right + 8);
+    map.getContainer().querySelectorAll('.leaflet-top .leaflet-control').forEach(function (c) {
+      var r = c.getBoundingClientRect();
+      if (r.width && r.left < box.right && r.right > box.left) top = Math.max(top, r.bottom + 8);
+    });
+    var bottom = area.bottom - 8;
+    if (p && p.width >= area.width / 2) bottom = Math.min(bottom, p.top - 8); // a phone's bottom sheet
+    var dx = box.left < left ? box.left - left : box.right > right ? Math.min(box.right - right, box.left - left) : 0;
+    var dy = box.top < top ? box.top - top : box.bottom > bottom ? Math.min(box.bottom - bottom, box.top - top) : 0;
+    if (dx || dy) map.panBy([dx, dy], { animate: false });
   }
 
   function popupHtml(p, vocab) {
@@ -69,7 +117,12 @@
     var state = { theme: '', stage: '', format: '', muni: '' };
     var activities = [];
     var remote = [];
-    var cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50 });
+    var cluster = L.markerClusterGroup({
+      chunkedLoading: true,
+      showCoverageOnHover: false,
+      maxClusterRadius: 50,
+      iconCreateFunction: clusterIcon,
+    });
     var outlines = L.layerGroup().addTo(map);
     var consultationLayer = L.layerGroup();
     var practiceLayer = L.layerGroup();
@@ -85,9 +138,37 @@
     // end by putting this zoom back (seen in a browser test, one search in four).
     map.fitBounds(cfg.bounds, { animate: false });
     map.addLayer(cluster);
-    T.addAttribution(map, cfg.attribution);
+    T.addAttribution(map, cfg.corner_attribution);
     L.control.scale({ imperial: false }).addTo(map);
     T.watchBasemap(map);
+    var legend = L.control({ position: 'topright' });
+    legend.onAdd = function () {
+      var box = L.DomUtil.create('details', 'tg-map-legend tg-marker-legend');
+      box.id = 'tg-marker-legend';
+      box.innerHTML = '<summary>凡例（マーカーの文字と色）</summary>' + legendHtml(vocab);
+      // Open on a desktop; on a phone it would cover the map, so it starts folded.
+      box.open = !window.matchMedia('(max-width: 700px)').matches;
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    legend.addTo(map);
+    // Again after a zoom: a popup opened while the map was still zooming moves with it.
+    var openPopup = null;
+    map.on('popupopen', function (e) {
+      openPopup = e.popup;
+      keepClear(map, e.popup);
+      // And once laid out: the popup's height is final only after the next frame.
+      requestAnimationFrame(function () {
+        if (openPopup === e.popup) keepClear(map, e.popup);
+      });
+    });
+    map.on('popupclose', function () {
+      openPopup = null;
+    });
+    map.on('zoomend', function () {
+      if (openPopup) keepClear(map, openPopup);
+    });
 
     function matches(a) {
       var p = a.properties;
@@ -107,8 +188,20 @@
       return activities.filter(matches);
     }
 
+    // The marker shows the theme being filtered on, else the activity's first theme.
+    function markerTheme(p) {
+      return state.theme && list(p.themes).indexOf(state.theme) >= 0 ? state.theme : list(p.themes)[0];
+    }
+
     function redraw() {
       var shown = visible();
+      shown.forEach(function (a) {
+        var theme = markerTheme(a.properties);
+        if (a.theme !== theme) {
+          a.theme = theme;
+          a.marker.setIcon(themeIcon(theme, vocab));
+        }
+      });
       cluster.clearLayers();
       cluster.addLayers(
         shown.map(function (a) {
@@ -125,6 +218,7 @@
         .join('');
       document.body.dataset.markers = String(shown.length);
       if (origin) nearby(origin.lat, origin.lng, origin.label);
+      else drawList();
       return shown.length;
     }
     T.visibleCount = function () {
@@ -142,45 +236,111 @@
     bindFilter('tg-format', 'format');
     bindFilter('tg-muni', 'muni');
 
+    // One ranking for 近くの活動 and the list view: the shown activities, nearest first from
+    // the searched point, or by municipality and name before any search.
+    function ranked() {
+      var rows = visible().map(function (a) {
+        return { a: a, d: origin ? T.distance(origin.lat, origin.lng, a.lat, a.lng) : null };
+      });
+      if (origin) {
+        return rows.sort(function (x, y) {
+          return x.d - y.d;
+        });
+      }
+      return rows.sort(function (x, y) {
+        var mx = vocab.municipalities[x.a.properties.muni_code] || '';
+        var my = vocab.municipalities[y.a.properties.muni_code] || '';
+        return mx.localeCompare(my, 'ja') || String(x.a.properties.name).localeCompare(String(y.a.properties.name), 'ja');
+      });
+    }
+
+    function listItem(r, full) {
+      var p = r.a.properties;
+      var li = document.createElement('li');
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'tg-link';
+      button.textContent = p.name;
+      button.title = '地図で見る';
+      button.addEventListener('click', function () {
+        showMarker(r.a.marker);
+      });
+      var parts = [];
+      if (r.d !== null) parts.push('約' + (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0) + 'km');
+      if (full && vocab.municipalities[p.muni_code]) parts.push(vocab.municipalities[p.muni_code]);
+      parts.push(labels(p.themes, vocab.themes));
+      var meta = document.createElement('span');
+      meta.className = 'tg-meta';
+      meta.textContent = ' ' + parts.join('・');
+      li.appendChild(button);
+      li.appendChild(meta);
+      if (full) {
+        var more = document.createElement('details');
+        var summary = document.createElement('summary');
+        summary.textContent = '詳しく';
+        more.appendChild(summary);
+        // Filled when opened: hundreds of full entries would make every redraw slow.
+        more.addEventListener('toggle', function () {
+          if (more.open && more.children.length === 1) {
+            var body = document.createElement('div');
+            body.innerHTML = popupHtml(p, vocab);
+            more.appendChild(body);
+          }
+        });
+        li.appendChild(more);
+      }
+      return li;
+    }
+
+    /** The list view: every shown activity, in the order of 近くの活動. */
+    function drawList(rows) {
+      rows = rows || ranked();
+      var box = document.getElementById('tg-list');
+      box.replaceChildren.apply(
+        box,
+        rows.map(function (r) {
+          return listItem(r, true);
+        })
+      );
+      document.getElementById('tg-list-order').textContent = origin
+        ? origin.label + 'から近い順（直線距離）'
+        : '市町村順・名前順（住所で検索すると近い順）';
+    }
+
+    // The 市町村 filter applies to 近くの活動 too: said beside the list, never silently.
+    function scopeNote() {
+      return state.muni ? '（絞り込み中の' + vocab.municipalities[state.muni] + 'の活動だけ）' : '';
+    }
+
     function nearby(lat, lng, label) {
       origin = { lat: lat, lng: lng, label: label };
-      var ranked = visible()
-        .filter(function (a) {
-          return a.lat !== null;
-        })
-        .map(function (a) {
-          return { a: a, d: T.distance(lat, lng, a.lat, a.lng) };
-        })
-        .sort(function (x, y) {
-          return x.d - y.d;
-        })
-        .slice(0, 10);
+      var rows = ranked();
       var box = document.getElementById('tg-nearby');
-      box.innerHTML = '';
-      ranked.forEach(function (r) {
-        var li = document.createElement('li');
-        var button = document.createElement('button');
-        button.type = 'button';
-        button.className = 'tg-link';
-        button.textContent = r.a.properties.name;
-        button.addEventListener('click', function () {
-          showMarker(r.a.marker);
-        });
-        var km = (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0);
-        var meta = document.createElement('span');
-        meta.className = 'tg-meta';
-        meta.textContent = ' 約' + km + 'km・' + labels(r.a.properties.themes, vocab.themes);
-        li.appendChild(button);
-        li.appendChild(meta);
-        box.appendChild(li);
-      });
+      box.replaceChildren.apply(
+        box,
+        rows.slice(0, 10).map(function (r) {
+          return listItem(r, false);
+        })
+      );
       document.getElementById('tg-nearby-origin').textContent =
-        label + 'から近い順（直線距離）' + (ranked.length ? '' : ': 条件に合う活動がありません');
+        label + 'から近い順（直線距離）' + scopeNote() + (rows.length ? '' : ': 条件に合う活動がありません');
+      drawList(rows);
       var section = document.getElementById('tg-nearby-section');
       section.hidden = false;
       return section;
     }
     T.nearby = nearby;
+
+    /** A search that found nothing leaves no earlier point, marker or nearby list behind. */
+    function clearSearch() {
+      if (searchMarker) map.removeLayer(searchMarker);
+      searchMarker = null;
+      origin = null;
+      T.searchPoint = null;
+      document.getElementById('tg-nearby').replaceChildren();
+      document.getElementById('tg-nearby-section').hidden = true;
+      drawList();
+    }
 
     // Zoom until the marker leaves its cluster, then open its popup. zoomToShowLayer calls back
     // only after the map moves, so when the marker is already shown, or the map does not move
@@ -317,6 +477,7 @@
         if (search !== searches) return; // a newer search has started: this answer is stale
         if (hit) showSuggestions(hit.suggestions);
         if (!hit || hit.lat === undefined) {
+          clearSearch();
           status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
           return;
         }
@@ -390,12 +551,12 @@
         .map(function (f) {
           var p = f.properties || {};
           var c = f.geometry.coordinates;
-          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '' });
+          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '', alt: p.name || '' });
           marker.bindPopup(function () {
             return popupHtml(p, vocab);
-          }, { maxWidth: 320 });
+          }, { maxWidth: Math.min(320, window.innerWidth - 60), autoPan: false }); // keepClear pans
           marker.feature = f;
-          return { properties: p, lat: c[1], lng: c[0], marker: marker };
+          return { properties: p, lat: c[1], lng: c[0], marker: marker, theme: list(p.themes)[0] };
         });
       redraw();
       requestAnimationFrame(function () {
