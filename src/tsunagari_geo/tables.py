@@ -404,7 +404,7 @@ def neutralize_formula(value: Any) -> Any:
 
 
 def _may_be_formula(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(_FORMULA_START)
+    return isinstance(value, str) and neutralize_formula(value) is not value
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -768,7 +768,11 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
             # Only cells starting like a formula are looked at one by one (a whole job's output
             # has hundreds of thousands of cells, nearly none of them such).
             try:
-                risky = values.str.startswith(_FORMULA_START, na=False).astype(bool)
+                text = values.str
+                risky = (
+                    text.startswith(_FORMULA_START, na=False)
+                    | text.lstrip(_LEADING_BLANKS).str.startswith(_FORMULA_START, na=False)
+                ).astype(bool)
             except AttributeError:  # no text cell at all: .str refuses the column
                 risky = values.map(_may_be_formula).astype(bool)
             if risky.any():
