@@ -350,7 +350,7 @@ def test_pages_have_no_aa_violations_with_panels_open(
     page, log = _open_checked(browser, f"{server}{path}", PHONE if size == "phone" else DESKTOP)
     if path == "/map":
         _open_every_panel(page)
-        page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+        page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
         page.wait_for_selector(".leaflet-popup-content")
     assert axe_violations(page) == []
     assert log.errors == []
@@ -407,7 +407,7 @@ def test_markers_and_clusters_work_from_the_keyboard(browser: Any, server: str) 
     cluster.focus()
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => Tsunagari.map.getZoom() > {before}")
-    page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
     page.keyboard.press("Escape")
     marker = page.locator(".tg-marker[tabindex='0']").first
     marker.focus()
@@ -465,7 +465,7 @@ def test_popups_scale_bar_and_legend_stay_clear_of_the_controls(
 ) -> None:
     viewport = PHONE if size == "phone" else DESKTOP
     page, _ = _open_checked(browser, f"{server}/map", viewport)
-    page.evaluate("() => Tsunagari.showActivity('zz-town-1')")
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
     page.wait_for_selector(".leaflet-popup-content")
     page.wait_for_timeout(300)
     screenshot(page, f"map_popup_{size}")

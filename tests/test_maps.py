@@ -422,8 +422,11 @@ def test_theme_colours_keep_the_white_letter_readable() -> None:
 
 def test_municipality_page_keeps_every_life_stage_density(data: SiteData) -> None:
     labels = [label for label, _, _ in data.municipality_report("11201")["metrics"]]
-    assert "1万人あたり対面の活動数（妊産婦・乳幼児期）" in labels
-    assert "1万人あたり対面の活動数（子ども）" in labels
+    # Each density names its denominator after the stage (issue 13); the stage stays whole.
+    assert any(
+        label.startswith("1万人あたり対面の活動数（妊産婦・乳幼児期・分母") for label in labels
+    )
+    assert any(label.startswith("1万人あたり対面の活動数（子ども・分母") for label in labels)
     assert "町字到達率（1km以内・全体）" in labels
     assert not any(label.startswith("町字到達率（1km以内・子") for label in labels)
 

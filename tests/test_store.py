@@ -42,9 +42,10 @@ def test_a_path_opens_the_geopackage_backend(store_b: Path) -> None:
     assert open_store(f"file://{store_b}").meta["pref_name"] == "静岡県"
 
 
-def test_the_compatibility_name_is_the_geopackage_backend(store_path: Path) -> None:
-    assert Store is GeoPackageStore
-    assert open_store(store_path).meta["schema_version"] == STORE_SCHEMA_VERSION
+def test_a_path_opens_the_geopackage_backend_behind_the_interface(store_path: Path) -> None:
+    store = open_store(store_path)
+    assert isinstance(store, Store) and isinstance(store, GeoPackageStore)
+    assert store.meta["schema_version"] == STORE_SCHEMA_VERSION
 
 
 def test_a_postgis_url_says_the_backend_is_not_built_and_hides_credentials() -> None:

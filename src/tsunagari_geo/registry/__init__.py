@@ -190,4 +190,3 @@ def read_registry(municipalities_csv: str, mergers_csv: str, *, origin: str = ""
         for r in _rows(mergers_csv, f"{where}mergers.csv", ("former_code", "successor_code"))
     )
     return Registry(municipalities=tuple(munis), former=former, by_code=by_code)
-
