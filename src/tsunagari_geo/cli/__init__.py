@@ -18,7 +18,7 @@ from tsunagari_geo.errors import TsunagariError
 
 app = typer.Typer(
     name="tsunagari-geo",
-    help="つながり: 埼玉県 孤独・孤立対策官民連携プラットフォームの地理空間エンジン",
+    help="つながり: 孤独・孤立対策官民連携プラットフォームの地理空間エンジン（地域は取り込んだ参照データのもの）",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
