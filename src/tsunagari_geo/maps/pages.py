@@ -46,7 +46,7 @@ def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float,
 
 
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "5"
+ASSET_VERSION = "6"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
