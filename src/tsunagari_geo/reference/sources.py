@@ -211,12 +211,7 @@ def read_towns(
     files = [index_path]
     for muni in munis:
         path = source / region.sources.towns_dir / f"{muni}.json"
-        if not path.exists():
-            raise SourceError("town file listed in ja.json is missing", path=path, value=muni)
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SourceError(f"town file is not valid JSON: {exc}", path=path) from exc
+        rows = _town_file(path, muni)
         frame = pd.DataFrame(rows, columns=["town", "koaza", "lat", "lng"])
         frame.insert(0, "municipality", muni)
         # A town without a point is kept (new 町丁目 lack one); the importer imputes it.
@@ -231,6 +226,20 @@ def read_towns(
     towns = pd.concat(frames, ignore_index=True)
     towns["koaza"] = towns["koaza"].fillna("")
     return towns, files, list(munis)
+
+
+def _town_file(path: Path, muni: str) -> list[dict[str, object]]:
+    """The rows of one Geolonia town file that ``ja.json`` lists for ``muni``; SourceError
+    naming the file when it is missing or not JSON."""
+    if not path.exists():
+        raise SourceError("town file listed in ja.json is missing", path=path, value=muni)
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"town file is not valid JSON: {exc}", path=path) from exc
+    if not isinstance(rows, list):
+        raise SourceError("town file is not a list of towns", path=path, value=type(rows).__name__)
+    return rows
 
 
 # --- Census population ------------------------------------------------------------------------
@@ -311,12 +320,7 @@ def read_japan_towns(japan: Path, region: Region) -> tuple[pd.DataFrame, list[Pa
             continue
         for muni in munis:
             path = japan / JAPAN_TOWNS_DIR / pref / f"{muni}.json"
-            if not path.exists():
-                raise SourceError("town file listed in ja.json is missing", path=path, value=muni)
-            try:
-                rows = json.loads(path.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise SourceError(f"town file is not valid JSON: {exc}", path=path) from exc
+            rows = _town_file(path, muni)
             for n, row in enumerate(rows, start=1):
                 town = row.get("town") if isinstance(row, dict) else None
                 if not isinstance(town, str) or not town.strip():
