@@ -36,19 +36,6 @@ from tsunagari_geo.tables import write_table
 SEED = 20241
 FICTIONAL_SOURCE = "fictional sample (tsunagari-geo samples)"
 
-#: Denser than population alone: the south-east, where the platform's members cluster.
-DENSE = frozenset(
-    {f"111{i:02d}" for i in range(1, 11)}
-    | {"11203", "11222", "11221", "11223", "11224", "11234", "11237", "11243", "11214"}
-)
-#: Thinner: 秩父 and the north (児玉・大里・北部).
-THIN = frozenset(
-    {"11207", "11361", "11362", "11363", "11365", "11369", "11211", "11381", "11383"}
-    | {"11385", "11408", "11202", "11218", "11206", "11216", "11210"}
-)
-
-#: Small towns left without any in-person activity, as real gaps.
-EMPTY = frozenset({"11369", "11363", "11383", "11381", "11365", "11349", "11348"})
 
 _WORDS = (
     "ひだまり", "こもれび", "つむぎ", "わたげ", "ともしび", "みちくさ", "あおぞら", "えがお",
@@ -114,7 +101,8 @@ def generate_samples(
     units = store.units.sort_values("code").reset_index(drop=True)
     towns = store.towns.sort_values(["unit_code", "town"]).reset_index(drop=True)
     codes = units["code"].astype(str).to_numpy()
-    factor = np.array([2.2 if c in DENSE else 0.3 if c in THIN else 1.0 for c in codes])
+    dense, thin = region.sample_codes("dense"), region.sample_codes("thin")
+    factor = np.array([2.2 if c in dense else 0.3 if c in thin else 1.0 for c in codes])
     weight = units["pop_total"].to_numpy(dtype=float) ** 1.1 * factor
     weight /= weight.sum()
 
@@ -197,13 +185,14 @@ def _activities(
     org_muni = np.array([registry.by_code[b].muni_code if b else "" for b in org_base])
     towns_by_unit = {c: g for c, g in towns.groupby("unit_code")}
     n_remote = 12
-    # One activity in every municipality but the EMPTY ones first (a ward for a designated city), so
+    # One activity in every municipality but the region's empty ones first (a ward for a designated city), so
     # that most municipalities appear; the rest follows the weights.
     firsts: dict[str, str] = {}
     for code in rng.permutation(codes):
         firsts.setdefault(registry.by_code[str(code)].muni_code, str(code))
-    seeded = [u for m, u in sorted(firsts.items()) if m not in EMPTY]
-    weight = np.where(np.isin(codes, list(EMPTY)), 0.0, weight)
+    empty = region.sample_codes("empty")
+    seeded = [u for m, u in sorted(firsts.items()) if m not in empty]
+    weight = np.where(np.isin(codes, list(empty)), 0.0, weight)
     weight = weight / weight.sum()
     rows: list[dict[str, object]] = []
     for i in range(n):
@@ -286,20 +275,20 @@ def _address(rng: np.random.Generator, region: Region, unit: str, town: str) -> 
 def _consultations(region: Region) -> pd.DataFrame:
     """Fictional consultation windows (架空の相談窓口); phone numbers are not real numbers.
 
-    The local windows are placed in 埼玉県's municipalities; in another region, a window
-    none of whose places is in it serves the whole prefecture instead.
+    The local windows serve what the region's ``[samples.windows]`` names; a window it does
+    not name, or none of whose codes is in the region, serves the whole prefecture.
     """
     rows = [
         ("cw-01", "（架空）こころの電話相談", "架空の相談センター", "all_ages", "health_mind;loneliness", "phone", "毎日 9:00–21:00", "prefecture"),
         ("cw-02", "（架空）子育てLINE相談", "架空の子育て支援団体", "perinatal;children", "parenting;family", "sns_chat", "平日 17:00–22:00", "prefecture"),
         ("cw-03", "（架空）若者のチャット相談", "架空の若者支援ネット", "youth", "relationships;loneliness;work", "sns_chat;email", "火・金 18:00–23:00", "prefecture"),
-        ("cw-04", "（架空）くらしとお金の相談", "架空の生活支援センター", "working_age;elderly", "money_living;work", "phone;in_person", "平日 9:00–17:00", "11203"),
-        ("cw-05", "（架空）いじめ・不登校相談", "架空の教育相談室", "children", "bullying_school;family", "phone;online", "平日 10:00–18:00", "11100"),
+        ("cw-04", "（架空）くらしとお金の相談", "架空の生活支援センター", "working_age;elderly", "money_living;work", "phone;in_person", "平日 9:00–17:00", "local"),
+        ("cw-05", "（架空）いじめ・不登校相談", "架空の教育相談室", "children", "bullying_school;family", "phone;online", "平日 10:00–18:00", "local"),
         ("cw-06", "（架空）DV・虐待ホットライン", "架空の女性相談所", "all_ages", "dv_abuse;family", "phone", "24時間", "prefecture"),
-        ("cw-07", "（架空）高齢者よろず相談", "架空の地域包括支援センター", "elderly", "health_mind;family;loneliness", "phone;in_person", "平日 8:30–17:15", "11222"),
-        ("cw-08", "（架空）しごと・就労相談", "架空の就労支援センター", "youth;working_age", "work;money_living", "in_person;online", "月–土 10:00–19:00", "11221;11223;11224"),
+        ("cw-07", "（架空）高齢者よろず相談", "架空の地域包括支援センター", "elderly", "health_mind;family;loneliness", "phone;in_person", "平日 8:30–17:15", "local"),
+        ("cw-08", "（架空）しごと・就労相談", "架空の就労支援センター", "youth;working_age", "work;money_living", "in_person;online", "月–土 10:00–19:00", "local"),
         ("cw-09", "（架空）外国人のための生活相談", "架空の国際交流協会", "all_ages", "money_living;work;family", "phone;email", "平日 10:00–16:00", "prefecture"),
-        ("cw-10", "（架空）ひきこもり家族相談", "架空の家族会", "youth;working_age", "family;loneliness", "phone;in_person", "第2・第4土曜 13:00–16:00", "11207;11361;11362;11363;11365;11369"),
+        ("cw-10", "（架空）ひきこもり家族相談", "架空の家族会", "youth;working_age", "family;loneliness", "phone;in_person", "第2・第4土曜 13:00–16:00", "local"),
         ("cw-11", "（架空）性とジェンダーの相談", "架空の相談団体", "youth;working_age", "sexuality_gender;relationships", "sns_chat", "水 19:00–22:00", "prefecture"),
         ("cw-12", "（架空）犯罪被害者相談", "架空の支援センター", "all_ages", "crime_victim", "phone", "平日 10:00–16:00", "prefecture"),
     ]  # fmt: skip
@@ -311,9 +300,13 @@ def _consultations(region: Region) -> pd.DataFrame:
         ],
     )  # fmt: skip
     known = region.registry.by_code
+    wanted = [
+        region.sample_window_serves(i) if serves == "local" else serves
+        for i, serves in zip(frame["id"], frame["serves"], strict=True)
+    ]
     frame["serves"] = [
         ";".join(kept) if (kept := [c for c in serves.split(";") if c in known]) else "prefecture"
-        for serves in frame["serves"]
+        for serves in wanted
     ]
     frame["phone"] = [
         "" if "phone" not in c else f"000-0000-{i:04d}"

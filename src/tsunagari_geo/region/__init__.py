@@ -112,6 +112,10 @@ class Region:
     files: RegionFiles = field(repr=False)
     #: where the region was read from (a folder or a store), for messages.
     origin: str = ""
+    #: how the fictional sample generator spreads activities here (``[samples]``: ``dense``,
+    #: ``thin`` and ``empty`` unit codes, ``windows`` consultation id → codes it serves);
+    #: empty where region.toml has none (then population alone decides).
+    samples: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_files(cls, files: RegionFiles, *, origin: str) -> Region:
@@ -180,7 +184,20 @@ class Region:
             registry=registry,
             files=files,
             origin=origin,
+            samples=dict(data.get("samples", {})),
         )
+
+    def sample_codes(self, kind: str) -> frozenset[str]:
+        """Unit codes the sample generator makes ``dense``, ``thin`` or ``empty`` here."""
+        value = self.samples.get(kind, [])
+        return frozenset(str(c) for c in value) if isinstance(value, list) else frozenset()
+
+    def sample_window_serves(self, window_id: str) -> str:
+        """What fictional consultation window ``window_id`` serves here (codes ``a;b``), or
+        ``prefecture`` where region.toml places it nowhere."""
+        windows = self.samples.get("windows", {})
+        value = windows.get(window_id) if isinstance(windows, dict) else None
+        return str(value) if value else "prefecture"
 
     # --- facts derived from the registry ------------------------------------------------------
 
