@@ -414,8 +414,8 @@ def plan_cmd(
     console.print(
         f"{metres:g} m 以内に対面の場所がない住民: {plan.unreached:,} 人（小地域の人口 "
         f"{plan.population:,} 人の {plan.unreached / max(plan.population, 1):.1%}）。"
-        f"候補 {plan.candidates:,} か所から {len(plan.choices)} か所を選びました"
-        f"（{plan.seconds:.1f} 秒）",
+        f"候補 {plan.candidates:,} か所（ほかの候補に含まれない {plan.offered:,} か所）から"
+        f"{len(plan.choices)} か所を選びました（{plan.seconds:.1f} 秒）",
         highlight=False,
     )
     for r in plan.choices.itertuples():
