@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 
 from tsunagari_geo.activities.taxonomy import Taxonomies
 from tsunagari_geo.analysis.distance import metric_xy
+from tsunagari_geo.analysis.inputs import Areas, prepare_activities
 from tsunagari_geo.analysis.people_reach import (
     nearest_distances,
     small_area_xy,
@@ -42,7 +43,9 @@ from tsunagari_geo.analysis.people_reach import (
 )
 from tsunagari_geo.analysis.reach import inperson_venues
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.reference.locator import muni_codes_of, store_locator
 from tsunagari_geo.settings import STORE_CRS
+from tsunagari_geo.store import Store
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,40 @@ class Plan:
     offered: int
     radius_m: float
     seconds: float
+
+
+def plan_from_store(
+    activities: pd.DataFrame,
+    store: Store,
+    tax: Taxonomies,
+    *,
+    new: int,
+    radius_m: float = 1000.0,
+    group: str = "",
+    candidates: pd.DataFrame | None = None,
+) -> Plan:
+    """:func:`plan_new_places` over the store's small areas for activity records (as
+    :func:`tsunagari_geo.analysis.coverage.compute_coverage` takes them: ``lat``/``lng`` or
+    point geometry, ``unit_code``/``muni_code`` where placed). The command and the build both
+    plan through here. Raises InputError when the store has no census small areas.
+    """
+    if store.small_areas is None:
+        raise InputError(
+            "ストアに国勢調査の小地域がありません。`tsunagari-geo data import` をやり直してください",
+            path=store.location,
+        )
+    areas = Areas(
+        units=store.units,
+        municipalities=store.municipalities,
+        towns=store.towns,
+        to_muni=muni_codes_of(store.units),
+        locator=store_locator(store),
+        metric_crs=store.region.metric_crs,
+    )
+    return plan_new_places(
+        prepare_activities(activities, areas, tax), store.small_areas, tax,
+        store.region.metric_crs, new=new, radius_m=radius_m, group=group, candidates=candidates,
+    )  # fmt: skip
 
 
 def plan_new_places(

@@ -360,16 +360,10 @@ def plan_cmd(
     解きます。計画担当者向けの出力です（活動の位置は出力しません）。
     """
     from tsunagari_geo.activities.taxonomy import load_taxonomies
-    from tsunagari_geo.analysis.inputs import Areas, prepare_activities
-    from tsunagari_geo.analysis.plan import plan_new_places
+    from tsunagari_geo.analysis.plan import plan_from_store
     from tsunagari_geo.reference.locator import muni_codes_of, store_locator
 
     ref = _store(store)
-    if ref.small_areas is None:
-        raise InputError(
-            "ストアに国勢調査の小地域がありません。`tsunagari-geo data import` をやり直してください",
-            path=ref.location,
-        )
     tax = load_taxonomies()
     if theme and life_stage:
         raise InputError(
@@ -392,24 +386,15 @@ def plan_cmd(
     acts = read_activities(activities, vocabulary=Vocabulary.for_region(ref.region))
     records = acts.records
     _geocode_missing(records, ref)
-    areas = Areas(
-        units=ref.units,
-        municipalities=ref.municipalities,
-        towns=ref.towns,
-        to_muni=muni_codes_of(ref.units),
-        locator=store_locator(ref),
-        metric_crs=ref.region.metric_crs,
-    )
-    prepared = prepare_activities(records, areas, tax)
     cand = _read_candidates(candidates) if candidates is not None else None
     if cand is not None:
-        located = unit_codes_at(areas.locator, cand["lng"], cand["lat"])
+        located = unit_codes_at(store_locator(ref), cand["lng"], cand["lat"])
+        to_muni = muni_codes_of(ref.units)
         cand["unit_code"] = located
-        cand["muni_code"] = [areas.to_muni.get(u, "") for u in located]
-    plan = plan_new_places(
-        prepared, ref.small_areas, tax, ref.region.metric_crs,
-        new=new, radius_m=metres, group=group, candidates=cand,
-    )  # fmt: skip
+        cand["muni_code"] = [to_muni.get(u, "") for u in located]
+    plan = plan_from_store(
+        records, ref, tax, new=new, radius_m=metres, group=group, candidates=cand
+    )
     names = ref.region.registry.by_code
     console.print(
         f"{metres:g} m 以内に対面の場所がない住民: {plan.unreached:,} 人（小地域の人口 "

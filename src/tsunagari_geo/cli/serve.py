@@ -40,8 +40,15 @@ def build(
         Path, typer.Option(help="計画担当者用レイヤーの GeoPackage")
     ] = DEFAULT_PLANNER_LAYERS,
     scheme: Annotated[str, typer.Option(help="階級区分の方法（mapclassify）")] = "quantiles",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="重み・閾値・計画の設定（既定: 同梱の coverage.toml）。レイヤーに記録します"
+        ),
+    ] = None,
 ) -> None:
     """入力表をジオコーディング・結合・充足状況の計算にかけ、公開レイヤーを書き出します。"""
+    from tsunagari_geo.analysis.config import load_coverage_config
     from tsunagari_geo.layers.build import BuildInputs, build_layers
     from tsunagari_geo.store import open_store
     from tsunagari_geo.store.manifest import layers_manifest_path
@@ -61,6 +68,7 @@ def build(
             out=out,
             planner_out=planner_out,
             scheme=scheme,
+            config=load_coverage_config(config),
         )
     for validation in report.validation:
         console.print(validation.summary(), highlight=False)
