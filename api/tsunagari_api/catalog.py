@@ -190,6 +190,18 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         },
     ),
     CollectionSpec(
+        id="small_areas",
+        title="小地域の人口と住民到達率（国勢調査2020年）",
+        description="{pref_name}の国勢調査の小地域（町丁・字等）ごとに、代表点（点）と人口・"
+        "世帯数、最寄りの対面の活動までの距離、住民到達率、2SFCA アクセス指標。"
+        "{small_area_notes}",
+        source=PUBLIC,
+        layer="small_areas",
+        id_column="key_code",
+        filters={"muni_code": "_codes"},
+        vocabulary={"muni_code": "muni_codes"},
+    ),
+    CollectionSpec(
         id="good_practices",
         title="好事例",
         description="{good_practices_title}。市町村が分かるものはその代表点に置きます。",
@@ -221,6 +233,7 @@ def region_texts(region: Region) -> dict[str, str]:
         "good_practices_title": region.titles["good_practices"],
         "wards": wards or f"{region.pref_name}の市町村（政令指定都市なし）",
         "field_notes": field_notes(),
+        "small_area_notes": small_area_notes(),
     }
 
 
@@ -243,6 +256,20 @@ def field_notes() -> str:
         "アクセス指標（住民1万人あたり）。single_household_share（単独世帯／一般世帯）、"
         "older_alone_share（65歳以上の単独世帯／65歳以上人口）、children_share、foreign_share"
         "は0〜1、need_score と need_gap_score は0〜100（式と重みは coverage.toml）。"
+    )
+
+
+def small_area_notes() -> str:
+    """What each field of the small-area collection means (from the analysis' own list), with
+    its denominator and year, and why a small area's figures may be published."""
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+
+    fields = "、".join(f"{name}: {text}" for name, text in SMALL_AREA_FIELDS.items())
+    return (
+        f"項目: {fields}。人口・世帯数は令和2年（2020年）国勢調査の小地域集計（e-Stat）。"
+        "距離・到達率・2SFCA は地図に公開している活動の場所だけから計算します（非公開・"
+        "非表示の活動は数えません）。人口の少ない小地域では到達率（0 か 1）から最寄りの"
+        "公開の活動の位置がある程度わかりますが、それは公開済みの活動一覧と同じ公開情報です。"
     )
 
 
