@@ -65,7 +65,7 @@ from tsunagari_geo.layers.privacy import (
 )
 from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
 from tsunagari_geo.layers.published import write_layer_set
-from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION, SMALL_AREA_ATTRIBUTION
 from tsunagari_geo.resources import SAMPLES_DIR
 from tsunagari_geo.store import Store
 
@@ -361,6 +361,8 @@ def build_layers(
     if cons is not None:
         public_frames["consultations"] = cons
     attribution = list(REFERENCE_ATTRIBUTION)
+    if store.small_areas is not None:
+        attribution.append(SMALL_AREA_ATTRIBUTION)
     planner_frames: dict[str, pd.DataFrame] = {
         "activities": _dates_as_text(_with_public_ids(planner_activities(located), opaque)),
         # The full figures (every activity counted) stay in the planners' file.
