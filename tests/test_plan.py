@@ -221,3 +221,38 @@ def test_coverage_plan_refuses_a_radius_it_cannot_read(tmp_path: Path) -> None:
               "--store", str(tmp_path / "none.gpkg")],
     )  # fmt: skip
     assert result.exit_code != 0
+
+
+def test_coverage_plan_takes_its_defaults_from_the_settings(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import tsunagari_geo.cli.analysis  # noqa: F401
+    from reference_helpers import make_census_source, mini_census_region
+    from tsunagari_geo.cli import app
+    from tsunagari_geo.reference.importer import import_reference
+    from tsunagari_geo.resources import COVERAGE_TOML
+
+    store = tmp_path / "store.gpkg"
+    import_reference(
+        make_census_source(tmp_path / "src"), store, region=mini_census_region(tmp_path / "r")
+    )
+    activities = tmp_path / "activities.csv"
+    activities.write_text(
+        "id,organization_id,name,themes,life_stages,format,lat,lng,serves,location_privacy,published\n"
+        "a1,o1,居場所,ibasho,all_ages,in_person,35.95,139.50,,exact,true\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "coverage.toml"
+    config.write_text(
+        COVERAGE_TOML.read_text(encoding="utf-8").replace("new = 5", "new = 1")
+        .replace("radius_m = 1000.0", "radius_m = 500.0"),
+        encoding="utf-8",
+    )  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["coverage", "plan", "--activities", str(activities), "--store", str(store),
+         "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "500 m 以内に対面の場所がない住民: 4,000 人" in result.output
+    assert "1 か所を選びました" in result.output and "  2. " not in result.output

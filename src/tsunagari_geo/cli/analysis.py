@@ -337,14 +337,22 @@ def _read_candidates(path: Path) -> pd.DataFrame:
 @coverage_app.command("plan")
 def plan_cmd(
     activities: Annotated[Path, typer.Option("--activities", help="活動の表 (CSV, XLSX, GeoJSON)")],
-    new: Annotated[int, typer.Option("--new", help="新しく置く場所の数")] = 5,
+    new: Annotated[
+        int | None,
+        typer.Option("--new", help="新しく置く場所の数（既定: coverage.toml の [plan] new）"),
+    ] = None,
     theme: Annotated[
         str | None, typer.Option("--theme", help="このテーマの活動だけで考える")
     ] = None,
     life_stage: Annotated[
         str | None, typer.Option("--life-stage", help="このライフステージの活動だけで考える")
     ] = None,
-    radius: Annotated[str, typer.Option("--radius", help="届く距離（500m、1km、2km …）")] = "1km",
+    radius: Annotated[
+        str | None,
+        typer.Option(
+            "--radius", help="届く距離（500m、1km、2km …。既定: coverage.toml の [plan] radius_m）"
+        ),
+    ] = None,
     candidates: Annotated[
         Path | None,
         typer.Option("--candidates", help="候補の場所の表（name, lat, lng: 公民館など）"),
@@ -353,6 +361,9 @@ def plan_cmd(
         Path | None, typer.Option("--out", help="結果の出力先 (CSV, GeoJSON, GPKG)")
     ] = None,
     store: StoreOption = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="設定（既定: 同梱の coverage.toml）")
+    ] = None,
 ) -> None:
     """新しい対面の場所をどこに置くと、いま近くに場所のない住民に最も多く届くかを示します。
 
@@ -382,7 +393,9 @@ def plan_cmd(
                 "ライフステージが分かりません", column="--life-stage", value=life_stage
             )
         group = f"_{code}"
-    metres = _radius_m(radius)
+    plan_settings = load_coverage_config(config).plan
+    metres = _radius_m(radius) if radius is not None else plan_settings.radius_m
+    new = new if new is not None else plan_settings.new
     acts = read_activities(activities, vocabulary=Vocabulary.for_region(ref.region))
     records = acts.records
     _geocode_missing(records, ref)
