@@ -535,6 +535,7 @@ def test_dashboard_small_area_map_draws_every_populated_small_area_accessibly(
     populated = int((layers.frames["small_areas"]["population"] > 0).sum())
     assert page.evaluate("() => document.body.dataset.smallAreaPoints") == str(populated)
     assert page.is_visible("#tg-small-area-legend")
+    screenshot(page, f"dashboard_small_areas_{size}")
     assert "国勢調査2020年 小地域人口" in page.inner_text(".tg-small-areas")
     assert axe_violations(page) == []
     assert log.errors == [] and log.csp == []
@@ -552,6 +553,7 @@ def test_dashboard_shows_the_plan_where_planners_tables_are_on(
     assert f"新たに {int(first['newly_reached']):,}人" in title
     assert page.locator("#tg-plan-table tbody tr").count() == 5
     _show_small_areas(page)
+    screenshot(page, "dashboard_plan")
     assert axe_violations(page) == []
     assert log.errors == []
     phone, _ = _open_checked(browser, f"{planner_server}/dashboard", PHONE_360)
