@@ -112,13 +112,18 @@
       if (corner) corner.innerHTML = html;
     }
 
+    // The choropleth fades while the small areas are shown, so their two colours read apart.
+    function fillOpacity() {
+      return state.smallAreas ? 0.25 : 0.85;
+    }
+
     function drawMap(features) {
       var m = currentMetric();
       shapes.clearLayers();
       L.geoJSON({ type: 'FeatureCollection', features: features }, {
         style: function (f) {
           var v = m ? Number(f.properties[m.column]) : NaN;
-          return { color: '#333', weight: 1, fillColor: m ? colour(v, m) : '#ddd', fillOpacity: 0.85, className: 'tg-area' };
+          return { color: '#333', weight: 1, fillColor: m ? colour(v, m) : '#ddd', fillOpacity: fillOpacity(), className: 'tg-area' };
         },
         onEachFeature: function (f, layer) {
           var p = f.properties;
@@ -254,7 +259,10 @@
     // 小地域（国勢調査2020年）: 1km以内に対面の活動があるか。5,979 の円は canvas に描く。
     var smallAreas = null;
     function drawSmallAreas(features) {
-      var renderer = L.canvas({ padding: 0.2 });
+      // Their own pane above the choropleth (overlayPane 400), under the plan's markers.
+      var pane = map.createPane('tg-small-areas');
+      pane.style.zIndex = 450;
+      var renderer = L.canvas({ padding: 0.2, pane: 'tg-small-areas' });
       smallAreas = L.layerGroup();
       features.forEach(function (f) {
         var p = f.properties;
@@ -278,6 +286,8 @@
     var toggle = document.getElementById('tg-small-area-toggle');
     if (toggle && cfg.small_areas) {
       toggle.addEventListener('change', function () {
+        state.smallAreas = toggle.checked;
+        shapes.setStyle({ fillOpacity: fillOpacity() });
         if (!toggle.checked) {
           if (smallAreas) map.removeLayer(smallAreas);
           document.body.dataset.smallAreas = 'hidden';
