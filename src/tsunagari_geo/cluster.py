@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -54,6 +55,8 @@ def dask_client(
     """
     from distributed import Client, LocalCluster
 
+    # Dask logs every worker's start and stop at INFO; the secretariat reads warnings only.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler in (None, "", LOCAL):
         if workers < 1:
             raise InputError("ワーカー数は 1 以上です", column="--workers", value=workers)
@@ -63,6 +66,7 @@ def dask_client(
                 threads_per_worker=1,
                 processes=processes,
                 dashboard_address=None,
+                silence_logs=logging.WARNING,
                 # The job's rows stay on the client; a worker holds one chunk at a time.
                 memory_limit=0,
             ) as cluster,
