@@ -242,7 +242,7 @@ def join_points_on_dask(
             parts = dd.from_pandas(frame, npartitions=partitions, sort=False)
         joined = parts.map_partitions(_join_partition, **job, meta=meta)
         out = client.compute(joined, sync=True)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def _join_partition(
