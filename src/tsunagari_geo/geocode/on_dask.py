@@ -55,7 +55,7 @@ class DaskRunner:
 
     @property
     def load_seconds(self) -> float:
-        """The longest dictionary load among the workers that loaded one for this job."""
+        """The longest dictionary load among the workers that read this job's chunks."""
         return self._load_seconds
 
     def __call__(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[int, list[list[str]]]]:
@@ -98,26 +98,22 @@ _LOCK = threading.Lock()
 _KEEP_READERS = 4
 
 
-def _worker_reader(
-    location: str, imported_at: str, rules_token: str, rules: RowRules
-) -> tuple[RowReader, float]:
-    """This process's reader for a job, and the seconds its dictionary took to load the first
-    time (0 when it was already loaded). One Geocoder per store import per process; one
-    reader (its rows read alike kept across chunks) per job."""
+def _worker_reader(location: str, imported_at: str, rules_token: str, rules: RowRules) -> RowReader:
+    """This process's reader for a job. One Geocoder per store import per process (a worker
+    serving a second job keeps it); one reader (its rows read alike kept across chunks) per
+    job."""
     with _LOCK:
-        load_seconds = 0.0
         geocoder = _GEOCODERS.get((location, imported_at))
         if geocoder is None:
             geocoder = Geocoder.from_store(worker_store(location, imported_at))
             _GEOCODERS[(location, imported_at)] = geocoder
-            load_seconds = geocoder.load_seconds
         key = (location, imported_at, rules_token)
         reader = _READERS.get(key)
         if reader is None:
             if len(_READERS) >= _KEEP_READERS:
                 _READERS.clear()
             reader = _READERS[key] = RowReader(geocoder, rules)
-        return reader, load_seconds
+        return reader
 
 
 def _read_chunk(
@@ -129,6 +125,7 @@ def _read_chunk(
     addresses: list[tuple[str, str]],
     ids: list[str],
 ) -> tuple[int, list[list[str]], float]:
-    """One task on a worker: chunk ``k``'s cells."""
-    reader, load_seconds = _worker_reader(location, imported_at, rules_token, rules)
-    return k, reader.read_chunk(addresses, ids), load_seconds
+    """One task on a worker: chunk ``k``'s cells, and how long this worker's dictionary took
+    to load (as the single process reports its own, loaded before the job)."""
+    reader = _worker_reader(location, imported_at, rules_token, rules)
+    return k, reader.read_chunk(addresses, ids), reader.geocoder.load_seconds
