@@ -310,3 +310,28 @@ def test_the_partitioned_join_names_a_missing_column_before_any_task(
 ) -> None:
     with pytest.raises(InputError, match="'x'"):
         join_points_on_dask(pd.DataFrame({"lng": [1.0]}), store, client, lon_column="x")
+
+
+def test_an_override_a_worker_cannot_place_names_the_file_row_and_value(
+    tmp_path: Path, store: Store, client: Client
+) -> None:
+    src = tmp_path / "in.csv"
+    pd.DataFrame([{"id": "1", "住所": "川越市元町1-3-1"}]).to_csv(src, index=False)
+    overrides = tmp_path / "overrides.csv"
+    pd.DataFrame([{"id": "1", "town": "存在しない町"}]).to_csv(overrides, index=False)
+    with pytest.raises(InputError, match="上書きの町名") as err:
+        geocode_table(src, tmp_path / "o.csv", store=store, client=client, id_column="id",
+                      overrides=overrides)  # fmt: skip
+    assert (err.value.path, err.value.row, err.value.value) == (str(overrides), 2, "存在しない町")
+
+
+def test_the_geocode_command_imports_no_dask_unless_asked() -> None:
+    code = (
+        "import sys; from tsunagari_geo.cli import _register; _register(['geocode', 'x']); "
+        "import tsunagari_geo.geocode.batch; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -13,6 +13,12 @@ and ``OUTPUT.failures.csv`` are written as one set (both complete before either 
 the output last), then the journal is removed: the pair is complete when the journal is gone.
 Temporaries a killed run left beside them are removed by the next run.
 
+Where the chunks are read is the :class:`ChunkRunner`'s business: here, one after the other
+(:class:`LocalRunner`), or on the workers of a Dask cluster (``client=``, ``--dask``:
+:class:`tsunagari_geo.geocode.on_dask.DaskRunner`). Both read rows with :class:`RowReader`,
+and the journal, the order and the writing stay in :class:`BatchJob`, so the bytes are the
+same either way and either resumes the other's journal.
+
 Statuses are the geocoder's, plus ``overridden`` for a row an overrides file decided (its
 ``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
 The failures file starts with ``row``, the spreadsheet row number of the input (header = 1).

@@ -4,7 +4,8 @@ The client does everything :class:`~tsunagari_geo.geocode.batch.BatchJob` does: 
 input, keeps the journal, assembles the rows in input order and writes the output and the
 failures file through the same writer. Only the reading of chunks moves: each chunk missing
 from the journal (the partition is the journal's chunk, so a killed run resumes from the same
-files, with or without Dask) is one task carrying its rows' addresses and ids. A worker
+files, with or without Dask) travels in a task carrying its rows' addresses and ids (a
+few consecutive chunks per task, :data:`TASK_ROWS` rows at least). A worker
 process opens the store at the job's location itself and builds its
 :class:`~tsunagari_geo.geocode.core.Geocoder` once (:func:`_worker_reader`), so no task
 carries the dictionary; the overrides are sent to every worker once. The cells are those of
@@ -30,8 +31,27 @@ if TYPE_CHECKING:
 
     from tsunagari_geo.store import Store
 
-#: Tasks in flight per worker thread: one running, one queued so a worker never waits.
-IN_FLIGHT_PER_THREAD = 2
+#: Tasks in flight per worker thread: one running, the others queued so a worker never waits
+#: for the round trip to the client (a few hundred ms on a busy machine).
+IN_FLIGHT_PER_THREAD = 3
+#: Rows per task at least: consecutive journal chunks travel together, so a small
+#: ``--chunk-size`` (a fine-grained journal) does not cost a round trip per chunk.
+TASK_ROWS = 10_000
+
+
+def _batches(tasks: Iterable[ChunkTask], rows: int) -> Iterator[list[ChunkTask]]:
+    """Consecutive chunks grouped until they hold ``rows`` rows (a gap in the numbers, left
+    by a resumed journal, starts a new group)."""
+    batch: list[ChunkTask] = []
+    size = 0
+    for task in tasks:
+        if batch and (size >= rows or task[0] != batch[-1][0] + 1):
+            yield batch
+            batch, size = [], 0
+        batch.append(task)
+        size += len(task[1])
+    if batch:
+        yield batch
 
 
 class DaskRunner:
@@ -61,18 +81,17 @@ class DaskRunner:
     def __call__(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[int, list[list[str]]]]:
         from distributed import as_completed
 
-        pending = iter(tasks)
+        pending = _batches(tasks, TASK_ROWS)
         threads = sum(self.client.nthreads().values()) or 1
         rules = self.client.scatter(self.rules, broadcast=True, hash=False)
         running = as_completed()
 
         def submit_next() -> bool:
-            task = next(pending, None)
-            if task is None:
+            batch = next(pending, None)
+            if batch is None:
                 return False
-            k, addresses, ids = task
             job = (self.location, self.imported_at, self.rules_token, rules)
-            running.add(self.client.submit(_read_chunk, *job, k, addresses, ids, pure=False))
+            running.add(self.client.submit(_read_chunks, *job, batch, pure=False))
             return True
 
         for _ in range(threads * IN_FLIGHT_PER_THREAD):
@@ -80,10 +99,10 @@ class DaskRunner:
                 break
         try:
             for future in running:
-                k, rows, load_seconds = future.result()
+                done, load_seconds = future.result()
                 self._load_seconds = max(self._load_seconds, load_seconds)
                 submit_next()
-                yield k, rows
+                yield from done
         finally:
             # An error (or an interrupted client) leaves nothing running on the cluster.
             left: list[Future[Any]] = [f for f in running.futures if not f.done()]
@@ -116,16 +135,11 @@ def _worker_reader(location: str, imported_at: str, rules_token: str, rules: Row
         return reader
 
 
-def _read_chunk(
-    location: str,
-    imported_at: str,
-    rules_token: str,
-    rules: RowRules,
-    k: int,
-    addresses: list[tuple[str, str]],
-    ids: list[str],
-) -> tuple[int, list[list[str]], float]:
-    """One task on a worker: chunk ``k``'s cells, and how long this worker's dictionary took
-    to load (as the single process reports its own, loaded before the job)."""
+def _read_chunks(
+    location: str, imported_at: str, rules_token: str, rules: RowRules, batch: list[ChunkTask]
+) -> tuple[list[tuple[int, list[list[str]]]], float]:
+    """One task on a worker: each chunk's number and cells, and how long this worker's
+    dictionary took to load (as the single process reports its own, loaded before the job)."""
     reader = _worker_reader(location, imported_at, rules_token, rules)
-    return k, reader.read_chunk(addresses, ids), reader.geocoder.load_seconds
+    done = [(k, reader.read_chunk(addresses, ids)) for k, addresses, ids in batch]
+    return done, reader.geocoder.load_seconds
