@@ -187,8 +187,9 @@ def join_points(
     check[missing] = "no_point"
 
     out = frame.copy()
-    for name, values in zip(JOIN_COLUMNS, (unit_code, muni_code, check), strict=True):
-        out[name] = values
+    out["unit_code"] = unit_code
+    out["muni_code_by_point"] = muni_code
+    out["join_check"] = check
     return out
 
 
