@@ -23,7 +23,7 @@ from tsunagari_geo.activities.readers import (
 from tsunagari_geo.analysis.config import load_coverage_config
 from tsunagari_geo.analysis.join import join_points
 from tsunagari_geo.analysis.placement import placed_point
-from tsunagari_geo.cli import app
+from tsunagari_geo.cli import DaskOption, WorkersOption, app
 from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
@@ -62,14 +62,27 @@ def join_cmd(
     lon_column: Annotated[str | None, typer.Option("--lon-column", help="経度の列")] = None,
     lat_column: Annotated[str | None, typer.Option("--lat-column", help="緯度の列")] = None,
     store: StoreOption = None,
+    dask: DaskOption = None,
+    workers: WorkersOption = 2,
 ) -> None:
     """各行の座標から区域（72）と市町村（63）を判定し、unit_code・muni_code_by_point・join_check を加えます。
 
     行は一行も落としません。ジオコーダーの unit_code（なければ muni_code）と食い違う行、県外の点は
-    join_check で示します。
+    join_check で示します。--dask で Dask のクラスタで分割して判定します（結果は同じです）。
     """
     frame = read_table(input_path)
-    joined = join_points(frame, _store(store).units, lon_column=lon_column, lat_column=lat_column)
+    reference = _store(store)
+    if dask is None:
+        joined = join_points(frame, reference.units, lon_column=lon_column, lat_column=lat_column)
+    else:
+        from tsunagari_geo.analysis.join import join_points_on_dask
+        from tsunagari_geo.cluster import dask_client, describe
+
+        with dask_client(dask, workers=workers) as client:
+            console.print(describe(client), highlight=False)
+            joined = join_points_on_dask(
+                frame, reference, client, lon_column=lon_column, lat_column=lat_column
+            )
     write_table(joined, out)
     counts = Counter(joined["join_check"])
     summary = "、".join(f"{_CHECK_LABELS[k]} {counts[k]:,}" for k in _CHECK_LABELS if counts[k])
