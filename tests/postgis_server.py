@@ -72,7 +72,14 @@ def _cluster_user() -> str | None:
         pwd.getpwnam(CLUSTER_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", CLUSTER_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                CLUSTER_USER,
+            ],
             check=True,
         )
     return CLUSTER_USER

@@ -117,9 +117,7 @@ def manifest_text(
             "size": written.stat().st_size,
             "rows": dict(rows),
         }
-    version = hashlib.sha256(
-        "\n".join(f"{r} {d['sha256']}" for r, d in sorted(described.items())).encode()
-    ).hexdigest()[:16]
+    version = set_version({r: str(d["sha256"]) for r, d in described.items()})
     document = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "kind": kind,
@@ -129,6 +127,14 @@ def manifest_text(
         "meta": dict(meta or {}),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def set_version(digests: Mapping[str, str]) -> str:
+    """A set's version from its members' digests (role → SHA-256): equal for identical
+    members, different when any byte (or, in a database, any row) differs."""
+    return hashlib.sha256(
+        "\n".join(f"{role} {digest}" for role, digest in sorted(digests.items())).encode()
+    ).hexdigest()[:16]
 
 
 def read_manifest(path: Path, *, kind: str) -> Manifest:
