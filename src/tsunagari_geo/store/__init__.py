@@ -14,6 +14,7 @@
 
 from tsunagari_geo.store.backends import (
     backend_for,
+    has_layer_set,
     is_database,
     open_layer_set,
     open_layers,
@@ -46,6 +47,7 @@ __all__ = [
     "ReferenceData",
     "Store",
     "backend_for",
+    "has_layer_set",
     "is_database",
     "open_layer_set",
     "open_layers",

@@ -74,6 +74,13 @@ def published_locations(
     return (public or DEFAULT_LAYERS, planner or DEFAULT_PLANNER_LAYERS)
 
 
+def has_layer_set(public_location: str | Path, planner_location: str | Path) -> bool:
+    """Whether a layer set (or part of one) is at these locations; False: not built yet."""
+    return backend_for(public_location).has_layer_set(
+        _local(public_location), _local(planner_location)
+    )
+
+
 def watch_published(location: str | Path, *, interval: float) -> Iterator[str] | None:
     """The versions of the layer set at ``location`` as they are published (see
     :meth:`Store.watch_published`), None when its backend has no such notice."""

@@ -291,6 +291,12 @@ class Store(ABC):
         """
 
     @classmethod
+    @abstractmethod
+    def has_layer_set(cls, public_location: Any, planner_location: Any) -> bool:
+        """Whether anything of a layer set is at these locations (a build ran, or was killed
+        midway): False means "not built yet", which a service may report instead of failing."""
+
+    @classmethod
     def watch_published(cls, location: Any, *, interval: float) -> Iterator[str] | None:
         """The current layer set's version now and whenever a build may have published one,
         for a server that shares the store with others; None when the backend has no such

@@ -295,6 +295,12 @@ class GeoPackageStore(Store):
         return PublishedSet(manifest=manifest, public=public_set, planner=planner_set)
 
     @classmethod
+    def has_layer_set(cls, public_location: Any, planner_location: Any) -> bool:
+        public = Path(public_location)
+        members = (public, Path(planner_location), layers_manifest_path(public))
+        return any(p.exists() for p in members)
+
+    @classmethod
     def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
         path = Path(location)
         summary = inspect_geopackage(

@@ -729,6 +729,10 @@ class PostgisStore(Store):
         )
 
     @classmethod
+    def has_layer_set(cls, public_location: Any, planner_location: Any) -> bool:
+        return current_version(public_location) is not None
+
+    @classmethod
     def watch_published(cls, location: Any, *, interval: float) -> Iterator[str]:
         return watch_published(location, interval=interval)
 
