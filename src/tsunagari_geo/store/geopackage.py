@@ -21,7 +21,6 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from tsunagari_geo.store.base import (
 from tsunagari_geo.store.checks import inspect_geopackage
 from tsunagari_geo.store.manifest import (
     Manifest,
+    build_time,
     check_unchanged,
     layers_manifest_path,
     manifest_text,
@@ -377,7 +377,7 @@ def _write_layer_file(
         "schema_version": LAYERS_SCHEMA_VERSION,
         "kind": kind,
         "tsunagari_geo_version": __version__,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "built_at": build_time(),
         "layers": json.dumps(list(frames)),
         "counts": json.dumps(counts),
         "list_columns": json.dumps(list_columns),

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -64,7 +64,13 @@ from tsunagari_geo.store.base import (
     ReferenceData,
     Store,
 )
-from tsunagari_geo.store.manifest import MANIFEST_SCHEMA_VERSION, Manifest, Member, set_version
+from tsunagari_geo.store.manifest import (
+    MANIFEST_SCHEMA_VERSION,
+    Manifest,
+    Member,
+    build_time,
+    set_version,
+)
 
 logger = logging.getLogger("tsunagari_geo.store")
 
@@ -115,6 +121,9 @@ def pool(location: Any) -> ConnectionPool:
         if found is not None:
             return found
         try:
+            # One direct connection first: a wrong host or user fails in seconds, not after
+            # the pool's wait.
+            psycopg.connect(url, connect_timeout=10).close()
             created = ConnectionPool(
                 url, min_size=1, max_size=8, open=True, timeout=30, name="tsunagari"
             )
@@ -646,7 +655,7 @@ class PostgisStore(Store):
         extra: Mapping[str, Mapping[str, str]],
         attribution: list[str],
     ) -> Manifest:
-        built_at = datetime.now(UTC).isoformat(timespec="seconds")
+        built_at = build_time()
         metas = {}
         for role, frames in roles.items():
             metas[role] = {
