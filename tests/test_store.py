@@ -165,9 +165,9 @@ def test_layers_round_trip_through_the_interface(tmp_path: Path) -> None:
         open_layers(path, "planner")
 
 
-def test_layers_at_a_postgis_url_are_refused_like_the_store(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="not built yet"):
-        open_layers("postgresql://db.example/layers", "public")
+def test_layers_at_an_unreachable_database_are_refused_like_the_store() -> None:
+    with pytest.raises(StoreError, match="データベースに接続できません"):
+        open_layers("postgresql://127.0.0.1:1/layers", "public")
 
 
 def test_a_postgis_url_read_as_a_path_is_still_recognised() -> None:
