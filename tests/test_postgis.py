@@ -25,19 +25,13 @@ import pandas as pd
 import psycopg
 import pytest
 
-from postgis_server import PostgisServer
+from postgis_server import PostgisServer, copy_reference
 from server_helpers import BIN, free_port, serve_command, serve_env, serving
 from test_layers_fixtures import PUBLIC_ID_KEY, TOKEN, build_deployment, write_inputs
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.build import build_layers
-from tsunagari_geo.store import (
-    ReferenceData,
-    Store,
-    backend_for,
-    open_layer_set,
-    open_store,
-)
+from tsunagari_geo.store import Store, open_layer_set, open_store
 from tsunagari_geo.store.postgis import PostgisStore, migrate, migrations, pool
 
 #: The requests both backends must answer with the same bytes: the collections, a bbox, paging,
@@ -80,22 +74,6 @@ def _reproducible_builds() -> Iterator[None]:
         os.environ.pop("SOURCE_DATE_EPOCH", None)
     else:
         os.environ["SOURCE_DATE_EPOCH"] = before
-
-
-def copy_reference(store: Store, location: str) -> None:
-    """Write ``store``'s reference data to ``location`` (as an import would have)."""
-    meta = {k: v for k, v in store.meta.items() if k != "schema_version"}
-    data = ReferenceData(
-        region=store.region,
-        units=store.units,
-        municipalities=store.municipalities,
-        towns=store.towns,
-        sources=store.sources,
-        japan_municipalities=store.japan_municipalities,
-        metadata=meta,
-        small_areas=store.small_areas,
-    )
-    backend_for(location).write_reference(location, data)
 
 
 def build_into(url: str, inputs_dir: Path, *, drop_activities: int = 0) -> str:
