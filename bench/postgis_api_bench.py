@@ -44,7 +44,6 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from api_bench import BIN, _free_port, _wait, bboxes_of, load, make_activities  # noqa: E402
 from postgis_server import PostgisServer, copy_reference, unavailable_reason  # noqa: E402
-
 from tsunagari_geo.layers.build import BuildInputs, build_layers  # noqa: E402
 from tsunagari_geo.settings import get_settings  # noqa: E402
 from tsunagari_geo.store import open_layer_set, open_store, write_layer_set  # noqa: E402
@@ -101,7 +100,9 @@ def main() -> None:
     try:
         import tipg  # noqa: F401
     except ImportError:
-        raise SystemExit("tipg is not installed: .venv/bin/pip install -r requirements-bench.lock")
+        raise SystemExit(
+            "tipg is not installed: .venv/bin/pip install -r requirements-bench.lock"
+        ) from None
 
     source = open_store(get_settings().store.resolve())
     with PostgisServer.started() as server:
@@ -149,15 +150,30 @@ def main() -> None:
             "TIPG_MAX_FEATURES_PER_QUERY": "10000",
         }
         ours = subprocess.Popen(
-            [str(BIN / "tsunagari-geo"), "serve", "--port", str(ours_port), "--log-level", "warning"],
+            [
+                str(BIN / "tsunagari-geo"),
+                "serve",
+                "--port",
+                str(ours_port),
+                "--log-level",
+                "warning",
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=folder,
         )
         peer = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tipg.main:app", "--port", str(peer_port),
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tipg.main:app",
+                "--port",
+                str(peer_port),
+                "--log-level",
+                "warning",
+            ],
             env=peer_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
