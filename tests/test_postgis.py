@@ -27,7 +27,7 @@ import pytest
 
 from postgis_server import PostgisServer, copy_reference
 from server_helpers import BIN, free_port, serve_command, serve_env, serving
-from test_layers_fixtures import PUBLIC_ID_KEY, TOKEN, build_deployment, write_inputs
+from test_layers_fixtures import PUBLIC_ID_KEY, TOKEN, Built, build_deployment, write_inputs
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.build import build_layers
@@ -116,8 +116,14 @@ def pg_url(
 
 
 @pytest.fixture(scope="module")
-def gpkg_server(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    built = build_deployment(tmp_path_factory.mktemp("gpkg_contract"), store_path)
+def gpkg_built(store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The same build in GeoPackage files."""
+    return build_deployment(tmp_path_factory.mktemp("gpkg_contract"), store_path)
+
+
+@pytest.fixture(scope="module")
+def gpkg_server(gpkg_built: Built) -> Iterator[str]:
+    built = gpkg_built
     port = free_port()
     with serving(
         serve_command(port), f"http://127.0.0.1:{port}/healthz", serve_env(built.settings)
@@ -152,11 +158,8 @@ def test_reference_data_round_trips_as_the_geopackage_reads_it(pg_url: str, stor
     assert pg.info()["population"] == store.info()["population"]
 
 
-def test_layer_sets_round_trip_as_the_geopackage_reads_them(
-    pg_url: str, store_path: Path, tmp_path: Path
-) -> None:
-    built = build_deployment(tmp_path, store_path)
-    gpkg = open_layer_set(built.settings.layers, built.settings.planner_layers)
+def test_layer_sets_round_trip_as_the_geopackage_reads_them(pg_url: str, gpkg_built: Built) -> None:
+    gpkg = open_layer_set(gpkg_built.settings.layers, gpkg_built.settings.planner_layers)
     pg = open_layer_set(pg_url, pg_url)
     for role in ("public", "planner"):
         a, b = getattr(gpkg, role).frames, getattr(pg, role).frames
@@ -196,6 +199,51 @@ def test_a_bbox_query_uses_the_gist_index(pg_url: str) -> None:
     frame = published.public.frames["activities"]
     inside = frame.cx[139.5:139.7, 35.8:36.0].index.to_numpy()
     assert table.in_boxes([(139.5, 35.8, 139.7, 36.0)]).tolist() == sorted(inside.tolist())
+
+
+KILLED_BUILD = """
+import os, signal, sys
+import geopandas as gpd
+import shapely
+from tsunagari_geo.store import write_layer_set
+
+class Dies:
+    calls = 0
+    def __str__(self):
+        Dies.calls += 1
+        if Dies.calls == 50:  # midway through the second layer, the first one already sent
+            os.kill(os.getpid(), signal.SIGKILL)
+        return "x"
+
+first = gpd.GeoDataFrame({"id": [str(i) for i in range(500)]},
+                         geometry=[shapely.Point(139.6, 35.9)] * 500, crs=4326)
+second = gpd.GeoDataFrame({"id": [Dies() for _ in range(500)]},
+                          geometry=[shapely.Point(139.6, 35.9)] * 500, crs=4326)
+url = sys.argv[1]
+write_layer_set(url, {"activities": first, "units": second}, url, {}, attribution=[])
+"""
+
+
+def test_a_build_killed_midway_leaves_the_old_set_current(pg_url: str, tmp_path: Path) -> None:
+    before = open_layer_set(pg_url, pg_url)
+    with psycopg.connect(pg_url) as conn:
+        (sets_before,) = conn.execute("SELECT count(*) FROM tsunagari_sets").fetchone()  # type: ignore[misc]
+    script = tmp_path / "killed_build.py"
+    script.write_text(KILLED_BUILD, encoding="utf-8")
+    done = subprocess.run(
+        [str(BIN / "python"), str(script), pg_url], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == -9, done.stderr[-2000:]
+    after = open_layer_set(pg_url, pg_url)
+    assert after.version == before.version
+    assert len(after.public.frames["activities"]) == len(before.public.frames["activities"])
+    with psycopg.connect(pg_url) as conn:
+        (sets_after,) = conn.execute("SELECT count(*) FROM tsunagari_sets").fetchone()  # type: ignore[misc]
+        (orphans,) = conn.execute(
+            "SELECT count(*) FROM tsunagari_features f WHERE NOT EXISTS "
+            "(SELECT 1 FROM tsunagari_sets s WHERE s.id = f.set_id)"
+        ).fetchone()  # type: ignore[misc]
+    assert (sets_after, orphans) == (sets_before, 0)
 
 
 def test_errors_never_show_the_password(postgis_server: PostgisServer) -> None:
