@@ -24,6 +24,7 @@ import pandas as pd
 from tsunagari_api.providers import FrameProvider, PostgisProvider, Provider
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
@@ -581,9 +582,13 @@ class DataHolder:
                         require_layers=self.current.public is not None,
                     )
                 logger.info("followed a publication: layers %s", self.current.layers_version)
-            except Exception:
+            except StoreError as exc:
+                # The set does not check: refused until another one is published.
                 refused = version
-                logger.exception("layer set %s was published but does not check here", version)
+                logger.warning("layer set %s was published but is refused: %s", version, exc)
+            except Exception:
+                # Anything else (the database restarting, …) is tried again at the next look.
+                logger.exception("could not load layer set %s; trying again", version)
 
     def _follow(self, settings: ApiSettings) -> None:
         try:
