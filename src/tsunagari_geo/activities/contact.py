@@ -89,7 +89,9 @@ _FIXED_GROUPS = (
     ("090", 11, (3, 4, 4)),
 )
 _ELEVEN_DIGIT_PREFIXES = ("050", "060", "070", "080", "090", "0800")
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _LINE = re.compile(r"^https://(?:line\.me|lin\.ee|page\.line\.me|liff\.line\.me)/\S+$")
 _PHONE_EXAMPLE = "（例: 048-555-0123、0120-000-123、#7119）"
 
@@ -149,8 +151,7 @@ def check_line_url(value: str) -> str:
     text = nfkc(str(value)).strip()
     if not _LINE.match(text):
         raise ValueError(
-            "LINE のリンクは https://line.me/… か https://lin.ee/… で書いてください: "
-            f"{value!r}"
+            f"LINE のリンクは https://line.me/… か https://lin.ee/… で書いてください: {value!r}"
         )
     return text
 

@@ -376,7 +376,9 @@ def _contact_and_time(rng: np.random.Generator, acts: pd.DataFrame) -> pd.DataFr
         out["name_en"].append(f"{_NAMES_EN[lead]} (sample)" if english else None)
         out["description_en"].append("Fictional sample data." if english else None)
         out["name_easy"].append(f"{_NAMES_EASY[lead]}（れい）" if easy else None)
-        out["description_easy"].append("これは ほんとうには ない れいの データです。" if easy else None)
+        out["description_easy"].append(
+            "これは ほんとうには ない れいの データです。" if easy else None
+        )
     for key, values in out.items():
         acts[key] = pd.Series(values, index=acts.index, dtype=object)
     return acts

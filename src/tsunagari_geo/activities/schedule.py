@@ -53,7 +53,9 @@ def normalise_rrule(text: str) -> str:
     """
     cell = nfkc(text).strip()
     parts = [p for p in re.split(r"\s+", cell) if p]
-    lines = [p if re.match(r"(?i)^(RRULE|DTSTART|EXDATE|RDATE)[:;]", p) else f"RRULE:{p}" for p in parts]
+    lines = [
+        p if re.match(r"(?i)^(RRULE|DTSTART|EXDATE|RDATE)[:;]", p) else f"RRULE:{p}" for p in parts
+    ]
     joined = "\n".join(lines)
     try:
         _parse(joined)
@@ -134,9 +136,7 @@ def age_mask(frame: pd.DataFrame, age: int) -> np.ndarray:
     """Which rows of ``frame`` accept someone aged ``age`` (``minimum_age``/``maximum_age``)."""
     low = frame["minimum_age"] if "minimum_age" in frame.columns else [None] * len(frame)
     high = frame["maximum_age"] if "maximum_age" in frame.columns else [None] * len(frame)
-    return np.array(
-        [accepts_age(a, b, age) for a, b in zip(low, high, strict=True)], dtype=bool
-    )
+    return np.array([accepts_age(a, b, age) for a, b in zip(low, high, strict=True)], dtype=bool)
 
 
 def open_days(
@@ -164,4 +164,3 @@ def _text(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-

@@ -133,7 +133,9 @@ def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoData
     if "phone" in frame.columns:
         # The windows' contacts are public (the portal lists them): each number gets its link.
         at = frame.columns.get_loc("phone") + 1
-        frame.insert(at, "phone_uri", [tel_uri(p if isinstance(p, str) else None) for p in frame["phone"]])
+        frame.insert(
+            at, "phone_uri", [tel_uri(p if isinstance(p, str) else None) for p in frame["phone"]]
+        )
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
