@@ -122,7 +122,7 @@ def _age(value: object) -> int | None:
         return None
     if isinstance(value, str):
         return int(value) if value.strip() else None
-    return int(value)  # type: ignore[call-overload,no-any-return]
+    return int(value)  # type: ignore[call-overload]
 
 
 def open_on_mask(frame: pd.DataFrame, day: date) -> np.ndarray:
