@@ -23,6 +23,7 @@ from tsunagari_api.providers import BBox, SortKey
 from tsunagari_api.security import token_matches
 from tsunagari_api.settings import ApiSettings
 from tsunagari_api.temporal import Interval, parse_datetime
+from tsunagari_geo.activities.schedule import check_day
 
 
 def get_dataset(request: Request) -> Dataset:
@@ -122,13 +123,17 @@ def parse_open_on(text: str | None) -> dt.date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise ValueError(value)
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidParameter(
             "open_on は日付を YYYY-MM-DD（例: 2026-12-05）で指定してください",
             parameter="open_on",
             value=text,
         ) from None
+    try:
+        return check_day(day)
+    except ValueError as exc:
+        raise InvalidParameter(f"open_on は{exc}", parameter="open_on", value=text) from None
 
 
 def availability_query(
@@ -136,8 +141,8 @@ def availability_query(
         str | None,
         Query(
             description="Keep activities whose schedule (RFC 5545 rrule) has an occurrence on "
-            "this day (YYYY-MM-DD, a calendar day in Japan). Activities with no rrule never "
-            "match.",
+            "this day (YYYY-MM-DD, a calendar day in Japan, 2000-01-01 to 2099-12-31). "
+            "Activities with no rrule never match.",
             examples=["2026-12-05"],
             max_length=20,
         ),

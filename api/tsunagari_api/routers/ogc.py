@@ -245,11 +245,9 @@ def _calendar_start(text: str | None) -> dt.date:
         return today()
     try:
         day = parse_open_on(text)
-    except InvalidParameter:
+    except InvalidParameter as exc:
         raise InvalidParameter(
-            "start は日付を YYYY-MM-DD（例: 2026-12-01）で指定してください",
-            parameter="start",
-            value=text,
+            exc.detail.replace("open_on", "start"), parameter="start", value=text
         ) from None
     assert day is not None
     return day

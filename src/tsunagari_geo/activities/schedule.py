@@ -42,6 +42,10 @@ from tsunagari_geo.text import JST, nfkc
 
 #: Where a rule without ``DTSTART`` starts: the first day of fiscal 2024 (a Monday).
 DEFAULT_DTSTART = datetime(2024, 4, 1)
+#: The days a schedule may be asked about. A rule is walked from its start to the day asked,
+#: so an unbounded day (year 9999) would cost millions of steps per rule.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 
@@ -66,7 +70,8 @@ def normalise_rrule(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> rrule | rruleset:
-    rule = rrulestr(text, dtstart=DEFAULT_DTSTART, forceset=True, ignoretz=True)
+    # cache=True: the occurrences walked for one day are kept for the next question.
+    rule = rrulestr(text, dtstart=DEFAULT_DTSTART, forceset=True, ignoretz=True, cache=True)
     assert isinstance(rule, rruleset)
     return rule
 
@@ -86,11 +91,27 @@ def parse_time(value: str) -> str:
     return f"{int(m[1]):02d}:{m[2]}"
 
 
+def check_day(day: date) -> date:
+    """``day`` when a schedule may be asked about it (:data:`FIRST_DAY`–:data:`LAST_DAY`).
+
+    Raises:
+        ValueError: a day outside that range (named in the message).
+    """
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"{FIRST_DAY.isoformat()} から {LAST_DAY.isoformat()} までの日付にしてください: "
+            f"{day.isoformat()}"
+        )
+    return day
+
+
 def open_dates(rule: str | None, start: date, days: int) -> list[date]:
     """The days in ``[start, start + days)`` on which ``rule`` has an occurrence (JST days).
 
-    An empty rule is never open (its schedule is only text).
+    An empty rule is never open (its schedule is only text). Days after :data:`LAST_DAY`
+    are never open.
     """
+    days = min(days, (LAST_DAY - start).days + 1)
     if not rule or days <= 0:
         return []
     parsed = _parse(normalise_rrule(rule))
@@ -129,7 +150,10 @@ def open_on_mask(frame: pd.DataFrame, day: date) -> np.ndarray:
     """Which rows of ``frame`` (with an ``rrule`` column) are open on ``day``."""
     if "rrule" not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    return np.array([is_open_on(_text(r), day) for r in frame["rrule"]], dtype=bool)
+    rules = [_text(r) for r in frame["rrule"]]
+    # Thousands of activities share a few dozen rules (毎週土曜, 第2土曜 …): each is read once.
+    answers = {r: is_open_on(r, day) for r in set(rules) if r}
+    return np.array([answers.get(r, False) if r else False for r in rules], dtype=bool)
 
 
 def age_mask(frame: pd.DataFrame, age: int) -> np.ndarray:
@@ -149,11 +173,14 @@ def open_days(
     whose rule has no day in the window is absent; its popup then shows its text only.
     """
     out: dict[str, list[int]] = {}
+    answers: dict[str, list[int]] = {}
     for record in records:
         rule = _text(record.get("rrule"))
         if not rule:
             continue
-        offsets = [(d - start).days for d in open_dates(rule, start, days)]
+        if rule not in answers:
+            answers[rule] = [(d - start).days for d in open_dates(rule, start, days)]
+        offsets = answers[rule]
         if offsets:
             out[str(record[id_column])] = offsets
     return {"start": start.isoformat(), "days": days, "open": out}
