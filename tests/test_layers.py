@@ -121,6 +121,25 @@ def test_public_view_keeps_schedule_ages_and_languages(public: LayerSet) -> None
     assert record["languages"] == ["ja", "ne"]
 
 
+def test_chat_and_phone_consultation_windows_carry_their_line_link_and_tel_link(
+    public: LayerSet,
+) -> None:
+    windows = public.frames["consultations"]
+    chat = windows[windows["channels"].map(lambda c: "sns_chat" in c)]
+    assert len(chat) and chat["line_url"].str.startswith("https://line.me/").all()
+    phone = windows[windows["channels"].map(lambda c: "phone" in c)]
+    expected = "tel:" + phone["phone"].str.replace("-", "", regex=False)
+    assert len(phone) and (phone["phone_uri"] == expected).all()
+
+
+def test_members_own_english_and_easy_japanese_names_reach_the_public_view(
+    public: LayerSet,
+) -> None:
+    activities = public.frames["activities"]
+    assert activities["name_en"].notna().sum() > 10
+    assert activities["name_easy"].notna().sum() > 10
+
+
 def test_sample_hidden_and_unpublished_rows_are_all_dropped(built: Built, public: LayerSet) -> None:
     report = built.report.privacy
     assert report is not None
