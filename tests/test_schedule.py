@@ -74,6 +74,19 @@ def test_a_cell_that_is_no_rule_is_refused_naming_it(text: str) -> None:
         normalise_rrule(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("FREQ=MINUTELY", "DAILY"),
+        ("FREQ=HOURLY;BYDAY=MO", "DAILY"),
+        ("DTSTART:18000101 FREQ=DAILY", "DTSTART"),
+    ],
+)
+def test_rules_that_would_walk_without_end_are_refused(text: str, word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        normalise_rrule(text)
+
+
 def test_days_outside_the_schedule_range_are_refused() -> None:
     assert check_day(date(2026, 12, 1)) == date(2026, 12, 1)
     with pytest.raises(ValueError, match="2099-12-31"):

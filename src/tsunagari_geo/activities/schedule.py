@@ -61,6 +61,17 @@ def normalise_rrule(text: str) -> str:
         p if re.match(r"(?i)^(RRULE|DTSTART|EXDATE|RDATE)[:;]", p) else f"RRULE:{p}" for p in parts
     ]
     joined = "\n".join(lines)
+    # Activities meet on days: a rule repeating every hour, minute or second would also cost
+    # tens of thousands of steps for every day asked about.
+    if re.search(r"(?i)FREQ=(HOURLY|MINUTELY|SECONDLY)", joined):
+        raise ValueError(
+            f"繰り返しは DAILY・WEEKLY・MONTHLY・YEARLY のどれかにしてください: {text!r}"
+        )
+    start = re.search(r"(?i)DTSTART[:;][^\n]*?(\d{4})(\d{2})(\d{2})", joined)
+    if start and not FIRST_DAY.year <= int(start[1]) <= LAST_DAY.year:
+        raise ValueError(
+            f"DTSTART は {FIRST_DAY.year}年から{LAST_DAY.year}年までの日付にしてください: {text!r}"
+        )
     try:
         _parse(joined)
     except (ValueError, TypeError, OverflowError) as exc:
