@@ -8,11 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 
 from test_layers_fixtures import (
     PUBLIC_ID_KEY,
+    PUBLIC_PHONE,
+    SECRET_CONTACT,
+    SECRET_PHONE,
     SECRET_POINTS,
     TOWN_POINT,
     Built,
@@ -142,6 +146,58 @@ def test_public_view_drops_hidden_and_unpublished_rows(public: LayerSet) -> None
 def test_public_view_keeps_no_private_column(public: LayerSet) -> None:
     columns = set(public.frames["activities"].columns)
     assert not columns & {"lat", "lng", "location_privacy", "published", "geo_lat", "geo_lng"}
+
+
+def test_a_contact_is_public_only_where_its_member_made_it_public(
+    public: LayerSet, planner: LayerSet
+) -> None:
+    withheld = _activity(public, public_id_of("zz-town-1"))
+    for column in ("phone", "email", "line_url", "phone_uri"):
+        assert pd.isna(withheld[column]), column
+    assert "contact_public" not in public.frames["activities"].columns
+    kept = planner.frames["activities"].set_index("id").loc["zz-town-1"]
+    assert kept["phone"] == SECRET_PHONE
+    assert kept["email"] == f"{SECRET_CONTACT}@example.jp"
+    shown = _activity(public, public_id_of("zz-muni-1"))
+    assert shown["phone"] == PUBLIC_PHONE
+    assert shown["phone_uri"] == "tel:" + PUBLIC_PHONE.replace("-", "")
+
+
+def test_sample_contacts_marked_not_public_never_reach_the_public_view(
+    public: LayerSet, planner: LayerSet
+) -> None:
+    everyone = planner.frames["activities"]
+    private = everyone[(everyone["contact_public"] != True) & everyone["phone"].notna()]  # noqa: E712
+    assert len(private) > 10  # the samples exercise it
+    published = set(public.frames["activities"]["phone"].dropna())
+    assert published and not published & set(private["phone"])
+
+
+def test_public_view_keeps_schedule_ages_and_languages(public: LayerSet) -> None:
+    record = _activity(public, public_id_of("zz-muni-1"))
+    assert record["rrule"] == "FREQ=MONTHLY;BYDAY=2SA"
+    assert (record["opens_at"], record["closes_at"]) == ("10:00", "12:00")
+    assert (record["minimum_age"], record["maximum_age"]) == (13, 18)
+    assert record["languages"] == ["ja", "ne"]
+
+
+def test_chat_and_phone_consultation_windows_carry_their_line_link_and_tel_link(
+    public: LayerSet,
+) -> None:
+    windows = public.frames["consultations"]
+    chat = windows[windows["channels"].map(lambda c: "sns_chat" in c)]
+    assert len(chat) and chat["line_url"].str.startswith("https://line.me/").all()
+    phone = windows[windows["channels"].map(lambda c: "phone" in c)]
+    expected = "tel:" + phone["phone"].str.replace("-", "", regex=False)
+    assert len(phone) and (phone["phone_uri"] == expected).all()
+
+
+def test_members_own_english_and_easy_japanese_names_reach_the_public_view(
+    public: LayerSet,
+) -> None:
+    activities = public.frames["activities"]
+    assert activities["name_en"].notna().sum() > 10
+    assert activities["name_easy"].notna().sum() > 10
 
 
 def test_sample_hidden_and_unpublished_rows_are_all_dropped(built: Built, public: LayerSet) -> None:

@@ -21,8 +21,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from tsunagari_api.providers import FrameProvider, PostgisProvider, Provider
+from tsunagari_api.providers import Condition, FrameProvider, PostgisProvider, Provider
 from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.activities.contact import LANGUAGES
+from tsunagari_geo.activities.schedule import age_mask, open_on_mask
 from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import Geocoder
@@ -68,6 +70,9 @@ class CollectionSpec:
     store_fallback: str | None = None
     #: The property the ``datetime`` parameter filters on (None: no temporal property).
     temporal: str | None = None
+    #: Parameters answered by a rule over the rows rather than by a column's values
+    #: (``open_on``, ``age``): parameter → the function giving the rows that match.
+    conditions: Mapping[str, Condition] = field(default_factory=dict)
 
     def for_region(self, region: Region) -> CollectionSpec:
         """This spec with its title and description worded for ``region``."""
@@ -88,6 +93,7 @@ ACTIVITY_FILTERS = {
     "format": "format",
     "muni_code": "_codes",
     "kind": "organization_kind",
+    "language": "languages",
 }
 ACTIVITY_VOCABULARY: dict[str, str | tuple[str, ...]] = {
     "theme": "themes",
@@ -95,7 +101,10 @@ ACTIVITY_VOCABULARY: dict[str, str | tuple[str, ...]] = {
     "format": _FORMATS,
     "muni_code": "muni_codes",
     "kind": _ORG_KINDS,
+    "language": tuple(LANGUAGES),
 }
+#: When an activity is open and whom it accepts: the schedule module's rules.
+ACTIVITY_CONDITIONS: dict[str, Condition] = {"open_on": open_on_mask, "age": age_mask}
 
 COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
@@ -142,6 +151,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         filters=ACTIVITY_FILTERS,
         vocabulary=ACTIVITY_VOCABULARY,
         temporal="last_verified",
+        conditions=ACTIVITY_CONDITIONS,
     ),
     CollectionSpec(
         id="activities_planner",
@@ -154,6 +164,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         vocabulary=ACTIVITY_VOCABULARY,
         protected=True,
         temporal="last_verified",
+        conditions=ACTIVITY_CONDITIONS,
     ),
     CollectionSpec(
         id="matching_suggestions",
@@ -405,6 +416,7 @@ def build_collection(
             vocabularies=vocab,
             hidden=frozenset(hidden),
             temporal_column=spec.temporal,
+            conditions=spec.conditions,
             table=table,
         )
     else:
@@ -415,6 +427,7 @@ def build_collection(
             vocabularies=vocab,
             hidden=frozenset(hidden),
             temporal_column=spec.temporal,
+            conditions=spec.conditions,
         )
     return Collection(spec=spec, provider=provider)
 

@@ -23,7 +23,7 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,10 @@ from tsunagari_api.temporal import Interval, day_ranges, iso
 from tsunagari_geo.layers.simplify import simplify_coverage
 
 BBox = tuple[float, float, float, float]
+#: A rule over the rows (``open_on``, ``age``): the frame and the parsed value → which rows match.
+Condition = Callable[[pd.DataFrame, Any], np.ndarray]
+#: Masks of a condition kept per value (a day, an age): clients ask for a handful at a time.
+CONDITION_MASKS_KEPT = 64
 
 #: Digits kept after the decimal point: RFC 7946 §11.2 recommends 6 (about 10 cm).
 COORDINATE_DIGITS = 6
@@ -93,9 +97,11 @@ class Provider(ABC):
         select: Sequence[str] | None = None,
         simplify: float | None = None,
         datetime: Interval | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Page:
         """Features matching every filter (values of one filter are OR-ed) inside ``bbox``
-        and, when the provider has a temporal property, inside ``datetime``.
+        and, when the provider has a temporal property, inside ``datetime``; ``where`` gives
+        the provider's conditions their values (``{"open_on": date, "age": 15}``).
 
         ``select`` keeps only those properties (the id is always kept); ``simplify`` is a
         tolerance in degrees for polygon geometries (shared borders stay shared).
@@ -105,6 +111,11 @@ class Provider(ABC):
     @abstractmethod
     def get(self, identifier: str) -> bytes:
         """One feature's GeoJSON; raises FeatureNotFound when no feature has that id."""
+
+    def rows(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """Every feature's id (under ``"id"``) and these properties (absent ones as None), for
+        computations over the whole collection such as the calendar of open days."""
+        raise NotImplementedError
 
     @property
     def temporal_extent(self) -> tuple[str, str] | None:
@@ -209,6 +220,8 @@ class FrameProvider(Provider):
     vocabularies: Mapping[str, frozenset[str]] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()
     temporal_column: str | None = None
+    #: Parameter → the rule giving the rows that match a value (see :data:`Condition`).
+    conditions: Mapping[str, Condition] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         frame = self.frame
@@ -267,6 +280,28 @@ class FrameProvider(Provider):
         self._ranks: dict[str, np.ndarray] = {}
         self._frame_columns = {f.name: f for f in self.fields}
         self._sort_source = frame
+        self._condition_masks: dict[tuple[str, Any], np.ndarray] = {}
+        self._condition_lock = threading.Lock()
+
+    def _condition_mask(self, param: str, value: Any) -> np.ndarray:
+        """The rows matching condition ``param`` at ``value``, computed once per value."""
+        rule = self.conditions.get(param)
+        if rule is None:
+            raise InvalidParameter(
+                f"この項目では {param!r} で絞り込めません",
+                parameter=param,
+                allowed=sorted(self.conditions),
+            )
+        key = (param, value)
+        with self._condition_lock:
+            mask = self._condition_masks.get(key)
+        if mask is None:
+            mask = np.asarray(rule(self._sort_source, value), dtype=bool)
+            with self._condition_lock:
+                if len(self._condition_masks) >= CONDITION_MASKS_KEPT:
+                    self._condition_masks.pop(next(iter(self._condition_masks)))
+                self._condition_masks[key] = mask
+        return mask
 
     def _index_geometries(self, frame: gpd.GeoDataFrame) -> None:
         """Geometry texts, finished features, the STRtree for ``bbox`` and the extent."""
@@ -364,6 +399,7 @@ class FrameProvider(Provider):
         select: Sequence[str] | None = None,
         simplify: float | None = None,
         datetime: Interval | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Page:
         if select is not None:
             unknown_fields = [name for name in select if name not in self._frame_columns]
@@ -408,6 +444,9 @@ class FrameProvider(Provider):
             if start is not None:
                 during &= last >= start
             mask = during if mask is None else mask & during
+        for param, value in (where or {}).items():
+            hit = self._condition_mask(param, value)
+            mask = hit if mask is None else mask & hit
         if bbox is not None:
             inside = self._in_bbox(bbox)
             mask = inside if mask is None else mask & inside
@@ -454,6 +493,15 @@ class FrameProvider(Provider):
                     self._simplified.pop(next(iter(self._simplified)))
                 self._simplified[key] = texts
         return texts
+
+    def rows(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        frame = self._sort_source
+        present = [c for c in columns if c in frame.columns]
+        values = frame[present].to_dict("records") if present else [{} for _ in self._ids]
+        return [
+            {"id": identifier, **{c: record.get(c) for c in columns}}
+            for identifier, record in zip(self._ids, values, strict=True)
+        ]
 
     def get(self, identifier: str) -> bytes:
         i = self._index.get(identifier)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.contact import tel_uri
 from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import (
     GOOD_PRACTICES_CSV,
@@ -137,6 +138,12 @@ def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoData
             None if place.lng is None or place.lat is None else shapely.Point(place.lng, place.lat)
         )
     frame = frame.drop(columns=[c for c in ("lat", "lng", "geometry") if c in frame.columns])
+    if "phone" in frame.columns:
+        # The windows' contacts are public (the portal lists them): each number gets its link.
+        at = frame.columns.get_loc("phone") + 1
+        frame.insert(
+            at, "phone_uri", [tel_uri(p if isinstance(p, str) else None) for p in frame["phone"]]
+        )
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 

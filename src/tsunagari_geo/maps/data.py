@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.contact import LANGUAGES
 from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.cells import parse_yes_no
@@ -503,6 +504,7 @@ def vocabulary(region: Region) -> dict[str, Any]:
         "theme_marks": theme_marks(themes),
         "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
+        "languages": LANGUAGES,
     }
 
 

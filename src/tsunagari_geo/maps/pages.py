@@ -70,6 +70,8 @@ class PageLinks:
 
     assets: str
     activities: str
+    #: The open days of the activities (:func:`tsunagari_geo.activities.schedule.open_days`).
+    calendar: str
     consultations: str
     good_practices: str
     layer: str
@@ -94,6 +96,7 @@ def api_links(root: str = "") -> PageLinks:
     return PageLinks(
         assets=f"{root}/assets",
         activities=f"{root}/collections/activities/items{items}",
+        calendar=f"{root}/collections/activities/calendar",
         consultations=f"{root}/collections/consultations/items{items}",
         good_practices=f"{root}/collections/good_practices/items{items}",
         layer=f"{root}/collections/{{level}}/items{light}",
@@ -114,6 +117,7 @@ def static_links(depth: int = 0) -> PageLinks:
     return PageLinks(
         assets=f"{up}assets",
         activities=f"{up}data/activities.geojson",
+        calendar=f"{up}data/activities_calendar.json",
         consultations=f"{up}data/consultations.geojson",
         good_practices=f"{up}data/good_practices.geojson",
         layer=f"{up}data/{{level}}.geojson",
