@@ -4,6 +4,9 @@
   'use strict';
   var T = (window.Tsunagari = window.Tsunagari || {});
   var esc = T.esc;
+  var _ = function (id, values) {
+    return T._(id, values);
+  };
   // ColorBrewer YlOrRd (worse = darker) and its reverse for "higher is better" metrics.
   var RAMP = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026', '#800026', '#4d0019', '#33000f', '#1a0008'];
 
@@ -25,7 +28,7 @@
   function fmt(value) {
     if (value === null || value === undefined || value === '') return '—';
     // Grouped digits (1,324,025) for planners reading populations; at most two decimals.
-    if (typeof value === 'number') return value.toLocaleString('ja-JP', { maximumFractionDigits: 2 });
+    if (typeof value === 'number') return value.toLocaleString(T.lang === 'en' ? 'en-US' : 'ja-JP', { maximumFractionDigits: 2 });
     return String(value);
   }
 
@@ -38,7 +41,7 @@
   function rankText(rank, ties) {
     if (rank === null || rank === undefined || rank === '') return '—';
     var n = ties[rank] || 1;
-    return fmt(rank) + '位' + (n > 1 ? '（同順位 ' + n + '）' : '');
+    return n > 1 ? _('{rank}位（同順位 {ties}）', { rank: fmt(rank), ties: n }) : _('{rank}位', { rank: fmt(rank) });
   }
 
   function truthy(v) {
@@ -46,6 +49,8 @@
   }
 
   T.startDashboard = function (map, cfg) {
+    T.messages = cfg.messages || {};
+    T.lang = cfg.lang || 'ja';
     var links = cfg.links;
     var state = { level: 'municipalities', metric: null, sort: null, desc: false, filter: '', flagged: false };
     var cache = {};
@@ -99,13 +104,13 @@
         html = '<strong>' + esc(m.label) + '</strong><ul>';
         var lower = null;
         m.breaks.forEach(function (b, i) {
-          var range = (lower === null ? '〜 ' : fmt(lower) + ' 超 〜 ') + fmt(b);
+          var range = lower === null ? _('〜 {upper}', { upper: fmt(b) }) : _('{lower} 超 〜 {upper}', { lower: fmt(lower), upper: fmt(b) });
           html += '<li><span class="tg-swatch" style="background:' + colour(b, m) + '"></span>' + esc(range) + '</li>';
           lower = b;
           return i;
         });
-        html += '<li><span class="tg-swatch" style="background:#cccccc"></span>データなし</li></ul>';
-        html += '<p class="tg-meta">単位: ' + esc(m.unit) + '</p>';
+        html += '<li><span class="tg-swatch" style="background:#cccccc"></span>' + esc(_('データなし')) + '</li></ul>';
+        html += '<p class="tg-meta">' + esc(_('単位: {unit}', { unit: m.unit })) + '</p>';
       }
       document.getElementById('tg-legend').innerHTML = html;
       var corner = document.getElementById('tg-map-legend');
@@ -133,7 +138,7 @@
     }
 
     function columns() {
-      return cfg.table[state.level] || [{ key: 'name', label: '名称', type: 'text' }];
+      return cfg.table[state.level] || [{ key: 'name', label: _('名称'), type: 'text' }];
     }
 
     function hasFlag(p) {
@@ -248,7 +253,7 @@
       drawTable(cache[state.level] || []);
     });
     function fail(err) {
-      T.showError('データを読み込めませんでした。時間をおいて再度お試しください（' + err.message + '）');
+      T.showError(_('データを読み込めませんでした。時間をおいて再度お試しください（{error}）', { error: err.message }));
     }
 
     fillMetricSelect();

@@ -4,6 +4,10 @@
   'use strict';
   var T = (window.Tsunagari = window.Tsunagari || {});
   var esc = T.esc;
+  // Every text of the page in its language, from the catalogue (common.js: T._).
+  var _ = function (id, values) {
+    return T._(id, values);
+  };
 
   function list(value) {
     if (Array.isArray(value)) return value;
@@ -24,7 +28,7 @@
       .map(function (c) {
         return table[c] || c;
       })
-      .join('、');
+      .join(_('、'));
   }
 
   // A 44 × 44 px touch target (WCAG 2.5.5) around a smaller drawn circle; the letter, not
@@ -60,7 +64,7 @@
       );
     });
     return (
-      '<p class="tg-meta">文字は活動の最初のテーマです（テーマで絞り込むとそのテーマの文字）。数字の丸はまとめて表示している活動の数です。</p>' +
+      '<p class="tg-meta">' + esc(_('文字は活動の最初のテーマです（テーマで絞り込むとそのテーマの文字）。数字の丸はまとめて表示している活動の数です。')) + '</p>' +
       '<ul>' + items.join('') + '</ul>'
     );
   }
@@ -94,24 +98,26 @@
         rows.push('<tr><th scope="row">' + label + '</th><td>' + esc(value) + '</td></tr>');
       }
     }
-    row('団体', p.organization_name || p.organization || '');
-    row('テーマ', labels(p.themes, vocab.themes));
-    row('対象', p.target_text || labels(p.life_stages, vocab.life_stages));
-    row('形態', vocab.formats[p.format] || p.format);
-    row('日時', p.schedule_text);
-    row('参加費', p.fee);
-    row('最終確認日', p.last_verified);
+    row(_('団体'), p.organization_name || p.organization || '');
+    row(_('テーマ'), labels(p.themes, vocab.themes));
+    row(_('対象'), p.target_text || labels(p.life_stages, vocab.life_stages));
+    row(_('形態'), vocab.formats[p.format] || p.format);
+    row(_('日時'), p.schedule_text);
+    row(_('参加費'), p.fee);
+    row(_('最終確認日'), p.last_verified);
     var html = '<div class="tg-popup"><h3>' + esc(p.name) + '</h3>';
     if (p.description) html += '<p>' + esc(p.description) + '</p>';
     html += '<table>' + rows.join('') + '</table>';
     var url = T.safeUrl(p.url);
-    if (url) html += '<p><a href="' + esc(url) + '" target="_blank" rel="noopener">詳しく見る</a></p>';
+    if (url) html += '<p><a href="' + esc(url) + '" target="_blank" rel="noopener">' + esc(_('詳しく見る')) + '</a></p>';
     var note = vocab.privacy_notes[p.location_precision || p.location_privacy];
     if (note) html += '<p class="tg-privacy">' + esc(note) + '</p>';
     return html + '</div>';
   }
 
   T.startMap = function (map, cfg) {
+    T.messages = cfg.messages || {};
+    T.lang = cfg.lang || 'ja';
     var vocab = cfg.vocab;
     var links = cfg.links;
     var state = { theme: '', stage: '', format: '', muni: '' };
@@ -145,7 +151,7 @@
     legend.onAdd = function () {
       var box = L.DomUtil.create('details', 'tg-map-legend tg-marker-legend');
       box.id = 'tg-marker-legend';
-      box.innerHTML = '<summary>凡例（マーカーの文字と色）</summary>' + legendHtml(vocab);
+      box.innerHTML = '<summary>' + esc(_('凡例（マーカーの文字と色）')) + '</summary>' + legendHtml(vocab);
       // Open on a desktop; on a phone it would cover the map, so it starts folded.
       box.open = !window.matchMedia('(max-width: 700px)').matches;
       L.DomEvent.disableClickPropagation(box);
@@ -261,23 +267,23 @@
       button.type = 'button';
       button.className = 'tg-link';
       button.textContent = p.name;
-      button.title = '地図で見る';
+      button.title = _('地図で見る');
       button.addEventListener('click', function () {
         showMarker(r.a.marker);
       });
       var parts = [];
-      if (r.d !== null) parts.push('約' + (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0) + 'km');
+      if (r.d !== null) parts.push(_('約{km}km', { km: (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0) }));
       if (full && vocab.municipalities[p.muni_code]) parts.push(vocab.municipalities[p.muni_code]);
       parts.push(labels(p.themes, vocab.themes));
       var meta = document.createElement('span');
       meta.className = 'tg-meta';
-      meta.textContent = ' ' + parts.join('・');
+      meta.textContent = ' ' + parts.join(_('・'));
       li.appendChild(button);
       li.appendChild(meta);
       if (full) {
         var more = document.createElement('details');
         var summary = document.createElement('summary');
-        summary.textContent = '詳しく';
+        summary.textContent = _('詳しく');
         more.appendChild(summary);
         // Filled when opened: hundreds of full entries would make every redraw slow.
         more.addEventListener('toggle', function () {
@@ -303,13 +309,13 @@
         })
       );
       document.getElementById('tg-list-order').textContent = origin
-        ? origin.label + 'から近い順（直線距離）'
-        : '市町村順・名前順（住所で検索すると近い順）';
+        ? _('{place}から近い順（直線距離）', { place: origin.label })
+        : _('市町村順・名前順（住所で検索すると近い順）');
     }
 
     // The 市町村 filter applies to 近くの活動 too: said beside the list, never silently.
     function scopeNote() {
-      return state.muni ? '（絞り込み中の' + vocab.municipalities[state.muni] + 'の活動だけ）' : '';
+      return state.muni ? _('（絞り込み中の{municipality}の活動だけ）', { municipality: vocab.municipalities[state.muni] }) : '';
     }
 
     function nearby(lat, lng, label) {
@@ -323,7 +329,7 @@
         })
       );
       document.getElementById('tg-nearby-origin').textContent =
-        label + 'から近い順（直線距離）' + scopeNote() + (rows.length ? '' : ': 条件に合う活動がありません');
+        _('{place}から近い順（直線距離）', { place: label }) + scopeNote() + (rows.length ? '' : _(': 条件に合う活動がありません'));
       drawList(rows);
       var section = document.getElementById('tg-nearby-section');
       section.hidden = false;
@@ -411,7 +417,7 @@
         script.src = src;
         script.onload = resolve;
         script.onerror = function () {
-          reject(new Error(src + ' を読み込めませんでした'));
+          reject(new Error(_('{file} を読み込めませんでした', { file: src })));
         };
         document.head.appendChild(script);
       });
@@ -439,7 +445,7 @@
       if (r.lat === null || r.lat === undefined) return suggestions.length ? { suggestions: suggestions } : null;
       var label = (r.city || '') + (r.town || '') || q;
       // Short of a town, say how far the address was read, in the service's words (never a code).
-      var note = r.level < 3 && r.status_label ? r.status_label : '';
+      var note = r.level < 3 && r.status ? vocab.status_labels[r.status] || r.status_label || '' : '';
       return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12, suggestions: suggestions, note: note };
     }
     // 「もしかして」: names one character away from what was typed, as buttons that search again.
@@ -448,7 +454,7 @@
       box.replaceChildren();
       if (!suggestions || !suggestions.length) return;
       var lead = document.createElement('span');
-      lead.textContent = 'もしかして: ';
+      lead.textContent = _('もしかして: ');
       box.appendChild(lead);
       suggestions.forEach(function (name) {
         var b = document.createElement('button');
@@ -469,7 +475,7 @@
       var status = document.getElementById('tg-search-status');
       if (!q) return;
       var search = ++searches;
-      status.textContent = '検索中…';
+      status.textContent = _('検索中…');
       showSuggestions([]);
       try {
         var hit = links.geocode ? await searchApi(q) : null;
@@ -478,32 +484,34 @@
         if (hit) showSuggestions(hit.suggestions);
         if (!hit || hit.lat === undefined) {
           clearSearch();
-          status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
+          status.textContent = _('「{query}」の場所が見つかりませんでした。市町村名から入力してください。', { query: q });
           return;
         }
-        status.textContent = hit.label + ' を表示しています' + (hit.note ? '（' + hit.note + '）' : '');
+        status.textContent = hit.note
+          ? _('{place} を表示しています（{note}）', { place: hit.label, note: hit.note })
+          : _('{place} を表示しています', { place: hit.label });
         placeSearch(hit.lat, hit.lng, hit.label, hit.zoom);
         // A near match was shown: keep its もしかして in view rather than the nearby list.
         if (hit.suggestions && hit.suggestions.length) document.getElementById('tg-panel').scrollTop = 0;
       } catch (err) {
         if (search !== searches) return;
-        status.textContent = '検索できませんでした: ' + err.message;
+        status.textContent = _('検索できませんでした: {error}', { error: err.message });
       }
     });
     document.getElementById('tg-locate').addEventListener('click', function () {
       var status = document.getElementById('tg-search-status');
       if (!navigator.geolocation) {
-        status.textContent = 'この端末では現在地を使えません';
+        status.textContent = _('この端末では現在地を使えません');
         return;
       }
-      status.textContent = '現在地を確認中…';
+      status.textContent = _('現在地を確認中…');
       navigator.geolocation.getCurrentPosition(
         function (pos) {
-          status.textContent = '現在地を表示しています';
-          placeSearch(pos.coords.latitude, pos.coords.longitude, '現在地', 14);
+          status.textContent = _('現在地を表示しています');
+          placeSearch(pos.coords.latitude, pos.coords.longitude, _('現在地'), 14);
         },
         function () {
-          status.textContent = '現在地を取得できませんでした（位置情報の許可をご確認ください）';
+          status.textContent = _('現在地を取得できませんでした（位置情報の許可をご確認ください）');
         },
         { enableHighAccuracy: false, timeout: 10000 }
       );
@@ -515,7 +523,7 @@
       var panel = document.getElementById('tg-panel');
       var open = panel.classList.toggle('tg-collapsed') === false;
       toggle.setAttribute('aria-expanded', String(open));
-      toggle.textContent = open ? '地図を見る' : 'さがす';
+      toggle.textContent = open ? _('地図を見る') : _('さがす');
     });
     if (window.matchMedia('(max-width: 700px)').matches) {
       document.getElementById('tg-panel').classList.add('tg-collapsed');
@@ -595,9 +603,9 @@
           if (p.provider) html += '<br><span class="tg-meta">' + esc(p.provider) + '</span>';
           if (p.hours_text) html += '<br>' + esc(p.hours_text);
           var phone = String(p.phone || '').replace(/[^0-9+]/g, '');
-          if (phone) html += '<br><a class="tg-tel" href="tel:' + esc(phone) + '">電話 ' + esc(p.phone) + '</a>';
+          if (phone) html += '<br><a class="tg-tel" href="tel:' + esc(phone) + '">' + esc(_('電話 {number}', { number: p.phone })) + '</a>';
           var url = T.safeUrl(p.url);
-          if (url) html += ' <a href="' + esc(url) + '" target="_blank" rel="noopener">ウェブサイト</a>';
+          if (url) html += ' <a href="' + esc(url) + '" target="_blank" rel="noopener">' + esc(_('ウェブサイト')) + '</a>';
           html += '<br><span class="tg-meta">' + esc(labels(p.channels, vocab.channels)) + '</span>';
           return html + '</li>';
         })
@@ -629,8 +637,8 @@
           var where = vocab.municipalities[p.muni_code] || '';
           return (
             '<li>' + award + '<strong>' + esc(p.title) + '</strong><br><span class="tg-meta">' +
-            esc(p.organization_name || '') + (where ? '（' + esc(where) + '）' : '') +
-            (p.fiscal_year ? ' ' + esc(p.fiscal_year) + '年度' : '') + '</span></li>'
+            esc(p.organization_name || '') + (where ? esc(_('（{municipality}）', { municipality: where })) : '') +
+            (p.fiscal_year ? ' ' + esc(_('{year}年度', { year: p.fiscal_year })) : '') + '</span></li>'
           );
         })
         .join('');
@@ -648,17 +656,17 @@
     function optional(promise, listId, what) {
       return promise.catch(function () {
         var box = listId && document.getElementById(listId);
-        if (box) box.innerHTML = '<li class="tg-meta">' + what + 'はまだ公開されていません</li>';
+        if (box) box.innerHTML = '<li class="tg-meta">' + esc(what) + '</li>';
       });
     }
     T.ready = Promise.all([
       activitiesLoaded.catch(function (err) {
-        T.showError('活動のデータを読み込めませんでした。時間をおいて再度お試しください（' + err.message + '）');
+        T.showError(_('活動のデータを読み込めませんでした。時間をおいて再度お試しください（{error}）', { error: err.message }));
         throw err;
       }),
-      optional(outlinesLoaded, null, '市町村の境界'),
-      optional(consultationsLoaded, 'tg-consultations', '相談窓口'),
-      optional(practicesLoaded, 'tg-practices', '好事例'),
+      optional(outlinesLoaded, null, _('市町村の境界はまだ公開されていません')),
+      optional(consultationsLoaded, 'tg-consultations', _('相談窓口はまだ公開されていません')),
+      optional(practicesLoaded, 'tg-practices', _('好事例はまだ公開されていません')),
     ]);
   };
 })();
