@@ -23,6 +23,13 @@
     return [];
   }
 
+  /** Member-entered text stays as entered: a row's own translation (``name_en``,
+   * ``description_easy`` …) when the member gave one, else the text as written. */
+  function own(p, field) {
+    var translated = T.lang && T.lang !== 'ja' ? p[field + '_' + T.lang] : null;
+    return translated || p[field];
+  }
+
   function labels(codes, table) {
     return list(codes)
       .map(function (c) {
@@ -105,8 +112,8 @@
     row(_('日時'), p.schedule_text);
     row(_('参加費'), p.fee);
     row(_('最終確認日'), p.last_verified);
-    var html = '<div class="tg-popup"><h3>' + esc(p.name) + '</h3>';
-    if (p.description) html += '<p>' + esc(p.description) + '</p>';
+    var html = '<div class="tg-popup"><h3>' + esc(own(p, 'name')) + '</h3>';
+    if (own(p, 'description')) html += '<p>' + esc(own(p, 'description')) + '</p>';
     html += '<table>' + rows.join('') + '</table>';
     var url = T.safeUrl(p.url);
     if (url) html += '<p><a href="' + esc(url) + '" target="_blank" rel="noopener">' + esc(_('詳しく見る')) + '</a></p>';
@@ -266,7 +273,7 @@
       var button = document.createElement('button');
       button.type = 'button';
       button.className = 'tg-link';
-      button.textContent = p.name;
+      button.textContent = own(p, 'name');
       button.title = _('地図で見る');
       button.addEventListener('click', function () {
         showMarker(r.a.marker);
@@ -559,7 +566,7 @@
         .map(function (f) {
           var p = f.properties || {};
           var c = f.geometry.coordinates;
-          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '', alt: p.name || '' });
+          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: own(p, 'name') || '', alt: own(p, 'name') || '' });
           marker.bindPopup(function () {
             return popupHtml(p, vocab);
           }, { maxWidth: Math.min(320, window.innerWidth - 60), autoPan: false }); // keepClear pans
