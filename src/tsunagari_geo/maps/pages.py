@@ -61,23 +61,27 @@ def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float,
 
 
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "6"
+ASSET_VERSION = "7"
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=jinja2.select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    extensions=["jinja2.ext.i18n"],
-)
-_env.policies["ext.i18n.trimmed"] = True
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    return env
 
 
 def _template(name: str, lang: str) -> jinja2.Template:
     """A page template whose ``_()`` and ``{% trans %}`` speak ``lang``."""
     env = _envs.get(lang)
     if env is None:
-        env = _env.overlay()
+        # One environment per language: an overlay would share its globals (the gettext).
+        env = _environment()
         env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
         _envs[lang] = env
     return env.get_template(name)

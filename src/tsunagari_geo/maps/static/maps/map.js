@@ -168,16 +168,34 @@
     legend.addTo(map);
     // Again after a zoom: a popup opened while the map was still zooming moves with it.
     var openPopup = null;
+    // Keyboard and screen-reader use: an opened popup takes the focus (its heading is read
+    // first), Escape closes it (Leaflet's keyboard handler) and the focus goes back to what
+    // opened it, a marker or an entry of the list view.
+    var opener = null;
     map.on('popupopen', function (e) {
       openPopup = e.popup;
+      var active = document.activeElement;
+      opener = active && active !== document.body && !e.popup.getElement().contains(active) ? active : opener;
+      var heading = e.popup.getElement().querySelector('.tg-popup h3');
+      if (heading) {
+        heading.setAttribute('tabindex', '-1');
+        heading.focus({ preventScroll: true });
+      }
       keepClear(map, e.popup);
       // And once laid out: the popup's height is final only after the next frame.
       requestAnimationFrame(function () {
         if (openPopup === e.popup) keepClear(map, e.popup);
       });
     });
-    map.on('popupclose', function () {
+    map.on('popupclose', function (e) {
       openPopup = null;
+      var back = opener;
+      opener = null;
+      // Only if the focus was in the popup (a click elsewhere keeps its own focus).
+      var inside = e.popup.getElement() && e.popup.getElement().contains(document.activeElement);
+      if (back && document.contains(back) && (inside || document.activeElement === document.body)) {
+        back.focus({ preventScroll: true });
+      }
     });
     map.on('zoomend', function () {
       if (openPopup) keepClear(map, openPopup);
