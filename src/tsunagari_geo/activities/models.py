@@ -355,6 +355,12 @@ class Activity(_Serving):
     organization_id: str = Field(min_length=1, title="団体ID")
     name: str = Field(min_length=1, title="活動名")
     description: str | None = Field(default=None, title="説明")
+    #: Optional translations by the member (the map shows them in that language; the text
+    #: itself stays as entered): English and やさしい日本語.
+    name_en: str | None = Field(default=None, title="活動名（英語）")
+    description_en: str | None = Field(default=None, title="説明（英語）")
+    name_easy: str | None = Field(default=None, title="活動名（やさしい日本語）")
+    description_easy: str | None = Field(default=None, title="説明（やさしい日本語）")
     themes: list[str] = Field(default_factory=list, title="テーマ")
     life_stages: list[str] = Field(default_factory=list, title="ライフステージ")
     format: Format = Field(title="形態")

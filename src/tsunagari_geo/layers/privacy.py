@@ -118,6 +118,10 @@ class PrivacyReport:
 _FREE_TEXT = (
     "name",
     "description",
+    "name_en",
+    "description_en",
+    "name_easy",
+    "description_easy",
     "schedule_text",
     "target_text",
     "fee",

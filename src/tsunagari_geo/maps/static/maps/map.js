@@ -200,6 +200,11 @@
     map.on('zoomend', function () {
       if (openPopup) keepClear(map, openPopup);
     });
+    // Escape closes an open popup wherever the focus is (Leaflet listens only while the map
+    // itself has the focus, not its popup's heading).
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && openPopup) map.closePopup();
+    });
 
     function matches(a) {
       var p = a.properties;
