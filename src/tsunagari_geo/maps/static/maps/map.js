@@ -172,8 +172,12 @@
     // first), Escape closes it (Leaflet's keyboard handler) and the focus goes back to what
     // opened it, a marker or an entry of the list view.
     var opener = null;
+    // showMarker's latest request (see there) and its marker.
+    var showing = 0;
+    var showingMarker = null;
     map.on('popupopen', function (e) {
       openPopup = e.popup;
+      if (showingMarker && e.popup !== showingMarker.getPopup()) showing += 1; // another was opened
       var active = document.activeElement;
       opener = active && active !== document.body && !e.popup.getElement().contains(active) ? active : opener;
       var heading = e.popup.getElement().querySelector('.tg-popup h3');
@@ -203,8 +207,18 @@
     // Escape closes an open popup wherever the focus is (Leaflet listens only while the map
     // itself has the focus, not its popup's heading).
     document.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape' && openPopup) map.closePopup();
+      if (e.key === 'Escape' && openPopup) {
+        showing += 1; // dismissed: no pending showMarker retry reopens it
+        map.closePopup();
+      }
     });
+    map.getContainer().addEventListener(
+      'click',
+      function (e) {
+        if (openPopup && e.target.closest && e.target.closest('.leaflet-popup-close-button')) showing += 1;
+      },
+      true
+    );
 
     function matches(a) {
       var p = a.properties;
@@ -384,8 +398,12 @@
     // the map has got to, a bounded number of times.
     function showMarker(marker, done) {
       var tries = 0;
+      // Only the latest request retries, and none once the reader closed a popup (Escape, ×)
+      // or opened another: a late retry must not open a popup nobody asked for any more.
+      var call = ++showing;
+      showingMarker = marker;
       function open() {
-        if (marker.isPopupOpen()) return;
+        if (call !== showing || marker.isPopupOpen()) return;
         marker.openPopup();
         if (done) done(marker.getLatLng());
       }
@@ -398,7 +416,7 @@
         cluster.zoomToShowLayer(marker, open);
         if (tries < 5) {
           setTimeout(function () {
-            if (!marker.isPopupOpen()) attempt();
+            if (call === showing && !marker.isPopupOpen()) attempt();
           }, 1500);
         }
       }
