@@ -84,6 +84,6 @@ clean:
 LOCALE := src/tsunagari_geo/maps/locale
 messages: venv
 	PYTHONPATH=src $(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file --omit-header -o $(LOCALE)/messages.pot .
-	$(BIN)/pybabel update --no-wrap --omit-header --no-fuzzy-matching -i $(LOCALE)/messages.pot -l en -o $(LOCALE)/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i $(LOCALE)/messages.pot -l en -o $(LOCALE)/en/LC_MESSAGES/messages.po
 	# やさしい日本語 is no locale Babel knows: its plural rules are Japanese ones.
-	$(BIN)/pybabel update --no-wrap --omit-header --no-fuzzy-matching -i $(LOCALE)/messages.pot -l ja -o $(LOCALE)/easy/LC_MESSAGES/messages.po
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i $(LOCALE)/messages.pot -l ja -o $(LOCALE)/easy/LC_MESSAGES/messages.po

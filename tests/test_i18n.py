@@ -285,3 +285,11 @@ def test_the_easy_map_says_its_words_in_easy_japanese(client: TestClient) -> Non
     assert "ぜんぶ" in [o.get_text() for o in soup.select("#tg-theme option")]
     assert config["vocab"]["themes"]["ibasho"] == "いばしょ（あつまれる ところ）"
     assert config["messages"]["検索中…"] == "さがして います…"
+
+
+def test_the_planners_pages_in_easy_japanese_say_they_are_in_japanese(client: TestClient) -> None:
+    for path in ("/dashboard?lang=easy", "/dashboard/11201?lang=easy"):
+        soup = _page(client.get(path))
+        assert soup.select_one("#tg-language-note") is not None, path
+    for path in ("/dashboard?lang=en", "/dashboard?lang=ja", "/map?lang=easy"):
+        assert _page(client.get(path)).select_one("#tg-language-note") is None, path

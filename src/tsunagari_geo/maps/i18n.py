@@ -56,6 +56,9 @@ LANGUAGES = ("ja", "en", "easy")
 DEFAULT_LANGUAGE = "ja"
 #: ``<html lang>`` of each: やさしい日本語 is Japanese to a screen reader and a browser.
 HTML_LANG = {"ja": "ja", "en": "en", "easy": "ja"}
+#: Languages whose planners' pages (dashboard, municipality page) are not translated: they
+#: show the Japanese text with a note saying so (the public map is complete in each).
+FALLBACK_TO_JAPANESE = frozenset({"easy"})
 #: The switch's labels, each in its own language (never translated).
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English", "easy": "やさしい にほんご"}
 #: The cookie the switch sets; the query parameter ``?lang=`` sets it too.

@@ -37,6 +37,7 @@ from tsunagari_geo.maps.data import (
 )
 from tsunagari_geo.maps.i18n import (
     DEFAULT_LANGUAGE,
+    FALLBACK_TO_JAPANESE,
     HTML_LANG,
     LANGUAGES,
     gettext_for,
@@ -386,6 +387,7 @@ def build_dashboard_page(
         stage_labels=vocab["life_stages"],
         census_year=data.vocabulary.get("census_year", ""),
         languages=_switch(lang, language_hrefs),
+        fallback_note=lang in FALLBACK_TO_JAPANESE,
     )
     scripts = [_own(links, "common.js"), _own(links, "dashboard.js")]
     return _render(
@@ -422,4 +424,5 @@ def build_municipality_page(
         built_at=data.built_at,
         html_lang=HTML_LANG[lang],
         languages=_switch(lang, language_hrefs),
+        fallback_note=lang in FALLBACK_TO_JAPANESE,
     )
