@@ -683,3 +683,16 @@ def test_an_english_browser_gets_the_english_map(browser: Any, server: str) -> N
     assert page.inner_text("#tg-count").isdigit()
     assert page.inner_text(".tg-count").startswith("Activities shown: ")
     assert log.errors == []
+
+
+def test_a_search_short_of_a_town_says_so_in_the_pages_language(browser: Any, server: str) -> None:
+    """The geocoder's status words (geocode/labels.py) reach the page through the catalogue."""
+    page, log = _open_checked(browser, f"{server}/map?lang=en", DESKTOP)
+    page.fill("#tg-address", "川越市")
+    page.press("#tg-address", "Enter")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.startsWith('Showing ')"
+    )
+    text = page.inner_text("#tg-search-status")
+    assert "Municipality only" in text and "市区町村まで" not in text
+    assert log.errors == []
