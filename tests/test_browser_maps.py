@@ -542,6 +542,59 @@ def test_the_dashboard_says_when_a_rank_is_shared(
     assert f"{rank}位（同順位 {count}）" in cells
 
 
+# --- small areas and the plan on the dashboard -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def planner_server(built: Built) -> Iterator[str]:
+    """The service of a deployment whose dashboard is not public: planners' tables on."""
+    ensure_vendored()
+    port = free_port()
+    env = serve_env(built.settings, BASEMAP="blank", DASHBOARD_SUGGESTIONS="true")
+    with running(serve_command(port), f"http://127.0.0.1:{port}/healthz", env) as url:
+        yield url.removesuffix("/healthz")
+
+
+def _show_small_areas(page: Any) -> None:
+    page.check("#tg-small-area-toggle")
+    page.wait_for_function("() => document.body.dataset.smallAreas === 'shown'", timeout=30_000)
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_dashboard_small_area_map_draws_every_populated_small_area_accessibly(
+    browser: Any, server: str, layers: LayerSet, size: str
+) -> None:
+    page, log = _open_checked(browser, f"{server}/dashboard", PHONE if size == "phone" else DESKTOP)
+    _show_small_areas(page)
+    populated = int((layers.frames["small_areas"]["population"] > 0).sum())
+    assert page.evaluate("() => document.body.dataset.smallAreaPoints") == str(populated)
+    assert page.is_visible("#tg-small-area-legend")
+    screenshot(page, f"dashboard_small_areas_{size}")
+    assert "国勢調査2020年 小地域人口" in page.inner_text(".tg-small-areas")
+    assert axe_violations(page) == []
+    assert log.errors == [] and log.csp == []
+    assert page.evaluate("() => document.body.dataset.planPoints") == "0"  # public dashboard
+
+
+def test_dashboard_shows_the_plan_where_planners_tables_are_on(
+    browser: Any, planner_server: str, built: Built
+) -> None:
+    plan = LayerSet.open(built.settings.planner_layers, "planner").frames["plan"]
+    page, log = _open_checked(browser, f"{planner_server}/dashboard", DESKTOP)
+    assert page.locator(".tg-plan-marker").count() == len(plan) == 5
+    first = plan.sort_values("order").iloc[0]
+    title = page.locator(".tg-plan-marker").first.get_attribute("title")
+    assert f"新たに {int(first['newly_reached']):,}人" in title
+    assert page.locator("#tg-plan-table tbody tr").count() == 5
+    _show_small_areas(page)
+    screenshot(page, "dashboard_plan")
+    assert axe_violations(page) == []
+    assert log.errors == []
+    phone, _ = _open_checked(browser, f"{planner_server}/dashboard", PHONE_360)
+    assert page_width(phone) <= PHONE_360["width"]
+    assert axe_violations(phone) == []
+
+
 # --- languages ------------------------------------------------------------------------------
 
 

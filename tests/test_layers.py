@@ -57,9 +57,69 @@ def test_build_writes_every_public_layer(public: LayerSet) -> None:
         "units",
         "good_practices",
         "consultations",
+        "small_areas",
     }
     assert len(public.frames["municipalities"]) == 63
     assert len(public.frames["units"]) == 72
+
+
+def test_small_areas_are_published_with_their_documented_fields(
+    public: LayerSet, planner: LayerSet
+) -> None:
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+
+    areas = public.frames["small_areas"]
+    assert len(areas) == 5979
+    assert [c for c in areas.columns if c != "geometry"] == list(SMALL_AREA_FIELDS)
+    assert set(areas.geom_type) == {"Point"}
+    assert areas["population"].sum() == 7_344_765
+    reach = areas["pop_reach_1km"].dropna()
+    assert set(reach.unique()) <= {0.0, 1.0} and 0 < reach.sum() < len(reach)
+    # The planners' file holds the same small areas with every activity counted.
+    full = planner.frames["small_areas"]
+    assert full["key_code"].tolist() == areas["key_code"].tolist()
+    assert (full["pop_reach_2km"].fillna(0) >= areas["pop_reach_2km"].fillna(0)).all()
+
+
+def test_the_plan_is_in_the_planners_file_only(public: LayerSet, planner: LayerSet) -> None:
+    from tsunagari_geo.analysis.config import load_coverage_config
+
+    plan = planner.frames["plan"]
+    assert "plan" not in public.frames
+    assert len(plan) == load_coverage_config().plan.new
+    assert plan["order"].tolist() == list(range(1, len(plan) + 1))
+    assert plan["running_total"].tolist() == plan["newly_reached"].cumsum().tolist()
+    assert (plan["radius_m"] == 1000.0).all()
+    assert (plan["unreached"] >= plan["running_total"].max()).all()
+
+
+def test_the_public_file_records_the_coverage_settings_the_build_used(
+    store_path: Path, tmp_path: Path
+) -> None:
+    from test_layers_fixtures import write_inputs
+    from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
+    from tsunagari_geo.layers.build import build_layers
+
+    shipped = load_coverage_config()
+    config = shipped.model_copy(
+        update={
+            "need": shipped.need.model_copy(update={"foreign_share": 3.0}),
+            "plan": shipped.plan.model_copy(update={"new": 2, "radius_m": 2000.0}),
+        }
+    )
+    build_layers(
+        open_store(store_path),
+        inputs=write_inputs(tmp_path / "inputs"),
+        out=tmp_path / "layers.gpkg",
+        planner_out=tmp_path / "planner.gpkg",
+        id_key=PUBLIC_ID_KEY,
+        config=config,
+    )
+    recorded = CoverageConfig.from_json(
+        LayerSet.open(tmp_path / "layers.gpkg", "public").meta["coverage_config"]
+    )
+    assert recorded == config
+    assert len(LayerSet.open(tmp_path / "planner.gpkg", "planner").frames["plan"]) == 2
 
 
 def test_build_leaves_no_temporary_file(built: Built) -> None:
@@ -264,7 +324,7 @@ def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
             != _activity(planner, identifier)["geometry"]
         )
     moved = LayerSet.open(tmp_path / "layers.gpkg", "public")
-    for layer in ("municipalities", "units", "activities"):
+    for layer in ("municipalities", "units", "activities", "small_areas"):
         pd.testing.assert_frame_equal(
             pd.DataFrame(moved.frames[layer]), pd.DataFrame(public.frames[layer]), obj=layer
         )

@@ -139,3 +139,16 @@ def test_site_build_refuses_a_file_as_output(built: Built, tmp_path: Path) -> No
     )
     assert isinstance(result.exception, InputError)
     assert "フォルダではありません" in str(result.exception)
+
+
+def test_the_site_has_the_small_areas_and_no_plan(site: Path, built: Built) -> None:
+    """The static site is public: its dashboard reads the public small areas and never shows
+    the planners' plan."""
+    small = json.loads((site / "data" / "small_areas.geojson").read_text(encoding="utf-8"))
+    assert len(small["features"]) == 5979
+    assert set(small["features"][0]["properties"]) == {
+        "key_code", "name", "population", "nearest_m", "pop_reach_1km"
+    }  # fmt: skip
+    dashboard = (site / "dashboard.html").read_text(encoding="utf-8")
+    assert "data/small_areas.geojson" in dashboard
+    assert 'id="tg-plan-table"' not in dashboard and '"plan": []' in dashboard

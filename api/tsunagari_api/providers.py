@@ -5,6 +5,9 @@ GeoDataFrame: at construction it orients polygons counter-clockwise (RFC 7946), 
 coordinates to 6 decimals (about 10 cm), serialises every feature to one GeoJSON fragment,
 builds a shapely STRtree for ``bbox`` and one boolean mask per filter value. A query is then
 numpy on masks plus joining precomputed bytes, so a page of 500 features costs microseconds.
+:class:`PostgisProvider` serves a published layer in PostGIS through the same code: the
+attributes in memory, ``bbox`` answered on the database's GiST index and each page's
+geometries read from the database, rendered exactly as :class:`FrameProvider` renders them.
 
 Example::
 
@@ -233,32 +236,17 @@ class FrameProvider(Provider):
             Field(self.id_column, "string"),
             *(Field(c, _json_type(frame[c], c in list_columns)) for c in columns),
         )
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        texts = geojson_geometries(geoms)
-        self._geoms = geoms
-        self._texts = texts
-        self._polygons = bool(np.isin(shapely.get_type_id(geoms), (3, 6)).any())
         self._props: list[dict[str, Any]] = []
         for identifier, record in zip(ids, records, strict=True):
             props = {self.id_column: identifier}
             props.update({k: _json_value(v) for k, v in record.items()})
             self._props.append(props)
-        self._fragments = [
-            _feature(identifier, geometry, props)
-            for identifier, geometry, props in zip(ids, texts, self._props, strict=True)
-        ]
         self._simplified: dict[float, list[str]] = {}
         self._simplified_lock = threading.Lock()
         self._times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if self.temporal_column is not None and self.temporal_column in frame.columns:
             self._times = day_ranges(frame[self.temporal_column])
-        self._tree = shapely.STRtree(geoms)
-        has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-        if has_geom.any():
-            bounds = shapely.total_bounds(geoms[has_geom])
-            self._extent: BBox | None = tuple(float(b) for b in bounds)  # type: ignore[assignment]
-        else:
-            self._extent = None
+        self._index_geometries(frame)
         self._masks: dict[str, dict[str, np.ndarray]] = {}
         vocab: dict[str, frozenset[str]] = {}
         for param, column in self.filter_columns.items():
@@ -279,6 +267,61 @@ class FrameProvider(Provider):
         self._ranks: dict[str, np.ndarray] = {}
         self._frame_columns = {f.name: f for f in self.fields}
         self._sort_source = frame
+
+    def _index_geometries(self, frame: gpd.GeoDataFrame) -> None:
+        """Geometry texts, finished features, the STRtree for ``bbox`` and the extent."""
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        texts = geojson_geometries(geoms)
+        self._geoms = geoms
+        self._texts = texts
+        self._polygons = bool(np.isin(shapely.get_type_id(geoms), (3, 6)).any())
+        self._fragments = [
+            _feature(identifier, geometry, props)
+            for identifier, geometry, props in zip(self._ids, texts, self._props, strict=True)
+        ]
+        self._tree = shapely.STRtree(geoms)
+        has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        if has_geom.any():
+            bounds = shapely.total_bounds(geoms[has_geom])
+            self._extent: BBox | None = tuple(float(b) for b in bounds)  # type: ignore[assignment]
+        else:
+            self._extent = None
+
+    def _in_bbox(self, bbox: BBox) -> np.ndarray:
+        """A mask of the features whose geometry intersects ``bbox``."""
+        inside = np.zeros(len(self._ids), dtype=bool)
+        hits = self._tree.query(_bbox_boxes(bbox), predicate="intersects")
+        inside[hits[1]] = True
+        return inside
+
+    def _geometry_texts(self, selected: np.ndarray) -> list[str]:
+        """The GeoJSON geometry texts of the features at positions ``selected``."""
+        return [self._texts[i] for i in selected]
+
+    def _all_geometries(self) -> np.ndarray:
+        """Every feature's geometry (for simplification as one coverage)."""
+        return self._geoms
+
+    def _render(
+        self, selected: np.ndarray, select: Sequence[str] | None, simplify: float | None
+    ) -> list[bytes]:
+        """The features at positions ``selected`` with only ``select``'s properties (all when
+        None) and geometries simplified by ``simplify`` (none when None)."""
+        simplified = self._simplified_texts(simplify) if simplify else None
+        if select is None and simplified is None and hasattr(self, "_fragments"):
+            return [self._fragments[i] for i in selected]
+        if simplified is not None:
+            texts = [simplified[i] for i in selected]
+        else:
+            texts = self._geometry_texts(selected)
+        keep = None if select is None else {self.id_column, *select}
+        features = []
+        for i, text in zip(selected, texts, strict=True):
+            props = self._props[i]
+            if keep is not None:
+                props = {k: v for k, v in props.items() if k in keep}
+            features.append(_feature(self._ids[i], text, props))
+        return features
 
     @property
     def extent(self) -> BBox | None:
@@ -366,9 +409,7 @@ class FrameProvider(Provider):
                 during &= last >= start
             mask = during if mask is None else mask & during
         if bbox is not None:
-            inside = np.zeros(len(self._ids), dtype=bool)
-            hits = self._tree.query(_bbox_boxes(bbox), predicate="intersects")
-            inside[hits[1]] = True
+            inside = self._in_bbox(bbox)
             mask = inside if mask is None else mask & inside
         indices = np.arange(len(self._ids)) if mask is None else np.flatnonzero(mask)
         if sortby:
@@ -389,35 +430,25 @@ class FrameProvider(Provider):
             ]
             indices = indices[np.lexsort([indices, *keys])] if keys else indices
         selected = indices[offset : offset + limit]
-        if select is None and not simplify:
-            return Page(len(indices), [self._fragments[i] for i in selected])
-        texts = self._simplified_texts(simplify) if simplify else self._texts
-        keep = None if select is None else {self.id_column, *select}
-        features = []
-        for i in selected:
-            props = self._props[i]
-            if keep is not None:
-                props = {k: v for k, v in props.items() if k in keep}
-            features.append(_feature(self._ids[i], texts[i], props))
-        return Page(len(indices), features)
+        return Page(len(indices), self._render(selected, select, simplify))
 
-    def _simplified_texts(self, tolerance: float) -> list[str]:
+    def _simplified_texts(self, tolerance: float) -> list[str] | None:
         """Geometry texts of the whole layer simplified as one coverage.
 
         Tolerances are rounded to SIMPLIFY_STEP (about 1 m), so near values share one
         computation; a few are kept (clients use one or two), the oldest dropped first. The
         computation runs outside the lock, so one new tolerance never holds up the others.
-        A layer without polygons has nothing to simplify.
+        A layer without polygons has nothing to simplify (None: the geometries as they are).
         """
         if not self._polygons:
-            return self._texts
+            return None
         key = round(round(tolerance / SIMPLIFY_STEP) * SIMPLIFY_STEP, 9)
         if key <= 0:
-            return self._texts
+            return None
         with self._simplified_lock:
             texts = self._simplified.get(key)
         if texts is None:
-            texts = geojson_geometries(simplify_coverage(self._geoms, key))
+            texts = geojson_geometries(simplify_coverage(self._all_geometries(), key))
             with self._simplified_lock:
                 if key not in self._simplified and len(self._simplified) >= SIMPLIFIED_KEPT:
                     self._simplified.pop(next(iter(self._simplified)))
@@ -428,4 +459,50 @@ class FrameProvider(Provider):
         i = self._index.get(identifier)
         if i is None:
             raise FeatureNotFound(f"ID {identifier!r} の地物はありません", value=identifier)
-        return self._fragments[i]
+        return self._render(np.array([i]), None, None)[0]
+
+
+@dataclass
+class PostgisProvider(FrameProvider):
+    """A provider over a published layer in PostGIS: the database answers ``bbox`` and holds
+    the geometries.
+
+    ``frame`` holds the layer's attributes only (read once per loaded dataset, for filters,
+    sorting and ``datetime`` exactly as :class:`FrameProvider` does them); ``table``
+    (a :class:`tsunagari_geo.store.postgis.LayerTable`) is the layer in the database. A
+    ``bbox`` is one query on the GiST index (``&&`` then ``ST_Intersects``), and a page reads
+    only its own rows' geometries by position; features are rendered by the same code as
+    :class:`FrameProvider`'s, so both give the same bytes for the same data. ``simplify``
+    reads the layer's geometries once (the coverage is simplified as a whole).
+    """
+
+    table: Any = None
+
+    def _index_geometries(self, frame: gpd.GeoDataFrame) -> None:
+        if self.table is None or self.table.rows != len(self._ids):
+            raise ValueError("PostgisProvider needs the layer's table, with as many rows")
+        self._geoms_loaded: np.ndarray | None = None
+        self._geoms_lock = threading.Lock()
+        self._polygons = self.table.has_polygons()
+        self._extent = self.table.extent()
+
+    def _in_bbox(self, bbox: BBox) -> np.ndarray:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        boxes = (
+            [bbox]
+            if min_lon <= max_lon
+            else [(min_lon, min_lat, 180.0, max_lat), (-180.0, min_lat, max_lon, max_lat)]
+        )
+        inside = np.zeros(len(self._ids), dtype=bool)
+        inside[self.table.in_boxes(boxes)] = True
+        return inside
+
+    def _geometry_texts(self, selected: np.ndarray) -> list[str]:
+        return geojson_geometries(self.table.geometries([int(i) for i in selected]))
+
+    def _all_geometries(self) -> np.ndarray:
+        with self._geoms_lock:
+            if self._geoms_loaded is None:
+                frame = self.table.frame()
+                self._geoms_loaded = np.asarray(frame.geometry.values, dtype=object)
+            return self._geoms_loaded

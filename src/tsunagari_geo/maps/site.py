@@ -17,6 +17,7 @@ Layout::
     assets/maps/*.js|css  assets/vendor/<package>/…  (with LICENSE files)
     data/activities.geojson  consultations.geojson  good_practices.geojson
     data/municipalities.geojson  units.geojson  towns.json (search index)  table_<level>.csv|xlsx
+    data/small_areas.geojson  (census small areas: what the dashboard's small-area map reads)
     tiles/*.pmtiles  (when built)
 
 Example::
@@ -40,6 +41,7 @@ from tsunagari_geo.maps.csp import origin_of, with_meta_policy
 from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from tsunagari_geo.maps.pages import (
+    SMALL_AREA_PROPERTIES,
     build_dashboard_page,
     build_map_page,
     build_municipality_page,
@@ -114,6 +116,15 @@ def build_site(
                 attribution=data.attribution,
             )
             report.files.append(f"data/table_{level}.{fmt}")
+    small_areas = data.layers.get("small_areas")
+    if small_areas is not None:
+        keep = [c for c in SMALL_AREA_PROPERTIES.split(",") if c in small_areas.columns]
+        write_table(
+            small_areas[[*keep, "geometry"]],
+            out / "data" / "small_areas.geojson",
+            attribution=data.attribution,
+        )
+        report.files.append("data/small_areas.geojson")
     # The address search: what the server's geocoder answers, generated now (search.js).
     text(
         "data/towns.json", json.dumps(data.town_index(), ensure_ascii=False, separators=(",", ":"))
