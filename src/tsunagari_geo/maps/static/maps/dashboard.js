@@ -274,7 +274,7 @@
         var c = f.geometry && f.geometry.coordinates;
         if (!c || !(p.population > 0)) return;
         var reached = p.pop_reach_1km === 1;
-        var near = p.nearest_m === null || p.nearest_m === undefined ? '' : '（最寄り ' + fmt(Math.round(p.nearest_m)) + 'm）';
+        var near = p.nearest_m === null || p.nearest_m === undefined ? '' : _('（最寄り {metres}m）', { metres: fmt(Math.round(p.nearest_m)) });
         L.circleMarker([c[1], c[0]], {
           renderer: renderer,
           radius: Math.max(2, Math.min(10, Math.sqrt(p.population) / 12)),
@@ -283,7 +283,7 @@
           fillColor: reached ? '#2166ac' : '#d6604d',
           fillOpacity: 0.8,
         })
-          .bindTooltip(esc(p.name) + '<br>人口 ' + esc(fmt(p.population)) + '人<br>' + (reached ? '1km以内に対面の活動あり' : '1km以内に対面の活動なし') + esc(near))
+          .bindTooltip(esc(p.name) + '<br>' + esc(_('人口 {people}人', { people: fmt(p.population) })) + '<br>' + esc(reached ? _('1km以内に対面の活動あり') : _('1km以内に対面の活動なし')) + esc(near))
           .addTo(smallAreas);
       });
       document.body.dataset.smallAreaPoints = String(smallAreas.getLayers().length);
@@ -308,7 +308,13 @@
 
     // 新しい場所の候補（計画担当者向けの表を読み込むときだけ cfg.plan がある）。
     (cfg.plan || []).forEach(function (row) {
-      var text = '候補' + row.order + ': ' + row.area + ' ' + row.name + '（新たに ' + fmt(row.newly_reached) + '人、累計 ' + fmt(row.running_total) + '人）';
+      var text = _('候補{order}: {area} {name}（新たに {newly}人、累計 {total}人）', {
+        order: row.order,
+        area: row.area,
+        name: row.name,
+        newly: fmt(row.newly_reached),
+        total: fmt(row.running_total),
+      });
       L.marker([row.lat, row.lng], {
         icon: L.divIcon({ className: 'tg-plan-marker', html: esc(String(row.order)), iconSize: [28, 28] }),
         title: text,
