@@ -7,7 +7,7 @@ PY_DIRS := $(wildcard src api tests bench hatch_build.py)
 export TSUNAGARI_SOURCE ?= $(abspath ../shared/data/saitama)
 export TSUNAGARI_STORE ?= data/build/tsunagari.gpkg
 
-.PHONY: venv vendor dist store demo test lint typecheck pytest lock clean
+.PHONY: venv vendor dist store demo test lint typecheck pytest lock clean messages
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,3 +78,12 @@ lock:
 
 clean:
 	rm -rf $(VENV) data/build dist .pytest_cache .mypy_cache .ruff_cache
+
+# The pages' message catalogue: extract every _() of templates, scripts and label tables into
+# messages.pot, then merge it into the en and easy .po files (fill the new msgstr by hand).
+LOCALE := src/tsunagari_geo/maps/locale
+messages: venv
+	PYTHONPATH=src $(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file --omit-header -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i $(LOCALE)/messages.pot -l en -o $(LOCALE)/en/LC_MESSAGES/messages.po
+	# やさしい日本語 is no locale Babel knows: its plural rules are Japanese ones.
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i $(LOCALE)/messages.pot -l ja -o $(LOCALE)/easy/LC_MESSAGES/messages.po

@@ -76,12 +76,19 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
-def open_page(browser: object, viewport: dict[str, int]) -> tuple[object, PageLog]:
+#: The browser's language (its Accept-Language): a resident's Japanese browser unless a test
+#: asks for another; headless Chromium alone would say en-US and get the English pages.
+LOCALE = "ja-JP"
+
+
+def open_page(
+    browser: object, viewport: dict[str, int], locale: str = LOCALE
+) -> tuple[object, PageLog]:
     """A new page in its own context, recording everything into a :class:`PageLog`.
 
     Content-Security-Policy violations land in ``errors`` and, separately, in ``csp``.
     """
-    context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
+    context = browser.new_context(viewport=viewport, locale=locale)  # type: ignore[attr-defined]
     context.add_init_script(CSP_REPORTER)
     page = context.new_page()
     log = PageLog()
@@ -123,12 +130,14 @@ def axe_script() -> Path:
     return script
 
 
-def open_checked_page(browser: object, viewport: dict[str, int]) -> tuple[object, PageLog]:
+def open_checked_page(
+    browser: object, viewport: dict[str, int], locale: str = LOCALE
+) -> tuple[object, PageLog]:
     """Like :func:`open_page`, in a context that lets the test inject axe-core despite the CSP.
 
     Only the accessibility checks use it: the CSP itself is tested with :func:`open_page`.
     """
-    context = browser.new_context(viewport=viewport, bypass_csp=True)  # type: ignore[attr-defined]
+    context = browser.new_context(viewport=viewport, bypass_csp=True, locale=locale)  # type: ignore[attr-defined]
     page = context.new_page()
     log = PageLog()
     page.on("pageerror", lambda e: log.errors.append(f"uncaught: {e}"))

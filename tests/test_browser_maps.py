@@ -7,6 +7,8 @@ activity). The base map is ``blank``, so any request to another origin is a bug.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from dateutil.rrule import MONTHLY, SA, rrule
 
 from server_helpers import serve_command, serve_env
 from test_browser_fixtures import (
+    ARTIFACTS,
     DESKTOP,
     PHONE,
     assert_visible_beside_the_panel,
@@ -427,27 +430,58 @@ def _open_every_panel(page: Any) -> None:
     )
 
 
+def _record(name: str, result: dict[str, Any]) -> None:
+    """Keep a measurement of an accessibility check beside the screenshots (CI artifacts)."""
+    folder = ARTIFACTS / "a11y"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+
+
+#: Every page in Japanese, the public map in all three languages and the planners' pages in
+#: English (their やさしい日本語 is the Japanese text).
+A11Y_PAGES = [
+    "/map",
+    "/map?lang=en",
+    "/map?lang=easy",
+    "/dashboard",
+    "/dashboard?lang=en",
+    "/dashboard/11201",
+    "/dashboard/11201?lang=en",
+]
+
+
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+@pytest.mark.parametrize("path", A11Y_PAGES)
 def test_pages_have_no_aa_violations_with_panels_open(
     browser: Any, server: str, path: str, size: str
 ) -> None:
     page, log = _open_checked(browser, f"{server}{path}", PHONE if size == "phone" else DESKTOP)
-    if path == "/map":
+    if path.startswith("/map"):
         _open_every_panel(page)
         # The popup with the most in it: tap to call, 次の開催日, ages, languages, a note.
         page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-muni-1") + "')")
         page.wait_for_selector(".leaflet-popup-content a[href^='tel:']")
-    assert axe_violations(page) == []
+    violations = axe_violations(page)
+    _record(f"axe-{_slug(path)}-{size}", {"page": path, "size": size, "violations": violations})
+    assert violations == []
     assert log.errors == []
 
 
+@pytest.mark.parametrize("lang", ["ja", "en", "easy"])
 @pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
-def test_no_page_is_wider_than_a_360px_phone(browser: Any, server: str, path: str) -> None:
-    page, _ = _open_checked(browser, f"{server}{path}", PHONE_360)
+def test_no_page_is_wider_than_a_360px_phone(
+    browser: Any, server: str, path: str, lang: str
+) -> None:
+    page, _ = _open_checked(browser, f"{server}{path}?lang={lang}", PHONE_360)
     if path == "/map":
         _open_every_panel(page)
-    assert page_width(page) <= PHONE_360["width"]
+    width = page_width(page)
+    _record(f"width-{_slug(path)}-{lang}", {"page": path, "lang": lang, "width_px": width})
+    assert width <= PHONE_360["width"]
     if path == "/dashboard":  # the table scrolls inside its own box, which a keyboard can reach
         box = page.locator(".tg-table-scroll")
         assert box.evaluate("b => b.scrollWidth > b.clientWidth")
@@ -648,3 +682,159 @@ def test_dashboard_shows_the_plan_where_planners_tables_are_on(
     phone, _ = _open_checked(browser, f"{planner_server}/dashboard", PHONE_360)
     assert page_width(phone) <= PHONE_360["width"]
     assert axe_violations(phone) == []
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def test_the_language_switch_reloads_in_english_and_the_cookie_keeps_it(
+    browser: Any, server: str
+) -> None:
+    page, log = _open(browser, f"{server}/map")  # a Japanese browser (Accept-Language: ja-JP)
+    assert page.get_attribute("html", "lang") == "ja"
+    with page.expect_navigation():
+        page.click(".tg-languages a[data-lang=en]")
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text(".tg-header h1") == "Tsunagari Map"
+    assert page.get_attribute(".tg-languages a[aria-current]", "data-lang") == "en"
+    assert page.inner_text("#tg-panel-toggle") in ("Search", "Show map")
+    # The next page, opened without ?lang=, keeps English through the switch's cookie.
+    page.click(".tg-header nav a")  # ダッシュボード / Dashboard
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    assert page.url.endswith("/dashboard")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text(".tg-header h1") == "Coverage dashboard"
+    assert page.locator("#tg-table thead button").first.inner_text() == "Name"
+    assert log.errors == []
+
+
+#: What the popup of the town-level test activity says in each language.
+POPUP_WORDS = {
+    "ja": ("団体", "町字（大字・町丁目）の代表点"),
+    "en": ("Organisation", "centre of its town"),
+    "easy": ("だんたい", "まちの まんなか"),
+}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "easy"])
+def test_a_phone_shows_the_popup_in_its_language_and_keeps_a_screenshot(
+    browser: Any, server: str, lang: str
+) -> None:
+    page, log = _open(browser, f"{server}/map?lang={lang}", PHONE)
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
+    popup = page.wait_for_selector(".leaflet-popup-content")
+    page.wait_for_timeout(400)  # the popup's pan to stay clear of the controls
+    text = popup.inner_text()
+    assert "町字テスト活動" in text  # member text stays as entered
+    assert all(word in text for word in POPUP_WORDS[lang])
+    box = popup.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
+    path = ARTIFACTS / "screenshots" / f"map-phone-{lang}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    assert log.errors == []
+
+
+def _focused(page: Any) -> str:
+    return str(
+        page.evaluate(
+            "() => (document.activeElement.className || '') + ' ' + document.activeElement.textContent.trim()"
+        )
+    )
+
+
+def test_a_keyboard_walks_the_list_view_into_a_popup_and_back(browser: Any, server: str) -> None:
+    page, log = _open_checked(browser, f"{server}/map?lang=en", DESKTOP)
+    page.focus("#tg-list-box summary")
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.getElementById('tg-list-box').open")
+    page.keyboard.press("Tab")
+    first = page.locator("#tg-list > li > button").first
+    assert page.evaluate(
+        "() => document.activeElement === document.querySelector('#tg-list > li > button')"
+    )
+    name = first.inner_text()
+    assert first.get_attribute("title") == "Show on the map"
+    # Enter shows the activity on the map: its popup opens and takes the focus, heading first.
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.activeElement.matches('.leaflet-popup .tg-popup h3')", timeout=15_000
+    )
+    assert _focused(page).endswith(name)
+    # Escape closes it and the focus is back on the entry that opened it.
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+    page.wait_for_function(
+        "() => document.activeElement === document.querySelector('#tg-list > li > button')"
+    )
+    # The next Tab reaches the entry's details, which open in place with the same text.
+    page.keyboard.press("Tab")
+    assert _focused(page).endswith("Details")
+    page.keyboard.press("Enter")
+    entry = page.wait_for_selector("#tg-list > li:first-child details .tg-popup")
+    assert "Organisation" in entry.inner_text()
+    assert log.errors == []
+
+
+def test_a_marker_opened_from_the_keyboard_gives_the_focus_back_on_escape(
+    browser: Any, server: str
+) -> None:
+    page, _ = _open_checked(browser, f"{server}/map", DESKTOP)
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+    marker = page.locator(".tg-marker[tabindex='0']").first
+    marker.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.matches('.leaflet-popup .tg-popup h3')")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+    assert page.evaluate("() => document.activeElement.classList.contains('tg-marker')")
+
+
+def test_search_results_are_announced_in_the_live_regions(browser: Any, server: str) -> None:
+    page, _ = _open_checked(browser, f"{server}/map?lang=en", DESKTOP)
+    status = page.locator("#tg-search-status")
+    assert status.get_attribute("aria-live") == "polite"
+    assert page.locator("#tg-list-order").get_attribute("aria-live") == "polite"
+    page.fill("#tg-address", "さいたま市浦和区常盤六丁目")
+    page.press("#tg-address", "Enter")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.startsWith('Showing ')"
+    )
+    assert "常盤" in status.inner_text()
+    assert page.text_content("#tg-list-order").startswith("Nearest to ")  # in the folded list
+    assert page.inner_text("#tg-nearby-origin").startswith("Nearest to ")
+    page.fill("#tg-address", "ぜんぜんない場所ですよ")
+    page.press("#tg-address", "Enter")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.startsWith('No place found')"
+    )
+    assert page.text_content("#tg-list-order").startswith("By municipality and name")
+
+
+def test_an_english_browser_gets_the_english_map(browser: Any, server: str) -> None:
+    page, log = open_page(browser, DESKTOP, locale="en-US")
+    page.goto(f"{server}/map")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("#tg-count").isdigit()
+    assert page.inner_text(".tg-count").startswith("Activities shown: ")
+    assert log.errors == []
+
+
+def test_a_search_short_of_a_town_says_so_in_the_pages_language(browser: Any, server: str) -> None:
+    """The geocoder's status words (geocode/labels.py) reach the page through the catalogue."""
+    page, log = _open_checked(browser, f"{server}/map?lang=en", DESKTOP)
+    page.fill("#tg-address", "川越市")
+    page.press("#tg-address", "Enter")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.startsWith('Showing ')"
+    )
+    text = page.inner_text("#tg-search-status")
+    assert "Municipality only" in text and "市区町村まで" not in text
+    assert log.errors == []

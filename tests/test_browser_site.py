@@ -172,7 +172,17 @@ def test_static_dashboard_draws_63_polygons_and_links_the_downloads(
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 @pytest.mark.parametrize(
-    "path", ["/index.html", "/map.html", "/dashboard.html", "/dashboard/11201.html"]
+    "path",
+    [
+        "/index.html",
+        "/map.html",
+        "/en/map.html",
+        "/easy/map.html",
+        "/dashboard.html",
+        "/en/dashboard.html",
+        "/dashboard/11201.html",
+        "/en/dashboard/11201.html",
+    ],
 )
 def test_static_pages_have_no_aa_violations_and_fit_a_360px_phone(
     browser: Any, static_server: str, path: str, size: str
@@ -181,7 +191,7 @@ def test_static_pages_have_no_aa_violations_and_fit_a_360px_phone(
     page.goto(f"{static_server}{path}")
     if path != "/index.html":
         page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
-    if path == "/map.html":
+    if path.endswith("/map.html"):
         page.wait_for_function("() => Tsunagari.ready.then(() => true)")
         if page.is_hidden("#tg-panel"):
             page.click("#tg-panel-toggle")
@@ -193,3 +203,29 @@ def test_static_pages_have_no_aa_violations_and_fit_a_360px_phone(
     page.set_viewport_size({"width": 360, "height": 740})
     page.wait_for_timeout(200)
     assert page_width(page) <= 360
+
+
+def test_the_static_site_has_the_map_in_english_with_its_search_and_switch(
+    browser: Any, static_server: str
+) -> None:
+    page, log = open_page(browser, DESKTOP)
+    page.goto(f"{static_server}/en/map.html")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    assert page.get_attribute("html", "lang") == "en"
+    page.fill("#tg-address", "さいたま市浦和区常盤6丁目")
+    page.click("#tg-search button[type=submit]")
+    page.wait_for_function(
+        "() => document.getElementById('tg-search-status').textContent.startsWith('Showing ')"
+    )
+    assert any(u.endswith("/data/towns.json") for u in log.requests)
+    # The switch leads to the same page in the other languages, inside the site.
+    with page.expect_navigation():
+        page.click(".tg-languages a[data-lang=easy]")
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    assert page.url.endswith("/easy/map.html")
+    assert page.inner_text("#tg-search button[type=submit]") == "さがす"
+    page.click(".tg-header nav a")
+    page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
+    assert page.url.endswith("/easy/dashboard.html")
+    assert log.errors == [] and log.failures == []
+    assert log.origins() == {static_server}

@@ -49,6 +49,11 @@ DATA_FILES = (
     "tsunagari_geo/maps/static/vendor/manifest.json",
     "tsunagari_geo/maps/static/vendor/leaflet/leaflet.js",
     "tsunagari_geo/maps/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
+    # The pages' message catalogue, read as .po at start-up (nothing compiled at build time).
+    "tsunagari_geo/maps/locale/messages.pot",
+    "tsunagari_geo/maps/locale/en/LC_MESSAGES/messages.po",
+    "tsunagari_geo/maps/locale/easy/LC_MESSAGES/messages.po",
+    "tsunagari_geo/maps/templates/language_switch.html",
 )
 
 
@@ -194,6 +199,11 @@ def test_the_installed_map_loads_its_own_scripts_and_shows_the_activities(
         icons = page.eval_on_selector_all(
             ".leaflet-marker-pane .leaflet-marker-icon", "e => e.length"
         )
+        # The installed catalogue: the same page in English (the .po files came with the wheel).
+        page.goto(f"{server}/map?lang=en")
+        page.wait_for_function("() => document.body.dataset.ready === 'markers'", timeout=30_000)
+        english = page.inner_text("#tg-search button[type=submit]")
+    assert english == "Search"
     assert log.failures == [] and log.errors == []
     assert log.origins() == {server}
     for package in PACKAGES:

@@ -7,6 +7,12 @@ comes from another origin (the 地理院タイル background, when the settings 
 The tables behind the dashboard download as ``/dashboard/table/{level}.csv`` or ``.xlsx``
 (formula injection neutralised by :func:`tsunagari_geo.tables.write_table`).
 
+Every page speaks the language the reader chose (:mod:`tsunagari_geo.maps.i18n`): ``?lang=ja|en|easy``
+(the language switch's links; it also sets a cookie, so the next page keeps it), else that
+cookie, else the browser's Accept-Language, else Japanese. Responses therefore vary on
+``Accept-Language`` and ``Cookie``, and the rendered pages are cached per dataset version and
+language.
+
 The pages are HTML for people; they are left out of the OpenAPI document, which stays the
 contract for the JSON API.
 """
@@ -28,6 +34,7 @@ from tsunagari_api.errors import NotBuilt, NotFound
 from tsunagari_api.security import page_policy
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.maps.data import SiteData
+from tsunagari_geo.maps.i18n import COOKIE, choose_language, normalize_language
 from tsunagari_geo.maps.pages import (
     api_links,
     build_dashboard_page,
@@ -92,6 +99,15 @@ def _code_hint(region: Region) -> str:
     return f"{region.municipality_count}市町村の5桁コード、例: {example}"
 
 
+def _language(request: Request) -> str:
+    """The page language of a request: ``?lang=``, the switch's cookie, Accept-Language, ja."""
+    return choose_language(
+        query=request.query_params.get("lang"),
+        cookie=request.cookies.get(COOKIE),
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
 def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None) -> APIRouter:
     """The pages, the table downloads and ``/assets``."""
     del settings  # the pages read the dataset the service already holds
@@ -100,27 +116,41 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
     cache = _SiteCache()
     static_root = STATIC_DIR.resolve()
 
-    def html(body: str) -> HTMLResponse:
+    def html(body: str, request: Request) -> HTMLResponse:
         # Each page gets a policy with the hashes of its own inline scripts and styles.
-        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": page_policy(body, look)}
-        return HTMLResponse(body, headers=headers)
+        headers = {
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": page_policy(body, look),
+            "Vary": "Accept-Language, Cookie",
+        }
+        response = HTMLResponse(body, headers=headers)
+        chosen = normalize_language(request.query_params.get("lang"))
+        if chosen:  # the switch was used: keep the language on the next pages
+            root = request.scope.get("root_path", "") or "/"
+            response.set_cookie(
+                COOKIE, chosen, max_age=365 * 24 * 3600, path=root, samesite="lax", httponly=True
+            )
+        return response
 
     @router.get("/map", response_class=HTMLResponse)
     def map_page(request: Request, dataset: Annotated[Dataset, Depends(get_dataset)]) -> Response:
         data = cache.data(dataset, look.dashboard_suggestions)
         root = request.scope.get("root_path", "")
+        lang = _language(request)
         return html(
             cache.page(
                 dataset,
-                ("map", root),
+                ("map", root, lang),
                 lambda: build_map_page(
                     api_links(root),
                     look,
                     data.attribution,
                     data.vocabulary,
                     region=data.store.region,
+                    lang=lang,
                 ),
-            )
+            ),
+            request,
         )
 
     @router.get("/dashboard", response_class=HTMLResponse)
@@ -129,12 +159,14 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
     ) -> Response:
         data = cache.data(dataset, look.dashboard_suggestions)
         root = request.scope.get("root_path", "")
+        lang = _language(request)
         return html(
             cache.page(
                 dataset,
-                ("dashboard", root),
-                lambda: build_dashboard_page(api_links(root), look, data),
-            )
+                ("dashboard", root, lang),
+                lambda: build_dashboard_page(api_links(root), look, data, lang=lang),
+            ),
+            request,
         )
 
     @router.get("/dashboard/table/{level}.{fmt}")
@@ -167,11 +199,12 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
     ) -> Response:
         data = cache.data(dataset, look.dashboard_suggestions)
         root = request.scope.get("root_path", "")
+        lang = _language(request)
         try:
             body = cache.page(
                 dataset,
-                ("municipality", root, muni_code),
-                lambda: build_municipality_page(api_links(root), data, muni_code),
+                ("municipality", root, muni_code, lang),
+                lambda: build_municipality_page(api_links(root), data, muni_code, lang=lang),
             )
         except KeyError as exc:
             raise NotFound(
@@ -179,7 +212,7 @@ def pages_router(settings: ApiSettings, map_settings: MapSettings | None = None)
                 parameter="muni_code",
                 value=muni_code,
             ) from exc
-        return html(body)
+        return html(body, request)
 
     @router.get("/assets/{path:path}")
     def assets(path: str) -> Response:

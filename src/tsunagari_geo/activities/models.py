@@ -388,6 +388,8 @@ class Activity(_Serving):
     #: The member lets the public see ``phone``, ``email`` and ``line_url`` (連絡先の公開);
     #: empty is no.
     contact_public: bool = Field(default=False, title="連絡先の公開")
+    #: Optional translations by the member (the map shows them in that language; the text
+    #: itself stays as entered): English and やさしい日本語.
     name_en: str | None = Field(default=None, title="活動名（英語）")
     description_en: str | None = Field(default=None, title="説明（英語）")
     name_easy: str | None = Field(default=None, title="活動名（やさしい日本語）")

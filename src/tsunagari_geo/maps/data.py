@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +35,9 @@ from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
+from tsunagari_geo.geocode.labels import STATUS_LABELS
 from tsunagari_geo.layers.published import LayerSet
+from tsunagari_geo.maps.i18n import Gettext, gettext_for, translate_labels
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
 from tsunagari_geo.store import Store, open_layers, open_store
@@ -122,6 +124,14 @@ TABLE_COLUMNS = (
     ("stages_missing", "活動のないライフステージ"),
     ("spread_themes", "横展開できる好事例のテーマ"),
 )
+#: Kinds of member organisations counted on the municipality page.
+ORG_KIND_LABELS = {
+    "government": "行政",
+    "npo": "NPO等",
+    "shakyo": "社協",
+    "company": "企業・業界団体",
+    "other": "その他",
+}
 #: Layer names of the coverage frames → the level names the analysis uses in class_breaks.
 LEVEL_KEYS = {"municipalities": "municipality", "units": "unit"}
 
@@ -302,12 +312,21 @@ class SiteData:
         breaks = recorded.get(LEVEL_KEYS.get(level, level)) if isinstance(recorded, dict) else None
         return [float(b) for b in breaks] if breaks else None
 
-    def metrics(self, level: str, scheme: str = "FisherJenks", k: int = 5) -> list[Metric]:
-        """The dashboard's choropleth variables for ``municipalities`` or ``units``."""
-        key = f"metrics:{level}:{scheme}:{k}"
+    def metrics(
+        self, level: str, scheme: str = "FisherJenks", k: int = 5, lang: str = "ja"
+    ) -> list[Metric]:
+        """The dashboard's choropleth variables for ``municipalities`` or ``units``, labelled
+        in ``lang`` (the class breaks are the same in every language)."""
+        key = f"metrics:{level}:{scheme}:{k}:{lang}"
         if key not in self._cache:
+            tr = gettext_for(lang)
             self._cache[key] = dashboard_metrics(
-                self.layer(level), self.vocabulary, scheme, k, self.gap_breaks(level)
+                self.layer(level),
+                translated_vocabulary(self.vocabulary, tr, self.store.region),
+                scheme,
+                k,
+                self.gap_breaks(level),
+                tr,
             )
         return list(self._cache[key])
 
@@ -345,9 +364,10 @@ class SiteData:
             self._cache["town_index"] = build_search_index(Geocoder.from_store(self.store))
         return dict(self._cache["town_index"])
 
-    def municipality_report(self, code: str) -> dict[str, Any]:
+    def municipality_report(self, code: str, lang: str = "ja") -> dict[str, Any]:
         """Everything the municipality page shows for a 63-level ``code``.
 
+        Labels are in ``lang``; member-entered text (names, organisations) stays as entered.
         Keys: code, name, metrics (label, value, unit), flags, matrix (theme × life stage counts
         of the published activities there), organizations (members with a published activity
         there, and counts by kind of members based there), neighbours (nearest published
@@ -365,16 +385,17 @@ class SiteData:
             if "muni_code" in activities.columns
             else activities[:0]
         )
+        tr = gettext_for(lang)
         return {
             "code": code,
             "name": self.municipality_names().get(code, str(row["name"])),
             "metrics": [
                 (m.label, _plain(row.get(m.column)), m.unit)
-                for m in self.metrics("municipalities")
+                for m in self.metrics("municipalities", lang=lang)
                 if not _is_stage_reach(m.column)
             ],
             "flags": [
-                label
+                tr(label)
                 for column, label in flag_columns(municipalities).items()
                 if _truthy(row[column])
             ],
@@ -382,14 +403,8 @@ class SiteData:
             "matrix": theme_stage_matrix(own, self.vocabulary),
             "organizations": _organizations(own),
             "org_counts": {
-                label: _plain(row.get(f"orgs_{key}"))
-                for key, label in (
-                    ("government", "行政"),
-                    ("npo", "NPO等"),
-                    ("shakyo", "社協"),
-                    ("company", "企業・業界団体"),
-                    ("other", "その他"),
-                )
+                tr(label): _plain(row.get(f"orgs_{key}"))
+                for key, label in ORG_KIND_LABELS.items()
                 if f"orgs_{key}" in row.index
             },
             "neighbours": self._neighbour_activities(code, municipalities, activities),
@@ -508,6 +523,37 @@ def vocabulary(region: Region) -> dict[str, Any]:
     }
 
 
+#: The vocabulary's tables of labels a language translates (municipality names are place
+#: names and stay as the registry writes them).
+TRANSLATED_TABLES = (
+    "themes",
+    "life_stages",
+    "denominators",
+    "circumstances",
+    "formats",
+    "channels",
+    "privacy_notes",
+    "languages",
+)
+
+
+def translated_vocabulary(vocab: dict[str, Any], tr: Gettext, region: Region) -> dict[str, Any]:
+    """:func:`vocabulary` with its labels in the language of ``_`` (a gettext), plus
+    ``status_labels``: the geocoder's statuses in words (``geocode/labels.py``, through the
+    same catalogue), which the map's search shows beside a result short of a town."""
+    out = dict(vocab)
+    for name in TRANSLATED_TABLES:
+        if name in out:
+            out[name] = translate_labels(out[name], tr)
+    if "theme_marks" in out:
+        out["theme_marks"] = _distinct_marks(translate_labels(out["theme_marks"], tr))
+    pref = tr(region.pref_name)
+    out["status_labels"] = {
+        code: tr(template).format(pref=pref) for code, template in STATUS_LABELS.items()
+    }
+    return out
+
+
 def _is_stage_reach(column: str) -> bool:
     """A town-reach metric of one life stage (``reach_1km_children``): the dashboard offers it,
     the municipality page keeps to the overall reach. Decided on the column, never the label
@@ -517,7 +563,14 @@ def _is_stage_reach(column: str) -> bool:
 
 def theme_marks(themes: dict[str, str]) -> dict[str, str]:
     """Theme code → the one letter its markers show; raises ValueError if two would share one."""
-    marks = {code: THEME_MARKS.get(code, label[:1]) for code, label in themes.items()}
+    return _distinct_marks(
+        {code: THEME_MARKS.get(code, label[:1]) for code, label in themes.items()}
+    )
+
+
+def _distinct_marks(marks: dict[str, str]) -> dict[str, str]:
+    """``marks`` itself; raises ValueError if two themes would show one letter (in any
+    language: the catalogue translates the letters too)."""
     seen: dict[str, str] = {}
     for code, mark in marks.items():
         if mark in seen:
@@ -528,54 +581,66 @@ def theme_marks(themes: dict[str, str]) -> dict[str, str]:
     return marks
 
 
+def _identity(text: str) -> str:
+    return text
+
+
 def dashboard_metrics(
     frame: pd.DataFrame,
     vocab: dict[str, Any],
     scheme: str = "FisherJenks",
     k: int = 5,
     gap_breaks: Sequence[float] | None = None,
+    _: Callable[[str], str] = _identity,
 ) -> list[Metric]:
     """The choropleth variables a coverage layer offers, each with mapclassify class breaks.
 
     The gap score comes first (with ``gap_breaks``, the analysis' own classes, when given),
     then activities per 10,000 residents overall and per life stage (``inperson_per10k``,
     ``stage_<code>_per10k``), then town reach (``reach_1km``, ``reach_2km`` and per stage).
-    Columns absent from the layer are simply not offered.
+    Columns absent from the layer are simply not offered. Labels are in the language of
+    ``_`` (a gettext; Japanese when omitted), with the labels of ``vocab`` as they are.
     """
     stages: dict[str, str] = vocab["life_stages"]
     denominators: dict[str, str] = vocab.get("denominators", {})
     year = vocab.get("census_year", CENSUS_YEAR)
+    rate = _("件/1万人")
+    share = _("割合（0〜1）")
+    points = _("点（0〜100）")
     candidates: list[tuple[str, str, str, bool]] = [
-        ("gap_score", "ギャップスコア", "点（0〜100）", True)
+        ("gap_score", _("ギャップスコア"), points, True)
     ]
     candidates.append(
         (
             "inperson_per10k",
-            f"1万人あたり対面の活動数（全体・分母: 総人口、{year}年国勢調査）",
-            "件/1万人",
+            _("1万人あたり対面の活動数（全体・分母: 総人口、{year}年国勢調査）").format(year=year),
+            rate,
             False,
         )
     )
     for code, label in stages.items():
         base = denominators.get(code, "")
-        per = f"・分母: {base}、{year}年国勢調査" if base else ""
+        if base:
+            text = _("1万人あたり対面の活動数（{stage}・分母: {base}、{year}年国勢調査）")
+        else:
+            text = _("1万人あたり対面の活動数（{stage}）")
         candidates.append(
-            (f"stage_{code}_per10k", f"1万人あたり対面の活動数（{label}{per}）", "件/1万人", False)
+            (f"stage_{code}_per10k", text.format(stage=label, base=base, year=year), rate, False)
         )
     for km in (1, 2):
         candidates.append(
-            (f"reach_{km}km", f"町字到達率（{km}km以内・全体）", "割合（0〜1）", False)
+            (f"reach_{km}km", _("町字到達率（{km}km以内・全体）").format(km=km), share, False)
         )
         for code, label in stages.items():
             candidates.append(
                 (
                     f"reach_{km}km_{code}",
-                    f"町字到達率（{km}km以内・{label}）",
-                    "割合（0〜1）",
+                    _("町字到達率（{km}km以内・{stage}）").format(km=km, stage=label),
+                    share,
                     False,
                 )
             )
-    candidates += _people_and_need_metrics(year)
+    candidates += _people_and_need_metrics(year, _)
     metrics = []
     for column, label, unit, worse in candidates:
         if column not in frame.columns:
@@ -589,36 +654,48 @@ def dashboard_metrics(
     return metrics
 
 
-def _people_and_need_metrics(year: int) -> list[tuple[str, str, str, bool]]:
+def _people_and_need_metrics(
+    year: int, _: Callable[[str], str] = _identity
+) -> list[tuple[str, str, str, bool]]:
     """Reach in people, 2SFCA, need and the need gap (columns a layer may lack)."""
     from tsunagari_geo.analysis.need import INDICATOR_LABELS
 
-    source = f"{year}年国勢調査"
+    tr = _  # the indicators' labels are decided in analysis/need.py
+
+    source = _("{year}年国勢調査").format(year=year)
+    points = _("点（0〜100）")
+    share = _("割合（0〜1）")
     out: list[tuple[str, str, str, bool]] = [
         (
             "need_gap_score",
-            f"ニーズとのギャップ（ニーズ×(1−供給)、{source}）",
-            "点（0〜100）",
+            _("ニーズとのギャップ（ニーズ×(1−供給)、{source}）").format(source=source),
+            points,
             True,
         ),
-        ("need_score", f"ニーズ（{source}の4指標）", "点（0〜100）", True),
+        ("need_score", _("ニーズ（{source}の4指標）").format(source=source), points, True),
     ]
     for column, label in INDICATOR_LABELS.items():
-        out.append((column, f"{label}、{source}", "割合（0〜1）", True))
-    for name, text in (("500m", "500m"), ("1km", "1km"), ("2km", "2km")):
+        out.append(
+            (column, _("{label}、{source}").format(label=tr(label), source=source), share, True)
+        )
+    for name in ("500m", "1km", "2km"):
         out.append(
             (
                 f"pop_reach_{name}",
-                f"住民到達率（{text}以内に対面の活動がある住民の割合・分母: 小地域の人口、{source}）",
-                "割合（0〜1）",
+                _(
+                    "住民到達率（{distance}以内に対面の活動がある住民の割合・分母: 小地域の人口、{source}）"
+                ).format(distance=name, source=source),
+                share,
                 False,
             )
         )
     out.append(
         (
             "access_2sfca",
-            f"アクセス指標 2SFCA（住民1万人あたりの活動・距離減衰あり、{source}）",
-            "件/1万人",
+            _("アクセス指標 2SFCA（住民1万人あたりの活動・距離減衰あり、{source}）").format(
+                source=source
+            ),
+            _("件/1万人"),
             False,
         )
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,23 @@ import folium
 import jinja2
 
 from tsunagari_geo.layers.simplify import WEB_SIMPLIFY_DEGREES
-from tsunagari_geo.maps.data import SiteData, flag_columns, table_columns, vocabulary
+from tsunagari_geo.maps.data import (
+    SiteData,
+    flag_columns,
+    table_columns,
+    translated_vocabulary,
+    vocabulary,
+)
+from tsunagari_geo.maps.i18n import (
+    DEFAULT_LANGUAGE,
+    FALLBACK_TO_JAPANESE,
+    HTML_LANG,
+    LANGUAGES,
+    gettext_for,
+    js_messages,
+    language_links,
+    translations,
+)
 from tsunagari_geo.maps.settings import GSI_ATTRIBUTION_HTML, MapSettings
 from tsunagari_geo.maps.vendor import vendored_url
 from tsunagari_geo.reference.attribution import GSI_TILES
@@ -48,12 +64,37 @@ def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float,
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
 ASSET_VERSION = "7"
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=jinja2.select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    return env
+
+
+def _template(name: str, lang: str) -> jinja2.Template:
+    """A page template whose ``_()`` and ``{% trans %}`` speak ``lang``."""
+    env = _envs.get(lang)
+    if env is None:
+        # One environment per language: an overlay would share its globals (the gettext).
+        env = _environment()
+        env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        _envs[lang] = env
+    return env.get_template(name)
+
+
+_envs: dict[str, jinja2.Environment] = {}
+
+
+def query_language_links(lang: str) -> dict[str, str]:
+    """The switch's links on the service: the same page with ``?lang=`` (which also sets the
+    cookie, so the next page keeps the language)."""
+    return {code: f"?lang={code}" for code in LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -111,9 +152,11 @@ def api_links(root: str = "") -> PageLinks:
     )
 
 
-def static_links(depth: int = 0) -> PageLinks:
-    """Relative links for a page ``depth`` folders below the static site's root."""
+def static_links(depth: int = 0, lang_dir: str = "") -> PageLinks:
+    """Relative links for a page ``depth`` folders below the static site's root; the pages it
+    links to are those of the language folder ``lang_dir`` (``"en/"``; ``""`` for Japanese)."""
     up = "../" * depth
+    pages = f"{up}{lang_dir}"
     return PageLinks(
         assets=f"{up}assets",
         activities=f"{up}data/activities.geojson",
@@ -125,19 +168,20 @@ def static_links(depth: int = 0) -> PageLinks:
         small_areas=f"{up}data/small_areas.geojson",
         geocode=None,
         town_index=f"{up}data/towns.json",
-        map_page=f"{up}map.html",
-        dashboard_page=f"{up}dashboard.html",
-        municipality_page=f"{up}dashboard/{{code}}.html",
+        map_page=f"{pages}map.html",
+        dashboard_page=f"{pages}dashboard.html",
+        municipality_page=f"{pages}dashboard/{{code}}.html",
         table=f"{up}data/table_{{level}}.{{fmt}}",
     )
 
 
 class _Page(branca.element.Figure):
-    """folium's figure with ``lang="ja"`` and a title (screen readers and search need both)."""
+    """folium's figure with the page's ``lang`` and a title (screen readers and search need
+    both)."""
 
     _template = jinja2.Template(
         "<!DOCTYPE html>\n"
-        '<html lang="ja">\n<head>\n'
+        '<html lang="{{ this.html_lang }}">\n<head>\n'
         '<meta charset="utf-8" />\n'
         # No favicon request: a 404 for it would be the only error in the console.
         '<link rel="icon" href="data:," />\n'
@@ -150,10 +194,11 @@ class _Page(branca.element.Figure):
         "</script>\n</html>\n"
     )
 
-    def __init__(self, title: str, body_class: str = "") -> None:
+    def __init__(self, title: str, body_class: str = "", html_lang: str = "ja") -> None:
         super().__init__()
         self.page_title = title
         self.body_class = body_class
+        self.html_lang = html_lang
 
 
 def _map(settings: MapSettings, links: PageLinks, css: Sequence[str], region: Region) -> folium.Map:
@@ -195,8 +240,9 @@ def _render(
     start: str,
     config: dict[str, Any],
     body_class: str = "",
+    lang: str = DEFAULT_LANGUAGE,
 ) -> str:
-    page = _Page(title, body_class)
+    page = _Page(title, body_class, HTML_LANG[lang])
     page.add_child(fmap)
     page.html.add_child(branca.element.Element(panel))
     # After Leaflet in folium's own list, so the plugins and our scripts find ``L`` defined.
@@ -224,7 +270,11 @@ class _Start(branca.element.MacroElement):
 
 
 def _base_config(
-    links: PageLinks, settings: MapSettings, attribution: Sequence[str], region: Region
+    links: PageLinks,
+    settings: MapSettings,
+    attribution: Sequence[str],
+    region: Region,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     lines = list(attribution)
     if settings.basemap == "gsi" and GSI_TILES not in lines:
@@ -232,6 +282,9 @@ def _base_config(
     return {
         "links": asdict(links),
         "basemap": settings.basemap,
+        "lang": lang,
+        # The page scripts' messages in this language, from the catalogue (i18n.js_messages).
+        "messages": js_messages(lang),
         "attribution": lines,
         # The map's corner: the 地理院タイル layer already credits itself there (with its link).
         "corner_attribution": [
@@ -248,18 +301,26 @@ def build_map_page(
     vocab: dict[str, Any] | None = None,
     *,
     region: Region,
+    lang: str = DEFAULT_LANGUAGE,
+    language_hrefs: Mapping[str, str] | None = None,
 ) -> str:
-    """The public map page (HTML) of ``region`` reading its data from ``links``.
+    """The public map page (HTML) of ``region`` in ``lang`` reading its data from ``links``.
 
     ``vocab`` is :func:`tsunagari_geo.maps.data.vocabulary` (read from the taxonomies when
-    omitted); ``attribution`` the source lines shown in the footer and the map's corner.
+    omitted; its labels are translated here); ``attribution`` the source lines shown in the
+    footer and the map's corner (official titles: never translated). ``language_hrefs`` are
+    the language switch's links (``?lang=`` on the service when omitted).
     """
-    vocab = vocab or vocabulary(region)
+    tr = gettext_for(lang)
+    vocab = translated_vocabulary(vocab or vocabulary(region), tr, region)
     css = [_own(links, "tsunagari.css")]
     fmap = _map(settings, links, css, region)
-    config = {**_base_config(links, settings, attribution, region), "vocab": vocab}
-    panel = _env.get_template("map_panel.html").render(
-        links=links, vocab=vocab, attribution=config["attribution"]
+    config = {**_base_config(links, settings, attribution, region, lang), "vocab": vocab}
+    panel = _template("map_panel.html", lang).render(
+        links=links,
+        vocab=vocab,
+        attribution=config["attribution"],
+        languages=_switch(lang, language_hrefs),
     )
     scripts = [
         vendored_url(links.assets, "leaflet.markercluster", "leaflet.markercluster.js"),
@@ -278,29 +339,52 @@ def build_map_page(
             ),
         ]
     )
-    return _render(region.titles["platform"], fmap, panel, scripts, "Tsunagari.startMap", config)
+    return _render(
+        tr(region.titles["platform"]), fmap, panel, scripts, "Tsunagari.startMap", config, lang=lang
+    )
 
 
-def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData) -> str:
-    """The planners' dashboard (HTML): choropleth with legend, metric switch and the table."""
+def _switch(lang: str, hrefs: Mapping[str, str] | None) -> list[dict[str, Any]]:
+    links = dict(hrefs or query_language_links(lang))
+    return language_links(lang, lambda code: links[code])
+
+
+def build_dashboard_page(
+    links: PageLinks,
+    settings: MapSettings,
+    data: SiteData,
+    *,
+    lang: str = DEFAULT_LANGUAGE,
+    language_hrefs: Mapping[str, str] | None = None,
+) -> str:
+    """The planners' dashboard (HTML) in ``lang``: choropleth with legend, metric switch and
+    the table."""
+    tr = gettext_for(lang)  # dynamic text: labels decided elsewhere, in the catalogue
     region = data.store.region
     css = [_own(links, "tsunagari.css")]
     fmap = _map(settings, links, css, region)
     levels = {
         level: [
             m.as_json()
-            for m in data.metrics(level, settings.classification_scheme, settings.classes)
+            for m in data.metrics(level, settings.classification_scheme, settings.classes, lang)
         ]
         for level in ("municipalities", "units")
     }
-    flags = {level: flag_columns(data.layer(level)) for level in ("municipalities", "units")}
-    table = {level: table_columns(data.layer(level)) for level in ("municipalities", "units")}
+    flags = {
+        level: {k: tr(v) for k, v in flag_columns(data.layer(level)).items()}
+        for level in ("municipalities", "units")
+    }
+    table = {
+        level: [{**c, "label": tr(c["label"])} for c in table_columns(data.layer(level))]
+        for level in ("municipalities", "units")
+    }
+    vocab = translated_vocabulary(data.vocabulary, tr, region)
     config = {
-        **_base_config(links, settings, data.attribution, region),
+        **_base_config(links, settings, data.attribution, region, lang),
         "metrics": levels,
         "flags": flags,
         "table": table,
-        "vocab": {"life_stages": data.vocabulary["life_stages"]},
+        "vocab": {"life_stages": vocab["life_stages"]},
         # Planners' output: present only where the pages load the planners' tables.
         "plan": data.plan(),
         "small_areas": data.small_area_reach() is not None,
@@ -310,41 +394,56 @@ def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData
 
     # The formulas the figures were computed with: the build's settings, not the shipped file.
     used = data.coverage_config
-    panel = _env.get_template("dashboard_panel.html").render(
+    panel = _template("dashboard_panel.html", lang).render(
         links=links,
         attribution=config["attribution"],
         built_at=data.built_at,
-        titles=region.titles,
-        need_formula=need_formula(used),
-        gap_formula=gap_formula(used),
+        titles={k: tr(v) for k, v in region.titles.items()},
+        need_formula=tr(need_formula(used)),
+        gap_formula=tr(gap_formula(used)),
         plan_settings=used.plan,
         plan=config["plan"],
         reach=data.small_area_reach(),
-        denominators=data.vocabulary.get("denominators", {}),
-        stage_labels=data.vocabulary["life_stages"],
+        denominators=vocab.get("denominators", {}),
+        stage_labels=vocab["life_stages"],
         census_year=data.vocabulary.get("census_year", ""),
+        languages=_switch(lang, language_hrefs),
+        fallback_note=lang in FALLBACK_TO_JAPANESE,
     )
     scripts = [_own(links, "common.js"), _own(links, "dashboard.js")]
     return _render(
-        region.titles["dashboard"],
+        tr(region.titles["dashboard"]),
         fmap,
         panel,
         scripts,
         "Tsunagari.startDashboard",
         config,
         body_class="tg-dash",
+        lang=lang,
     )
 
 
-def build_municipality_page(links: PageLinks, data: SiteData, code: str) -> str:
-    """The page of one municipality (63-level ``code``). Raises KeyError for an unknown code."""
-    report = data.municipality_report(code)
-    return _env.get_template("municipality.html").render(
+def build_municipality_page(
+    links: PageLinks,
+    data: SiteData,
+    code: str,
+    *,
+    lang: str = DEFAULT_LANGUAGE,
+    language_hrefs: Mapping[str, str] | None = None,
+) -> str:
+    """The page of one municipality (63-level ``code``) in ``lang``. Raises KeyError for an
+    unknown code."""
+    tr = gettext_for(lang)
+    report = data.municipality_report(code, lang)
+    return _template("municipality.html", lang).render(
         links=links,
         report=report,
-        vocab=data.vocabulary,
+        vocab=translated_vocabulary(data.vocabulary, tr, data.store.region),
         attribution=data.attribution,
         css=_own(links, "tsunagari.css"),
         script=_own(links, "common.js"),
         built_at=data.built_at,
+        html_lang=HTML_LANG[lang],
+        languages=_switch(lang, language_hrefs),
+        fallback_note=lang in FALLBACK_TO_JAPANESE,
     )

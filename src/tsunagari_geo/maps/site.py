@@ -11,7 +11,9 @@ map setting asks for 地理院タイル).
 
 Layout::
 
-    index.html  map.html  dashboard.html  dashboard/11201.html …
+    index.html  map.html  dashboard.html  dashboard/11201.html …   (日本語)
+    en/map.html  en/dashboard.html  en/dashboard/11201.html …       (English)
+    easy/map.html …                                                  (やさしい日本語)
     assets/maps/*.js|css  assets/vendor/<package>/…  (with LICENSE files)
     data/activities.geojson  activities_calendar.json (open days, a year from the build day)
     data/consultations.geojson  good_practices.geojson
@@ -39,6 +41,7 @@ from tsunagari_geo.errors import InputError
 from tsunagari_geo.layers.simplify import WEB_SIMPLIFY_DEGREES, simplify_coverage
 from tsunagari_geo.maps.csp import origin_of, with_meta_policy
 from tsunagari_geo.maps.data import SiteData
+from tsunagari_geo.maps.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from tsunagari_geo.maps.pages import (
     SMALL_AREA_PROPERTIES,
     build_dashboard_page,
@@ -155,21 +158,57 @@ def build_site(
     def page(name: str, body: str) -> None:
         text(name, with_meta_policy(body, images))
 
-    page(
-        "map.html",
-        build_map_page(
-            static_links(0),
-            settings,
-            data.attribution,
-            data.vocabulary,
-            region=data.store.region,
-        ),
-    )
-    page("dashboard.html", build_dashboard_page(static_links(0), settings, data))
-    for code in data.layer("municipalities")["code"].astype(str):
-        page(f"dashboard/{code}.html", build_municipality_page(static_links(1), data, code))
+    # One set of pages per language: Japanese at the root, the others in their folder
+    # (en/map.html …), each page's switch linking to the same page in the other languages.
+    codes = list(data.layer("municipalities")["code"].astype(str))
+    for lang in LANGUAGES:
+        folder = language_folder(lang)
+        depth = 1 if folder else 0
+
+        def hrefs(name: str, page_depth: int) -> dict[str, str]:
+            up = "../" * page_depth
+            return {other: f"{up}{language_folder(other)}{name}" for other in LANGUAGES}
+
+        page(
+            f"{folder}map.html",
+            build_map_page(
+                static_links(depth, folder),
+                settings,
+                data.attribution,
+                data.vocabulary,
+                region=data.store.region,
+                lang=lang,
+                language_hrefs=hrefs("map.html", depth),
+            ),
+        )
+        page(
+            f"{folder}dashboard.html",
+            build_dashboard_page(
+                static_links(depth, folder),
+                settings,
+                data,
+                lang=lang,
+                language_hrefs=hrefs("dashboard.html", depth),
+            ),
+        )
+        for code in codes:
+            page(
+                f"{folder}dashboard/{code}.html",
+                build_municipality_page(
+                    static_links(depth + 1, folder),
+                    data,
+                    code,
+                    lang=lang,
+                    language_hrefs=hrefs(f"dashboard/{code}.html", depth + 1),
+                ),
+            )
     page("index.html", _index(data))
     return report
+
+
+def language_folder(lang: str) -> str:
+    """Where a language's pages are on the static site: ``""`` for Japanese, ``"en/"`` …"""
+    return "" if lang == DEFAULT_LANGUAGE else f"{lang}/"
 
 
 def _simplified(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -190,6 +229,8 @@ def _index(data: SiteData) -> str:
         '<body class="tg-muni-page">\n<header class="tg-header"><h1>つながりマップ</h1></header>\n'
         '<main class="tg-muni">\n<ul class="tg-list">\n'
         '<li><a href="map.html">地図: 活動・相談窓口・好事例をさがす</a></li>\n'
+        '<li><a href="en/map.html" lang="en">Map in English</a></li>\n'
+        '<li><a href="easy/map.html">ちず（やさしい にほんご）</a></li>\n'
         '<li><a href="dashboard.html">カバレッジ・ダッシュボード（計画担当者向け）</a></li>\n'
         "</ul>\n"
         f'<footer class="tg-attribution"><h2>出典</h2><ul>{lines}</ul>{built}</footer>\n'

@@ -3,6 +3,18 @@
   'use strict';
   var T = (window.Tsunagari = window.Tsunagari || {});
 
+  /** A message in the page's language: ``id`` is the Japanese text, T.messages (the page's
+   * config, made from the catalogue by tsunagari_geo.maps.i18n) holds its translation; a
+   * message without one reads as Japanese. ``{name}`` placeholders are filled from values. */
+  T.messages = T.messages || {};
+  T._ = function (id, values) {
+    var text = Object.prototype.hasOwnProperty.call(T.messages, id) ? T.messages[id] : id;
+    return text.replace(/\{(\w+)\}/g, function (whole, key) {
+      return values && values[key] !== undefined && values[key] !== null ? String(values[key]) : whole;
+    });
+  };
+  var _ = T._;
+
   // Print buttons (data-print): bound here, since the pages' CSP runs no inline handlers.
   document.addEventListener('click', function (event) {
     var target = event.target;
@@ -87,7 +99,7 @@
         layer.on('tileerror', function () {
           failures += 1;
           if (failures === 4) {
-            map.attributionControl.addAttribution('背景地図を読み込めませんでした');
+            map.attributionControl.addAttribution(T.esc(_('背景地図を読み込めませんでした')));
           }
         });
       }

@@ -4,6 +4,9 @@
   'use strict';
   var T = (window.Tsunagari = window.Tsunagari || {});
   var esc = T.esc;
+  var _ = function (id, values) {
+    return T._(id, values);
+  };
   // ColorBrewer YlOrRd (worse = darker) and its reverse for "higher is better" metrics.
   var RAMP = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026', '#800026', '#4d0019', '#33000f', '#1a0008'];
 
@@ -25,7 +28,7 @@
   function fmt(value) {
     if (value === null || value === undefined || value === '') return '—';
     // Grouped digits (1,324,025) for planners reading populations; at most two decimals.
-    if (typeof value === 'number') return value.toLocaleString('ja-JP', { maximumFractionDigits: 2 });
+    if (typeof value === 'number') return value.toLocaleString(T.lang === 'en' ? 'en-US' : 'ja-JP', { maximumFractionDigits: 2 });
     return String(value);
   }
 
@@ -38,7 +41,7 @@
   function rankText(rank, ties) {
     if (rank === null || rank === undefined || rank === '') return '—';
     var n = ties[rank] || 1;
-    return fmt(rank) + '位' + (n > 1 ? '（同順位 ' + n + '）' : '');
+    return n > 1 ? _('{rank}位（同順位 {ties}）', { rank: fmt(rank), ties: n }) : _('{rank}位', { rank: fmt(rank) });
   }
 
   function truthy(v) {
@@ -46,6 +49,8 @@
   }
 
   T.startDashboard = function (map, cfg) {
+    T.messages = cfg.messages || {};
+    T.lang = cfg.lang || 'ja';
     var links = cfg.links;
     var state = { level: 'municipalities', metric: null, sort: null, desc: false, filter: '', flagged: false };
     var cache = {};
@@ -99,13 +104,13 @@
         html = '<strong>' + esc(m.label) + '</strong><ul>';
         var lower = null;
         m.breaks.forEach(function (b, i) {
-          var range = (lower === null ? '〜 ' : fmt(lower) + ' 超 〜 ') + fmt(b);
+          var range = lower === null ? _('〜 {upper}', { upper: fmt(b) }) : _('{lower} 超 〜 {upper}', { lower: fmt(lower), upper: fmt(b) });
           html += '<li><span class="tg-swatch" style="background:' + colour(b, m) + '"></span>' + esc(range) + '</li>';
           lower = b;
           return i;
         });
-        html += '<li><span class="tg-swatch" style="background:#cccccc"></span>データなし</li></ul>';
-        html += '<p class="tg-meta">単位: ' + esc(m.unit) + '</p>';
+        html += '<li><span class="tg-swatch" style="background:#cccccc"></span>' + esc(_('データなし')) + '</li></ul>';
+        html += '<p class="tg-meta">' + esc(_('単位: {unit}', { unit: m.unit })) + '</p>';
       }
       document.getElementById('tg-legend').innerHTML = html;
       var corner = document.getElementById('tg-map-legend');
@@ -138,7 +143,7 @@
     }
 
     function columns() {
-      return cfg.table[state.level] || [{ key: 'name', label: '名称', type: 'text' }];
+      return cfg.table[state.level] || [{ key: 'name', label: _('名称'), type: 'text' }];
     }
 
     function hasFlag(p) {
@@ -253,7 +258,7 @@
       drawTable(cache[state.level] || []);
     });
     function fail(err) {
-      T.showError('データを読み込めませんでした。時間をおいて再度お試しください（' + err.message + '）');
+      T.showError(_('データを読み込めませんでした。時間をおいて再度お試しください（{error}）', { error: err.message }));
     }
 
     // 小地域（国勢調査2020年）: 1km以内に対面の活動があるか。5,979 の円は canvas に描く。
@@ -269,7 +274,7 @@
         var c = f.geometry && f.geometry.coordinates;
         if (!c || !(p.population > 0)) return;
         var reached = p.pop_reach_1km === 1;
-        var near = p.nearest_m === null || p.nearest_m === undefined ? '' : '（最寄り ' + fmt(Math.round(p.nearest_m)) + 'm）';
+        var near = p.nearest_m === null || p.nearest_m === undefined ? '' : _('（最寄り {metres}m）', { metres: fmt(Math.round(p.nearest_m)) });
         L.circleMarker([c[1], c[0]], {
           renderer: renderer,
           radius: Math.max(2, Math.min(10, Math.sqrt(p.population) / 12)),
@@ -278,7 +283,7 @@
           fillColor: reached ? '#2166ac' : '#d6604d',
           fillOpacity: 0.8,
         })
-          .bindTooltip(esc(p.name) + '<br>人口 ' + esc(fmt(p.population)) + '人<br>' + (reached ? '1km以内に対面の活動あり' : '1km以内に対面の活動なし') + esc(near))
+          .bindTooltip(esc(p.name) + '<br>' + esc(_('人口 {people}人', { people: fmt(p.population) })) + '<br>' + esc(reached ? _('1km以内に対面の活動あり') : _('1km以内に対面の活動なし')) + esc(near))
           .addTo(smallAreas);
       });
       document.body.dataset.smallAreaPoints = String(smallAreas.getLayers().length);
@@ -303,7 +308,13 @@
 
     // 新しい場所の候補（計画担当者向けの表を読み込むときだけ cfg.plan がある）。
     (cfg.plan || []).forEach(function (row) {
-      var text = '候補' + row.order + ': ' + row.area + ' ' + row.name + '（新たに ' + fmt(row.newly_reached) + '人、累計 ' + fmt(row.running_total) + '人）';
+      var text = _('候補{order}: {area} {name}（新たに {newly}人、累計 {total}人）', {
+        order: row.order,
+        area: row.area,
+        name: row.name,
+        newly: fmt(row.newly_reached),
+        total: fmt(row.running_total),
+      });
       L.marker([row.lat, row.lng], {
         icon: L.divIcon({ className: 'tg-plan-marker', html: esc(String(row.order)), iconSize: [28, 28] }),
         title: text,

@@ -4,30 +4,38 @@
   'use strict';
   var T = (window.Tsunagari = window.Tsunagari || {});
   var esc = T.esc;
+  // Every text of the page in its language, from the catalogue (common.js: T._).
+  var _ = function (id, values) {
+    return T._(id, values);
+  };
 
   // The words of the contacts, 次の開催日, ages and languages, in one place (the page's
   // other strings are written where they are used).
+  // The words of the contacts, 次の開催日, ages and languages, in one place; read from the
+  // catalogue when used (the page's messages arrive with T.startMap).
   var TEXT = {
-    phone: '電話',
-    email: 'メール',
-    website: 'ウェブサイト',
-    line: 'LINE で相談・連絡',
-    contact: '連絡先',
-    nextDates: '次の開催日',
-    ages: '対象年齢',
-    languages: '対応言語',
-    weekdays: ['日', '月', '火', '水', '木', '金', '土'],
-    noDates: 'この先の予定は団体にお問い合わせください',
+    get phone() { return _('電話'); },
+    get email() { return _('メール'); },
+    get website() { return _('ウェブサイト'); },
+    get line() { return _('LINE で相談・連絡'); },
+    get contact() { return _('連絡先'); },
+    get nextDates() { return _('次の開催日'); },
+    get ages() { return _('対象年齢'); },
+    get languages() { return _('対応言語'); },
+    get weekdays() {
+      return [_('(日)'), _('(月)'), _('(火)'), _('(水)'), _('(木)'), _('(金)'), _('(土)')];
+    },
+    get noDates() { return _('この先の予定は団体にお問い合わせください'); },
     age: function (low, high) {
-      if (low !== null && high !== null) return low + '〜' + high + '歳';
-      if (low !== null) return low + '歳以上';
-      return high + '歳まで';
+      if (low !== null && high !== null) return _('{low}〜{high}歳', { low: low, high: high });
+      if (low !== null) return _('{low}歳以上', { low: low });
+      return _('{high}歳まで', { high: high });
     },
     day: function (month, date, weekday) {
-      return month + '月' + date + '日(' + weekday + ')';
+      return _('{month}月{date}日', { month: month, date: date }) + weekday;
     },
     outsideCalendar: function (first, last) {
-      return '開催日がわかるのは ' + first + ' から ' + last + ' までです';
+      return _('開催日がわかるのは {first} から {last} までです', { first: first, last: last });
     },
   };
   T.TEXT = TEXT;
@@ -73,12 +81,19 @@
     return [];
   }
 
+  /** Member-entered text stays as entered: a row's own translation (``name_en``,
+   * ``description_easy`` …) when the member gave one, else the text as written. */
+  function own(p, field) {
+    var translated = T.lang && T.lang !== 'ja' ? p[field + '_' + T.lang] : null;
+    return translated || p[field];
+  }
+
   function labels(codes, table) {
     return list(codes)
       .map(function (c) {
         return table[c] || c;
       })
-      .join('、');
+      .join(_('、'));
   }
 
   // A 44 × 44 px touch target (WCAG 2.5.5) around a smaller drawn circle; the letter, not
@@ -114,7 +129,7 @@
       );
     });
     return (
-      '<p class="tg-meta">文字は活動の最初のテーマです（テーマで絞り込むとそのテーマの文字）。数字の丸はまとめて表示している活動の数です。</p>' +
+      '<p class="tg-meta">' + esc(_('文字は活動の最初のテーマです（テーマで絞り込むとそのテーマの文字）。数字の丸はまとめて表示している活動の数です。')) + '</p>' +
       '<ul>' + items.join('') + '</ul>'
     );
   }
@@ -189,18 +204,18 @@
     }
     var low = present(p.minimum_age) ? Number(p.minimum_age) : null;
     var high = present(p.maximum_age) ? Number(p.maximum_age) : null;
-    row('団体', p.organization_name || p.organization || '');
-    row('テーマ', labels(p.themes, vocab.themes));
-    row('対象', p.target_text || labels(p.life_stages, vocab.life_stages));
+    row(_('団体'), p.organization_name || p.organization || '');
+    row(_('テーマ'), labels(p.themes, vocab.themes));
+    row(_('対象'), p.target_text || labels(p.life_stages, vocab.life_stages));
     if (low !== null || high !== null) row(TEXT.ages, TEXT.age(low, high));
-    row('形態', vocab.formats[p.format] || p.format);
-    row('日時', p.schedule_text);
+    row(_('形態'), vocab.formats[p.format] || p.format);
+    row(_('日時'), p.schedule_text);
     row(TEXT.nextDates, nextDatesHtml(p, calendar), true);
     row(TEXT.languages, labels(p.languages, vocab.languages));
-    row('参加費', p.fee);
-    row('最終確認日', p.last_verified);
-    var html = '<div class="tg-popup"><h3>' + esc(p.name) + '</h3>';
-    if (p.description) html += '<p>' + esc(p.description) + '</p>';
+    row(_('参加費'), p.fee);
+    row(_('最終確認日'), p.last_verified);
+    var html = '<div class="tg-popup"><h3>' + esc(own(p, 'name')) + '</h3>';
+    if (own(p, 'description')) html += '<p>' + esc(own(p, 'description')) + '</p>';
     html += '<table>' + rows.join('') + '</table>';
     html += contactHtml(p);
     var note = vocab.privacy_notes[p.location_precision || p.location_privacy];
@@ -209,6 +224,8 @@
   }
 
   T.startMap = function (map, cfg) {
+    T.messages = cfg.messages || {};
+    T.lang = cfg.lang || 'ja';
     var vocab = cfg.vocab;
     var links = cfg.links;
     var state = { theme: '', stage: '', format: '', muni: '', openOn: '', age: '', language: '' };
@@ -243,7 +260,7 @@
     legend.onAdd = function () {
       var box = L.DomUtil.create('details', 'tg-map-legend tg-marker-legend');
       box.id = 'tg-marker-legend';
-      box.innerHTML = '<summary>凡例（マーカーの文字と色）</summary>' + legendHtml(vocab);
+      box.innerHTML = '<summary>' + esc(_('凡例（マーカーの文字と色）')) + '</summary>' + legendHtml(vocab);
       // Open on a desktop; on a phone it would cover the map, so it starts folded.
       box.open = !window.matchMedia('(max-width: 700px)').matches;
       L.DomEvent.disableClickPropagation(box);
@@ -253,20 +270,57 @@
     legend.addTo(map);
     // Again after a zoom: a popup opened while the map was still zooming moves with it.
     var openPopup = null;
+    // Keyboard and screen-reader use: an opened popup takes the focus (its heading is read
+    // first), Escape closes it (Leaflet's keyboard handler) and the focus goes back to what
+    // opened it, a marker or an entry of the list view.
+    var opener = null;
+    // showMarker's latest request (see there) and its marker.
+    var showing = 0;
+    var showingMarker = null;
     map.on('popupopen', function (e) {
       openPopup = e.popup;
+      if (showingMarker && e.popup !== showingMarker.getPopup()) showing += 1; // another was opened
+      var active = document.activeElement;
+      opener = active && active !== document.body && !e.popup.getElement().contains(active) ? active : opener;
+      var heading = e.popup.getElement().querySelector('.tg-popup h3');
+      if (heading) {
+        heading.setAttribute('tabindex', '-1');
+        heading.focus({ preventScroll: true });
+      }
       keepClear(map, e.popup);
       // And once laid out: the popup's height is final only after the next frame.
       requestAnimationFrame(function () {
         if (openPopup === e.popup) keepClear(map, e.popup);
       });
     });
-    map.on('popupclose', function () {
+    map.on('popupclose', function (e) {
       openPopup = null;
+      var back = opener;
+      opener = null;
+      // Only if the focus was in the popup (a click elsewhere keeps its own focus).
+      var inside = e.popup.getElement() && e.popup.getElement().contains(document.activeElement);
+      if (back && document.contains(back) && (inside || document.activeElement === document.body)) {
+        back.focus({ preventScroll: true });
+      }
     });
     map.on('zoomend', function () {
       if (openPopup) keepClear(map, openPopup);
     });
+    // Escape closes an open popup wherever the focus is (Leaflet listens only while the map
+    // itself has the focus, not its popup's heading).
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && openPopup) {
+        showing += 1; // dismissed: no pending showMarker retry reopens it
+        map.closePopup();
+      }
+    });
+    map.getContainer().addEventListener(
+      'click',
+      function (e) {
+        if (openPopup && e.target.closest && e.target.closest('.leaflet-popup-close-button')) showing += 1;
+      },
+      true
+    );
 
     function matches(a) {
       var p = a.properties;
@@ -387,24 +441,24 @@
       var button = document.createElement('button');
       button.type = 'button';
       button.className = 'tg-link';
-      button.textContent = p.name;
-      button.title = '地図で見る';
+      button.textContent = own(p, 'name');
+      button.title = _('地図で見る');
       button.addEventListener('click', function () {
         showMarker(r.a.marker);
       });
       var parts = [];
-      if (r.d !== null) parts.push('約' + (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0) + 'km');
+      if (r.d !== null) parts.push(_('約{km}km', { km: (r.d / 1000).toFixed(r.d < 10000 ? 1 : 0) }));
       if (full && vocab.municipalities[p.muni_code]) parts.push(vocab.municipalities[p.muni_code]);
       parts.push(labels(p.themes, vocab.themes));
       var meta = document.createElement('span');
       meta.className = 'tg-meta';
-      meta.textContent = ' ' + parts.join('・');
+      meta.textContent = ' ' + parts.join(_('・'));
       li.appendChild(button);
       li.appendChild(meta);
       if (full) {
         var more = document.createElement('details');
         var summary = document.createElement('summary');
-        summary.textContent = '詳しく';
+        summary.textContent = _('詳しく');
         more.appendChild(summary);
         // Filled when opened: hundreds of full entries would make every redraw slow.
         more.addEventListener('toggle', function () {
@@ -430,13 +484,13 @@
         })
       );
       document.getElementById('tg-list-order').textContent = origin
-        ? origin.label + 'から近い順（直線距離）'
-        : '市町村順・名前順（住所で検索すると近い順）';
+        ? _('{place}から近い順（直線距離）', { place: origin.label })
+        : _('市町村順・名前順（住所で検索すると近い順）');
     }
 
     // The 市町村 filter applies to 近くの活動 too: said beside the list, never silently.
     function scopeNote() {
-      return state.muni ? '（絞り込み中の' + vocab.municipalities[state.muni] + 'の活動だけ）' : '';
+      return state.muni ? _('（絞り込み中の{municipality}の活動だけ）', { municipality: vocab.municipalities[state.muni] }) : '';
     }
 
     function nearby(lat, lng, label) {
@@ -450,7 +504,7 @@
         })
       );
       document.getElementById('tg-nearby-origin').textContent =
-        label + 'から近い順（直線距離）' + scopeNote() + (rows.length ? '' : ': 条件に合う活動がありません');
+        _('{place}から近い順（直線距離）', { place: label }) + scopeNote() + (rows.length ? '' : _(': 条件に合う活動がありません'));
       drawList(rows);
       var section = document.getElementById('tg-nearby-section');
       section.hidden = false;
@@ -475,8 +529,12 @@
     // the map has got to, a bounded number of times.
     function showMarker(marker, done) {
       var tries = 0;
+      // Only the latest request retries, and none once the reader closed a popup (Escape, ×)
+      // or opened another: a late retry must not open a popup nobody asked for any more.
+      var call = ++showing;
+      showingMarker = marker;
       function open() {
-        if (marker.isPopupOpen()) return;
+        if (call !== showing || marker.isPopupOpen()) return;
         marker.openPopup();
         if (done) done(marker.getLatLng());
       }
@@ -489,7 +547,7 @@
         cluster.zoomToShowLayer(marker, open);
         if (tries < 5) {
           setTimeout(function () {
-            if (!marker.isPopupOpen()) attempt();
+            if (call === showing && !marker.isPopupOpen()) attempt();
           }, 1500);
         }
       }
@@ -538,7 +596,7 @@
         script.src = src;
         script.onload = resolve;
         script.onerror = function () {
-          reject(new Error(src + ' を読み込めませんでした'));
+          reject(new Error(_('{file} を読み込めませんでした', { file: src })));
         };
         document.head.appendChild(script);
       });
@@ -566,7 +624,7 @@
       if (r.lat === null || r.lat === undefined) return suggestions.length ? { suggestions: suggestions } : null;
       var label = (r.city || '') + (r.town || '') || q;
       // Short of a town, say how far the address was read, in the service's words (never a code).
-      var note = r.level < 3 && r.status_label ? r.status_label : '';
+      var note = r.level < 3 && r.status ? vocab.status_labels[r.status] || r.status_label || '' : '';
       return { lat: r.lat, lng: r.lng, label: label, zoom: r.town ? 14 : 12, suggestions: suggestions, note: note };
     }
     // 「もしかして」: names one character away from what was typed, as buttons that search again.
@@ -575,7 +633,7 @@
       box.replaceChildren();
       if (!suggestions || !suggestions.length) return;
       var lead = document.createElement('span');
-      lead.textContent = 'もしかして: ';
+      lead.textContent = _('もしかして: ');
       box.appendChild(lead);
       suggestions.forEach(function (name) {
         var b = document.createElement('button');
@@ -596,7 +654,7 @@
       var status = document.getElementById('tg-search-status');
       if (!q) return;
       var search = ++searches;
-      status.textContent = '検索中…';
+      status.textContent = _('検索中…');
       showSuggestions([]);
       try {
         var hit = links.geocode ? await searchApi(q) : null;
@@ -605,32 +663,34 @@
         if (hit) showSuggestions(hit.suggestions);
         if (!hit || hit.lat === undefined) {
           clearSearch();
-          status.textContent = '「' + q + '」の場所が見つかりませんでした。市町村名から入力してください。';
+          status.textContent = _('「{query}」の場所が見つかりませんでした。市町村名から入力してください。', { query: q });
           return;
         }
-        status.textContent = hit.label + ' を表示しています' + (hit.note ? '（' + hit.note + '）' : '');
+        status.textContent = hit.note
+          ? _('{place} を表示しています（{note}）', { place: hit.label, note: hit.note })
+          : _('{place} を表示しています', { place: hit.label });
         placeSearch(hit.lat, hit.lng, hit.label, hit.zoom);
         // A near match was shown: keep its もしかして in view rather than the nearby list.
         if (hit.suggestions && hit.suggestions.length) document.getElementById('tg-panel').scrollTop = 0;
       } catch (err) {
         if (search !== searches) return;
-        status.textContent = '検索できませんでした: ' + err.message;
+        status.textContent = _('検索できませんでした: {error}', { error: err.message });
       }
     });
     document.getElementById('tg-locate').addEventListener('click', function () {
       var status = document.getElementById('tg-search-status');
       if (!navigator.geolocation) {
-        status.textContent = 'この端末では現在地を使えません';
+        status.textContent = _('この端末では現在地を使えません');
         return;
       }
-      status.textContent = '現在地を確認中…';
+      status.textContent = _('現在地を確認中…');
       navigator.geolocation.getCurrentPosition(
         function (pos) {
-          status.textContent = '現在地を表示しています';
-          placeSearch(pos.coords.latitude, pos.coords.longitude, '現在地', 14);
+          status.textContent = _('現在地を表示しています');
+          placeSearch(pos.coords.latitude, pos.coords.longitude, _('現在地'), 14);
         },
         function () {
-          status.textContent = '現在地を取得できませんでした（位置情報の許可をご確認ください）';
+          status.textContent = _('現在地を取得できませんでした（位置情報の許可をご確認ください）');
         },
         { enableHighAccuracy: false, timeout: 10000 }
       );
@@ -642,7 +702,7 @@
       var panel = document.getElementById('tg-panel');
       var open = panel.classList.toggle('tg-collapsed') === false;
       toggle.setAttribute('aria-expanded', String(open));
-      toggle.textContent = open ? '地図を見る' : 'さがす';
+      toggle.textContent = open ? _('地図を見る') : _('さがす');
     });
     if (window.matchMedia('(max-width: 700px)').matches) {
       document.getElementById('tg-panel').classList.add('tg-collapsed');
@@ -695,7 +755,7 @@
         .map(function (f) {
           var p = f.properties || {};
           var c = f.geometry.coordinates;
-          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '', alt: p.name || '' });
+          var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: own(p, 'name') || '', alt: own(p, 'name') || '' });
           marker.bindPopup(function () {
             return popupHtml(p, vocab, calendar);
           }, { maxWidth: Math.min(320, window.innerWidth - 60), autoPan: false }); // keepClear pans
@@ -770,8 +830,8 @@
           var where = vocab.municipalities[p.muni_code] || '';
           return (
             '<li>' + award + '<strong>' + esc(p.title) + '</strong><br><span class="tg-meta">' +
-            esc(p.organization_name || '') + (where ? '（' + esc(where) + '）' : '') +
-            (p.fiscal_year ? ' ' + esc(p.fiscal_year) + '年度' : '') + '</span></li>'
+            esc(p.organization_name || '') + (where ? esc(_('（{municipality}）', { municipality: where })) : '') +
+            (p.fiscal_year ? ' ' + esc(_('{year}年度', { year: p.fiscal_year })) : '') + '</span></li>'
           );
         })
         .join('');
@@ -789,17 +849,17 @@
     function optional(promise, listId, what) {
       return promise.catch(function () {
         var box = listId && document.getElementById(listId);
-        if (box) box.innerHTML = '<li class="tg-meta">' + what + 'はまだ公開されていません</li>';
+        if (box) box.innerHTML = '<li class="tg-meta">' + esc(what) + '</li>';
       });
     }
     T.ready = Promise.all([
       activitiesLoaded.catch(function (err) {
-        T.showError('活動のデータを読み込めませんでした。時間をおいて再度お試しください（' + err.message + '）');
+        T.showError(_('活動のデータを読み込めませんでした。時間をおいて再度お試しください（{error}）', { error: err.message }));
         throw err;
       }),
-      optional(outlinesLoaded, null, '市町村の境界'),
-      optional(consultationsLoaded, 'tg-consultations', '相談窓口'),
-      optional(practicesLoaded, 'tg-practices', '好事例'),
+      optional(outlinesLoaded, null, _('市町村の境界はまだ公開されていません')),
+      optional(consultationsLoaded, 'tg-consultations', _('相談窓口はまだ公開されていません')),
+      optional(practicesLoaded, 'tg-practices', _('好事例はまだ公開されていません')),
     ]);
   };
 })();
