@@ -11,8 +11,8 @@ import datetime as _dt
 import re
 import unicodedata
 
-#: Old or variant kanji found in Saitama place names, folded to the common form. The dictionary
-#: keeps its own spelling; only the matching key is folded.
+#: Old or variant kanji found in place names, folded to the common form. The dictionary keeps its
+#: own spelling; only the matching key is folded.
 KANJI_VARIANTS: dict[str, str] = {
     "澤": "沢",
     "邊": "辺",
@@ -63,6 +63,17 @@ KANJI_VARIANTS: dict[str, str] = {
     "增": "増",
     "槇": "槙",
     "曾": "曽",
+    # Found across Japan (the national dictionary and the addresses people write there):
+    "莵": "菟",  # 莵道 (宇治市) is written 菟道 as often
+    "籔": "藪",
+    "薮": "藪",
+    "栁": "柳",
+    "峯": "峰",
+    "渕": "淵",
+    "舩": "船",
+    "濵": "浜",
+    "靜": "静",
+    "巿": "市",  # not a variant but a look-alike (U+5DFF) typed for 市: 巿川巿 is 市川市
 }
 _KANJI_TABLE = str.maketrans(KANJI_VARIANTS)
 

@@ -67,6 +67,7 @@ REASONS: dict[str, str] = {
     "override_point": "上書きファイルの緯度経度を使いました",
     "chome_not_given": "丁目が書かれていないため、町全体の中心を位置にしました (丁目は候補欄)",
     "aza_not_given": "字が書かれていないため、大字全体の中心を位置にしました (字は候補欄)",
+    "street_directions": "町名の前の通り名と上ル・下ル・西入・東入を読み飛ばしました",
 }
 
 Status = str
@@ -100,6 +101,8 @@ _SUGGEST_FOR = frozenset({"municipality_not_found", "town_not_found"})
 _NUM = r"(?:[0-9]+|[〇一二三四五六七八九十百千]+(?=番|号|の|-|$))"
 _BLOCK_RE = re.compile(f"^{_NUM}(?:(?:番地の|番地|番|の|-){_NUM})*(?:番地|番|号)?")
 _BLOCK_PART_RE = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
+#: Street names with a direction (…通二条下ル, 北小路通上る, 堀川西入) before any number.
+_STREET_DIRECTIONS_RE = re.compile(r"[^0-9]*?(?:[上下](?:ル|る)|[東西]入(?:ル|る)?)(?![0-9])")
 
 
 @dataclass(slots=True)
@@ -390,6 +393,15 @@ class Geocoder:
         for n in (3, 4):
             pref = d.prefectures.get(r.key[:n])
             if pref is not None:
+                return self._outside(r, (pref,), n, n, by_name=False)
+        for n in (2, 3):
+            # 岩手花巻市, 福島石川郡石川町, 千葉市川市: another prefecture without 県, taken only
+            # when one of its municipalities follows (千葉市中央区 stays the city 千葉市).
+            pref = d.prefecture_stems.get(r.key[:n])
+            if pref is None:
+                continue
+            other = _longest(d.other_names, d.other_lengths, r.key, n)
+            if other is not None and pref in other[0]:
                 return self._outside(r, (pref,), n, n, by_name=False)
         return None
 
@@ -785,6 +797,14 @@ def _match_town(index: UnitIndex, key: str, i: int) -> _TownHit | None:
         )  # fmt: skip
         if hit is not None and hit.town is not None:
             hit.reasons.insert(0, "machi_omitted")
+    if hit is None:
+        # 河原町二条下ル一之船入町: the streets and the way to turn come before the town
+        # (京都市); the town is what follows the last 上ル/下ル/西入/東入.
+        street = _STREET_DIRECTIONS_RE.match(key, i)
+        if street is not None:
+            hit = _match_town(index, key, street.end())
+            if hit is not None and hit.town is not None:
+                hit.reasons.insert(0, "street_directions")
     return hit
 
 
