@@ -6,6 +6,7 @@ and the output's extension is checked before the dictionary is loaded.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Annotated
@@ -50,6 +51,9 @@ def geocode_command(
     settings = get_settings()
     store = open_store(settings.store)
     geocoder = Geocoder.from_store(store)
+    # The modules and the dictionary live until the job ends: out of the collector's
+    # generations, each collection during the job no longer walks them again.
+    gc.freeze()
     fallback = None
     if GeocodeSettings().fallback:
         from tsunagari_geo.geocode.geopy_adapter import RemoteFallback

@@ -908,6 +908,7 @@ def _block_number(match: re.Match[str]) -> str:
 
 
 _PLAIN_BLOCK_RE = re.compile(r"[0-9]+(?:-[0-9]+)*")
+_PLAIN_BLOCK_HEAD_RE = re.compile(r"[0-9]+(?:-[0-9]+)*(?![0-9番号の\-])")
 _KOAZA_LEAD_RE = re.compile(r"^字[^0-9\s]+?(?=[0-9])")
 
 
@@ -919,13 +920,22 @@ def _clean_rest(rest: str) -> str:
     rest = rest.lstrip("-").lstrip()
     if _PLAIN_BLOCK_RE.fullmatch(rest):
         return rest  # already 12-3-4: the common case, kept cheap
+    plain = _PLAIN_BLOCK_HEAD_RE.match(rest)
+    if plain is not None:
+        # 12-3 then a building, with nothing :data:`_BLOCK_RE` would read on: the next common
+        # case, the same answer without converting each number.
+        return plain.group(0) + _spaced_tail(rest[plain.end() :])
     koaza = _KOAZA_LEAD_RE.match(rest)
     if koaza is not None:
         return koaza.group(0) + _clean_rest(rest[koaza.end() :])
     m = _BLOCK_RE.match(rest)
     if m is None or not m.group(0):
         return rest
-    tail = rest[m.end() :]
+    return _block_number(m) + _spaced_tail(rest[m.end() :])
+
+
+def _spaced_tail(tail: str) -> str:
+    # 15番1号一番館 → "15-1 一番館", not "15-1一番館"
     if tail and not tail[0].isspace() and tail[0] not in "(-" and not tail.startswith("丁目"):
-        tail = " " + tail  # 15番1号一番館 → "15-1 一番館", not "15-1一番館"
-    return _block_number(m) + tail
+        return " " + tail
+    return tail

@@ -418,7 +418,9 @@ def _machi_dropped(key: str) -> list[str]:
     """The town key with one 町 left out, as people write it: 月吉 for 月吉町, 木之本西山 for
     木之本町西山 (長浜市), 町野桶戸 for 町野町桶戸 (輪島市). Only a 町 with two characters
     before it, and inside a name two after it, so what is left still names something."""
-    out = []
+    out: list[str] = []
+    if "町" not in key[2:]:
+        return out
     for p, c in enumerate(key):
         if c != "町" or p < 2:
             continue
