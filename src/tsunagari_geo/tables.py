@@ -777,7 +777,9 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
             # has hundreds of thousands of cells, nearly none of them such); a first-character
             # test in plain Python is six times faster here than two pandas .str passes.
             cells = values.tolist()
-            risky = [i for i, v in enumerate(cells) if isinstance(v, str) and _starts_like_formula(v)]
+            risky = [
+                i for i, v in enumerate(cells) if isinstance(v, str) and _starts_like_formula(v)
+            ]
             if risky:
                 for i in risky:
                     cells[i] = neutralize_formula(cells[i])

@@ -290,9 +290,7 @@ class AddressDictionary:
             other_lengths=other_lengths,
             prefectures={fold(p): p for p in PREFECTURES},
             prefecture_stems={
-                fold(p[:-1]): p
-                for p in PREFECTURES
-                if p != region.pref_name and p[-1] in "都府県"
+                fold(p[:-1]): p for p in PREFECTURES if p != region.pref_name and p[-1] in "都府県"
             },
             registry=registry,
             region=region,
