@@ -391,6 +391,9 @@ def _index_towns(
 _NAME_NUMERAL_RE = re.compile("([一二三四五六七八九十百]+)(?=条|番|号|丁|線|地割|軒)")
 
 
+_NUMERALS_RE = re.compile("[一二三四五六七八九十百]+")
+
+
 def _arabic_form(key: str) -> str:
     """``key`` with every counted kanji numeral in Arabic digits (北二十四条西 → 北24条西)."""
     return _NAME_NUMERAL_RE.sub(lambda m: str(kanji_to_int(m.group(1))), key)
@@ -401,6 +404,11 @@ def _add_arabic_forms(index: UnitIndex) -> None:
     北24条西6-1-1 reach 北二十四条西六丁目, 14号 reaches 十四号. 番丁 is also written 番町
     (7番町 for 七番丁). A form another town already has stays that town's."""
     for key in [k for k in index.plain if _NAME_NUMERAL_RE.search(k)]:
+        chome = _CHOME_RE.match(key)
+        if chome is not None and not _NUMERALS_RE.fullmatch(chome.group(1) or chome.group(3)):
+            # 新栄三丁目 is read through its base 新栄 and the 丁目 number already; a plain
+            # 新栄3丁目 would stop 新栄3丁目7丁目 at an unknown 丁目 instead.
+            continue
         arabic = _arabic_form(key)
         forms = {arabic, arabic.replace("番丁", "番町"), key.replace("番丁", "番町")} - {key}
         for form in forms:
