@@ -72,7 +72,7 @@ test: lint typecheck pytest
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/pip install --quiet --upgrade pip
-	.lockenv/bin/pip install --quiet hatchling editables -e '.[dev]'
+	.lockenv/bin/pip install --quiet hatchling editables -e '.[dev,dask]'
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^tsunagari' > requirements.lock
 	rm -rf .lockenv
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from postgis_server import PostgisServer, postgis_or_skip
 from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.store import Store, open_store
 
@@ -53,3 +55,12 @@ def store_path(source_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture(scope="session")
 def store(store_path: Path) -> Store:
     return open_store(store_path)
+
+
+@pytest.fixture(scope="session")
+def postgis_server() -> Iterator[PostgisServer]:
+    """A real PostgreSQL + PostGIS cluster for the session (skipped locally when not installed,
+    a failure in CI; see tests/postgis_server.py)."""
+    postgis_or_skip()
+    with PostgisServer.started() as server:
+        yield server

@@ -467,3 +467,79 @@ def test_coverage_command_reports_rejected_rows(store_path: Path, tmp_path: Path
     assert ("activities.csv" in errors["file"].str.cat()) and "4" in errors["row"].tolist()
     assert "organizations.csv" in report["file"].str.cat()
     assert "9 行中 2 行を読み込み" in result.output
+
+
+# --- contact, hours, ages and languages ----------------------------------------------------------
+
+_CONTACT_HEADER = (
+    "活動ID (id),団体ID (organization_id),活動名 (name),形態 (format),電話番号 (phone),"
+    "メール (email),LINE (line_url),開始時刻 (opens_at),終了時刻 (closes_at),"
+    "対象年齢（下限） (minimum_age),対象年齢（上限） (maximum_age),対応言語 (languages),"
+    "連絡先の公開 (contact_public)"
+)
+
+
+def test_contact_hours_ages_and_languages_are_read_into_their_written_forms(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "acts.csv"
+    path.write_text(
+        f"{_CONTACT_HEADER}\n"
+        "ok,o1,よい例,対面,０４８（５５５）０１２３,info@example.jp,https://lin.ee/abc,"
+        "１０：００,12:00,15歳,39,英語;zh-hans;vi,はい\n"
+        "free,o1,フリーダイヤル,電話,0120000123,,,,,,,,\n",
+        encoding="utf-8",
+    )
+    result = read_activities(path)
+    assert result.report.ok, result.report.problems
+    ok, free = result.records.iloc[0], result.records.iloc[1]
+    assert (ok["phone"], ok["email"], ok["line_url"]) == (
+        "048-555-0123",
+        "info@example.jp",
+        "https://lin.ee/abc",
+    )
+    assert (ok["opens_at"], ok["closes_at"]) == ("10:00", "12:00")
+    assert (ok["minimum_age"], ok["maximum_age"]) == (15, 39)
+    assert ok["languages"] == ["en", "zh-Hans", "vi"]
+    assert bool(ok["contact_public"]) is True
+    assert free["phone"] == "0120-000-123"
+    assert bool(free["contact_public"]) is False  # empty is no
+
+
+def test_a_bad_phone_email_line_time_age_or_language_names_file_row_column_and_value(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "acts.csv"
+    rows = [
+        "p1,o1,電話,対面,0485550123,,,,,,,,",  # a geographic number without its hyphens
+        "p2,o1,電話,対面,03-1234-567,,,,,,,,",  # a digit short
+        "e1,o1,メール,対面,,info@@example,,,,,,,",
+        "l1,o1,LINE,対面,,,https://example.com/line,,,,,,",
+        "t1,o1,時刻,対面,,,,25:00,,,,,",
+        "t2,o1,時刻,対面,,,,13:00,12:00,,,,",
+        "a1,o1,年齢,対面,,,,,,20,10,,",
+        "a2,o1,年齢,対面,,,,,,130,,,",
+        "g1,o1,言語,対面,,,,,,,,klingon,",
+        "c1,o1,公開,対面,,,,,,,,,たぶん",
+    ]
+    path.write_text(_CONTACT_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = read_activities(path)
+    assert result.records.empty
+    assert result.report.path == str(path)
+    found = {(p.row, p.column, p.value) for p in result.report.errors}
+    assert found == {
+        (2, "電話番号 (phone)", "0485550123"),
+        (3, "電話番号 (phone)", "03-1234-567"),
+        (4, "メール (email)", "info@@example"),
+        (5, "LINE (line_url)", "https://example.com/line"),
+        (6, "開始時刻 (opens_at)", "25:00"),
+        (7, "終了時刻 (closes_at)", "12:00"),
+        (8, "対象年齢（上限） (maximum_age)", "10"),
+        (9, "対象年齢（下限） (minimum_age)", "130"),
+        (10, "対応言語 (languages)", "klingon"),
+        (11, "連絡先の公開 (contact_public)", "たぶん"),
+    }
+    messages = {p.row: p.message for p in result.report.errors}
+    assert "ハイフン" in messages[2] and "開始時刻 13:00" in messages[7]
+    table = result.report.to_frame()
+    assert set(table["file"]) == {str(path)}

@@ -117,7 +117,28 @@ def test_collections_list_every_built_collection(client: TestClient) -> None:
         "matching_suggestions",
         "consultations",
         "good_practices",
+        "small_areas",
     }
+
+
+def test_small_areas_are_a_collection_of_points_with_documented_fields(
+    client: TestClient,
+) -> None:
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+
+    described = client.get("/collections/small_areas").json()
+    assert described["title"] == "小地域の人口と住民到達率（国勢調査2020年）"
+    for name in SMALL_AREA_FIELDS:
+        assert name in described["description"]
+    assert "2020年" in described["description"] and "0〜1" in described["description"]
+    body = client.get("/collections/small_areas/items?muni_code=11100&limit=10000").json()
+    features = body["features"]
+    assert len(features) == sum(1 for f in features if f["geometry"]["type"] == "Point")
+    assert {f["properties"]["unit_code"][:3] for f in features} == {"111"}
+    assert len({f["properties"]["unit_code"] for f in features}) == 10  # さいたま市's wards
+    one = client.get(f"/collections/small_areas/items/{features[0]['id']}").json()
+    assert set(SMALL_AREA_FIELDS) - {"key_code"} <= set(one["properties"])
+    assert one["properties"]["pop_reach_1km"] in (0.0, 1.0, None)
 
 
 def test_collection_describes_extent_and_filters(client: TestClient) -> None:

@@ -8,10 +8,13 @@ activity). The base map is ``blank``, so any request to another origin is a bug.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from dateutil.rrule import MONTHLY, SA, rrule
 
 from server_helpers import serve_command, serve_env
 from test_browser_fixtures import (
@@ -28,7 +31,15 @@ from test_browser_fixtures import (
     screenshot,
     small_targets,
 )
-from test_layers_fixtures import TOWN_POINT, Built, build_deployment, public_id_of
+from test_layers_fixtures import (
+    PUBLIC_PHONE,
+    SECRET_CONTACT,
+    SECRET_PHONE,
+    TOWN_POINT,
+    Built,
+    build_deployment,
+    public_id_of,
+)
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.maps.vendor import ensure_vendored
 
@@ -174,6 +185,80 @@ def test_popup_of_a_town_level_activity_shows_its_text_and_the_privacy_note(
     assert "町字（大字・町丁目）の代表点" in text
     assert (position["lng"], position["lat"]) == pytest.approx(TOWN_POINT, abs=1e-6)
     screenshot(page, "map_popup")
+
+
+def _next_second_saturdays(n: int) -> list[str]:
+    """The next ``n`` 第2土曜 from today in Japan, as the popup writes them."""
+    from tsunagari_geo.text import JST
+
+    today = datetime.now(JST).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    days = rrule(MONTHLY, byweekday=SA(2), dtstart=today, count=n)
+    return [f"{d.month}月{d.day}日({'月火水木金土日'[d.weekday()]}) 10:00–12:00" for d in days]
+
+
+def test_a_popup_on_a_phone_has_tap_to_call_and_the_next_dates(browser: Any, server: str) -> None:
+    page, log = _open(browser, f"{server}/map", PHONE)
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-muni-1") + "')")
+    call = page.wait_for_selector(".leaflet-popup-content a[href^='tel:']")
+    assert call.get_attribute("href") == "tel:" + PUBLIC_PHONE.replace("-", "")
+    box = call.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    text = page.inner_text(".leaflet-popup-content")
+    assert PUBLIC_PHONE in text
+    dates = page.locator(".leaflet-popup-content .tg-dates li").all_inner_texts()
+    assert dates == _next_second_saturdays(3)
+    assert "13〜18歳" in text and "ネパール語" in text
+    screenshot(page, "map_popup_contact_phone")
+    assert log.errors == []
+
+
+def test_a_contact_its_member_did_not_make_public_is_not_on_the_map(
+    browser: Any, server: str
+) -> None:
+    page, _ = _open(browser, f"{server}/map")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
+    popup = page.wait_for_selector(".leaflet-popup-content")
+    assert popup.query_selector("a[href^='tel:'], a[href^='mailto:']") is None
+    html = page.content()
+    assert SECRET_PHONE not in html and SECRET_CONTACT not in html
+
+
+def _mapped_ids(server: str, **params: Any) -> set[str]:
+    body = httpx.get(
+        f"{server}/collections/activities/items", params={"limit": 10000, **params}
+    ).json()
+    return {f["id"] for f in body["features"] if f["geometry"]}
+
+
+def test_the_day_age_and_language_filters_show_what_the_api_answers(
+    browser: Any, server: str
+) -> None:
+    page, log = _open(browser, f"{server}/map")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+
+    def shown() -> set[str]:
+        return set(
+            page.evaluate("() => Tsunagari.cluster.getLayers().map(m => m.feature.properties.id)")
+        )
+
+    # A Saturday a week or two ahead: weekly and monthly rules both meet on some of them.
+    first = date.fromisoformat(page.evaluate("() => Tsunagari.calendar.start"))
+    ahead = (first + timedelta(days=k) for k in range(7, 14))
+    day = next(d for d in ahead if d.weekday() == 5).isoformat()
+    page.fill("#tg-open-on", day)
+    page.dispatch_event("#tg-open-on", "change")
+    expected = _mapped_ids(server, open_on=day)
+    assert expected and shown() == expected
+    page.fill("#tg-age", "15")
+    assert shown() == expected & _mapped_ids(server, age=15)
+    page.fill("#tg-open-on", "")
+    page.dispatch_event("#tg-open-on", "change")
+    page.select_option("#tg-language", "en")
+    assert shown() == _mapped_ids(server, age=15, language="en")
+    assert page.inner_text("#tg-count") == str(len(shown()))
+    assert log.errors == []
 
 
 def test_address_search_moves_the_map_and_lists_nearby_activities(
@@ -350,8 +435,9 @@ def test_pages_have_no_aa_violations_with_panels_open(
     page, log = _open_checked(browser, f"{server}{path}", PHONE if size == "phone" else DESKTOP)
     if path == "/map":
         _open_every_panel(page)
-        page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
-        page.wait_for_selector(".leaflet-popup-content")
+        # The popup with the most in it: tap to call, 次の開催日, ages, languages, a note.
+        page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-muni-1") + "')")
+        page.wait_for_selector(".leaflet-popup-content a[href^='tel:']")
     assert axe_violations(page) == []
     assert log.errors == []
 
@@ -374,7 +460,10 @@ def test_touch_targets_on_a_phone_are_at_least_44px(browser: Any, server: str) -
     assert small_targets(page, ".tg-header a, .tg-header button, .leaflet-control-zoom a") == []
     assert small_targets(page, ".leaflet-marker-icon") == []
     _open_every_panel(page)
-    controls = "#tg-panel button, #tg-panel select, #tg-panel input[type=search], #tg-panel summary, .tg-check"
+    controls = (
+        "#tg-panel button, #tg-panel select, #tg-panel input[type=search], "
+        "#tg-panel input[type=date], #tg-panel input[type=number], #tg-panel summary, .tg-check"
+    )
     assert small_targets(page, controls) == []
     page.goto(f"{server}/dashboard")
     page.wait_for_function("() => document.body.dataset.ready", timeout=30_000)
@@ -506,3 +595,56 @@ def test_the_dashboard_says_when_a_rank_is_shared(
     assert len(shared) > 0
     rank, count = int(shared.index[0]), int(shared.iloc[0])
     assert f"{rank}位（同順位 {count}）" in cells
+
+
+# --- small areas and the plan on the dashboard -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def planner_server(built: Built) -> Iterator[str]:
+    """The service of a deployment whose dashboard is not public: planners' tables on."""
+    ensure_vendored()
+    port = free_port()
+    env = serve_env(built.settings, BASEMAP="blank", DASHBOARD_SUGGESTIONS="true")
+    with running(serve_command(port), f"http://127.0.0.1:{port}/healthz", env) as url:
+        yield url.removesuffix("/healthz")
+
+
+def _show_small_areas(page: Any) -> None:
+    page.check("#tg-small-area-toggle")
+    page.wait_for_function("() => document.body.dataset.smallAreas === 'shown'", timeout=30_000)
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_dashboard_small_area_map_draws_every_populated_small_area_accessibly(
+    browser: Any, server: str, layers: LayerSet, size: str
+) -> None:
+    page, log = _open_checked(browser, f"{server}/dashboard", PHONE if size == "phone" else DESKTOP)
+    _show_small_areas(page)
+    populated = int((layers.frames["small_areas"]["population"] > 0).sum())
+    assert page.evaluate("() => document.body.dataset.smallAreaPoints") == str(populated)
+    assert page.is_visible("#tg-small-area-legend")
+    screenshot(page, f"dashboard_small_areas_{size}")
+    assert "国勢調査2020年 小地域人口" in page.inner_text(".tg-small-areas")
+    assert axe_violations(page) == []
+    assert log.errors == [] and log.csp == []
+    assert page.evaluate("() => document.body.dataset.planPoints") == "0"  # public dashboard
+
+
+def test_dashboard_shows_the_plan_where_planners_tables_are_on(
+    browser: Any, planner_server: str, built: Built
+) -> None:
+    plan = LayerSet.open(built.settings.planner_layers, "planner").frames["plan"]
+    page, log = _open_checked(browser, f"{planner_server}/dashboard", DESKTOP)
+    assert page.locator(".tg-plan-marker").count() == len(plan) == 5
+    first = plan.sort_values("order").iloc[0]
+    title = page.locator(".tg-plan-marker").first.get_attribute("title")
+    assert f"新たに {int(first['newly_reached']):,}人" in title
+    assert page.locator("#tg-plan-table tbody tr").count() == 5
+    _show_small_areas(page)
+    screenshot(page, "dashboard_plan")
+    assert axe_violations(page) == []
+    assert log.errors == []
+    phone, _ = _open_checked(browser, f"{planner_server}/dashboard", PHONE_360)
+    assert page_width(phone) <= PHONE_360["width"]
+    assert axe_violations(phone) == []

@@ -27,7 +27,7 @@ from test_browser_fixtures import (
     running,
     screenshot,
 )
-from test_layers_fixtures import TOWN_POINT, Built, build_deployment
+from test_layers_fixtures import PUBLIC_PHONE, TOWN_POINT, Built, build_deployment, public_id_of
 from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.pages import build_map_page, static_links
 from tsunagari_geo.maps.settings import MapSettings
@@ -85,6 +85,21 @@ def test_static_map_draws_every_published_point_from_the_folder(
     assert log.csp == []
     assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
     assert log.origins() == {static_server}
+
+
+def test_static_map_shows_the_next_dates_and_the_tel_link_from_its_own_files(
+    browser: Any, static_server: str
+) -> None:
+    page, log = open_page(browser, PHONE)
+    page.goto(f"{static_server}/map.html")
+    page.wait_for_function("() => Tsunagari.ready.then(() => true)")
+    assert page.evaluate("() => Tsunagari.calendar.days") == 366
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-muni-1") + "')")
+    call = page.wait_for_selector(".leaflet-popup-content a[href^='tel:']")
+    assert call.get_attribute("href") == "tel:" + PUBLIC_PHONE.replace("-", "")
+    dates = page.locator(".leaflet-popup-content .tg-dates li").all_inner_texts()
+    assert len(dates) == 3 and all("(土) 10:00–12:00" in d for d in dates)
+    assert log.errors == [] and log.failures == []
 
 
 def test_static_address_search_uses_the_town_index(browser: Any, static_server: str) -> None:

@@ -8,11 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 
 from test_layers_fixtures import (
     PUBLIC_ID_KEY,
+    PUBLIC_PHONE,
+    SECRET_CONTACT,
+    SECRET_PHONE,
     SECRET_POINTS,
     TOWN_POINT,
     Built,
@@ -57,9 +61,69 @@ def test_build_writes_every_public_layer(public: LayerSet) -> None:
         "units",
         "good_practices",
         "consultations",
+        "small_areas",
     }
     assert len(public.frames["municipalities"]) == 63
     assert len(public.frames["units"]) == 72
+
+
+def test_small_areas_are_published_with_their_documented_fields(
+    public: LayerSet, planner: LayerSet
+) -> None:
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+
+    areas = public.frames["small_areas"]
+    assert len(areas) == 5979
+    assert [c for c in areas.columns if c != "geometry"] == list(SMALL_AREA_FIELDS)
+    assert set(areas.geom_type) == {"Point"}
+    assert areas["population"].sum() == 7_344_765
+    reach = areas["pop_reach_1km"].dropna()
+    assert set(reach.unique()) <= {0.0, 1.0} and 0 < reach.sum() < len(reach)
+    # The planners' file holds the same small areas with every activity counted.
+    full = planner.frames["small_areas"]
+    assert full["key_code"].tolist() == areas["key_code"].tolist()
+    assert (full["pop_reach_2km"].fillna(0) >= areas["pop_reach_2km"].fillna(0)).all()
+
+
+def test_the_plan_is_in_the_planners_file_only(public: LayerSet, planner: LayerSet) -> None:
+    from tsunagari_geo.analysis.config import load_coverage_config
+
+    plan = planner.frames["plan"]
+    assert "plan" not in public.frames
+    assert len(plan) == load_coverage_config().plan.new
+    assert plan["order"].tolist() == list(range(1, len(plan) + 1))
+    assert plan["running_total"].tolist() == plan["newly_reached"].cumsum().tolist()
+    assert (plan["radius_m"] == 1000.0).all()
+    assert (plan["unreached"] >= plan["running_total"].max()).all()
+
+
+def test_the_public_file_records_the_coverage_settings_the_build_used(
+    store_path: Path, tmp_path: Path
+) -> None:
+    from test_layers_fixtures import write_inputs
+    from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
+    from tsunagari_geo.layers.build import build_layers
+
+    shipped = load_coverage_config()
+    config = shipped.model_copy(
+        update={
+            "need": shipped.need.model_copy(update={"foreign_share": 3.0}),
+            "plan": shipped.plan.model_copy(update={"new": 2, "radius_m": 2000.0}),
+        }
+    )
+    build_layers(
+        open_store(store_path),
+        inputs=write_inputs(tmp_path / "inputs"),
+        out=tmp_path / "layers.gpkg",
+        planner_out=tmp_path / "planner.gpkg",
+        id_key=PUBLIC_ID_KEY,
+        config=config,
+    )
+    recorded = CoverageConfig.from_json(
+        LayerSet.open(tmp_path / "layers.gpkg", "public").meta["coverage_config"]
+    )
+    assert recorded == config
+    assert len(LayerSet.open(tmp_path / "planner.gpkg", "planner").frames["plan"]) == 2
 
 
 def test_build_leaves_no_temporary_file(built: Built) -> None:
@@ -82,6 +146,58 @@ def test_public_view_drops_hidden_and_unpublished_rows(public: LayerSet) -> None
 def test_public_view_keeps_no_private_column(public: LayerSet) -> None:
     columns = set(public.frames["activities"].columns)
     assert not columns & {"lat", "lng", "location_privacy", "published", "geo_lat", "geo_lng"}
+
+
+def test_a_contact_is_public_only_where_its_member_made_it_public(
+    public: LayerSet, planner: LayerSet
+) -> None:
+    withheld = _activity(public, public_id_of("zz-town-1"))
+    for column in ("phone", "email", "line_url", "phone_uri"):
+        assert pd.isna(withheld[column]), column
+    assert "contact_public" not in public.frames["activities"].columns
+    kept = planner.frames["activities"].set_index("id").loc["zz-town-1"]
+    assert kept["phone"] == SECRET_PHONE
+    assert kept["email"] == f"{SECRET_CONTACT}@example.jp"
+    shown = _activity(public, public_id_of("zz-muni-1"))
+    assert shown["phone"] == PUBLIC_PHONE
+    assert shown["phone_uri"] == "tel:" + PUBLIC_PHONE.replace("-", "")
+
+
+def test_sample_contacts_marked_not_public_never_reach_the_public_view(
+    public: LayerSet, planner: LayerSet
+) -> None:
+    everyone = planner.frames["activities"]
+    private = everyone[(everyone["contact_public"] != True) & everyone["phone"].notna()]  # noqa: E712
+    assert len(private) > 10  # the samples exercise it
+    published = set(public.frames["activities"]["phone"].dropna())
+    assert published and not published & set(private["phone"])
+
+
+def test_public_view_keeps_schedule_ages_and_languages(public: LayerSet) -> None:
+    record = _activity(public, public_id_of("zz-muni-1"))
+    assert record["rrule"] == "FREQ=MONTHLY;BYDAY=2SA"
+    assert (record["opens_at"], record["closes_at"]) == ("10:00", "12:00")
+    assert (record["minimum_age"], record["maximum_age"]) == (13, 18)
+    assert record["languages"] == ["ja", "ne"]
+
+
+def test_chat_and_phone_consultation_windows_carry_their_line_link_and_tel_link(
+    public: LayerSet,
+) -> None:
+    windows = public.frames["consultations"]
+    chat = windows[windows["channels"].map(lambda c: "sns_chat" in c)]
+    assert len(chat) and chat["line_url"].str.startswith("https://line.me/").all()
+    phone = windows[windows["channels"].map(lambda c: "phone" in c)]
+    expected = "tel:" + phone["phone"].str.replace("-", "", regex=False)
+    assert len(phone) and (phone["phone_uri"] == expected).all()
+
+
+def test_members_own_english_and_easy_japanese_names_reach_the_public_view(
+    public: LayerSet,
+) -> None:
+    activities = public.frames["activities"]
+    assert activities["name_en"].notna().sum() > 10
+    assert activities["name_easy"].notna().sum() > 10
 
 
 def test_sample_hidden_and_unpublished_rows_are_all_dropped(built: Built, public: LayerSet) -> None:
@@ -264,7 +380,7 @@ def test_moving_a_hidden_or_unpublished_activity_changes_no_public_figure(
             != _activity(planner, identifier)["geometry"]
         )
     moved = LayerSet.open(tmp_path / "layers.gpkg", "public")
-    for layer in ("municipalities", "units", "activities"):
+    for layer in ("municipalities", "units", "activities", "small_areas"):
         pd.testing.assert_frame_equal(
             pd.DataFrame(moved.frames[layer]), pd.DataFrame(public.frames[layer]), obj=layer
         )

@@ -8,6 +8,10 @@ response and tile for them:
 * ``zz-unpub-1``: published false (must be absent everywhere public);
 * ``zz-town-1``: location_privacy town (public at 常盤六丁目's dictionary point, no 番地);
 * ``zz-muni-1``: location_privacy municipality (public at 秩父市's representative point).
+
+``zz-town-1`` has a phone, e-mail and LINE link its member did not make public
+(``contact_public`` no: :data:`SECRET_PHONE`, :data:`SECRET_CONTACT` are secret markers);
+``zz-muni-1`` a public phone, a 第2土曜 rule, ages 13–18 and Nepali.
 """
 
 from __future__ import annotations
@@ -35,8 +39,21 @@ def public_id_of(member_id: str) -> str:
     return public_id(member_id, PUBLIC_ID_KEY)
 
 
+#: A contact its member did not make public (``zz-town-1``'s): phone, e-mail and LINE.
+SECRET_PHONE = "048-555-9731"
+SECRET_CONTACT = "contact-4e2b"
+#: A contact its member made public (``zz-muni-1``'s).
+PUBLIC_PHONE = "048-555-9000"
 #: Markers that must never appear in anything public.
-SECRET_MARKERS = ("HIDDEN-7f3a", "UNPUB-9c1e", "zz-hidden-1", "zz-unpub-1")
+SECRET_MARKERS = (
+    "HIDDEN-7f3a",
+    "UNPUB-9c1e",
+    "zz-hidden-1",
+    "zz-unpub-1",
+    SECRET_PHONE,
+    SECRET_PHONE.replace("-", ""),
+    SECRET_CONTACT,
+)
 #: Exact points (lon, lat) that must never appear in anything public.
 SECRET_POINTS = {
     "zz-hidden-1": (139.456789, 35.912345),
@@ -92,6 +109,10 @@ CRAFTED = [
         lng=SECRET_POINTS["zz-town-1"][0],
         lat=SECRET_POINTS["zz-town-1"][1],
         location_privacy="town",
+        phone=SECRET_PHONE,
+        email=f"{SECRET_CONTACT}@example.jp",
+        line_url=f"https://line.me/R/ti/p/@{SECRET_CONTACT}",
+        contact_public="いいえ",
     ),
     _row(
         id="zz-muni-1",
@@ -101,6 +122,14 @@ CRAFTED = [
         lng=SECRET_POINTS["zz-muni-1"][0],
         lat=SECRET_POINTS["zz-muni-1"][1],
         location_privacy="municipality",
+        phone=PUBLIC_PHONE,
+        contact_public="はい",
+        rrule="FREQ=MONTHLY;BYDAY=2SA",
+        opens_at="10:00",
+        closes_at="12:00",
+        minimum_age="13",
+        maximum_age="18",
+        languages="ja;ne",
     ),
 ]
 

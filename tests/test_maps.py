@@ -449,3 +449,65 @@ def test_the_default_classes_are_the_same_on_every_build() -> None:
     scheme = MapSettings().classification_scheme
     assert class_breaks(values, scheme) == class_breaks(values.copy(), scheme)
     assert class_breaks(values, scheme)[-1] == pytest.approx(values.max(), abs=1e-3)
+
+
+# --- small areas, the plan and the settings on the dashboard ---------------------------------
+
+
+def test_dashboard_states_small_area_reach_with_its_denominator_and_year(
+    client: TestClient, built: Built
+) -> None:
+    body = client.get("/dashboard").text
+    areas = LayerSet.open(built.settings.layers, "public").frames["small_areas"]
+    without = int(
+        areas.loc[(areas["pop_reach_1km"] == 0) & (areas["population"] > 0), "population"].sum()
+    )
+    assert 'id="tg-small-area-toggle"' in body
+    assert f"1km以内に対面の活動がない住民: <strong>{without:,}人</strong>" in body
+    assert "分母: 国勢調査2020年 小地域人口（7,344,765人" in body
+    assert "総務省統計局 令和2年国勢調査（小地域集計）" in body  # the credit, in the sources
+    config = json.loads(
+        body.split("Tsunagari.startDashboard(", 1)[1].split(", ", 1)[1].rsplit(");", 1)[0]
+    )
+    assert config["small_areas"] is True
+    assert config["links"]["small_areas"].startswith("/collections/small_areas/items")
+
+
+def test_the_plan_is_not_on_the_dashboard_unless_planners_tables_are_turned_on(
+    client: TestClient, built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is computed from every activity, hidden ones too: like the matching
+    suggestions it shows only where the dashboard is not public."""
+    assert 'id="tg-plan-table"' not in client.get("/dashboard").text
+    monkeypatch.setenv("TSUNAGARI_BASEMAP", "blank")
+    monkeypatch.setenv("TSUNAGARI_DASHBOARD_SUGGESTIONS", "true")
+    plan = LayerSet.open(built.settings.planner_layers, "planner").frames["plan"]
+    with TestClient(create_app(built.settings)) as planner_client:
+        body = planner_client.get("/dashboard").text
+    table = body.split('id="tg-plan-table"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr><td") == len(plan) == 5
+    last = plan.sort_values("order").iloc[-1]
+    assert f"{int(last['running_total']):,}人</td></tr>" in table
+    assert f"{int(plan['unreached'].iloc[0]):,}人のうち、5か所" in body
+
+
+def test_the_explanation_panel_explains_the_settings_the_build_used(data: SiteData) -> None:
+    """Before: the panel read the shipped coverage.toml, whatever the build had used."""
+    from dataclasses import replace
+
+    from tsunagari_geo.analysis.config import load_coverage_config
+
+    shipped = load_coverage_config()
+    used = shipped.model_copy(
+        update={
+            "need": shipped.need.model_copy(update={"foreign_share": 3.25}),
+            "weights": shipped.weights.model_copy(update={"not_member": 7.5}),
+        }
+    )
+    built_with = replace(data, meta={**data.meta, "coverage_config": used.as_json()}, _cache={})
+    html = build_dashboard_page(api_links(), MapSettings(basemap="blank"), built_with)
+    explain = html.split('class="tg-explain"', 1)[1]
+    assert "外国人の割合 3.25" in explain and "市町村が未加入 7.5" in explain
+    assert "外国人の割合 3.25" not in build_dashboard_page(
+        api_links(), MapSettings(basemap="blank"), data
+    )

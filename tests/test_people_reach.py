@@ -96,9 +96,18 @@ def test_the_small_area_table_says_what_each_resident_has_nearby(result: Coverag
     assert table is not None
     s = table.set_index("key_code")
     assert s.loc["s1", "nearest_m"] == pytest.approx(500.0, abs=0.1)
-    assert bool(s.loc["s3", "within_1km"]) and not bool(s.loc["s3", "within_500m"])
-    assert not bool(s.loc["s2", "within_2km"])
+    assert s.loc["s3", "pop_reach_1km"] == 1.0 and s.loc["s3", "pop_reach_500m"] == 0.0
+    assert s.loc["s2", "pop_reach_2km"] == 0.0
     assert str(table.crs) == "EPSG:4326"
+
+
+def test_the_small_area_table_has_every_documented_field(result: CoverageResult) -> None:
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+
+    table = result.small_areas
+    assert table is not None
+    assert [c for c in table.columns if c != "geometry"] == list(SMALL_AREA_FIELDS)
+    assert table[["pop_reach_500m", "pop_reach_1km", "pop_reach_2km"]].isin([0.0, 1.0]).all().all()
 
 
 def test_e2sfca_by_hand() -> None:

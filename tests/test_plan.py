@@ -78,6 +78,98 @@ def test_a_life_stage_plan_counts_only_that_stages_venues() -> None:
     assert plan.unreached == 10_000  # no perinatal venue within 1 km of anyone
 
 
+def _crowd_and_one_apart() -> pd.DataFrame:
+    """301 small areas of 10 residents within a few metres of each other (each covers all 301:
+    3,010 residents) and, 30 km away, one of 1,000: the 302nd candidate by what it covers alone."""
+    rows = []
+    for i in range(301):
+        lon, lat = lonlat(10_000 + (i % 20), 10_000 + (i // 20))
+        rows.append(
+            {"key_code": f"a{i:03d}", "unit_code": "11101", "muni_code": "11100",
+             "name": f"a{i}", "population": 10, "households": 5, "lat": lat, "lng": lon}
+        )  # fmt: skip
+    lon, lat = lonlat(40_000, 10_000)
+    rows.append(
+        {"key_code": "b", "unit_code": "11101", "muni_code": "11100", "name": "b",
+         "population": 1000, "households": 500, "lat": lat, "lng": lon}
+    )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_every_candidate_is_considered_not_only_the_strongest_alone() -> None:
+    """Before: only the 300 candidates covering most on their own were offered, so the second
+    place went to the crowd again (3,010 residents in all) instead of the area apart (4,010)."""
+    plan = plan_new_places(
+        _prepared(_no_venue()), _crowd_and_one_apart(), TAX, "EPSG:6677", new=2, radius_m=1000
+    )
+    assert plan.choices["newly_reached"].tolist() == [3010, 1000]
+    assert plan.choices["candidate"].iloc[1] == "b"
+    assert plan.candidates == 302
+    # The 301 equal coverage sets of the crowd are one candidate for the programme.
+    assert plan.offered == 2
+
+
+def _no_venue() -> pd.DataFrame:
+    frame = build_activities()
+    return frame[frame["format"] != "in_person"].reset_index(drop=True)
+
+
+def test_dropping_dominated_candidates_keeps_the_optimum() -> None:
+    """Lossless: on random instances the MCLP over the undominated candidates reaches as many
+    people as the best of every combination of all candidates."""
+    import itertools
+
+    import numpy as np
+
+    from tsunagari_geo.analysis.plan import solve_mclp, undominated
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n_cand, n_demand, p = 9, 14, 3
+        covers = [
+            sorted(rng.choice(n_demand, size=int(rng.integers(0, 6)), replace=False).tolist())
+            for _ in range(n_cand)
+        ]
+        weights = rng.integers(1, 100, size=n_demand).astype(float)
+
+        def reached(
+            chosen: tuple[int, ...] | list[int],
+            covers: list[list[int]] = covers,
+            weights: np.ndarray = weights,
+        ) -> float:
+            return float(weights[sorted({i for j in chosen for i in covers[j]})].sum())
+
+        best = max(reached(c) for c in itertools.combinations(range(n_cand), p))
+        kept = undominated(covers, n_demand).tolist()
+        assert all(covers[j] for j in kept)
+        clients = [[col for col, j in enumerate(kept) if i in covers[j]] for i in range(n_demand)]
+        demand = [i for i in range(n_demand) if clients[i]]
+        picked = solve_mclp(
+            [clients[i] for i in demand], [float(weights[i]) for i in demand], len(kept),
+            min(p, len(kept)),
+        )  # fmt: skip
+        assert reached([kept[c] for c in picked]) == best
+
+
+def test_a_candidate_whose_coverage_another_contains_is_dropped() -> None:
+    from tsunagari_geo.analysis.plan import undominated
+
+    covers = [[0, 1], [0, 1, 2], [3], [3], [], [2, 4]]
+    # 0 ⊂ 1; 3 equals 2 (the first is kept); 4 covers nobody; 5 is nobody's subset.
+    assert undominated(covers, 5).tolist() == [1, 2, 5]
+
+
+def test_the_solver_is_cbc_through_the_current_pulp_api() -> None:
+    """Before: ``pulp.PULP_CBC_CMD`` and spopt's ``LpVariable(...)``, both deprecated for
+    PuLP 4.0, warned on every plan."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan_new_places(_prepared(), _many_areas(), TAX, "EPSG:6677", new=2, radius_m=1000)
+    assert not [w for w in caught if issubclass(w.category, DeprecationWarning)]
+
+
 def test_zero_new_places_is_refused() -> None:
     with pytest.raises(InputError):
         plan_new_places(_prepared(), small_areas(), TAX, "EPSG:6677", new=0)
@@ -129,3 +221,38 @@ def test_coverage_plan_refuses_a_radius_it_cannot_read(tmp_path: Path) -> None:
               "--store", str(tmp_path / "none.gpkg")],
     )  # fmt: skip
     assert result.exit_code != 0
+
+
+def test_coverage_plan_takes_its_defaults_from_the_settings(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import tsunagari_geo.cli.analysis  # noqa: F401
+    from reference_helpers import make_census_source, mini_census_region
+    from tsunagari_geo.cli import app
+    from tsunagari_geo.reference.importer import import_reference
+    from tsunagari_geo.resources import COVERAGE_TOML
+
+    store = tmp_path / "store.gpkg"
+    import_reference(
+        make_census_source(tmp_path / "src"), store, region=mini_census_region(tmp_path / "r")
+    )
+    activities = tmp_path / "activities.csv"
+    activities.write_text(
+        "id,organization_id,name,themes,life_stages,format,lat,lng,serves,location_privacy,published\n"
+        "a1,o1,居場所,ibasho,all_ages,in_person,35.95,139.50,,exact,true\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "coverage.toml"
+    config.write_text(
+        COVERAGE_TOML.read_text(encoding="utf-8").replace("new = 5", "new = 1")
+        .replace("radius_m = 1000.0", "radius_m = 500.0"),
+        encoding="utf-8",
+    )  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["coverage", "plan", "--activities", str(activities), "--store", str(store),
+         "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "500 m 以内に対面の場所がない住民: 4,000 人" in result.output
+    assert "1 か所を選びました" in result.output and "  2. " not in result.output

@@ -7,6 +7,8 @@ the input table and from the planners' layer file (where each row's exact point 
 
 * every hidden and unpublished row: its id and each text field (name, description, schedule,
   target, fee, url, address, …) that no published row shares;
+* every row whose member did not set ``contact_public`` to yes: its phone (as written and as
+  dialled), e-mail and LINE link;
 * every hidden, unpublished and reduced-privacy (town or municipality) row: its full address
   and the town + 番地 part of it, and its exact point, unless that point is public anyway (a
   town's dictionary point, a municipality's representative point, or the point of an
@@ -38,7 +40,14 @@ import pandas as pd
 import pytest
 from pmtiles.reader import MemorySource, all_tiles
 
-from test_layers_fixtures import Built, build_deployment, public_id_of
+from test_layers_fixtures import (
+    PUBLIC_PHONE,
+    SECRET_CONTACT,
+    SECRET_PHONE,
+    Built,
+    build_deployment,
+    public_id_of,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -46,6 +55,7 @@ with warnings.catch_warnings():
 
 from tsunagari_api.catalog import COLLECTIONS
 from tsunagari_api.factory import create_app
+from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.layers.published import LayerSet
 from tsunagari_geo.layers.tiles import build_tiles
 from tsunagari_geo.maps.data import SiteData
@@ -68,6 +78,8 @@ TEXT_FIELDS = (
     "address",
     "source",
 )
+#: How to reach a member: secret wherever the member did not set contact_public to yes.
+CONTACT_FIELDS = ("phone", "email", "line_url")
 ORIGIN = 20037508.342789244
 #: Two numbers this close (characters) count as one written point.
 PAIR_WINDOW = 40
@@ -285,6 +297,21 @@ def secrets_of(demo: Demo, store: Store) -> Audit:
         if geom is None or geom.is_empty or is_public(geom.x, geom.y):
             continue
         points.append(SecretPoint(str(ident), float(geom.x), float(geom.y)))
+    # A contact its member did not make public (contact_public not yes): the phone as written
+    # and as dialled, the e-mail, the LINE link, unless a row that made it public shows it.
+    public_contact = rows["contact_public"].map(lambda v: parse_yes_no(v) is True)
+    shown_contacts = {
+        str(v).strip()
+        for f in CONTACT_FIELDS
+        for v in rows.loc[published & (privacy != "hidden") & public_contact, f]
+    }
+    for record in rows[~public_contact].to_dict("records"):
+        for name in CONTACT_FIELDS:
+            value = str(record.get(name, "")).strip()
+            if value and value not in shown_contacts:
+                texts[value] = f"{record['id']} {name} (contact not public)"
+                if name == "phone":
+                    texts[value.replace("-", "")] = f"{record['id']} phone as dialled"
     return Audit(texts=texts, points=points, public_points=public_points)
 
 
@@ -371,6 +398,12 @@ def test_the_audit_knows_the_secrets_it_looks_for(audit: Audit, demo: Demo) -> N
     )
     rows_with_points = {p.row for p in audit.points}
     assert {"zz-hidden-1", "zz-unpub-1", "zz-town-1", "zz-muni-1"} <= rows_with_points
+    # Contacts kept from the public: the crafted row's and dozens of the samples'.
+    assert {SECRET_PHONE, SECRET_PHONE.replace("-", ""), f"{SECRET_CONTACT}@example.jp"} <= set(
+        audit.texts
+    )
+    assert sum("contact not public" in owner for owner in audit.texts.values()) > 30
+    assert PUBLIC_PHONE not in audit.texts
 
 
 def test_nothing_public_leaks_a_withheld_field_address_or_point(

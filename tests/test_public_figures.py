@@ -195,6 +195,38 @@ def test_public_municipalities_and_units_agree_with_each_other(built: Deployment
         assert munis.loc[code, "inperson_total"] == wards["inperson_total"].sum() + unknown, code
 
 
+def test_public_small_area_reach_is_what_the_public_list_of_activities_gives(
+    built: Deployment, store_path: Path
+) -> None:
+    """The small areas' distances and reach, recomputed by anyone from the public list alone
+    (its in-person points that locate a row), are exactly the published ones: no withheld
+    venue shortens a distance."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from tsunagari_geo.analysis.placement import LOCATING
+
+    crs = open_store(store_path).region.metric_crs
+    acts = built.public.frames["activities"]
+    venue = acts[
+        (acts["format"] == "in_person")
+        & acts["location_precision"].isin(LOCATING)
+        & ~acts["serves"].map(lambda s: PREFECTURE in list(s))
+        & acts.geometry.notna()
+    ].to_crs(crs)
+    areas = built.public.frames["small_areas"]
+    xy = np.column_stack([areas.to_crs(crs).geometry.x, areas.to_crs(crs).geometry.y])
+    nearest, _ = cKDTree(np.column_stack([venue.geometry.x, venue.geometry.y])).query(xy)
+    np.testing.assert_allclose(areas["nearest_m"].to_numpy(dtype=float), nearest, atol=0.06)
+    populated = areas["population"] > 0
+    np.testing.assert_array_equal(
+        areas.loc[populated, "pop_reach_1km"].to_numpy(), (nearest[populated] <= 1000) * 1.0
+    )
+    # The planners' small areas count every activity: some are nearer a withheld venue.
+    full = built.planner.frames["small_areas"]
+    assert (full["nearest_m"] < areas["nearest_m"] - 1).any()
+
+
 # --- ids ---------------------------------------------------------------------------------------
 
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from static_search_helpers import run_static_search
-from test_layers_fixtures import SECRET_MARKERS, SECRET_POINTS, Built, build_deployment
+from test_layers_fixtures import (
+    SECRET_MARKERS,
+    SECRET_POINTS,
+    Built,
+    build_deployment,
+    public_id_of,
+)
 from tsunagari_geo.cli import _register, app
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.layers.published import LayerSet
@@ -88,6 +95,24 @@ def test_data_files_are_the_public_layers(site: Path, built: Built) -> None:
         assert "attribution" in document
 
 
+def test_the_site_carries_a_year_of_open_days_for_its_public_activities(
+    site: Path, built: Built
+) -> None:
+    from tsunagari_geo.text import JST
+
+    public = LayerSet.open(built.settings.layers, "public").frames["activities"]
+    calendar = json.loads((site / "data" / "activities_calendar.json").read_text("utf-8"))
+    start = date.fromisoformat(calendar["start"])
+    assert start == datetime.now(JST).date() and calendar["days"] == 366
+    assert set(calendar["open"]) <= set(public["id"])
+    # 第2土曜: every day listed for zz-muni-1 is the second Saturday of its month.
+    days = [start + timedelta(days=k) for k in calendar["open"][public_id_of("zz-muni-1")]]
+    assert 12 <= len(days) <= 13
+    assert all(d.weekday() == 5 and 8 <= d.day <= 14 for d in days)
+    html = (site / "map.html").read_text(encoding="utf-8")
+    assert "data/activities_calendar.json" in html
+
+
 def test_no_hidden_or_unpublished_row_and_no_exact_private_point_reaches_the_site(
     site: Path,
 ) -> None:
@@ -139,3 +164,16 @@ def test_site_build_refuses_a_file_as_output(built: Built, tmp_path: Path) -> No
     )
     assert isinstance(result.exception, InputError)
     assert "フォルダではありません" in str(result.exception)
+
+
+def test_the_site_has_the_small_areas_and_no_plan(site: Path, built: Built) -> None:
+    """The static site is public: its dashboard reads the public small areas and never shows
+    the planners' plan."""
+    small = json.loads((site / "data" / "small_areas.geojson").read_text(encoding="utf-8"))
+    assert len(small["features"]) == 5979
+    assert set(small["features"][0]["properties"]) == {
+        "key_code", "name", "population", "nearest_m", "pop_reach_1km"
+    }  # fmt: skip
+    dashboard = (site / "dashboard.html").read_text(encoding="utf-8")
+    assert "data/small_areas.geojson" in dashboard
+    assert 'id="tg-plan-table"' not in dashboard and '"plan": []' in dashboard

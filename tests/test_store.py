@@ -23,6 +23,7 @@ from tsunagari_geo.store import (
     open_store,
     write_layers,
 )
+from tsunagari_geo.store.postgis import PostgisStore, database_url
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +49,12 @@ def test_a_path_opens_the_geopackage_backend_behind_the_interface(store_path: Pa
     assert store.meta["schema_version"] == STORE_SCHEMA_VERSION
 
 
-def test_a_postgis_url_says_the_backend_is_not_built_and_hides_credentials() -> None:
-    with pytest.raises(StoreError, match="not built yet") as err:
-        open_store("postgresql://planner:secret@db.example/tsunagari")
-    assert "secret" not in str(err.value) and "PostGIS" in str(err.value)
+def test_an_unreachable_database_is_named_without_its_password() -> None:
+    # Nothing listens on port 1: the error comes at once, naming the URL with *** for the password.
+    with pytest.raises(StoreError, match="データベースに接続できません") as err:
+        open_store("postgresql://planner:secret@127.0.0.1:1/tsunagari")
+    assert "secret" not in err.value.describe()
+    assert "postgresql://planner:***@127.0.0.1:1/tsunagari" in err.value.describe()
 
 
 def test_an_unknown_scheme_is_refused() -> None:
@@ -59,10 +62,10 @@ def test_an_unknown_scheme_is_refused() -> None:
         backend_for("s3://bucket/store.gpkg")
 
 
-def test_an_import_to_an_unbuilt_backend_fails_before_reading_sources(tmp_path: Path) -> None:
+def test_an_import_to_an_unknown_backend_fails_before_reading_sources(tmp_path: Path) -> None:
     # The source folder does not exist: the backend is checked first, so no SourceError.
-    with pytest.raises(StoreError, match="not built yet"):
-        import_reference(tmp_path / "missing", "postgresql://db.example/tsunagari")
+    with pytest.raises(StoreError, match="no store backend"):
+        import_reference(tmp_path / "missing", "s3://bucket/tsunagari")
 
 
 def test_the_store_holds_its_region(store_b: Path) -> None:
@@ -162,15 +165,17 @@ def test_layers_round_trip_through_the_interface(tmp_path: Path) -> None:
         open_layers(path, "planner")
 
 
-def test_layers_at_a_postgis_url_are_refused_like_the_store(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="not built yet"):
-        open_layers("postgresql://db.example/layers", "public")
+def test_layers_at_an_unreachable_database_are_refused_like_the_store() -> None:
+    with pytest.raises(StoreError, match="データベースに接続できません"):
+        open_layers("postgresql://127.0.0.1:1/layers", "public")
 
 
 def test_a_postgis_url_read_as_a_path_is_still_recognised() -> None:
     # Settings read TSUNAGARI_STORE as a Path, which folds "//" into "/".
-    with pytest.raises(StoreError, match="not built yet"):
-        open_store(Path("postgresql://db.example/tsunagari"))
+    folded = Path("postgresql://db.example/tsunagari")
+    assert backend_for(folded) is PostgisStore
+    assert database_url(folded) == "postgresql://db.example/tsunagari"
+    assert database_url("postgres://db.example/t") == "postgresql://db.example/t"
 
 
 def test_a_windows_drive_is_a_path_not_a_scheme() -> None:

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +21,24 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from tsunagari_api.providers import FrameProvider, Provider
+from tsunagari_api.providers import Condition, FrameProvider, PostgisProvider, Provider
 from tsunagari_api.settings import ApiSettings
+from tsunagari_geo.activities.contact import LANGUAGES
+from tsunagari_geo.activities.schedule import age_mask, open_on_mask
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
-from tsunagari_geo.store import LayerSet, PublishedSet, Store, open_layer_set, open_store
-from tsunagari_geo.store.manifest import layers_manifest_path
+from tsunagari_geo.store import (
+    LayerSet,
+    PublishedSet,
+    Store,
+    has_layer_set,
+    open_layer_set,
+    open_store,
+    watch_published,
+)
 
 logger = logging.getLogger("tsunagari_api")
 
@@ -60,6 +70,9 @@ class CollectionSpec:
     store_fallback: str | None = None
     #: The property the ``datetime`` parameter filters on (None: no temporal property).
     temporal: str | None = None
+    #: Parameters answered by a rule over the rows rather than by a column's values
+    #: (``open_on``, ``age``): parameter → the function giving the rows that match.
+    conditions: Mapping[str, Condition] = field(default_factory=dict)
 
     def for_region(self, region: Region) -> CollectionSpec:
         """This spec with its title and description worded for ``region``."""
@@ -80,6 +93,7 @@ ACTIVITY_FILTERS = {
     "format": "format",
     "muni_code": "_codes",
     "kind": "organization_kind",
+    "language": "languages",
 }
 ACTIVITY_VOCABULARY: dict[str, str | tuple[str, ...]] = {
     "theme": "themes",
@@ -87,7 +101,10 @@ ACTIVITY_VOCABULARY: dict[str, str | tuple[str, ...]] = {
     "format": _FORMATS,
     "muni_code": "muni_codes",
     "kind": _ORG_KINDS,
+    "language": tuple(LANGUAGES),
 }
+#: When an activity is open and whom it accepts: the schedule module's rules.
+ACTIVITY_CONDITIONS: dict[str, Condition] = {"open_on": open_on_mask, "age": age_mask}
 
 COLLECTIONS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
@@ -134,6 +151,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         filters=ACTIVITY_FILTERS,
         vocabulary=ACTIVITY_VOCABULARY,
         temporal="last_verified",
+        conditions=ACTIVITY_CONDITIONS,
     ),
     CollectionSpec(
         id="activities_planner",
@@ -146,6 +164,7 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         vocabulary=ACTIVITY_VOCABULARY,
         protected=True,
         temporal="last_verified",
+        conditions=ACTIVITY_CONDITIONS,
     ),
     CollectionSpec(
         id="matching_suggestions",
@@ -190,6 +209,18 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
         },
     ),
     CollectionSpec(
+        id="small_areas",
+        title="小地域の人口と住民到達率（国勢調査2020年）",
+        description="{pref_name}の国勢調査の小地域（町丁・字等）ごとに、代表点（点）と人口・"
+        "世帯数、最寄りの対面の活動までの距離、住民到達率、2SFCA アクセス指標。"
+        "{small_area_notes}",
+        source=PUBLIC,
+        layer="small_areas",
+        id_column="key_code",
+        filters={"muni_code": "_codes"},
+        vocabulary={"muni_code": "muni_codes"},
+    ),
+    CollectionSpec(
         id="good_practices",
         title="好事例",
         description="{good_practices_title}。市町村が分かるものはその代表点に置きます。",
@@ -221,6 +252,7 @@ def region_texts(region: Region) -> dict[str, str]:
         "good_practices_title": region.titles["good_practices"],
         "wards": wards or f"{region.pref_name}の市町村（政令指定都市なし）",
         "field_notes": field_notes(),
+        "small_area_notes": small_area_notes(),
     }
 
 
@@ -243,6 +275,20 @@ def field_notes() -> str:
         "アクセス指標（住民1万人あたり）。single_household_share（単独世帯／一般世帯）、"
         "older_alone_share（65歳以上の単独世帯／65歳以上人口）、children_share、foreign_share"
         "は0〜1、need_score と need_gap_score は0〜100（式と重みは coverage.toml）。"
+    )
+
+
+def small_area_notes() -> str:
+    """What each field of the small-area collection means (from the analysis' own list), with
+    its denominator and year, and why a small area's figures may be published."""
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+
+    fields = "、".join(f"{name}: {text}" for name, text in SMALL_AREA_FIELDS.items())
+    return (
+        f"項目: {fields}。人口・世帯数は令和2年（2020年）国勢調査の小地域集計（e-Stat）。"
+        "距離・到達率・2SFCA は地図に公開している活動の場所だけから計算します（非公開・"
+        "非表示の活動は数えません）。人口の少ない小地域では到達率（0 か 1）から最寄りの"
+        "公開の活動の位置がある程度わかりますが、それは公開済みの活動一覧と同じ公開情報です。"
     )
 
 
@@ -333,11 +379,19 @@ def build_collection(
 ) -> Collection | None:
     """The collection for ``spec`` from the loaded sources, or None when its layer is absent."""
     frame: gpd.GeoDataFrame | None
+    table = None
     if spec.source == STORE:
         frame = _towns_frame(store) if spec.layer == "towns" else getattr(store, spec.layer)
     else:
         layers = public if spec.source == PUBLIC else planner
-        frame = layers.frames.get(spec.layer) if layers is not None else None
+        tables = getattr(layers, "tables", None)
+        if tables is not None and spec.layer in tables:
+            # A layer in a database stays there: only its attributes are read (see
+            # PostgisProvider); the geometries are read per page and bbox asked of PostGIS.
+            table = tables[spec.layer]
+            frame = table.frame(geometry=False)
+        else:
+            frame = layers.frames.get(spec.layer) if layers is not None else None
         if frame is None and spec.store_fallback is not None:
             frame = getattr(store, spec.store_fallback)
     if frame is None:
@@ -353,14 +407,28 @@ def build_collection(
         hidden.add("_codes")
     vocab = {p: frozenset(v) for p, v in filter_vocabulary(spec, store.region).items() if v}
     filters = {p: c for p, c in spec.filters.items() if c in frame.columns}
-    provider = FrameProvider(
-        frame,
-        id_column=spec.id_column,
-        filter_columns=filters,
-        vocabularies=vocab,
-        hidden=frozenset(hidden),
-        temporal_column=spec.temporal,
-    )
+    provider: FrameProvider
+    if table is not None:
+        provider = PostgisProvider(
+            frame,
+            id_column=spec.id_column,
+            filter_columns=filters,
+            vocabularies=vocab,
+            hidden=frozenset(hidden),
+            temporal_column=spec.temporal,
+            conditions=spec.conditions,
+            table=table,
+        )
+    else:
+        provider = FrameProvider(
+            frame,
+            id_column=spec.id_column,
+            filter_columns=filters,
+            vocabularies=vocab,
+            hidden=frozenset(hidden),
+            temporal_column=spec.temporal,
+            conditions=spec.conditions,
+        )
     return Collection(spec=spec, provider=provider)
 
 
@@ -379,6 +447,9 @@ class Dataset:
     collections: dict[str, Collection]
     geocoder: Geocoder
     attribution: tuple[str, ...]
+    #: The layer set's version (its manifest's), "" when none is built: the same in every
+    #: server that serves the same set.
+    layers_version: str = ""
 
     @property
     def region(self) -> Region:
@@ -441,6 +512,7 @@ class Dataset:
             collections=collections,
             geocoder=geocoder,
             attribution=attribution,
+            layers_version=layers_version,
         )
 
 
@@ -451,10 +523,10 @@ def open_published(settings: ApiSettings, *, require: bool = False) -> Published
     ``require`` is false: not built yet. Raises StoreError naming the file otherwise, when the
     set does not check (a missing member, a changed byte, a file of another build).
     """
-    members = (settings.layers, settings.planner_layers, layers_manifest_path(settings.layers))
-    if not require and not any(p.exists() for p in members):
+    public, planner = settings.layer_locations()
+    if not require and not has_layer_set(public, planner):
         return None
-    return open_layer_set(settings.layers, settings.planner_layers)
+    return open_layer_set(public, planner)
 
 
 def _make_geocoder(store: Store) -> Geocoder:
@@ -518,6 +590,45 @@ class DataHolder:
                 self._following = True
                 threading.Thread(target=self._follow, args=(settings,), daemon=True).start()
         return self.current
+
+    def follow_publications(self, settings: ApiSettings) -> bool:
+        """Reload whenever a build publishes a new layer set in the store's database.
+
+        A daemon thread listens to the database (LISTEN/NOTIFY, and a look every
+        ``settings.watch_interval`` seconds). Each new version is loaded and checked
+        completely while the old dataset keeps serving; a set that does not check is refused
+        (logged once) and the old dataset stays. False when the layers are files (their
+        servers follow ``POST /admin/reload`` through the reload stamp instead).
+        """
+        public, _ = settings.layer_locations()
+        versions = watch_published(public, interval=settings.watch_interval)
+        if versions is None:
+            return False
+        threading.Thread(
+            target=self._follow_versions, args=(settings, versions), daemon=True
+        ).start()
+        return True
+
+    def _follow_versions(self, settings: ApiSettings, versions: Iterator[str]) -> None:
+        refused = ""
+        for version in versions:
+            if version in (self.current.layers_version, refused):
+                continue
+            try:
+                with self._lock:
+                    self.current = Dataset.load(
+                        settings,
+                        generation=self.current.generation + 1,
+                        require_layers=self.current.public is not None,
+                    )
+                logger.info("followed a publication: layers %s", self.current.layers_version)
+            except StoreError as exc:
+                # The set does not check: refused until another one is published.
+                refused = version
+                logger.warning("layer set %s was published but is refused: %s", version, exc)
+            except Exception:
+                # Anything else (the database restarting, …) is tried again at the next look.
+                logger.exception("could not load layer set %s; trying again", version)
 
     def _follow(self, settings: ApiSettings) -> None:
         try:

@@ -7,7 +7,9 @@ Bad values raise :class:`InvalidParameter` with a Japanese message naming the pa
 # No `from __future__ import annotations`: FastAPI must resolve the Annotated
 # dependencies built inside the factories, which refer to local variables.
 
+import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,6 +23,7 @@ from tsunagari_api.providers import BBox, SortKey
 from tsunagari_api.security import token_matches
 from tsunagari_api.settings import ApiSettings
 from tsunagari_api.temporal import Interval, parse_datetime
+from tsunagari_geo.activities.schedule import check_day
 
 
 def get_dataset(request: Request) -> Dataset:
@@ -94,6 +97,74 @@ def datetime_query(
 ) -> Interval | None:
     """The ``datetime`` parameter, parsed."""
     return parse_datetime(datetime)
+
+
+@dataclass(frozen=True)
+class Availability:
+    """``open_on`` and ``age`` of an activities request: when it is open, whom it accepts.
+
+    Both are answered by :mod:`tsunagari_geo.activities.schedule`, the module the map's
+    calendar uses too.
+    """
+
+    open_on: dt.date | None = None
+    age: int | None = None
+
+    def conditions(self) -> dict[str, object]:
+        """The given ones, as the provider's ``where``."""
+        return {k: v for k, v in (("open_on", self.open_on), ("age", self.age)) if v is not None}
+
+
+def parse_open_on(text: str | None) -> dt.date | None:
+    """``open_on=YYYY-MM-DD``: a calendar day in Japan."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(
+            "open_on は日付を YYYY-MM-DD（例: 2026-12-05）で指定してください",
+            parameter="open_on",
+            value=text,
+        ) from None
+    try:
+        return check_day(day)
+    except ValueError as exc:
+        raise InvalidParameter(f"open_on は{exc}", parameter="open_on", value=text) from None
+
+
+def availability_query(
+    open_on: Annotated[
+        str | None,
+        Query(
+            description="Keep activities whose schedule (RFC 5545 rrule) has an occurrence on "
+            "this day (YYYY-MM-DD, a calendar day in Japan, 2000-01-01 to 2099-12-31). "
+            "Activities with no rrule never match.",
+            examples=["2026-12-05"],
+            max_length=20,
+        ),
+    ] = None,
+    age: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=120,
+            description="Keep activities that accept someone of this age in years: "
+            "minimum_age ≤ age ≤ maximum_age, a missing bound being no limit.",
+            examples=[15],
+        ),
+    ] = None,
+) -> Availability:
+    """The ``open_on`` and ``age`` parameters, parsed."""
+    return Availability(parse_open_on(open_on), age)
+
+
+def no_availability() -> Availability:
+    """For collections without ``open_on``/``age``: no condition (and no parameter)."""
+    return Availability()
 
 
 def parse_sortby(text: str | None) -> list[SortKey]:

@@ -280,7 +280,9 @@ def create_app(settings: ApiSettings | None = None, dataset: Dataset | None = No
     )
     app.openapi = lambda: _openapi_30(app)  # type: ignore[method-assign]
     app.state.settings = settings
-    app.state.holder = DataHolder(dataset, stamp=settings.stamp_path())
+    holder = DataHolder(dataset, stamp=settings.stamp_path())
+    holder.follow_publications(settings)
+    app.state.holder = holder
     cache = ResponseCache(settings.response_cache_bytes)
     app.state.response_cache = cache
 

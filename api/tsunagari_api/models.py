@@ -116,3 +116,14 @@ class ReloadResult(BaseModel):
     previous_version: str
     loaded_at: str
     collections: dict[str, int]
+
+
+class Calendar(BaseModel):
+    """The days each activity is open, from its rrule (:mod:`tsunagari_geo.activities.schedule`)."""
+
+    start: str = Field(description="The first day of the window (YYYY-MM-DD, in Japan).")
+    days: int = Field(description="Days in the window, from start.")
+    open: dict[str, list[int]] = Field(
+        description="Activity id → the days it is open, as offsets from start (0 is start); "
+        "activities without an occurrence in the window are absent."
+    )

@@ -5,6 +5,9 @@ GeoDataFrame: at construction it orients polygons counter-clockwise (RFC 7946), 
 coordinates to 6 decimals (about 10 cm), serialises every feature to one GeoJSON fragment,
 builds a shapely STRtree for ``bbox`` and one boolean mask per filter value. A query is then
 numpy on masks plus joining precomputed bytes, so a page of 500 features costs microseconds.
+:class:`PostgisProvider` serves a published layer in PostGIS through the same code: the
+attributes in memory, ``bbox`` answered on the database's GiST index and each page's
+geometries read from the database, rendered exactly as :class:`FrameProvider` renders them.
 
 Example::
 
@@ -20,7 +23,7 @@ import json
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,10 @@ from tsunagari_api.temporal import Interval, day_ranges, iso
 from tsunagari_geo.layers.simplify import simplify_coverage
 
 BBox = tuple[float, float, float, float]
+#: A rule over the rows (``open_on``, ``age``): the frame and the parsed value → which rows match.
+Condition = Callable[[pd.DataFrame, Any], np.ndarray]
+#: Masks of a condition kept per value (a day, an age): clients ask for a handful at a time.
+CONDITION_MASKS_KEPT = 64
 
 #: Digits kept after the decimal point: RFC 7946 §11.2 recommends 6 (about 10 cm).
 COORDINATE_DIGITS = 6
@@ -90,9 +97,11 @@ class Provider(ABC):
         select: Sequence[str] | None = None,
         simplify: float | None = None,
         datetime: Interval | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Page:
         """Features matching every filter (values of one filter are OR-ed) inside ``bbox``
-        and, when the provider has a temporal property, inside ``datetime``.
+        and, when the provider has a temporal property, inside ``datetime``; ``where`` gives
+        the provider's conditions their values (``{"open_on": date, "age": 15}``).
 
         ``select`` keeps only those properties (the id is always kept); ``simplify`` is a
         tolerance in degrees for polygon geometries (shared borders stay shared).
@@ -102,6 +111,11 @@ class Provider(ABC):
     @abstractmethod
     def get(self, identifier: str) -> bytes:
         """One feature's GeoJSON; raises FeatureNotFound when no feature has that id."""
+
+    def rows(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        """Every feature's id (under ``"id"``) and these properties (absent ones as None), for
+        computations over the whole collection such as the calendar of open days."""
+        raise NotImplementedError
 
     @property
     def temporal_extent(self) -> tuple[str, str] | None:
@@ -206,6 +220,8 @@ class FrameProvider(Provider):
     vocabularies: Mapping[str, frozenset[str]] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()
     temporal_column: str | None = None
+    #: Parameter → the rule giving the rows that match a value (see :data:`Condition`).
+    conditions: Mapping[str, Condition] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         frame = self.frame
@@ -233,32 +249,17 @@ class FrameProvider(Provider):
             Field(self.id_column, "string"),
             *(Field(c, _json_type(frame[c], c in list_columns)) for c in columns),
         )
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        texts = geojson_geometries(geoms)
-        self._geoms = geoms
-        self._texts = texts
-        self._polygons = bool(np.isin(shapely.get_type_id(geoms), (3, 6)).any())
         self._props: list[dict[str, Any]] = []
         for identifier, record in zip(ids, records, strict=True):
             props = {self.id_column: identifier}
             props.update({k: _json_value(v) for k, v in record.items()})
             self._props.append(props)
-        self._fragments = [
-            _feature(identifier, geometry, props)
-            for identifier, geometry, props in zip(ids, texts, self._props, strict=True)
-        ]
         self._simplified: dict[float, list[str]] = {}
         self._simplified_lock = threading.Lock()
         self._times: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if self.temporal_column is not None and self.temporal_column in frame.columns:
             self._times = day_ranges(frame[self.temporal_column])
-        self._tree = shapely.STRtree(geoms)
-        has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-        if has_geom.any():
-            bounds = shapely.total_bounds(geoms[has_geom])
-            self._extent: BBox | None = tuple(float(b) for b in bounds)  # type: ignore[assignment]
-        else:
-            self._extent = None
+        self._index_geometries(frame)
         self._masks: dict[str, dict[str, np.ndarray]] = {}
         vocab: dict[str, frozenset[str]] = {}
         for param, column in self.filter_columns.items():
@@ -279,6 +280,83 @@ class FrameProvider(Provider):
         self._ranks: dict[str, np.ndarray] = {}
         self._frame_columns = {f.name: f for f in self.fields}
         self._sort_source = frame
+        self._condition_masks: dict[tuple[str, Any], np.ndarray] = {}
+        self._condition_lock = threading.Lock()
+
+    def _condition_mask(self, param: str, value: Any) -> np.ndarray:
+        """The rows matching condition ``param`` at ``value``, computed once per value."""
+        rule = self.conditions.get(param)
+        if rule is None:
+            raise InvalidParameter(
+                f"この項目では {param!r} で絞り込めません",
+                parameter=param,
+                allowed=sorted(self.conditions),
+            )
+        key = (param, value)
+        with self._condition_lock:
+            mask = self._condition_masks.get(key)
+        if mask is None:
+            mask = np.asarray(rule(self._sort_source, value), dtype=bool)
+            with self._condition_lock:
+                if len(self._condition_masks) >= CONDITION_MASKS_KEPT:
+                    self._condition_masks.pop(next(iter(self._condition_masks)))
+                self._condition_masks[key] = mask
+        return mask
+
+    def _index_geometries(self, frame: gpd.GeoDataFrame) -> None:
+        """Geometry texts, finished features, the STRtree for ``bbox`` and the extent."""
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        texts = geojson_geometries(geoms)
+        self._geoms = geoms
+        self._texts = texts
+        self._polygons = bool(np.isin(shapely.get_type_id(geoms), (3, 6)).any())
+        self._fragments = [
+            _feature(identifier, geometry, props)
+            for identifier, geometry, props in zip(self._ids, texts, self._props, strict=True)
+        ]
+        self._tree = shapely.STRtree(geoms)
+        has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        if has_geom.any():
+            bounds = shapely.total_bounds(geoms[has_geom])
+            self._extent: BBox | None = tuple(float(b) for b in bounds)  # type: ignore[assignment]
+        else:
+            self._extent = None
+
+    def _in_bbox(self, bbox: BBox) -> np.ndarray:
+        """A mask of the features whose geometry intersects ``bbox``."""
+        inside = np.zeros(len(self._ids), dtype=bool)
+        hits = self._tree.query(_bbox_boxes(bbox), predicate="intersects")
+        inside[hits[1]] = True
+        return inside
+
+    def _geometry_texts(self, selected: np.ndarray) -> list[str]:
+        """The GeoJSON geometry texts of the features at positions ``selected``."""
+        return [self._texts[i] for i in selected]
+
+    def _all_geometries(self) -> np.ndarray:
+        """Every feature's geometry (for simplification as one coverage)."""
+        return self._geoms
+
+    def _render(
+        self, selected: np.ndarray, select: Sequence[str] | None, simplify: float | None
+    ) -> list[bytes]:
+        """The features at positions ``selected`` with only ``select``'s properties (all when
+        None) and geometries simplified by ``simplify`` (none when None)."""
+        simplified = self._simplified_texts(simplify) if simplify else None
+        if select is None and simplified is None and hasattr(self, "_fragments"):
+            return [self._fragments[i] for i in selected]
+        if simplified is not None:
+            texts = [simplified[i] for i in selected]
+        else:
+            texts = self._geometry_texts(selected)
+        keep = None if select is None else {self.id_column, *select}
+        features = []
+        for i, text in zip(selected, texts, strict=True):
+            props = self._props[i]
+            if keep is not None:
+                props = {k: v for k, v in props.items() if k in keep}
+            features.append(_feature(self._ids[i], text, props))
+        return features
 
     @property
     def extent(self) -> BBox | None:
@@ -321,6 +399,7 @@ class FrameProvider(Provider):
         select: Sequence[str] | None = None,
         simplify: float | None = None,
         datetime: Interval | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Page:
         if select is not None:
             unknown_fields = [name for name in select if name not in self._frame_columns]
@@ -365,10 +444,11 @@ class FrameProvider(Provider):
             if start is not None:
                 during &= last >= start
             mask = during if mask is None else mask & during
+        for param, value in (where or {}).items():
+            hit = self._condition_mask(param, value)
+            mask = hit if mask is None else mask & hit
         if bbox is not None:
-            inside = np.zeros(len(self._ids), dtype=bool)
-            hits = self._tree.query(_bbox_boxes(bbox), predicate="intersects")
-            inside[hits[1]] = True
+            inside = self._in_bbox(bbox)
             mask = inside if mask is None else mask & inside
         indices = np.arange(len(self._ids)) if mask is None else np.flatnonzero(mask)
         if sortby:
@@ -389,43 +469,88 @@ class FrameProvider(Provider):
             ]
             indices = indices[np.lexsort([indices, *keys])] if keys else indices
         selected = indices[offset : offset + limit]
-        if select is None and not simplify:
-            return Page(len(indices), [self._fragments[i] for i in selected])
-        texts = self._simplified_texts(simplify) if simplify else self._texts
-        keep = None if select is None else {self.id_column, *select}
-        features = []
-        for i in selected:
-            props = self._props[i]
-            if keep is not None:
-                props = {k: v for k, v in props.items() if k in keep}
-            features.append(_feature(self._ids[i], texts[i], props))
-        return Page(len(indices), features)
+        return Page(len(indices), self._render(selected, select, simplify))
 
-    def _simplified_texts(self, tolerance: float) -> list[str]:
+    def _simplified_texts(self, tolerance: float) -> list[str] | None:
         """Geometry texts of the whole layer simplified as one coverage.
 
         Tolerances are rounded to SIMPLIFY_STEP (about 1 m), so near values share one
         computation; a few are kept (clients use one or two), the oldest dropped first. The
         computation runs outside the lock, so one new tolerance never holds up the others.
-        A layer without polygons has nothing to simplify.
+        A layer without polygons has nothing to simplify (None: the geometries as they are).
         """
         if not self._polygons:
-            return self._texts
+            return None
         key = round(round(tolerance / SIMPLIFY_STEP) * SIMPLIFY_STEP, 9)
         if key <= 0:
-            return self._texts
+            return None
         with self._simplified_lock:
             texts = self._simplified.get(key)
         if texts is None:
-            texts = geojson_geometries(simplify_coverage(self._geoms, key))
+            texts = geojson_geometries(simplify_coverage(self._all_geometries(), key))
             with self._simplified_lock:
                 if key not in self._simplified and len(self._simplified) >= SIMPLIFIED_KEPT:
                     self._simplified.pop(next(iter(self._simplified)))
                 self._simplified[key] = texts
         return texts
 
+    def rows(self, columns: Sequence[str]) -> list[dict[str, Any]]:
+        frame = self._sort_source
+        present = [c for c in columns if c in frame.columns]
+        values = frame[present].to_dict("records") if present else [{} for _ in self._ids]
+        return [
+            {"id": identifier, **{c: record.get(c) for c in columns}}
+            for identifier, record in zip(self._ids, values, strict=True)
+        ]
+
     def get(self, identifier: str) -> bytes:
         i = self._index.get(identifier)
         if i is None:
             raise FeatureNotFound(f"ID {identifier!r} の地物はありません", value=identifier)
-        return self._fragments[i]
+        return self._render(np.array([i]), None, None)[0]
+
+
+@dataclass
+class PostgisProvider(FrameProvider):
+    """A provider over a published layer in PostGIS: the database answers ``bbox`` and holds
+    the geometries.
+
+    ``frame`` holds the layer's attributes only (read once per loaded dataset, for filters,
+    sorting and ``datetime`` exactly as :class:`FrameProvider` does them); ``table``
+    (a :class:`tsunagari_geo.store.postgis.LayerTable`) is the layer in the database. A
+    ``bbox`` is one query on the GiST index (``&&`` then ``ST_Intersects``), and a page reads
+    only its own rows' geometries by position; features are rendered by the same code as
+    :class:`FrameProvider`'s, so both give the same bytes for the same data. ``simplify``
+    reads the layer's geometries once (the coverage is simplified as a whole).
+    """
+
+    table: Any = None
+
+    def _index_geometries(self, frame: gpd.GeoDataFrame) -> None:
+        if self.table is None or self.table.rows != len(self._ids):
+            raise ValueError("PostgisProvider needs the layer's table, with as many rows")
+        self._geoms_loaded: np.ndarray | None = None
+        self._geoms_lock = threading.Lock()
+        self._polygons = self.table.has_polygons()
+        self._extent = self.table.extent()
+
+    def _in_bbox(self, bbox: BBox) -> np.ndarray:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        boxes = (
+            [bbox]
+            if min_lon <= max_lon
+            else [(min_lon, min_lat, 180.0, max_lat), (-180.0, min_lat, max_lon, max_lat)]
+        )
+        inside = np.zeros(len(self._ids), dtype=bool)
+        inside[self.table.in_boxes(boxes)] = True
+        return inside
+
+    def _geometry_texts(self, selected: np.ndarray) -> list[str]:
+        return geojson_geometries(self.table.geometries([int(i) for i in selected]))
+
+    def _all_geometries(self) -> np.ndarray:
+        with self._geoms_lock:
+            if self._geoms_loaded is None:
+                frame = self.table.frame()
+                self._geoms_loaded = np.asarray(frame.geometry.values, dtype=object)
+            return self._geoms_loaded

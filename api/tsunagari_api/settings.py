@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.settings import Settings
+from tsunagari_geo.store import is_database, published_locations
 
 #: scheme://host[:port], as a browser sends it in the Origin header.
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
@@ -29,11 +30,13 @@ class ApiSettings(Settings):
 
     layers: Path = Field(
         default=DEFAULT_LAYERS,
-        description="GeoPackage of the published layers written by `tsunagari-geo build`.",
+        description="GeoPackage of the published layers written by `tsunagari-geo build` "
+        "(with a database store and this default: the database).",
     )
     planner_layers: Path = Field(
         default=DEFAULT_PLANNER_LAYERS,
-        description="GeoPackage of the planners' layers (exact points, unpublished rows).",
+        description="GeoPackage of the planners' layers (exact points, unpublished rows; "
+        "with a database store and this default: the database).",
     )
     tiles_dir: Path = Field(
         default=DEFAULT_TILES_DIR, description="Folder holding the built .pmtiles archives."
@@ -44,9 +47,27 @@ class ApiSettings(Settings):
         "reloads too; default `.reload-stamp` beside the layers file.",
     )
 
-    def stamp_path(self) -> Path:
-        """The reload stamp shared by the workers."""
-        return self.reload_stamp or self.layers.with_name(".reload-stamp")
+    def layer_locations(self) -> tuple[str | Path, str | Path]:
+        """Where the public and planners' layers are: the files above, or the database when
+        the store is one and they were not set (:func:`tsunagari_geo.store.published_locations`)."""
+        return published_locations(self.store, self.layers, self.planner_layers)
+
+    def stamp_path(self) -> Path | None:
+        """The reload stamp shared by the workers; None when the layers are in a database,
+        which announces every publication to every server itself."""
+        if self.reload_stamp is not None:
+            return self.reload_stamp
+        public, _ = self.layer_locations()
+        if is_database(public):
+            return None
+        return Path(public).with_name(".reload-stamp")
+
+    watch_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between two looks at a database's current layer set, besides "
+        "LISTEN/NOTIFY (a missed notification is noticed this late at most).",
+    )
 
     token: SecretStr | None = Field(
         default=None,

@@ -2,7 +2,8 @@
 
 Every default is visible here. ``TSUNAGARI_SOURCE`` is the folder holding the public source
 files (laid out as ``../shared/data/saitama``); ``TSUNAGARI_STORE`` the store (a GeoPackage
-path; the backend is chosen from the location, see :func:`tsunagari_geo.store.open_store`);
+path or a ``postgresql://`` URL; the backend is chosen from the location, see
+:func:`tsunagari_geo.store.open_store`);
 ``TSUNAGARI_REGION`` the region ``data import`` imports (a shipped id or a region folder);
 ``TSUNAGARI_JAPAN`` the national source folder (all Japan's towns) it adds, if set.
 Facts about the place (prefecture, CRS, designated cities) are region data, not settings.
@@ -36,7 +37,11 @@ class Settings(BaseSettings):
         description="Source folder of the public data; defaults to ../shared/data/saitama "
         "when that folder exists.",
     )
-    store: Path = Field(default=DEFAULT_STORE, description="The embedded GeoPackage.")
+    store: Path = Field(
+        default=DEFAULT_STORE,
+        description="The store: the embedded GeoPackage, or a PostgreSQL/PostGIS database "
+        "as postgresql://user@host:port/db (give the host: a path would fold the //).",
+    )
     japan: Path | None = Field(
         default=None,
         description="National source folder (towns of all Japan, laid out as "

@@ -7,6 +7,7 @@ document lists every collection's filters with their allowed values.
 # No `from __future__ import annotations`: FastAPI must resolve the Annotated
 # dependencies built inside the factories, which refer to local variables.
 
+import datetime as dt
 import inspect
 import json
 from collections.abc import Callable, Mapping
@@ -17,18 +18,23 @@ from fastapi.responses import Response
 
 from tsunagari_api.catalog import COLLECTIONS, CollectionSpec, Dataset, filter_vocabulary
 from tsunagari_api.dependencies import (
+    Availability,
     Paging,
     Shape,
+    availability_query,
     bbox_query,
     datetime_query,
     get_dataset,
     make_paging,
     make_require_token,
+    no_availability,
+    parse_open_on,
     shape_query,
     sortby_query,
 )
 from tsunagari_api.errors import InvalidParameter, NotBuilt, problem_responses
 from tsunagari_api.models import (
+    Calendar,
     CollectionInfo,
     Collections,
     Conformance,
@@ -44,6 +50,7 @@ from tsunagari_api.providers import BBox, SortKey
 from tsunagari_api.responses import Body, ResponseCache, send_body
 from tsunagari_api.settings import ApiSettings
 from tsunagari_api.temporal import Interval
+from tsunagari_geo.activities.schedule import open_days, today
 from tsunagari_geo.region import Region
 
 GEOJSON = "application/geo+json"
@@ -185,7 +192,7 @@ _JSON_FORMATS = frozenset({"json", "geojson"})
 def _refuse_unknown_parameters(request: Request, spec: CollectionSpec) -> None:
     """OGC API Features /req/core/query-param-unknown: an unknown parameter is a 400, so a
     misspelt filter never silently returns every feature."""
-    known = _ITEM_PARAMETERS | set(spec.filters)
+    known = _ITEM_PARAMETERS | set(spec.filters) | set(spec.conditions)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise InvalidParameter(
@@ -224,6 +231,26 @@ def _filter_dependency(spec: CollectionSpec, region: Region) -> Callable[..., di
 
     filters.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return filters
+
+
+#: Days of the calendar when not asked (about three months: the popup's next dates and the
+#: day filter's reach), and at most (a year).
+CALENDAR_DAYS = 92
+MAX_CALENDAR_DAYS = 366
+
+
+def _calendar_start(text: str | None) -> dt.date:
+    """The calendar's ``start``: the day given, else today in Japan."""
+    if text is None:
+        return today()
+    try:
+        day = parse_open_on(text)
+    except InvalidParameter as exc:
+        raise InvalidParameter(
+            exc.detail.replace("open_on", "start"), parameter="start", value=text
+        ) from None
+    assert day is not None
+    return day
 
 
 def _page_links(request: Request, number_matched: int, paging: Paging) -> list[dict[str, str]]:
@@ -311,6 +338,8 @@ def collection_router(
     )
     paging_dependency = make_paging(settings)
     filters_dependency = _filter_dependency(spec, region)
+    # Only collections with conditions (the activities) take open_on and age.
+    availability_dependency = availability_query if spec.conditions else no_availability
 
     @router.get(
         f"/collections/{spec.id}",
@@ -342,6 +371,7 @@ def collection_router(
         sortby: Annotated[list[SortKey], Depends(sortby_query)],
         filters: Annotated[Mapping[str, list[str]], Depends(filters_dependency)],
         shape: Annotated[Shape, Depends(shape_query)],
+        availability: Annotated[Availability, Depends(availability_dependency)],
     ) -> Response:
         collection = _collection_or_503(dataset, spec)
         _refuse_unknown_parameters(request, spec)
@@ -352,6 +382,7 @@ def collection_router(
             "select": shape.properties,
             "simplify": shape.simplify,
             "datetime": during,
+            "where": availability.conditions(),
         }
 
         def build() -> bytes:
@@ -368,6 +399,53 @@ def collection_router(
             cache_control=cache_control,
             gzip_min_bytes=settings.gzip_min_bytes,
         )
+
+    if spec.conditions:
+
+        @router.get(
+            f"/collections/{spec.id}/calendar",
+            response_model=Calendar,
+            responses=errors,
+            summary=f"{spec.title}: open days",
+            operation_id=f"calendar_{spec.id}",
+            description="The days each activity is open in a window, computed from its "
+            "rrule as the open_on filter does: the map shows 次の開催日 and filters by day "
+            "from it. Without start, the window starts today in Japan.",
+        )
+        def calendar(
+            request: Request,
+            dataset: Annotated[Dataset, Depends(get_dataset)],
+            start: Annotated[
+                str | None,
+                Query(
+                    description="First day of the window (YYYY-MM-DD); default today in Japan.",
+                    examples=["2026-12-01"],
+                    max_length=20,
+                ),
+            ] = None,
+            days: Annotated[
+                int,
+                Query(ge=1, le=MAX_CALENDAR_DAYS, description="Days in the window."),
+            ] = CALENDAR_DAYS,
+        ) -> Response:
+            collection = _collection_or_503(dataset, spec)
+            first = _calendar_start(start)
+
+            def build() -> bytes:
+                records = collection.provider.rows(["rrule"])
+                calendar = open_days(records, first, days)
+                return json.dumps(calendar, ensure_ascii=False, separators=(",", ":")).encode()
+
+            # The day is part of the key: without start the window moves at midnight in Japan.
+            key = (dataset.version, f"{request.url}#{first.isoformat()}")
+            body = Body.of(build()) if spec.protected else cache.get_or_build(key, build)
+            return send_body(
+                request,
+                body,
+                media_type=JSON,
+                cache_control=cache_control,
+                gzip_min_bytes=settings.gzip_min_bytes,
+            )
 
     @router.get(
         f"/collections/{spec.id}/items/{{featureId}}",

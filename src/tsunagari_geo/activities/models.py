@@ -5,8 +5,14 @@ secretariat can keep them in a spreadsheet:
 
 * :class:`Organization` ≈ HSDS ``organization`` (plus the member's kind and home municipality).
 * :class:`Activity` ≈ HSDS ``service`` + its ``location`` (address, lat/lng) + ``schedule``
-  (free text plus an optional RFC 5545 ``rrule``), with the Japanese profile: themes, life
-  stages, the area it serves and how precisely its place may be shown.
+  (free text plus an optional RFC 5545 ``rrule`` with ``opens_at``/``closes_at``, evaluated
+  by :mod:`.schedule`) + ``phone``/``email``/``url`` and a LINE link (checked by
+  :mod:`.contact`, public only where ``contact_public`` is yes), ``minimum_age``/
+  ``maximum_age`` and ``languages``, with the Japanese profile: themes, life stages, the
+  area it serves and how precisely its place may be shown. HSDS ``assured_date`` is
+  ``last_verified`` (最終確認日). Optional ``name_en``/``description_en`` (English) and
+  ``name_easy``/``description_easy`` (やさしい日本語) hold the member's own translations;
+  the member's text is never translated by the platform.
 * :class:`Consultation` 相談窓口: the prefecture portal's windows by life stage and
   circumstance.
 * :class:`GoodPractice` 好事例: practices collected yearly and awarded つながるSAITAMA大賞.
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -38,6 +44,13 @@ from pydantic import (
     model_validator,
 )
 
+from tsunagari_geo.activities.contact import (
+    check_email,
+    check_line_url,
+    normalise_phone,
+    parse_languages,
+)
+from tsunagari_geo.activities.schedule import normalise_rrule, parse_time
 from tsunagari_geo.activities.taxonomy import Taxonomies, Taxonomy, load_taxonomies
 from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.region import Region, default_region
@@ -360,9 +373,25 @@ class Activity(_Serving):
     format: Format = Field(title="形態")
     schedule_text: str | None = Field(default=None, title="日時")
     rrule: str | None = Field(default=None, title="繰り返し規則")
+    #: HSDS ``schedule.opens_at``/``closes_at``: the hours of each day the rule gives.
+    opens_at: str | None = Field(default=None, title="開始時刻")
+    closes_at: str | None = Field(default=None, title="終了時刻")
     fee: str | None = Field(default=None, title="参加費")
     target_text: str | None = Field(default=None, title="対象")
+    minimum_age: int | None = Field(default=None, ge=0, le=120, title="対象年齢（下限）")
+    maximum_age: int | None = Field(default=None, ge=0, le=120, title="対象年齢（上限）")
+    languages: list[str] = Field(default_factory=list, title="対応言語")
     url: str | None = Field(default=None, title="URL")
+    phone: str | None = Field(default=None, title="電話番号")
+    email: str | None = Field(default=None, title="メール")
+    line_url: str | None = Field(default=None, title="LINE")
+    #: The member lets the public see ``phone``, ``email`` and ``line_url`` (連絡先の公開);
+    #: empty is no.
+    contact_public: bool = Field(default=False, title="連絡先の公開")
+    name_en: str | None = Field(default=None, title="活動名（英語）")
+    description_en: str | None = Field(default=None, title="説明（英語）")
+    name_easy: str | None = Field(default=None, title="活動名（やさしい日本語）")
+    description_easy: str | None = Field(default=None, title="説明（やさしい日本語）")
     address: str | None = Field(default=None, title="住所")
     serves: list[str] = Field(default_factory=list, title="対象地域")
     location_privacy: LocationPrivacy = Field(default="exact", title="場所の公開範囲")
@@ -390,7 +419,9 @@ class Activity(_Serving):
     def _date(cls, value: object) -> object:
         return _parse_date(value)
 
-    @field_validator("published", "place_text_reviewed", "is_fictional", mode="before")
+    @field_validator(
+        "published", "place_text_reviewed", "contact_public", "is_fictional", mode="before"
+    )
     @classmethod
     def _bool(cls, value: object) -> object:
         return _parse_bool(value)
@@ -399,6 +430,62 @@ class Activity(_Serving):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return _check_url(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
+
+    @field_validator("line_url")
+    @classmethod
+    def _line(cls, value: str | None) -> str | None:
+        return None if value is None else check_line_url(value)
+
+    @field_validator("opens_at", "closes_at", mode="before")
+    @classmethod
+    def _time(cls, value: object) -> object:
+        if isinstance(value, time):  # an XLSX time cell
+            return value.strftime("%H:%M")
+        if isinstance(value, datetime):
+            return value.strftime("%H:%M")
+        return None if value is None else parse_time(str(value))
+
+    @field_validator("minimum_age", "maximum_age", mode="before")
+    @classmethod
+    def _age(cls, value: object) -> object:
+        if isinstance(value, str):
+            return re.sub(r"(歳|才)(以上|以下|から|まで)?$", "", nfkc(value).strip())
+        return value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _languages(cls, value: object) -> list[str]:
+        return parse_languages(split_list(value))
+
+    # The second of each pair is checked against the first (validated before it), so the
+    # report names the column that is out of order.
+    @field_validator("maximum_age")
+    @classmethod
+    def _age_order(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("minimum_age")
+        if value is not None and low is not None and low > value:
+            raise ValueError(f"対象年齢の上限 {value} が下限 {low} より小さくなっています")
+        return value
+
+    @field_validator("closes_at")
+    @classmethod
+    def _time_order(cls, value: str | None, info: ValidationInfo) -> str | None:
+        opens = info.data.get("opens_at")
+        if value is not None and opens is None and "opens_at" in info.data:
+            raise ValueError("終了時刻を書くときは開始時刻も書いてください")
+        if value is not None and opens is not None and value <= opens:
+            raise ValueError(f"終了時刻 {value} は開始時刻 {opens} より後にしてください")
+        return value
 
     @field_validator("fiscal_year", mode="before")
     @classmethod
@@ -424,15 +511,8 @@ class Activity(_Serving):
     @field_validator("rrule")
     @classmethod
     def _rrule(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from dateutil.rrule import rrulestr
-
-        text = value if value.upper().startswith(("RRULE:", "DTSTART")) else f"RRULE:{value}"
-        try:
-            rrulestr(text, dtstart=datetime(2024, 4, 1))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"RFC 5545 の RRULE として読めません: {value!r} ({exc})") from exc
+        if value is not None:
+            normalise_rrule(value)  # raises, naming the value, when it is no rule
         return value
 
     @property
@@ -442,7 +522,11 @@ class Activity(_Serving):
 
 
 class Consultation(_Serving):
-    """A consultation window (相談窓口) as the prefecture's portal lists them."""
+    """A consultation window (相談窓口) as the prefecture's portal lists them.
+
+    Its ``phone``, ``email`` and ``line_url`` are the window's published contacts (the
+    portal lists them), checked as an activity's are (:mod:`.contact`).
+    """
 
     id: str = Field(min_length=1, title="窓口ID")
     name: str = Field(min_length=1, title="窓口名")
@@ -452,6 +536,8 @@ class Consultation(_Serving):
     channels: list[Channel] = Field(default_factory=list, title="相談方法")
     hours_text: str | None = Field(default=None, title="受付時間")
     phone: str | None = Field(default=None, title="電話番号")
+    email: str | None = Field(default=None, title="メール")
+    line_url: str | None = Field(default=None, title="LINE")
     url: str | None = Field(default=None, title="URL")
     serves: list[str] = Field(default_factory=list, title="対象地域")
     address: str | None = Field(default=None, title="住所")
@@ -462,6 +548,21 @@ class Consultation(_Serving):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return _check_url(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
+
+    @field_validator("line_url")
+    @classmethod
+    def _line(cls, value: str | None) -> str | None:
+        return None if value is None else check_line_url(value)
 
     @field_validator("is_fictional", mode="before")
     @classmethod
@@ -518,7 +619,9 @@ class GoodPractice(Record):
 
 
 #: Fields holding lists; in tables they are written joined with ``;``.
-LIST_FIELDS = frozenset({"themes", "life_stages", "serves", "circumstances", "channels"})
+LIST_FIELDS = frozenset(
+    {"themes", "life_stages", "serves", "circumstances", "channels", "languages"}
+)
 
 
 def headers(model: type[Record]) -> dict[str, str]:

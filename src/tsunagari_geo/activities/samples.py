@@ -19,6 +19,7 @@ The generator is deterministic: the same store and seed give byte-identical file
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -78,6 +79,33 @@ _THEME_WEIGHTS = {
     "foreign_residents": 3, "community": 8, "awareness_training": 3,
 }  # fmt: skip
 _DAYS = (("月", "MO"), ("火", "TU"), ("水", "WE"), ("木", "TH"), ("金", "FR"), ("土", "SA"))
+#: Age bounds (下限, 上限) a row of each life stage states when it states any; None: no bound.
+_AGES_FOR_STAGE: dict[str, tuple[int | None, int | None]] = {
+    "children": (6, 15),
+    "youth": (15, 39),
+    "working_age": (18, 64),
+    "elderly": (65, None),
+}
+#: Languages offered besides Japanese, for the foreign residents' activities.
+_OTHER_LANGUAGES = ("en", "zh-Hans", "vi", "pt", "tl", "ko", "ne")
+#: The member's own English and やさしい日本語 names, by leading theme (optional columns).
+_NAMES_EN = {
+    "ibasho": "Community drop-in space", "consultation": "Advice session",
+    "childcare": "Parent and child space", "children_school": "Children's meals and study",
+    "youth": "Youth space", "hikikomori": "Family support group", "elderly": "Seniors' salon",
+    "disability": "Peer meeting", "poverty_food": "Food pantry", "employment": "Job support",
+    "foreign_residents": "Japanese class and life advice", "community": "Community cafe",
+    "awareness_training": "Gatekeeper training",
+}  # fmt: skip
+_NAMES_EASY = {
+    "ibasho": "だれでも いける ばしょ", "consultation": "こまったことの そうだん",
+    "childcare": "おやこで あそぶ ばしょ", "children_school": "こどもの ごはんと べんきょう",
+    "youth": "わかものの ばしょ", "hikikomori": "かぞくの あつまり",
+    "elderly": "おとしよりの あつまり", "disability": "しょうがいの ある ひとの あつまり",
+    "poverty_food": "たべものを もらえる ところ", "employment": "しごとの そうだん",
+    "foreign_residents": "にほんごきょうしつ", "community": "まちの カフェ",
+    "awareness_training": "まわりの ひとを まもる こうざ",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,9 @@ def generate_samples(
 
     orgs = _organizations(rng, region, codes, weight, organizations)
     acts = _activities(rng, region, towns, orgs, codes, weight, activities)
+    # Contacts, hours, ages and languages come from their own stream, so the columns that
+    # were there before them (and every figure counted from them) stay as they were.
+    acts = _contact_and_time(np.random.default_rng([seed, 15]), acts)
     return Samples(
         organizations=to_table(orgs),
         activities=to_table(acts),
@@ -263,6 +294,96 @@ def _activities(
     return pd.DataFrame(rows, columns=list(headers(Activity)))
 
 
+def _contact_and_time(rng: np.random.Generator, acts: pd.DataFrame) -> pd.DataFrame:
+    """Hours, monthly rules, age bounds, languages, contacts and translated names.
+
+    Every field is exercised: weekly, 第N and 第2・第4 rules; rows with and without age
+    bounds; Japanese-only and multilingual rows; phone numbers on every telephone-format
+    activity and on some others, e-mail and LINE links, some of them with
+    ``contact_public`` no. The numbers are FICTIONAL: Japan has no reserved range for
+    examples, so they are written as ``0120-000-…`` (telephone services) and
+    ``048-555-…`` (others), the e-mails are at ``example.jp`` (a domain reserved for
+    examples) and the LINE links name ``@tsunagari-sample-…``.
+    """
+    acts = acts.copy()
+    out: dict[str, list[object]] = {
+        k: []
+        for k in (
+            "schedule_text", "rrule", "opens_at", "closes_at", "minimum_age", "maximum_age",
+            "languages", "phone", "email", "line_url", "contact_public", "name_en",
+            "description_en", "name_easy", "description_easy",
+        )
+    }  # fmt: skip
+    for i, row in enumerate(acts.to_dict("records"), start=1):
+        text, rule = str(row["schedule_text"]), str(row["rrule"])
+        m = re.fullmatch(r"毎週(.)曜 (\d+):00–(\d+):00", text)
+        assert m is not None and rule.startswith("FREQ=WEEKLY;BYDAY="), text
+        day_ja, start, end = m[1], int(m[2]), int(m[3])
+        day = rule.removeprefix("FREQ=WEEKLY;BYDAY=")
+        roll = rng.random()
+        if roll < 0.2:
+            n = int(rng.integers(1, 5))
+            text, rule = f"毎月第{n}{day_ja}曜 {start}:00–{end}:00", f"FREQ=MONTHLY;BYDAY={n}{day}"
+        elif roll < 0.3:
+            text = f"第2・第4{day_ja}曜 {start}:00–{end}:00"
+            rule = f"FREQ=MONTHLY;BYDAY=2{day},4{day}"
+        out["schedule_text"].append(text)
+        out["rrule"].append(rule)
+        out["opens_at"].append(f"{start:02d}:00")
+        out["closes_at"].append(f"{end:02d}:00")
+
+        stages = list(row["life_stages"])
+        bounds = [_AGES_FOR_STAGE.get(s, (None, None)) for s in stages]
+        stated = rng.random() < 0.7 and "all_ages" not in stages and bool(bounds)
+        lows = [b[0] for b in bounds]
+        highs = [b[1] for b in bounds]
+        low = None if not stated or None in lows else min(x for x in lows if x is not None)
+        high = None if not stated or None in highs else max(x for x in highs if x is not None)
+        out["minimum_age"].append(low)
+        out["maximum_age"].append(high)
+
+        themes = list(row["themes"])
+        languages = ["ja"]
+        if "foreign_residents" in themes:
+            k = int(rng.integers(2, 5))
+            languages += [str(x) for x in rng.choice(_OTHER_LANGUAGES, size=k, replace=False)]
+        elif rng.random() < 0.08:
+            languages.append("en")
+        out["languages"].append(languages if rng.random() < 0.9 else [])
+
+        fmt = str(row["format"])
+        phone = None
+        if fmt == "phone":
+            phone = f"0120-000-{i:03d}"
+        elif rng.random() < 0.4:
+            phone = f"048-555-{i:04d}"
+        email = f"act-{i:04d}@example.jp" if rng.random() < 0.3 else None
+        line = (
+            f"https://line.me/R/ti/p/@tsunagari-sample-{i:03d}"
+            if fmt == "online" or rng.random() < 0.08
+            else None
+        )
+        has_contact = bool(phone or email or line)
+        public = None if not has_contact else bool(rng.random() < (0.9 if fmt == "phone" else 0.7))
+        out["phone"].append(phone)
+        out["email"].append(email)
+        out["line_url"].append(line)
+        out["contact_public"].append(public)
+
+        lead = themes[0]
+        english = "foreign_residents" in themes or rng.random() < 0.1
+        easy = "foreign_residents" in themes or rng.random() < 0.1
+        out["name_en"].append(f"{_NAMES_EN[lead]} (sample)" if english else None)
+        out["description_en"].append("Fictional sample data." if english else None)
+        out["name_easy"].append(f"{_NAMES_EASY[lead]}（れい）" if easy else None)
+        out["description_easy"].append(
+            "これは ほんとうには ない れいの データです。" if easy else None
+        )
+    for key, values in out.items():
+        acts[key] = pd.Series(values, index=acts.index, dtype=object)
+    return acts
+
+
 def _address(rng: np.random.Generator, region: Region, unit: str, town: str) -> str:
     m = region.registry.by_code[unit]
     if town.endswith("丁目"):
@@ -308,9 +429,18 @@ def _consultations(region: Region) -> pd.DataFrame:
         ";".join(kept) if (kept := [c for c in serves.split(";") if c in known]) else "prefecture"
         for serves in wanted
     ]
+    # FICTIONAL contacts: 0120-000-9xx numbers (Japan reserves no range for examples), LINE
+    # links named @tsunagari-sample-…, e-mail at example.jp (reserved for examples).
+    channels = frame["channels"].str.split(";")
     frame["phone"] = [
-        "" if "phone" not in c else f"000-0000-{i:04d}"
-        for i, c in enumerate(frame["channels"], start=1)
+        f"0120-000-{900 + i}" if "phone" in c else "" for i, c in enumerate(channels, start=1)
+    ]
+    frame["email"] = [
+        f"cw-{i:02d}@example.jp" if "email" in c else "" for i, c in enumerate(channels, start=1)
+    ]
+    frame["line_url"] = [
+        f"https://line.me/R/ti/p/@tsunagari-sample-cw{i:02d}" if "sns_chat" in c else ""
+        for i, c in enumerate(channels, start=1)
     ]
     frame["url"] = ""
     frame["address"] = ""
@@ -358,9 +488,22 @@ def template_frame(store: Store) -> pd.DataFrame:
         "format": "対面",
         "schedule_text": "毎週火曜 10:00–12:00",
         "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        "opens_at": "10:00",
+        "closes_at": "12:00",
         "fee": "無料",
         "target_text": "どなたでも",
+        "minimum_age": "",
+        "maximum_age": "",
+        "languages": "ja;en",
         "url": "",
+        "phone": "048-555-0100",
+        "email": "info@example.jp",
+        "line_url": "https://line.me/R/ti/p/@tsunagari-sample-000",
+        "contact_public": "いいえ",
+        "name_en": "(Example) A place for everyone",
+        "description_en": "An example row. Please delete it.",
+        "name_easy": "（れい）みんなの いばしょ",
+        "description_easy": "かきかたの れいです。この ぎょうは けして ください。",
         "address": address,
         "lat": "",
         "lng": "",

@@ -78,6 +78,13 @@ class Access(_Section):
     default_capacity: float = Field(default=1.0, gt=0)
 
 
+class Plan(_Section):
+    """The plan the build stores: ``new`` places reaching residents within ``radius_m``."""
+
+    new: int = Field(default=5, ge=1, le=100)
+    radius_m: float = Field(default=1000.0, gt=0, le=50_000)
+
+
 class CoverageConfig(_Section):
     """All settings of :func:`tsunagari_geo.analysis.coverage.compute_coverage`."""
 
@@ -89,6 +96,19 @@ class CoverageConfig(_Section):
     need: Need = Need()
     need_gap: NeedGap = NeedGap()
     access: Access = Access()
+    plan: Plan = Plan()
+
+    def as_json(self) -> str:
+        """These settings as JSON, as the build records them beside the layers it wrote."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> CoverageConfig:
+        """Settings a build recorded (:meth:`as_json`); raises InputError when unreadable."""
+        try:
+            return cls.model_validate_json(text)
+        except PydanticValidationError as exc:
+            raise InputError(f"recorded coverage settings unreadable: {exc}") from exc
 
 
 def load_coverage_config(path: Path | str | None = None) -> CoverageConfig:

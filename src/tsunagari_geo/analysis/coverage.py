@@ -46,9 +46,11 @@ Columns of ``municipalities`` and ``units`` (GeoDataFrames, EPSG:4326, one row p
     ``foreign_share``, ``need_score`` (0–100), ``supply_score`` (0..1), ``need_gap_score``
     (0–100) and ``need_gap_rank`` (see :mod:`.need`).
 
-``small_areas`` (GeoDataFrame or None): one point per census small area with ``population``,
-    ``households``, ``nearest_m``, ``within_500m`` / ``within_1km`` / ``within_2km`` and
-    ``access_2sfca`` (see :func:`.people_reach.small_area_table`).
+``small_areas`` (GeoDataFrame or None): one point per census small area with ``key_code``,
+    ``unit_code``, ``muni_code``, ``name``, ``population``, ``households``, ``nearest_m``,
+    ``pop_reach_500m`` / ``pop_reach_1km`` / ``pop_reach_2km`` (0 or 1: its residents stand at
+    its point) and ``access_2sfca`` (see :func:`.people_reach.small_area_table` and
+    :data:`.people_reach.SMALL_AREA_FIELDS`).
 
 ``suggestions`` (DataFrame), one row per flagged area × need × suggested organisation:
     ``level``, ``area_code``, ``area_name``, ``need_kind`` (life_stage | theme), ``need_code``,

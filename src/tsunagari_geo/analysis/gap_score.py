@@ -43,3 +43,15 @@ def add_flags_and_score(table: pd.DataFrame, tax: Taxonomies, cfg: CoverageConfi
     score = sum(weights[name] * value for name, value in components.items()) / total * 100
     table["gap_score"] = pd.Series(score, index=table.index).round(1)
     table["gap_rank"] = table["gap_score"].rank(ascending=False, method="min").astype(int)
+
+
+def gap_formula(cfg: CoverageConfig) -> str:
+    """The gap score's formula with the configured weights and thresholds, in Japanese."""
+    w, t = cfg.weights, cfg.thresholds
+    return (
+        "ギャップスコア（0〜100）= 100 × Σ 重み × 要素 / Σ 重み。要素と重み: "
+        f"対面の活動なし {w.no_inperson:g}、活動のないライフステージの割合 "
+        f"{w.life_stage_missing:g}、活動密度が県内下位{t.density_quantile:.0%}以下 "
+        f"{w.low_density:g}、町字到達率（{t.reach_distance_m / 1000:g}km以内）が "
+        f"{t.reach_share:.0%}未満 {w.low_reach:g}、市町村が未加入 {w.not_member:g}。"
+    )

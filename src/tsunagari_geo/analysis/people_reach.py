@@ -104,12 +104,33 @@ def add_people_reach(
         table[column] = values
 
 
+#: What each column of a small-area table (:func:`small_area_table`) holds, in Japanese: the
+#: ``small_areas`` layer, its API collection and the dashboard describe them from here.
+SMALL_AREA_FIELDS: dict[str, str] = {
+    "key_code": "小地域の KEY_CODE（令和2年国勢調査 小地域集計）",
+    "unit_code": "区域コード（72区域: さいたま市は区）",
+    "muni_code": "市町村コード（63市町村）",
+    "name": "小地域の名称（町丁・字等）",
+    "population": "人口（令和2年国勢調査、2020年）",
+    "households": "世帯数（令和2年国勢調査、2020年）",
+    "nearest_m": "代表点から最寄りの対面の活動までの直線距離（m、なければ空）",
+    "pop_reach_500m": "500m以内に対面の活動がある住民の割合（0〜1、分母: この小地域の人口、"
+    "住民は代表点にいるとみなすので 0 か 1、人口0なら空）",
+    "pop_reach_1km": "1km以内に対面の活動がある住民の割合（0〜1、同上）",
+    "pop_reach_2km": "2km以内に対面の活動がある住民の割合（0〜1、同上）",
+    "access_2sfca": "アクセス指標 2SFCA（距離減衰つき、住民1万人あたりの活動の量）",
+}
+
+
 def small_area_table(
     small_areas: pd.DataFrame, distances: pd.DataFrame, extra: pd.DataFrame | None = None
 ) -> gpd.GeoDataFrame:
-    """The small areas with what a planner reads per area: population, households, nearest
-    venue (m, ``nearest_m``; empty when none), within 500 m / 1 km / 2 km (booleans, all
-    venues) and the columns of ``extra`` (aligned, e.g. 2SFCA accessibility). EPSG:4326."""
+    """The small areas with what a planner reads per area (:data:`SMALL_AREA_FIELDS`):
+    population, households, the nearest venue (m, ``nearest_m``; empty when none), reach in
+    people ``pop_reach_500m`` / ``1km`` / ``2km`` (all venues; the share :func:`add_people_reach`
+    computes for any area, here each small area alone: its residents stand at its point, so
+    0 or 1, NaN without residents) and the columns of ``extra`` (aligned, e.g. 2SFCA
+    accessibility). One point per small area, EPSG:4326."""
     d_any = distances["d"].replace(np.inf, np.nan)
     frame = pd.DataFrame(
         {
@@ -122,8 +143,10 @@ def small_area_table(
             "nearest_m": d_any.round(1).to_numpy(dtype=float),
         }
     )
-    for name, limit in REACH_DISTANCES.items():
-        frame[f"within_{name}"] = (distances["d"] <= limit).to_numpy()
+    reach = pd.DataFrame({"code": frame["key_code"]})
+    add_people_reach(reach, small_areas, distances[["d"]], "key_code")
+    for name in REACH_DISTANCES:
+        frame[f"pop_reach_{name}"] = reach[f"pop_reach_{name}"].to_numpy()
     if extra is not None:
         for column in extra.columns:
             frame[column] = extra[column].to_numpy()

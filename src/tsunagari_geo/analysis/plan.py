@@ -11,23 +11,31 @@ metric CRS). MCLP picks the ``new`` candidates covering the most residents; the 
 then ordered by what each adds to those before it, so ``newly_reached`` and
 ``running_total`` read as a plan. Planners' output only: it names no activity.
 
-To keep the integer programme small, candidates that cover nobody are dropped and only the
-``max_candidates`` candidates covering the most residents on their own are offered (every
-choice of the optimum over that set is exact for it; the report says how many were offered).
+Every candidate is offered, less those a lossless reduction drops (:func:`undominated`): a
+candidate that covers nobody, and one whose covered small areas are all covered by another
+candidate too (its coverage set is a subset of the other's; of equal sets the first is kept).
+Whatever N places an optimum picks, swapping each dropped one for the candidate that dominates
+it reaches at least as many residents, so the optimum over the kept candidates is an optimum
+over all of them. Small areas covered by the same kept candidates are then one client of the
+programme (their residents summed), the same optimum with fewer constraints. CBC is run as
+PuLP's ``COIN_CMD`` on the solver binary of the ``cbcbox`` package (``pulp[cbc]``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 from tsunagari_geo.activities.taxonomy import Taxonomies
 from tsunagari_geo.analysis.distance import metric_xy
+from tsunagari_geo.analysis.inputs import Areas, prepare_activities
 from tsunagari_geo.analysis.people_reach import (
     nearest_distances,
     small_area_xy,
@@ -35,7 +43,9 @@ from tsunagari_geo.analysis.people_reach import (
 )
 from tsunagari_geo.analysis.reach import inperson_venues
 from tsunagari_geo.errors import InputError
+from tsunagari_geo.reference.locator import muni_codes_of, store_locator
 from tsunagari_geo.settings import STORE_CRS
+from tsunagari_geo.store import Store
 
 
 @dataclass(frozen=True)
@@ -46,15 +56,51 @@ class Plan:
     small area's KEY_CODE or the CSV's name), ``unit_code``, ``muni_code``, ``name``,
     ``newly_reached`` (residents now without a venue within the radius that this place adds),
     ``running_total``. ``unreached`` is how many residents had none within the radius before,
-    ``population`` all residents of the small areas, ``candidates`` how many were offered.
+    ``population`` all residents of the small areas, ``candidates`` how many candidates
+    cover anybody, ``offered`` how many of them the programme was given (the undominated ones).
     """
 
     choices: gpd.GeoDataFrame
     unreached: int
     population: int
     candidates: int
+    offered: int
     radius_m: float
     seconds: float
+
+
+def plan_from_store(
+    activities: pd.DataFrame,
+    store: Store,
+    tax: Taxonomies,
+    *,
+    new: int,
+    radius_m: float = 1000.0,
+    group: str = "",
+    candidates: pd.DataFrame | None = None,
+) -> Plan:
+    """:func:`plan_new_places` over the store's small areas for activity records (as
+    :func:`tsunagari_geo.analysis.coverage.compute_coverage` takes them: ``lat``/``lng`` or
+    point geometry, ``unit_code``/``muni_code`` where placed). The command and the build both
+    plan through here. Raises InputError when the store has no census small areas.
+    """
+    if store.small_areas is None:
+        raise InputError(
+            "ストアに国勢調査の小地域がありません。`tsunagari-geo data import` をやり直してください",
+            path=store.location,
+        )
+    areas = Areas(
+        units=store.units,
+        municipalities=store.municipalities,
+        towns=store.towns,
+        to_muni=muni_codes_of(store.units),
+        locator=store_locator(store),
+        metric_crs=store.region.metric_crs,
+    )
+    return plan_new_places(
+        prepare_activities(activities, areas, tax), store.small_areas, tax,
+        store.region.metric_crs, new=new, radius_m=radius_m, group=group, candidates=candidates,
+    )  # fmt: skip
 
 
 def plan_new_places(
@@ -67,7 +113,6 @@ def plan_new_places(
     radius_m: float = 1000.0,
     group: str = "",
     candidates: pd.DataFrame | None = None,
-    max_candidates: int = 300,
 ) -> Plan:
     """Solve the MCLP; see the module docstring. ``group`` is ``""`` (all venues),
     ``_<stage>`` or ``_theme_<code>`` (the suffixes of :func:`.people_reach.venue_groups`).
@@ -75,9 +120,6 @@ def plan_new_places(
     Raises InputError when ``new`` is not positive or ``group`` is unknown.
     """
     import time
-
-    import pulp
-    from spopt.locate import MCLP
 
     if new < 1:
         raise InputError("--new は 1 以上です", column="new", value=new)
@@ -115,9 +157,8 @@ def plan_new_places(
         if len(demand) and len(cand)
         else [[] for _ in range(len(cand))]
     )
-    alone = np.array([weights[c].sum() if c else 0.0 for c in covers], dtype=float)
-    offered = np.argsort(-alone, kind="stable")[:max_candidates]
-    offered = offered[alone[offered] > 0]
+    useful = np.array([len(c) > 0 for c in covers], dtype=bool)
+    offered = undominated(covers, len(demand))
     choices: list[int] = []
     if len(offered):
         # Small areas covered by the same offered candidates are one client of the programme
@@ -130,17 +171,10 @@ def plan_new_places(
         for i, cols in by_client.items():
             key = frozenset(cols)
             merged[key] = merged.get(key, 0.0) + float(weights[i])
-        cost = np.full((len(merged), len(offered)), np.inf)
-        for row_index, covering in enumerate(merged):
-            cost[row_index, list(covering)] = 0.0
-        model = MCLP.from_cost_matrix(
-            cost, np.array(list(merged.values())), service_radius=radius_m,
-            p_facilities=min(new, len(offered)), name="tsunagari-plan",
-        )  # fmt: skip
-        model = model.solve(pulp.PULP_CBC_CMD(msg=False))
-        chosen = [
-            int(offered[col]) for col in range(len(offered)) if model.fac_vars[col].value() > 0.5
-        ]
+        picked = solve_mclp(
+            [sorted(c) for c in merged], list(merged.values()), len(offered), min(new, len(offered))
+        )
+        chosen = [int(offered[col]) for col in picked]
         choices = _ordered(chosen, covers, weights)
     rows = []
     reached_so_far: set[int] = set()
@@ -174,7 +208,8 @@ def plan_new_places(
         ),
         unreached=int(weights.sum()),
         population=int(pop.sum()),
-        candidates=len(offered),
+        candidates=int(useful.sum()),
+        offered=len(offered),
         radius_m=radius_m,
         seconds=time.perf_counter() - start,
     )
@@ -192,3 +227,68 @@ def _ordered(
         seen |= set(covers[best])
         out.append(best)
     return out
+
+
+def solve_mclp(
+    clients: list[list[int]], weights: list[float], n_facilities: int, p: int
+) -> list[int]:
+    """The ``p`` facilities (of ``0 … n_facilities − 1``) covering the most weight, as spopt's
+    :class:`~spopt.locate.MCLP` (its formulation, facility constraint and solve), by CBC.
+    ``clients[i]`` lists the facilities covering client ``i`` (its ``N_i``).
+
+    The variables and coverage constraints (Σ_{j ∈ N_i} Y_j ≥ X_i) are written here:
+    ``MCLP.from_cost_matrix`` writes every constraint over all facilities, zeros too (n × m
+    terms: 99 s of 104 s for 2,916 clients × 2,113 candidates), and creates its variables
+    through PuLP's ``LpVariable`` constructor, deprecated for PuLP 4 (``add_variable`` here).
+    """
+    import pulp
+    from spopt.locate import MCLP
+    from spopt.locate.base import FacilityModelBuilder
+
+    problem = pulp.LpProblem("tsunagari-plan", pulp.LpMaximize)
+    model = MCLP("tsunagari-plan", problem)
+    fac = [problem.add_variable(f"x[{j}]", 0, 1, pulp.LpInteger) for j in range(n_facilities)]
+    cli = [problem.add_variable(f"y[{i}]", 0, 1, pulp.LpInteger) for i in range(len(clients))]
+    model.fac_vars, model.cli_vars = fac, cli
+    problem += pulp.lpSum(w * cli[i] for i, w in enumerate(weights)), "objective function"
+    for i, covering in enumerate(clients):
+        problem += pulp.lpSum(fac[j] for j in covering) >= cli[i]
+    FacilityModelBuilder.add_facility_constraint(model, p)
+    model.solve(cbc_solver(), results=False)
+    return [j for j in range(n_facilities) if (fac[j].value() or 0) > 0.5]
+
+
+def cbc_solver() -> Any:
+    """CBC through PuLP's ``COIN_CMD`` on the binary ``cbcbox`` installs (``pulp[cbc]``): the
+    solver PuLP names as current (its bundled ``PULP_CBC_CMD`` is deprecated for PuLP 4)."""
+    import pulp
+    from cbcbox import cbc_bin_path
+
+    return pulp.COIN_CMD(path=cbc_bin_path(), msg=False)
+
+
+def undominated(covers: list[list[int]], n_demand: int) -> npt.NDArray[np.int64]:
+    """The candidates worth offering: those covering somebody whose coverage set is no other
+    candidate's subset (of equal sets, the first one), in index order.
+
+    ``covers[j]`` lists the demand points (``0 … n_demand − 1``) candidate ``j`` covers. A
+    candidate ``j`` is dropped when some ``k`` covers every point ``j`` covers: ``|C_j ∩ C_k|
+    = |C_j|``, read off the sparse product of the cover matrix with itself. Lossless for the
+    MCLP (see the module docstring).
+    """
+    sizes = np.array([len(c) for c in covers], dtype=np.int64)
+    if not len(covers) or not sizes.any():
+        return np.flatnonzero(sizes > 0)
+    rows = np.repeat(np.arange(len(covers)), sizes)
+    cols = np.fromiter((i for c in covers for i in c), dtype=np.int64, count=int(sizes.sum()))
+    cover = csr_matrix(
+        (np.ones(len(cols), dtype=np.int32), (rows, cols)), shape=(len(covers), n_demand)
+    )
+    shared = (cover @ cover.T).tocoo()  # |C_j ∩ C_k| for every pair that shares a point
+    j, k, common = shared.row, shared.col, shared.data
+    contained = (j != k) & (common == sizes[j])
+    # k dominates j: k covers all of j and more, or the same set and comes first.
+    dominates = contained & ((sizes[k] > sizes[j]) | (k < j))
+    dropped = np.zeros(len(covers), dtype=bool)
+    dropped[j[dominates]] = True
+    return np.flatnonzero((sizes > 0) & ~dropped)

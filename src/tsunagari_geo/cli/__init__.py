@@ -10,6 +10,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
@@ -48,6 +49,38 @@ COMMAND_MODULES: dict[str, str] = {
 }
 
 
+#: ``--dask [SCHEDULER]`` of the partitioned commands (geocode, join): alone, a LocalCluster.
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Dask で分割して実行: 値なしでこの機械のクラスタ、tcp://host:port で既存のスケジューラ",
+        show_default=False,
+    ),
+]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", help="--dask で起動するローカルのワーカー数", min=1)
+]
+#: Options whose value may be left out, and what they then mean.
+_OPTIONAL_VALUES = {"--dask": "local"}
+
+
+def _fill_optional_values(argv: list[str]) -> list[str]:
+    """``--dask`` alone (last, or before another option, or before a word that is no
+    scheduler address, such as the input file) becomes ``--dask=local``: Typer options take
+    a value or none, never either."""
+    from tsunagari_geo.cluster import is_scheduler_address
+
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if arg in _OPTIONAL_VALUES and (following is None or not is_scheduler_address(following)):
+            out.append(f"{arg}={_OPTIONAL_VALUES[arg]}")
+        else:
+            out.append(arg)
+    return out
+
+
 def _register(argv: Sequence[str] | None = None) -> None:
     """Import the command modules: the one ``argv``'s command needs, or all of them (no
     argv, --help, an unknown command: the help then lists everything)."""
@@ -61,9 +94,10 @@ def _register(argv: Sequence[str] | None = None) -> None:
 def main() -> None:
     """Entry point of the console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _register(sys.argv[1:])
+    argv = _fill_optional_values(sys.argv[1:])
+    _register(argv)
     try:
-        app()
+        app(args=argv)
     except TsunagariError as exc:
         err_console.print(f"[bold red]エラー:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -23,7 +23,7 @@ from tsunagari_geo.activities.readers import (
 from tsunagari_geo.analysis.config import load_coverage_config
 from tsunagari_geo.analysis.join import join_points
 from tsunagari_geo.analysis.placement import placed_point
-from tsunagari_geo.cli import app
+from tsunagari_geo.cli import DaskOption, WorkersOption, app
 from tsunagari_geo.cli.console import console
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
@@ -62,14 +62,27 @@ def join_cmd(
     lon_column: Annotated[str | None, typer.Option("--lon-column", help="経度の列")] = None,
     lat_column: Annotated[str | None, typer.Option("--lat-column", help="緯度の列")] = None,
     store: StoreOption = None,
+    dask: DaskOption = None,
+    workers: WorkersOption = 2,
 ) -> None:
     """各行の座標から区域（72）と市町村（63）を判定し、unit_code・muni_code_by_point・join_check を加えます。
 
     行は一行も落としません。ジオコーダーの unit_code（なければ muni_code）と食い違う行、県外の点は
-    join_check で示します。
+    join_check で示します。--dask で Dask のクラスタで分割して判定します（結果は同じです）。
     """
     frame = read_table(input_path)
-    joined = join_points(frame, _store(store).units, lon_column=lon_column, lat_column=lat_column)
+    reference = _store(store)
+    if dask is None:
+        joined = join_points(frame, reference.units, lon_column=lon_column, lat_column=lat_column)
+    else:
+        from tsunagari_geo.analysis.join import join_points_on_dask
+        from tsunagari_geo.cluster import dask_client, describe
+
+        with dask_client(dask, workers=workers) as client:
+            console.print(describe(client), highlight=False)
+            joined = join_points_on_dask(
+                frame, reference, client, lon_column=lon_column, lat_column=lat_column
+            )
     write_table(joined, out)
     counts = Counter(joined["join_check"])
     summary = "、".join(f"{_CHECK_LABELS[k]} {counts[k]:,}" for k in _CHECK_LABELS if counts[k])
@@ -337,14 +350,22 @@ def _read_candidates(path: Path) -> pd.DataFrame:
 @coverage_app.command("plan")
 def plan_cmd(
     activities: Annotated[Path, typer.Option("--activities", help="活動の表 (CSV, XLSX, GeoJSON)")],
-    new: Annotated[int, typer.Option("--new", help="新しく置く場所の数")] = 5,
+    new: Annotated[
+        int | None,
+        typer.Option("--new", help="新しく置く場所の数（既定: coverage.toml の [plan] new）"),
+    ] = None,
     theme: Annotated[
         str | None, typer.Option("--theme", help="このテーマの活動だけで考える")
     ] = None,
     life_stage: Annotated[
         str | None, typer.Option("--life-stage", help="このライフステージの活動だけで考える")
     ] = None,
-    radius: Annotated[str, typer.Option("--radius", help="届く距離（500m、1km、2km …）")] = "1km",
+    radius: Annotated[
+        str | None,
+        typer.Option(
+            "--radius", help="届く距離（500m、1km、2km …。既定: coverage.toml の [plan] radius_m）"
+        ),
+    ] = None,
     candidates: Annotated[
         Path | None,
         typer.Option("--candidates", help="候補の場所の表（name, lat, lng: 公民館など）"),
@@ -353,6 +374,9 @@ def plan_cmd(
         Path | None, typer.Option("--out", help="結果の出力先 (CSV, GeoJSON, GPKG)")
     ] = None,
     store: StoreOption = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="設定（既定: 同梱の coverage.toml）")
+    ] = None,
 ) -> None:
     """新しい対面の場所をどこに置くと、いま近くに場所のない住民に最も多く届くかを示します。
 
@@ -360,16 +384,10 @@ def plan_cmd(
     解きます。計画担当者向けの出力です（活動の位置は出力しません）。
     """
     from tsunagari_geo.activities.taxonomy import load_taxonomies
-    from tsunagari_geo.analysis.inputs import Areas, prepare_activities
-    from tsunagari_geo.analysis.plan import plan_new_places
+    from tsunagari_geo.analysis.plan import plan_from_store
     from tsunagari_geo.reference.locator import muni_codes_of, store_locator
 
     ref = _store(store)
-    if ref.small_areas is None:
-        raise InputError(
-            "ストアに国勢調査の小地域がありません。`tsunagari-geo data import` をやり直してください",
-            path=ref.location,
-        )
     tax = load_taxonomies()
     if theme and life_stage:
         raise InputError(
@@ -388,34 +406,27 @@ def plan_cmd(
                 "ライフステージが分かりません", column="--life-stage", value=life_stage
             )
         group = f"_{code}"
-    metres = _radius_m(radius)
+    plan_settings = load_coverage_config(config).plan
+    metres = _radius_m(radius) if radius is not None else plan_settings.radius_m
+    new = new if new is not None else plan_settings.new
     acts = read_activities(activities, vocabulary=Vocabulary.for_region(ref.region))
     records = acts.records
     _geocode_missing(records, ref)
-    areas = Areas(
-        units=ref.units,
-        municipalities=ref.municipalities,
-        towns=ref.towns,
-        to_muni=muni_codes_of(ref.units),
-        locator=store_locator(ref),
-        metric_crs=ref.region.metric_crs,
-    )
-    prepared = prepare_activities(records, areas, tax)
     cand = _read_candidates(candidates) if candidates is not None else None
     if cand is not None:
-        located = unit_codes_at(areas.locator, cand["lng"], cand["lat"])
+        located = unit_codes_at(store_locator(ref), cand["lng"], cand["lat"])
+        to_muni = muni_codes_of(ref.units)
         cand["unit_code"] = located
-        cand["muni_code"] = [areas.to_muni.get(u, "") for u in located]
-    plan = plan_new_places(
-        prepared, ref.small_areas, tax, ref.region.metric_crs,
-        new=new, radius_m=metres, group=group, candidates=cand,
-    )  # fmt: skip
+        cand["muni_code"] = [to_muni.get(u, "") for u in located]
+    plan = plan_from_store(
+        records, ref, tax, new=new, radius_m=metres, group=group, candidates=cand
+    )
     names = ref.region.registry.by_code
     console.print(
         f"{metres:g} m 以内に対面の場所がない住民: {plan.unreached:,} 人（小地域の人口 "
         f"{plan.population:,} 人の {plan.unreached / max(plan.population, 1):.1%}）。"
-        f"候補 {plan.candidates:,} か所から {len(plan.choices)} か所を選びました"
-        f"（{plan.seconds:.1f} 秒）",
+        f"候補 {plan.candidates:,} か所（ほかの候補に含まれない {plan.offered:,} か所）から"
+        f"{len(plan.choices)} か所を選びました（{plan.seconds:.1f} 秒）",
         highlight=False,
     )
     for r in plan.choices.itertuples():

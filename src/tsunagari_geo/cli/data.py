@@ -31,7 +31,11 @@ SourceOption = Annotated[
     ),
 ]
 StoreOption = Annotated[
-    Path | None, typer.Option("--store", help="GeoPackage の出力先（既定: $TSUNAGARI_STORE）")
+    Path | None,
+    typer.Option(
+        "--store",
+        help="ストア: GeoPackage のパスか postgresql:// の URL（既定: $TSUNAGARI_STORE）",
+    ),
 ]
 RegionOption = Annotated[
     str | None,

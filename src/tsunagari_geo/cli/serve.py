@@ -40,10 +40,17 @@ def build(
         Path, typer.Option(help="計画担当者用レイヤーの GeoPackage")
     ] = DEFAULT_PLANNER_LAYERS,
     scheme: Annotated[str, typer.Option(help="階級区分の方法（mapclassify）")] = "quantiles",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="重み・閾値・計画の設定（既定: 同梱の coverage.toml）。レイヤーに記録します"
+        ),
+    ] = None,
 ) -> None:
     """入力表をジオコーディング・結合・充足状況の計算にかけ、公開レイヤーを書き出します。"""
+    from tsunagari_geo.analysis.config import load_coverage_config
     from tsunagari_geo.layers.build import BuildInputs, build_layers
-    from tsunagari_geo.store import open_store
+    from tsunagari_geo.store import is_database, open_store, published_locations
     from tsunagari_geo.store.manifest import layers_manifest_path
 
     defaults = BuildInputs.samples(samples)
@@ -53,14 +60,17 @@ def build(
         consultations=consultations or defaults.consultations,
         good_practices=good_practices or defaults.good_practices,
     )
-    store = open_store(get_settings().store)
+    store_location = get_settings().store
+    store = open_store(store_location)
+    public_location, planner_location = published_locations(store_location, out, planner_out)
     with console.status("レイヤーを作成しています…"):
         report = build_layers(
             store,
             inputs=inputs,
-            out=out,
-            planner_out=planner_out,
+            out=Path(public_location),
+            planner_out=Path(planner_location),
             scheme=scheme,
+            config=load_coverage_config(config),
         )
     for validation in report.validation:
         console.print(validation.summary(), highlight=False)
@@ -82,16 +92,25 @@ def build(
             )
     public = {k: v for k, v in report.counts.items() if k != "activities_planner"}
     counts = "、".join(f"{k} {v}" for k, v in public.items())
-    console.print(f"公開用: {report.public_path}（{counts}）", highlight=False)
+    shown_public, shown_planner = (
+        (store.location, store.location)
+        if is_database(public_location)
+        else (report.public_path, report.planner_path)
+    )
+    console.print(f"公開用: {shown_public}（{counts}）", highlight=False)
     console.print(
-        f"計画担当者用（要トークン）: {report.planner_path}"
+        f"計画担当者用（要トークン）: {shown_planner}"
         f"（activities {report.counts.get('activities_planner', 0)}）",
         highlight=False,
     )
-    console.print(
-        f"検証用マニフェスト: {layers_manifest_path(report.public_path)}（版 {report.version}）",
-        highlight=False,
-    )
+    if is_database(public_location):
+        console.print(f"データベースで公開しました（版 {report.version}）", highlight=False)
+    else:
+        console.print(
+            f"検証用マニフェスト: {layers_manifest_path(report.public_path)}"
+            f"（版 {report.version}）",
+            highlight=False,
+        )
 
 
 @tiles_app.command("build")
@@ -102,18 +121,24 @@ def tiles_build(
     max_zoom: Annotated[int, typer.Option(min=0, max=22)] = 14,
     store: Annotated[
         Path | None,
-        typer.Option("--store", help="参照データの GeoPackage（既定: $TSUNAGARI_STORE）"),
+        typer.Option(
+            "--store", help="参照データの GeoPackage か PostgreSQL の URL（既定: $TSUNAGARI_STORE）"
+        ),
     ] = None,
 ) -> None:
     """公開レイヤーから activities.pmtiles と municipalities.pmtiles を作ります。"""
     from tsunagari_geo.layers.tiles import TileSpec, build_tiles
-    from tsunagari_geo.store import open_store
+    from tsunagari_geo.store import open_store, published_locations
 
     if min_zoom > max_zoom:
         raise typer.BadParameter("--min-zoom は --max-zoom 以下にしてください")
-    region = open_store(store or get_settings().store).region
+    store_location = store or get_settings().store
+    region = open_store(store_location).region
+    public, _ = published_locations(store_location, layers, None)
     with console.status("タイルを作成しています…"):
-        written = build_tiles(layers, out_dir, region=region, spec=TileSpec(min_zoom, max_zoom))
+        written = build_tiles(
+            Path(public), out_dir, region=region, spec=TileSpec(min_zoom, max_zoom)
+        )
     for name, path in written.items():
         console.print(f"{name}: {path}（{path.stat().st_size:,} バイト）", highlight=False)
 

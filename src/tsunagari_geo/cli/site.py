@@ -56,9 +56,11 @@ def build(
     settings = get_map_settings()
     if basemap is not None:
         settings = MapSettings.model_validate({**settings.model_dump(), "basemap": basemap})
-    data = SiteData.open(
-        layers, store or get_settings().store, planner_layers if with_suggestions else None
-    )
+    from tsunagari_geo.store import published_locations
+
+    store_location = store or get_settings().store
+    public, planner = published_locations(store_location, layers, planner_layers)
+    data = SiteData.open(public, store_location, planner if with_suggestions else None)
     report = build_site(out, data, settings, tiles_dir)
     console.print(
         f"静的サイトを書き出しました: {out}（{len(report.files)} ファイル、"

@@ -13,6 +13,12 @@ and ``OUTPUT.failures.csv`` are written as one set (both complete before either 
 the output last), then the journal is removed: the pair is complete when the journal is gone.
 Temporaries a killed run left beside them are removed by the next run.
 
+Where the chunks are read is the :class:`ChunkRunner`'s business: here, one after the other
+(:class:`LocalRunner`), or on the workers of a Dask cluster (``client=``, ``--dask``:
+:class:`tsunagari_geo.geocode.on_dask.DaskRunner`). Both read rows with :class:`RowReader`,
+and the journal, the order and the writing stay in :class:`BatchJob`, so the bytes are the
+same either way and either resumes the other's journal.
+
 Statuses are the geocoder's, plus ``overridden`` for a row an overrides file decided (its
 ``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
 The failures file starts with ``row``, the spreadsheet row number of the input (header = 1).
@@ -50,10 +56,10 @@ import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -84,6 +90,9 @@ from tsunagari_geo.tables import (
     write_tables,
 )
 from tsunagari_geo.text import fold, normalize_address
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: What the geocoder decides for a row, as codes and numbers for programs (the journal's order).
 RESULT_COLUMNS = (
@@ -132,7 +141,7 @@ SPLIT_HEADERS = (
 NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
 COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
 JOURNAL_VERSION = "3"
-#: Rows kept for rows written alike (see BatchJob._geocode_row); about 1 kB each.
+#: Rows kept for rows written alike (see RowReader.read); about 1 kB each.
 MAX_READINGS = 200_000
 
 
@@ -256,128 +265,44 @@ def read_overrides(path: Path) -> tuple[dict[str, Override], dict[str, Override]
     return by_id, by_address
 
 
-class BatchJob:
-    """One run of the batch job; see :func:`geocode_table` for the arguments."""
+@dataclass(frozen=True)
+class RowRules:
+    """What decides a row besides the geocoder: the overrides (by id, by exact address) and
+    the file they came from. Small and picklable: a Dask task carries it to a worker."""
+
+    by_id: dict[str, Override] = field(default_factory=dict)
+    by_address: dict[str, Override] = field(default_factory=dict)
+    overrides_path: Path | None = None
+
+
+class RowReader:
+    """Reads rows into cells: the geocoder, the overrides, the optional remote fallback, and
+    the rows already read alike. One per job in a single process; one per worker process
+    on a Dask cluster (:mod:`tsunagari_geo.geocode.on_dask`), so both write the same cells."""
 
     def __init__(
         self,
-        input_path: Path,
-        output: Path,
-        *,
         geocoder: Geocoder,
-        store: Store,
-        address_columns: Sequence[str] | None = None,
-        id_column: str | None = None,
-        encoding: str | None = None,
-        overrides: Path | None = None,
-        chunk_size: int = 1000,
+        rules: RowRules,
         fallback: Callable[[GeocodeResult], GeocodeResult] | None = None,
     ) -> None:
-        self.input_path = input_path
-        self.output = output
         self.geocoder = geocoder
-        self.store = store
-        self.encoding = encoding
-        self.chunk_size = max(1, chunk_size)
+        self.by_id = rules.by_id
+        self.by_address = rules.by_address
+        self.overrides_path = rules.overrides_path
         self.fallback = fallback
         self._rows: dict[tuple[str, str], list[str]] = {}
-        self.overrides_path = overrides
-        if not output.parent.is_dir():
-            raise InputError("出力先のフォルダがありません", path=output)
-        self.frame = read_table(input_path, encoding=encoding)
-        # Every input column comes out; only a geo file's own geometry is not a column of ours.
-        own_geometry = (
-            getattr(self.frame, "_geometry_column_name", None)
-            if isinstance(self.frame, gpd.GeoDataFrame)
-            else None
-        )
-        columns = [str(c) for c in self.frame.columns if own_geometry is None or c != own_geometry]
-        if address_columns:
-            missing = [c for c in address_columns if c not in columns]
-            if missing:
-                raise InputError(
-                    f"住所の列 {missing[0]!r} がありません (列: {', '.join(columns)})",
-                    path=input_path,
-                    column=missing[0],
-                )
-            self.address_columns = list(address_columns)
-        else:
-            self.address_columns = find_address_columns(columns, input_path)
-        if id_column is not None and id_column not in columns:
-            raise InputError(
-                f"ID の列 {id_column!r} がありません (列: {', '.join(columns)})",
-                path=input_path,
-                column=id_column,
-            )
-        self.id_column = id_column
-        self.by_id, self.by_address = read_overrides(overrides) if overrides else ({}, {})
-        if self.by_id and id_column is None:
-            raise InputError("id で上書きするには --id-column が必要です", path=overrides)
-        self.coords = coordinate_columns(columns)
-        self.input_columns = columns
-        out = [*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]
-        # Case-insensitive: GeoPackage (and Excel users) treat Lat and lat as the same column.
-        taken = {c.casefold() for c in columns}
-        self.out_names = {c: (f"geocode_{c}" if c.casefold() in taken else c) for c in out}
 
-    # --- the journal -------------------------------------------------------------------------
-
-    def _manifest(self) -> dict[str, Any]:
-        return {
-            "version": JOURNAL_VERSION,
-            "input": str(self.input_path.resolve()),
-            "input_sha256": _file_hash(self.input_path),
-            "overrides_sha256": _file_hash(self.overrides_path),
-            "rows": len(self.frame),
-            "chunk_size": self.chunk_size,
-            "address_columns": self.address_columns,
-            "id_column": self.id_column,
-            "encoding": self.encoding,
-            "store": self.store.meta.get("imported_at", ""),
-        }
-
-    def _open_journal(self, resume: bool) -> tuple[Path, int]:
-        journal = journal_path(self.output)
-        manifest = self._manifest()
-        if journal.exists():
-            kept = False
-            if resume:
-                with contextlib.suppress(OSError, json.JSONDecodeError):
-                    kept = json.loads((journal / "manifest.json").read_text()) == manifest
-            if not kept:
-                shutil.rmtree(journal)
-        if not journal.exists():
-            try:
-                journal.mkdir()
-            except OSError as exc:
-                raise InputError(
-                    f"出力先に中間フォルダを作れません: {exc.strerror}", path=journal
-                ) from exc
-            with atomic_path(journal / "manifest.json") as tmp:
-                tmp.write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True))
-        done = sum(1 for _ in journal.glob("chunk_*.json"))
-        return journal, done
-
-    def _chunk_file(self, journal: Path, k: int) -> Path:
-        return journal / f"chunk_{k:06d}.json"
-
-    # --- rows --------------------------------------------------------------------------------
-
-    def _addresses(self) -> list[tuple[str, str]]:
-        """(address, context) per row: the last address column, and the ones before it."""
-        columns = [
-            self.frame[c].fillna("").astype(str).str.strip().tolist() for c in self.address_columns
+    def read_chunk(
+        self, addresses: Sequence[tuple[str, str]], ids: Sequence[str]
+    ) -> list[list[str]]:
+        """The cells of consecutive rows: (address, context) and id per row."""
+        return [
+            self.read(address, context, row_id)
+            for (address, context), row_id in zip(addresses, ids, strict=True)
         ]
-        if len(columns) == 1:
-            return [(a, "") for a in columns[0]]
-        out = []
-        for parts in zip(*columns, strict=True):
-            address, context = parts[-1], "".join(parts[:-1])
-            # A split address whose last part (番地) is empty is all context.
-            out.append((address, context) if address else (context, ""))
-        return out
 
-    def _geocode_row(self, address: str, context: str, row_id: str) -> list[str]:
+    def read(self, address: str, context: str, row_id: str) -> list[str]:
         """One row's cells, in RESULT_COLUMNS order, then candidates and suggestions (for the
         failures file).
 
@@ -446,12 +371,178 @@ class BatchJob:
         result.reason = f"override_point:{override.row}"
         return result
 
+
+#: One chunk to read: its number in the journal, then (address, context) and id per row.
+ChunkTask = tuple[int, list[tuple[str, str]], list[str]]
+
+
+class ChunkRunner(Protocol):
+    """Reads chunks into cells, yielding ``(number, cells)`` as each is done, in any order."""
+
+    def __call__(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[int, list[list[str]]]]: ...
+
+    @property
+    def load_seconds(self) -> float:
+        """Seconds the dictionary took to load (the longest, where several loaded one)."""
+        ...
+
+
+class LocalRunner:
+    """Reads the chunks here, one after the other, with one :class:`RowReader`."""
+
+    def __init__(self, reader: RowReader) -> None:
+        self.reader = reader
+
+    def __call__(self, tasks: Iterable[ChunkTask]) -> Iterator[tuple[int, list[list[str]]]]:
+        for k, addresses, ids in tasks:
+            yield k, self.reader.read_chunk(addresses, ids)
+
+    @property
+    def load_seconds(self) -> float:
+        return self.reader.geocoder.load_seconds
+
+
+class BatchJob:
+    """One run of the batch job; see :func:`geocode_table` for the arguments."""
+
+    def __init__(
+        self,
+        input_path: Path,
+        output: Path,
+        *,
+        geocoder: Geocoder | None,
+        store: Store,
+        address_columns: Sequence[str] | None = None,
+        id_column: str | None = None,
+        encoding: str | None = None,
+        overrides: Path | None = None,
+        chunk_size: int = 1000,
+        fallback: Callable[[GeocodeResult], GeocodeResult] | None = None,
+    ) -> None:
+        self.input_path = input_path
+        self.output = output
+        # None when the rows are read elsewhere (a Dask cluster): the client never loads it.
+        self.geocoder = geocoder
+        self.store = store
+        self.encoding = encoding
+        self.chunk_size = max(1, chunk_size)
+        self.fallback = fallback
+        self.overrides_path = overrides
+        if not output.parent.is_dir():
+            raise InputError("出力先のフォルダがありません", path=output)
+        self.frame = read_table(input_path, encoding=encoding)
+        # Every input column comes out; only a geo file's own geometry is not a column of ours.
+        own_geometry = (
+            getattr(self.frame, "_geometry_column_name", None)
+            if isinstance(self.frame, gpd.GeoDataFrame)
+            else None
+        )
+        columns = [str(c) for c in self.frame.columns if own_geometry is None or c != own_geometry]
+        if address_columns:
+            missing = [c for c in address_columns if c not in columns]
+            if missing:
+                raise InputError(
+                    f"住所の列 {missing[0]!r} がありません (列: {', '.join(columns)})",
+                    path=input_path,
+                    column=missing[0],
+                )
+            self.address_columns = list(address_columns)
+        else:
+            self.address_columns = find_address_columns(columns, input_path)
+        if id_column is not None and id_column not in columns:
+            raise InputError(
+                f"ID の列 {id_column!r} がありません (列: {', '.join(columns)})",
+                path=input_path,
+                column=id_column,
+            )
+        self.id_column = id_column
+        by_id, by_address = read_overrides(overrides) if overrides else ({}, {})
+        if by_id and id_column is None:
+            raise InputError("id で上書きするには --id-column が必要です", path=overrides)
+        self.rules = RowRules(by_id, by_address, overrides)
+        self.coords = coordinate_columns(columns)
+        self.input_columns = columns
+        out = [*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]
+        # Case-insensitive: GeoPackage (and Excel users) treat Lat and lat as the same column.
+        taken = {c.casefold() for c in columns}
+        self.out_names = {c: (f"geocode_{c}" if c.casefold() in taken else c) for c in out}
+
+    # --- the journal -------------------------------------------------------------------------
+
+    def _manifest(self) -> dict[str, Any]:
+        return {
+            "version": JOURNAL_VERSION,
+            "input": str(self.input_path.resolve()),
+            "input_sha256": _file_hash(self.input_path),
+            "overrides_sha256": _file_hash(self.overrides_path),
+            "rows": len(self.frame),
+            "chunk_size": self.chunk_size,
+            "address_columns": self.address_columns,
+            "id_column": self.id_column,
+            "encoding": self.encoding,
+            "store": self.store.meta.get("imported_at", ""),
+        }
+
+    def _open_journal(self, resume: bool) -> tuple[Path, int]:
+        journal = journal_path(self.output)
+        manifest = self._manifest()
+        if journal.exists():
+            kept = False
+            if resume:
+                with contextlib.suppress(OSError, json.JSONDecodeError):
+                    kept = json.loads((journal / "manifest.json").read_text()) == manifest
+            if not kept:
+                shutil.rmtree(journal)
+        if not journal.exists():
+            try:
+                journal.mkdir()
+            except OSError as exc:
+                raise InputError(
+                    f"出力先に中間フォルダを作れません: {exc.strerror}", path=journal
+                ) from exc
+            with atomic_path(journal / "manifest.json") as tmp:
+                tmp.write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True))
+        done = sum(1 for _ in journal.glob("chunk_*.json"))
+        return journal, done
+
+    def _chunk_file(self, journal: Path, k: int) -> Path:
+        return journal / f"chunk_{k:06d}.json"
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def _addresses(self) -> list[tuple[str, str]]:
+        """(address, context) per row: the last address column, and the ones before it."""
+        columns = [
+            self.frame[c].fillna("").astype(str).str.strip().tolist() for c in self.address_columns
+        ]
+        if len(columns) == 1:
+            return [(a, "") for a in columns[0]]
+        out = []
+        for parts in zip(*columns, strict=True):
+            address, context = parts[-1], "".join(parts[:-1])
+            # A split address whose last part (番地) is empty is all context.
+            out.append((address, context) if address else (context, ""))
+        return out
+
     # --- the run -----------------------------------------------------------------------------
 
-    def run(self, *, resume: bool = False, progress: bool = True) -> BatchSummary:
-        """Geocode every row, write the output and the failures file; return the summary."""
+    def run(
+        self, *, resume: bool = False, progress: bool = True, runner: ChunkRunner | None = None
+    ) -> BatchSummary:
+        """Geocode every row, write the output and the failures file; return the summary.
+
+        ``runner`` reads the chunks the journal lacks (default: here, with the job's geocoder;
+        :class:`tsunagari_geo.geocode.on_dask.DaskRunner` on a cluster). Chunks may come back
+        in any order: each is journalled under its number, and the output is assembled in
+        input order from the journal, so where a chunk was read changes no byte.
+        """
         from rich.console import Console
         from rich.progress import Progress
+
+        if runner is None:
+            if self.geocoder is None:
+                raise ValueError("a job without a geocoder needs a runner")
+            runner = LocalRunner(RowReader(self.geocoder, self.rules, self.fallback))
 
         journal, done = self._open_journal(resume)
         remove_stale_temporaries(self.output)
@@ -467,24 +558,22 @@ class BatchJob:
         started = time.perf_counter()
         # Chunks read in this run stay in memory; only those a killed run left are read back.
         fresh: dict[int, list[list[str]]] = {}
+        pending = [k for k in range(chunks) if not self._chunk_file(journal, k).exists()]
+
+        def bounds(k: int) -> tuple[int, int]:
+            return k * self.chunk_size, min(n, (k + 1) * self.chunk_size)
+
+        tasks = ((k, addresses[slice(*bounds(k))], ids[slice(*bounds(k))]) for k in pending)
+        left = sum(hi - lo for lo, hi in map(bounds, pending))
         with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
-            task = bar.add_task("ジオコーディング中", total=n)
-            for k in range(chunks):
-                lo, hi = k * self.chunk_size, min(n, (k + 1) * self.chunk_size)
-                path = self._chunk_file(journal, k)
-                if not path.exists():
-                    rows = [
-                        self._geocode_row(address, context, row_id)
-                        for (address, context), row_id in zip(
-                            addresses[lo:hi], ids[lo:hi], strict=True
-                        )
-                    ]
-                    # One JSON document per chunk, renamed into place only when complete: a
-                    # chunk file either holds all its rows or does not exist.
-                    with atomic_path(path) as tmp:
-                        tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-                    fresh[k] = rows
-                bar.update(task, completed=hi)
+            task = bar.add_task("ジオコーディング中", total=n, completed=n - left)
+            for k, rows in runner(tasks):
+                # One JSON document per chunk, renamed into place only when complete: a
+                # chunk file either holds all its rows or does not exist.
+                with atomic_path(self._chunk_file(journal, k)) as tmp:
+                    tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                fresh[k] = rows
+                bar.update(task, advance=len(rows))
         elapsed = time.perf_counter() - started
         results: list[list[str]] = []
         for k in range(chunks):
@@ -501,12 +590,12 @@ class BatchJob:
         summary = self._write(results)
         summary.resumed_chunks = min(done, chunks)
         summary.geocode_seconds = elapsed
-        summary.load_seconds = self.geocoder.load_seconds
+        summary.load_seconds = runner.load_seconds
         shutil.rmtree(journal, ignore_errors=True)
         return summary
 
     def _write(self, results: list[list[str]]) -> BatchSummary:
-        region = self.geocoder.region
+        region = self.store.region
         fmt = output_format(self.output)
         base = pd.DataFrame(self.frame[self.input_columns]).reset_index(drop=True)
         width = len(RESULT_COLUMNS)
@@ -695,6 +784,7 @@ def geocode_table(
     chunk_size: int = 1000,
     progress: bool = False,
     fallback: Callable[[GeocodeResult], GeocodeResult] | None = None,
+    client: Client | None = None,
 ) -> BatchSummary:
     """Geocode every row of a CSV/XLSX/GeoJSON table into CSV, GeoJSON, GeoPackage or XLSX.
 
@@ -708,15 +798,28 @@ def geocode_table(
         id_column: the id used by ``overrides``.
         overrides: CSV with ``id`` or ``address`` and ``town`` or ``lat``/``lng``.
         resume: keep the chunks a killed run left in the journal.
+        client: a Dask client: the chunks are read on its cluster's workers, each of which
+            opens the store at ``store.location`` itself (see
+            :mod:`tsunagari_geo.geocode.on_dask`); the output is the same, byte for byte,
+            and the same journal resumes either way.
 
     Raises:
-        InputError: unreadable input, unknown columns, bad overrides, unwritable output.
+        InputError: unreadable input, unknown columns, bad overrides, unwritable output, a
+            remote fallback asked for on a cluster.
     """
     if store is None:
         from tsunagari_geo.settings import get_settings
 
         store = open_store(get_settings().store)
-    if geocoder is None:
+    runner: ChunkRunner | None = None
+    if client is not None:
+        if fallback is not None:
+            # The remote service allows one request a second per user: workers would only
+            # queue behind it, each with its own limiter breaking that policy.
+            raise InputError(
+                "リモートの補完 (TSUNAGARI_GEOCODE_FALLBACK) は --dask と併用できません"
+            )
+    elif geocoder is None:
         geocoder = Geocoder.from_store(store)
     job = BatchJob(
         Path(input_path),
@@ -730,7 +833,11 @@ def geocode_table(
         chunk_size=chunk_size,
         fallback=fallback,
     )
-    return job.run(resume=resume, progress=progress)
+    if client is not None:
+        from tsunagari_geo.geocode.on_dask import DaskRunner
+
+        runner = DaskRunner(client, store, job.rules)
+    return job.run(resume=resume, progress=progress, runner=runner)
 
 
 def summary_table(

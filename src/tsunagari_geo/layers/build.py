@@ -7,13 +7,18 @@ computes coverage, and writes two GeoPackages and their manifest as one set (all
 none; see :mod:`tsunagari_geo.store.manifest`):
 
 * the public file (``data/build/layers.gpkg``): ``activities`` (public view),
-  ``consultations``, ``good_practices``, ``municipalities`` and ``units`` (coverage computed
-  from the public view only: every count, share and score there is what the public list of
-  activities accounts for, so no comparison of public layers recovers a withheld activity);
+  ``consultations``, ``good_practices``, ``municipalities``, ``units`` and ``small_areas``
+  (census small areas, 小地域, with their reach and 2SFCA; coverage computed from the public
+  view only: every count, share and score there is what the public list of activities
+  accounts for, so no comparison of public layers recovers a withheld activity);
 * the planners' file (``data/build/planner.gpkg``): ``activities`` (every row, exact point),
-  ``municipalities`` and ``units`` (the full figures, every activity counted),
-  ``suggestions`` and ``spread`` (matching suggestions and 横展開 candidates, which are
-  computed from every activity, hidden ones included).
+  ``municipalities``, ``units`` and ``small_areas`` (the full figures, every activity
+  counted), ``suggestions`` and ``spread`` (matching suggestions and 横展開 candidates) and
+  ``plan`` (where N new places would reach the most residents, ``[plan]`` of the settings),
+  which are computed from every activity, hidden ones included.
+
+The public file's metadata records the coverage settings the build used
+(``coverage_config``, JSON), so a page explains the formulas of the figures it shows.
 
 Invalid input rows are kept out and listed in the validation reports, never silently fixed.
 
@@ -34,6 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.contact import tel_uri
 from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import (
     GOOD_PRACTICES_CSV,
@@ -44,8 +50,11 @@ from tsunagari_geo.activities.readers import (
     read_good_practices,
     read_organizations,
 )
+from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.analysis.coverage import CoverageResult, compute_coverage
 from tsunagari_geo.analysis.placement import LOCATING, placed_point
+from tsunagari_geo.analysis.plan import Plan, plan_from_store
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode import Geocoder
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS
@@ -57,7 +66,7 @@ from tsunagari_geo.layers.privacy import (
 )
 from tsunagari_geo.layers.public_ids import key_path, load_or_create_key, public_ids
 from tsunagari_geo.layers.published import write_layer_set
-from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
+from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION, SMALL_AREA_ATTRIBUTION
 from tsunagari_geo.resources import SAMPLES_DIR
 from tsunagari_geo.store import Store
 
@@ -129,6 +138,12 @@ def _consultations(records: gpd.GeoDataFrame, geocoder: Geocoder) -> gpd.GeoData
             None if place.lng is None or place.lat is None else shapely.Point(place.lng, place.lat)
         )
     frame = frame.drop(columns=[c for c in ("lat", "lng", "geometry") if c in frame.columns])
+    if "phone" in frame.columns:
+        # The windows' contacts are public (the portal lists them): each number gets its link.
+        at = frame.columns.get_loc("phone") + 1
+        frame.insert(
+            at, "phone_uri", [tel_uri(p if isinstance(p, str) else None) for p in frame["phone"]]
+        )
     return gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
 
 
@@ -219,6 +234,16 @@ def _with_suggestion_ids(suggestions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _plan_frame(plan: Plan) -> gpd.GeoDataFrame:
+    """The plan's choices with what the dashboard says beside them: the radius, how many
+    residents had no venue within it and all residents of the small areas (each row alike)."""
+    frame = plan.choices.drop(columns=["lng", "lat"]).copy()
+    frame["radius_m"] = plan.radius_m
+    frame["unreached"] = plan.unreached
+    frame["population"] = plan.population
+    return frame
+
+
 def build_layers(
     store: Store,
     *,
@@ -228,12 +253,14 @@ def build_layers(
     geocoder: Geocoder | None = None,
     scheme: str = "quantiles",
     id_key: bytes | None = None,
+    config: CoverageConfig | None = None,
 ) -> BuildReport:
     """Run the pipeline on ``inputs`` and write the public and planners' layer files.
 
     Public activities are called by opaque ids, a keyed hash of the member's id
     (:mod:`tsunagari_geo.layers.public_ids`) with ``id_key``, by default the key file beside
-    ``planner_out`` (created on the first build). Raises InputError when an input file is
+    ``planner_out`` (created on the first build). ``config`` is the coverage settings
+    (default: the shipped ``coverage.toml``), recorded in the public file's metadata. Raises InputError when an input file is
     missing or has no valid row, StoreError when the store cannot be read. Rows with problems are left out and listed in
     ``report.validation``.
     """
@@ -241,6 +268,7 @@ def build_layers(
         if not path.exists():
             raise InputError("input file not found", path=path)
     geocoder = geocoder or Geocoder.from_store(store)
+    cfg = config or load_coverage_config()
     report = BuildReport(public_path=out, planner_path=planner_out)
 
     # Codes and names are checked against the store's region, not the default one.
@@ -280,20 +308,36 @@ def build_layers(
         practices.drop(columns="geometry", errors="ignore") if practices is not None else None
     )
 
-    def coverage_at(
+    def counted_at(
         rows: gpd.GeoDataFrame, points: gpd.GeoSeries, precision: pd.Series
-    ) -> CoverageResult:
+    ) -> pd.DataFrame:
         # Only a point that locates its row counts by position (placement.LOCATING); the
         # others count where located placed them (unit_code, muni_code), as the CLI does.
         frame = pd.DataFrame(rows.drop(columns="geometry"))
         has_point = ~(points.isna() | points.is_empty) & precision.isin(LOCATING)
         frame["lng"] = np.where(has_point, points.x.where(has_point), np.nan)
         frame["lat"] = np.where(has_point, points.y.where(has_point), np.nan)
+        return frame
+
+    def coverage_at(
+        rows: gpd.GeoDataFrame, points: gpd.GeoSeries, precision: pd.Series
+    ) -> CoverageResult:
         return compute_coverage(
-            frame, organizations, store, good_practices=practice_table, scheme=scheme
-        )
+            counted_at(rows, points, precision), organizations, store,
+            good_practices=practice_table, scheme=scheme, config=cfg,
+        )  # fmt: skip
 
     planner_coverage = coverage_at(located, located.geometry, located["point_precision"])
+    # Where next, from every activity at its exact point: planners' output only.
+    plan: Plan | None = None
+    if store.small_areas is not None:
+        plan = plan_from_store(
+            counted_at(located, located.geometry, located["point_precision"]),
+            store,
+            load_taxonomies(),
+            new=cfg.plan.new,
+            radius_m=cfg.plan.radius_m,
+        )
     shown = public.set_index("id")
     listed = located[located["id"].astype(str).isin(shown.index)]
     coverage = coverage_at(
@@ -317,11 +361,15 @@ def build_layers(
         ),
         "units": _public_figures(_with_area_attributes(coverage.units, store.units)),
     }
+    if coverage.small_areas is not None:
+        public_frames["small_areas"] = coverage.small_areas
     if practices is not None:
         public_frames["good_practices"] = _good_practices(practices, store)
     if cons is not None:
         public_frames["consultations"] = cons
     attribution = list(REFERENCE_ATTRIBUTION)
+    if store.small_areas is not None:
+        attribution.append(SMALL_AREA_ATTRIBUTION)
     planner_frames: dict[str, pd.DataFrame] = {
         "activities": _dates_as_text(_with_public_ids(planner_activities(located), opaque)),
         # The full figures (every activity counted) stay in the planners' file.
@@ -332,6 +380,10 @@ def build_layers(
         "suggestions": _with_suggestion_ids(planner_coverage.suggestions),
         "spread": planner_coverage.spread,
     }
+    if planner_coverage.small_areas is not None:
+        planner_frames["small_areas"] = planner_coverage.small_areas
+    if plan is not None:
+        planner_frames["plan"] = _plan_frame(plan)
     # One set: both files and their manifest appear together or not at all.
     manifest = write_layer_set(
         out,
@@ -343,6 +395,7 @@ def build_layers(
             "store_imported_at": store.meta.get("imported_at", ""),
             "scheme": scheme,
             "class_breaks": str(coverage.class_breaks),
+            "coverage_config": cfg.as_json(),
         },
     )
     report.version = manifest.version

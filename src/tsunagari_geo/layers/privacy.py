@@ -10,6 +10,10 @@ municipality the representative point of its municipality (for さいたま市, 
 hidden     nothing: the row is absent from the public view
 ========== =================================================================================
 
+A row's ``phone``, ``email`` and ``line_url`` are public only where the member set
+``contact_public`` to yes; elsewhere they are empty in the public view (the planners' view
+keeps them), and ``phone_uri`` is the ``tel:`` link of a public number.
+
 Unpublished rows (``published`` false) are absent as well, and so is a town- or
 municipality-level row whose own public text names what its point withholds (its 町丁目 for
 a municipality-level row, its 番地 or building for both), until the text is changed or the
@@ -42,6 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.contact import tel_uri
 from tsunagari_geo.analysis.placement import LOCATING, placed_point
 from tsunagari_geo.cells import yes_no_column
 from tsunagari_geo.reference.locator import store_locator, unit_codes_at
@@ -51,7 +56,17 @@ from tsunagari_geo.text import KANJI_NUMERAL_CHARS, fold, town_key
 PRECISIONS = ("exact", "town", "municipality", "none")
 
 #: Columns of the model that may never reach the public view.
-PRIVATE_COLUMNS = ("lat", "lng", "location_privacy", "published", "place_text_reviewed")
+PRIVATE_COLUMNS = (
+    "lat",
+    "lng",
+    "location_privacy",
+    "published",
+    "place_text_reviewed",
+    "contact_public",
+)
+#: How to reach the member: public only where the member set ``contact_public`` to yes
+#: (empty is no); elsewhere the public row keeps the columns, empty.
+CONTACT_COLUMNS = ("phone", "email", "line_url")
 
 #: Columns added by :func:`locate_activities` (prefix ``geo_``: the geocoder's reading).
 LOCATE_COLUMNS = (
@@ -118,10 +133,16 @@ class PrivacyReport:
 _FREE_TEXT = (
     "name",
     "description",
+    "name_en",
+    "description_en",
+    "name_easy",
+    "description_easy",
     "schedule_text",
     "target_text",
     "fee",
     "url",
+    "email",
+    "line_url",
     "organization_name",
 )
 #: A lone number this short is in every schedule and fee (毎月1回, 13時); as a 番地 it counts
@@ -343,6 +364,9 @@ def public_activities(
         index=located.index,
         dtype=bool,
     )
+    contact_public = pd.Series(
+        yes_no_column(located, "contact_public", default=False), index=located.index, dtype=bool
+    )
 
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
@@ -350,8 +374,12 @@ def public_activities(
     coarsened: dict[str, str] = {}
     withheld_for_text: dict[str, list[str]] = {}
     reviewed_text: dict[str, list[str]] = {}
-    for record, geom, checked in zip(
-        keep.to_dict("records"), keep.geometry, reviewed[keep.index], strict=True
+    for record, geom, checked, reachable in zip(
+        keep.to_dict("records"),
+        keep.geometry,
+        reviewed[keep.index],
+        contact_public[keep.index],
+        strict=True,
     ):
         wanted = str(record.get("location_privacy") or "exact")
         unit = str(record.get("unit_code") or "")
@@ -413,6 +441,11 @@ def public_activities(
             for k, v in record.items()
             if k not in PRIVATE_COLUMNS and k not in LOCATE_COLUMNS and k != "geometry"
         }
+        for column in CONTACT_COLUMNS:
+            if column in out and not reachable:
+                out[column] = None
+        if "phone" in out:
+            out["phone_uri"] = tel_uri(None if _is_blank(out["phone"]) else str(out["phone"]))
         out.update(
             address=address,
             location_precision=precision,

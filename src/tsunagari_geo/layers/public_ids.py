@@ -37,7 +37,17 @@ _DIGITS = 16
 
 
 def key_path(planner_path: Path) -> Path:
-    """Where the key of a build whose planners' file is ``planner_path`` lives."""
+    """Where the key of a build whose planners' file is ``planner_path`` lives.
+
+    A database holds no secret the public layers are derived from: with the planners' layers
+    in a database, the key stays on the building machine, where the planners' file would be
+    (``data/build/public-id.key``; keep it with the database's backups).
+    """
+    from tsunagari_geo.layers.paths import DEFAULT_PLANNER_LAYERS
+    from tsunagari_geo.store import is_database
+
+    if is_database(planner_path):
+        return DEFAULT_PLANNER_LAYERS.with_name(KEY_FILE)
     return planner_path.with_name(KEY_FILE)
 
 

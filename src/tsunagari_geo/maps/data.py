@@ -30,7 +30,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tsunagari_geo.activities.contact import LANGUAGES
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.published import LayerSet
@@ -182,7 +184,9 @@ class SiteData:
     ) -> SiteData:
         """Wrap layer files already opened (as the service holds them).
 
-        Only ``suggestions`` and ``spread`` are taken from ``planner``; its activities never.
+        Only ``suggestions``, ``spread`` and ``plan`` (where new places would reach the most
+        residents: small areas' points, no activity) are taken from ``planner``; its
+        activities never.
         """
         if public is not None and public.kind != "public":
             raise StoreError("maps are built from the public layers only", path=public.path)
@@ -193,6 +197,11 @@ class SiteData:
                     extras[name] = pd.DataFrame(planner.frames[name]).drop(
                         columns="geometry", errors="ignore"
                     )
+            if "plan" in planner.frames:
+                plan = planner.frames["plan"]
+                extras["plan"] = pd.DataFrame(plan.drop(columns="geometry")).assign(
+                    lng=plan.geometry.x.round(6).to_numpy(), lat=plan.geometry.y.round(6).to_numpy()
+                )
         lines = tuple(
             dict.fromkeys((*REFERENCE_ATTRIBUTION, *(public.attribution if public else [])))
         )
@@ -208,6 +217,56 @@ class SiteData:
     def built_at(self) -> str:
         """When the layers were built, in JST and in Japanese (「2026年12月2日 4:39」), or ""."""
         return japanese_datetime(self.meta.get("built_at", "")) if self.meta.get("built_at") else ""
+
+    @cached_property
+    def coverage_config(self) -> CoverageConfig:
+        """The coverage settings the build used (recorded in the layers' metadata), else the
+        shipped ``coverage.toml`` (layers built before the build recorded them)."""
+        recorded = self.meta.get("coverage_config")
+        return CoverageConfig.from_json(recorded) if recorded else load_coverage_config()
+
+    def small_area_reach(self, distance: str = "1km") -> dict[str, Any] | None:
+        """Residents of the census small areas and how many have no in-person activity within
+        ``distance`` (from the public layer's ``pop_reach_<distance>``), or None before a
+        build with small areas. Keys: population, without, share_without, areas_without."""
+        frame = self.layers.get("small_areas")
+        column = f"pop_reach_{distance}"
+        if frame is None or column not in frame.columns:
+            return None
+        pop = pd.to_numeric(frame["population"], errors="coerce").fillna(0)
+        without = (pd.to_numeric(frame[column], errors="coerce") == 0) & (pop > 0)
+        total = int(pop.sum())
+        return {
+            "population": total,
+            "without": int(pop[without].sum()),
+            "share_without": float(pop[without].sum() / total) if total else 0.0,
+            "areas_without": int(without.sum()),
+        }
+
+    def plan(self) -> list[dict[str, Any]]:
+        """The build's plan (planners' file, loaded only where the pages show planners'
+        tables): order, unit and small-area name, newly reached and running total, point."""
+        frame = self.extras.get("plan")
+        if frame is None:
+            return []
+        names = self.store.region.registry.by_code
+        rows = []
+        for record in frame.sort_values("order").to_dict("records"):
+            unit = names.get(str(record.get("unit_code")))
+            rows.append(
+                {
+                    "order": int(record["order"]),
+                    "area": unit.name if unit is not None else "",
+                    "name": str(record.get("name") or record.get("candidate") or ""),
+                    "newly_reached": int(record["newly_reached"]),
+                    "running_total": int(record["running_total"]),
+                    "lat": float(record["lat"]),
+                    "lng": float(record["lng"]),
+                    "radius_m": float(record.get("radius_m", 0) or 0),
+                    "unreached": int(record.get("unreached", 0) or 0),
+                }
+            )
+        return rows
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A public layer by name; municipalities and units fall back to the store's
@@ -445,6 +504,7 @@ def vocabulary(region: Region) -> dict[str, Any]:
         "theme_marks": theme_marks(themes),
         "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
         "privacy_notes": PRIVACY_NOTES,
+        "languages": LANGUAGES,
     }
 
 

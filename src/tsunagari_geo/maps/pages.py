@@ -46,7 +46,7 @@ def region_view(region: Region) -> tuple[tuple[float, float], tuple[tuple[float,
 
 
 #: Version tag appended to our own scripts so browsers drop stale copies after an upgrade.
-ASSET_VERSION = "6"
+ASSET_VERSION = "7"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -64,21 +64,29 @@ class PageLinks:
     ``{level}`` and ``{fmt}`` placeholders. ``layer`` is a boundary layer with every coverage
     attribute (the dashboard); ``outline`` the same boundaries with their names only (the
     map draws them under the markers). Both are simplified for the web (about 20 m). ``geocode`` is None on the static site, which searches
-    ``town_index`` instead.
+    ``town_index`` instead. ``small_areas`` is the census small areas' points with their
+    population and reach (the dashboard's small-area map).
     """
 
     assets: str
     activities: str
+    #: The open days of the activities (:func:`tsunagari_geo.activities.schedule.open_days`).
+    calendar: str
     consultations: str
     good_practices: str
     layer: str
     outline: str
+    small_areas: str
     geocode: str | None
     town_index: str | None
     map_page: str
     dashboard_page: str
     municipality_page: str
     table: str
+
+
+#: What the dashboard's small-area map reads of each small area (the site writes only these).
+SMALL_AREA_PROPERTIES = "key_code,name,population,nearest_m,pop_reach_1km"
 
 
 def api_links(root: str = "") -> PageLinks:
@@ -88,10 +96,12 @@ def api_links(root: str = "") -> PageLinks:
     return PageLinks(
         assets=f"{root}/assets",
         activities=f"{root}/collections/activities/items{items}",
+        calendar=f"{root}/collections/activities/calendar",
         consultations=f"{root}/collections/consultations/items{items}",
         good_practices=f"{root}/collections/good_practices/items{items}",
         layer=f"{root}/collections/{{level}}/items{light}",
         outline=f"{root}/collections/{{level}}/items{light}&properties=code,name",
+        small_areas=f"{root}/collections/small_areas/items{items}&properties={SMALL_AREA_PROPERTIES}",
         geocode=f"{root}/geocode",
         town_index=None,
         map_page=f"{root}/map",
@@ -107,10 +117,12 @@ def static_links(depth: int = 0) -> PageLinks:
     return PageLinks(
         assets=f"{up}assets",
         activities=f"{up}data/activities.geojson",
+        calendar=f"{up}data/activities_calendar.json",
         consultations=f"{up}data/consultations.geojson",
         good_practices=f"{up}data/good_practices.geojson",
         layer=f"{up}data/{{level}}.geojson",
         outline=f"{up}data/{{level}}.geojson",
+        small_areas=f"{up}data/small_areas.geojson",
         geocode=None,
         town_index=f"{up}data/towns.json",
         map_page=f"{up}map.html",
@@ -289,16 +301,25 @@ def build_dashboard_page(links: PageLinks, settings: MapSettings, data: SiteData
         "flags": flags,
         "table": table,
         "vocab": {"life_stages": data.vocabulary["life_stages"]},
+        # Planners' output: present only where the pages load the planners' tables.
+        "plan": data.plan(),
+        "small_areas": data.small_area_reach() is not None,
     }
-    from tsunagari_geo.analysis.config import load_coverage_config
+    from tsunagari_geo.analysis.gap_score import gap_formula
     from tsunagari_geo.analysis.need import need_formula
 
+    # The formulas the figures were computed with: the build's settings, not the shipped file.
+    used = data.coverage_config
     panel = _env.get_template("dashboard_panel.html").render(
         links=links,
         attribution=config["attribution"],
         built_at=data.built_at,
         titles=region.titles,
-        need_formula=need_formula(load_coverage_config()),
+        need_formula=need_formula(used),
+        gap_formula=gap_formula(used),
+        plan_settings=used.plan,
+        plan=config["plan"],
+        reach=data.small_area_reach(),
         denominators=data.vocabulary.get("denominators", {}),
         stage_labels=data.vocabulary["life_stages"],
         census_year=data.vocabulary.get("census_year", ""),

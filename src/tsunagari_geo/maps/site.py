@@ -13,8 +13,10 @@ Layout::
 
     index.html  map.html  dashboard.html  dashboard/11201.html …
     assets/maps/*.js|css  assets/vendor/<package>/…  (with LICENSE files)
-    data/activities.geojson  consultations.geojson  good_practices.geojson
+    data/activities.geojson  activities_calendar.json (open days, a year from the build day)
+    data/consultations.geojson  good_practices.geojson
     data/municipalities.geojson  units.geojson  towns.json (search index)  table_<level>.csv|xlsx
+    data/small_areas.geojson  (census small areas: what the dashboard's small-area map reads)
     tiles/*.pmtiles  (when built)
 
 Example::
@@ -32,11 +34,13 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from tsunagari_geo.activities.schedule import open_days, today
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.layers.simplify import WEB_SIMPLIFY_DEGREES, simplify_coverage
 from tsunagari_geo.maps.csp import origin_of, with_meta_policy
 from tsunagari_geo.maps.data import SiteData
 from tsunagari_geo.maps.pages import (
+    SMALL_AREA_PROPERTIES,
     build_dashboard_page,
     build_map_page,
     build_municipality_page,
@@ -47,6 +51,9 @@ from tsunagari_geo.maps.vendor import STATIC_DIR, ensure_vendored
 from tsunagari_geo.tables import atomic_path, write_table
 
 LEVELS = ("municipalities", "units")
+#: Days of open dates the static site carries from its build day (a server computes them
+#: each day; a static file must last until the site is rebuilt).
+SITE_CALENDAR_DAYS = 366
 
 
 @dataclass
@@ -97,6 +104,18 @@ def build_site(
             frame = gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs=4326))
         write_table(frame, out / "data" / f"{name}.geojson", attribution=data.attribution)
         report.files.append(f"data/{name}.geojson")
+    # The open days, computed now from each rrule for a year from the build day: the map
+    # shows those from today on (rebuild the site within the year to keep them coming).
+    activities = data.layers.get("activities")
+    records = [] if activities is None else activities.to_dict("records")
+    text(
+        "data/activities_calendar.json",
+        json.dumps(
+            open_days(records, today(), SITE_CALENDAR_DAYS),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
+    )
     for level in LEVELS:
         write_table(
             _simplified(data.layer(level)),
@@ -111,6 +130,15 @@ def build_site(
                 attribution=data.attribution,
             )
             report.files.append(f"data/table_{level}.{fmt}")
+    small_areas = data.layers.get("small_areas")
+    if small_areas is not None:
+        keep = [c for c in SMALL_AREA_PROPERTIES.split(",") if c in small_areas.columns]
+        write_table(
+            small_areas[[*keep, "geometry"]],
+            out / "data" / "small_areas.geojson",
+            attribution=data.attribution,
+        )
+        report.files.append("data/small_areas.geojson")
     # The address search: what the server's geocoder answers, generated now (search.js).
     text(
         "data/towns.json", json.dumps(data.town_index(), ensure_ascii=False, separators=(",", ":"))

@@ -4,7 +4,9 @@
   and :class:`LayerSet` (a published layer set read back).
 * :mod:`.geopackage`: :class:`GeoPackageStore`, the first backend (one file any GIS opens).
 * :mod:`.backends`: :func:`open_store`, :func:`open_layers`, :func:`write_layers`, which pick
-  the backend from the location (a path → GeoPackage; ``postgresql://`` → not built yet).
+  the backend from the location (a path → GeoPackage; ``postgresql://`` → PostGIS).
+* :mod:`.postgis`: :class:`PostgisStore`, reference data and versioned layer sets in
+  PostgreSQL/PostGIS (migrations in ``migrations/``), for several servers on one database.
 * :mod:`.checks`: the file checks every GeoPackage passes before anyone reads it.
 * :mod:`.manifest`: the manifest of a published set (SHA-256, size and rows of every file,
   the set's version) that the service checks before it serves a byte.
@@ -12,9 +14,13 @@
 
 from tsunagari_geo.store.backends import (
     backend_for,
+    has_layer_set,
+    is_database,
     open_layer_set,
     open_layers,
     open_store,
+    published_locations,
+    watch_published,
     write_layer_set,
     write_layers,
 )
@@ -41,9 +47,13 @@ __all__ = [
     "ReferenceData",
     "Store",
     "backend_for",
+    "has_layer_set",
+    "is_database",
     "open_layer_set",
     "open_layers",
     "open_store",
+    "published_locations",
+    "watch_published",
     "write_layer_set",
     "write_layers",
 ]

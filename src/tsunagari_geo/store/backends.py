@@ -1,7 +1,8 @@
 """Which backend serves a location: a path is a GeoPackage; a URL names its backend.
 
-``open_store("data/build/tsunagari.gpkg")`` opens the GeoPackage; ``postgresql://…`` is
-reserved for the PostGIS backend, which is not built yet, and raises a StoreError saying so.
+``open_store("data/build/tsunagari.gpkg")`` opens the GeoPackage; ``postgresql://…`` (or
+``postgres://``) the PostGIS database (:mod:`tsunagari_geo.store.postgis`), which also holds
+the published layers unless they are given elsewhere (:func:`published_locations`).
 Adding a backend is one :class:`~tsunagari_geo.store.base.Store` subclass and one line in
 :func:`backend_for`.
 """
@@ -9,7 +10,7 @@ Adding a backend is one :class:`~tsunagari_geo.store.base.Store` subclass and on
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,54 @@ def backend_for(location: str | Path) -> type[Store]:
         return GeoPackageStore
     shown = f"{scheme}://…"  # never echo credentials written in the URL
     if scheme in _POSTGIS_SCHEMES:
-        raise StoreError(
-            "PostGIS ストアはまだ実装されていません。GeoPackage のパスを指定してください "
-            "(the PostGIS store backend is not built yet; give a GeoPackage path)",
-            path=shown,
-        )
+        # Imported here: a GeoPackage-only run never loads the database driver.
+        from tsunagari_geo.store.postgis import PostgisStore
+
+        return PostgisStore
     raise StoreError(
         f"ストアの種類 {scheme} には対応していません (no store backend for {scheme}://)",
         path=shown,
     )
+
+
+def is_database(location: str | Path | None) -> bool:
+    """Whether ``location`` names a database (a URL whose backend is not a file)."""
+    if location is None:
+        return False
+    m = _URL_RE.match(str(location))
+    return m is not None and m.group(1).lower() in _POSTGIS_SCHEMES
+
+
+def published_locations(
+    store: str | Path, public: str | Path | None, planner: str | Path | None
+) -> tuple[str | Path, str | Path]:
+    """Where the published layers of ``store`` are: ``public``/``planner`` when given, else the
+    database itself for a database store, else the default GeoPackage files.
+
+    The one place that decides it, for ``build``, ``tiles build``, ``site build`` and the
+    service: ``TSUNAGARI_STORE=postgresql://…`` alone puts everything in the database.
+    """
+    from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_PLANNER_LAYERS
+
+    if is_database(store):
+        return (
+            store if public is None or Path(public) == DEFAULT_LAYERS else public,
+            store if planner is None or Path(planner) == DEFAULT_PLANNER_LAYERS else planner,
+        )
+    return (public or DEFAULT_LAYERS, planner or DEFAULT_PLANNER_LAYERS)
+
+
+def has_layer_set(public_location: str | Path, planner_location: str | Path) -> bool:
+    """Whether a layer set (or part of one) is at these locations; False: not built yet."""
+    return backend_for(public_location).has_layer_set(
+        _local(public_location), _local(planner_location)
+    )
+
+
+def watch_published(location: str | Path, *, interval: float) -> Iterator[str] | None:
+    """The versions of the layer set at ``location`` as they are published (see
+    :meth:`Store.watch_published`), None when its backend has no such notice."""
+    return backend_for(location).watch_published(_local(location), interval=interval)
 
 
 def _local(location: str | Path) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -81,7 +81,7 @@ class LayerSet:
     path: Any
     kind: LayerKind
     meta: dict[str, str] = field(repr=False)
-    frames: dict[str, gpd.GeoDataFrame] = field(repr=False)
+    frames: Mapping[str, gpd.GeoDataFrame] = field(repr=False)
 
     @classmethod
     def open(cls, location: Any, kind: LayerKind) -> LayerSet:
@@ -289,3 +289,16 @@ class Store(ABC):
         Raises StoreError naming the file when the manifest or a member is missing, differs
         from the manifest (one changed byte is enough), or was replaced while being read.
         """
+
+    @classmethod
+    @abstractmethod
+    def has_layer_set(cls, public_location: Any, planner_location: Any) -> bool:
+        """Whether anything of a layer set is at these locations (a build ran, or was killed
+        midway): False means "not built yet", which a service may report instead of failing."""
+
+    @classmethod
+    def watch_published(cls, location: Any, *, interval: float) -> Iterator[str] | None:
+        """The current layer set's version now and whenever a build may have published one,
+        for a server that shares the store with others; None when the backend has no such
+        notice (a GeoPackage: a reload is asked for with ``POST /admin/reload``)."""
+        return None

@@ -21,7 +21,6 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from tsunagari_geo.store.base import (
 from tsunagari_geo.store.checks import inspect_geopackage
 from tsunagari_geo.store.manifest import (
     Manifest,
+    build_time,
     check_unchanged,
     layers_manifest_path,
     manifest_text,
@@ -295,6 +295,12 @@ class GeoPackageStore(Store):
         return PublishedSet(manifest=manifest, public=public_set, planner=planner_set)
 
     @classmethod
+    def has_layer_set(cls, public_location: Any, planner_location: Any) -> bool:
+        public = Path(public_location)
+        members = (public, Path(planner_location), layers_manifest_path(public))
+        return any(p.exists() for p in members)
+
+    @classmethod
     def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
         path = Path(location)
         summary = inspect_geopackage(
@@ -371,7 +377,7 @@ def _write_layer_file(
         "schema_version": LAYERS_SCHEMA_VERSION,
         "kind": kind,
         "tsunagari_geo_version": __version__,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "built_at": build_time(),
         "layers": json.dumps(list(frames)),
         "counts": json.dumps(counts),
         "list_columns": json.dumps(list_columns),

@@ -79,6 +79,15 @@ class FileIdentity:
         return cls(st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def build_time() -> str:
+    """When a set is written, in UTC to the second (ISO 8601): now, or ``SOURCE_DATE_EPOCH``
+    when set (the reproducible-builds convention), so that two builds of the same inputs,
+    in a GeoPackage or a database, serve the same bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return when.isoformat(timespec="seconds")
+
+
 def layers_manifest_path(public: Path) -> Path:
     """``data/build/layers.gpkg`` → ``data/build/layers.manifest.json``."""
     return public.with_name(f"{public.stem}.manifest.json")
@@ -117,18 +126,24 @@ def manifest_text(
             "size": written.stat().st_size,
             "rows": dict(rows),
         }
-    version = hashlib.sha256(
-        "\n".join(f"{r} {d['sha256']}" for r, d in sorted(described.items())).encode()
-    ).hexdigest()[:16]
+    version = set_version({r: str(d["sha256"]) for r, d in described.items()})
     document = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "kind": kind,
         "version": version,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "built_at": build_time(),
         "files": described,
         "meta": dict(meta or {}),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def set_version(digests: Mapping[str, str]) -> str:
+    """A set's version from its members' digests (role → SHA-256): equal for identical
+    members, different when any byte (or, in a database, any row) differs."""
+    return hashlib.sha256(
+        "\n".join(f"{role} {digest}" for role, digest in sorted(digests.items())).encode()
+    ).hexdigest()[:16]
 
 
 def read_manifest(path: Path, *, kind: str) -> Manifest:

@@ -112,13 +112,18 @@
       if (corner) corner.innerHTML = html;
     }
 
+    // The choropleth fades while the small areas are shown, so their two colours read apart.
+    function fillOpacity() {
+      return state.smallAreas ? 0.25 : 0.85;
+    }
+
     function drawMap(features) {
       var m = currentMetric();
       shapes.clearLayers();
       L.geoJSON({ type: 'FeatureCollection', features: features }, {
         style: function (f) {
           var v = m ? Number(f.properties[m.column]) : NaN;
-          return { color: '#333', weight: 1, fillColor: m ? colour(v, m) : '#ddd', fillOpacity: 0.85, className: 'tg-area' };
+          return { color: '#333', weight: 1, fillColor: m ? colour(v, m) : '#ddd', fillOpacity: fillOpacity(), className: 'tg-area' };
         },
         onEachFeature: function (f, layer) {
           var p = f.properties;
@@ -250,6 +255,65 @@
     function fail(err) {
       T.showError('データを読み込めませんでした。時間をおいて再度お試しください（' + err.message + '）');
     }
+
+    // 小地域（国勢調査2020年）: 1km以内に対面の活動があるか。5,979 の円は canvas に描く。
+    var smallAreas = null;
+    function drawSmallAreas(features) {
+      // Their own pane above the choropleth (overlayPane 400), under the plan's markers.
+      var pane = map.createPane('tg-small-areas');
+      pane.style.zIndex = 450;
+      var renderer = L.canvas({ padding: 0.2, pane: 'tg-small-areas' });
+      smallAreas = L.layerGroup();
+      features.forEach(function (f) {
+        var p = f.properties;
+        var c = f.geometry && f.geometry.coordinates;
+        if (!c || !(p.population > 0)) return;
+        var reached = p.pop_reach_1km === 1;
+        var near = p.nearest_m === null || p.nearest_m === undefined ? '' : '（最寄り ' + fmt(Math.round(p.nearest_m)) + 'm）';
+        L.circleMarker([c[1], c[0]], {
+          renderer: renderer,
+          radius: Math.max(2, Math.min(10, Math.sqrt(p.population) / 12)),
+          weight: 0.5,
+          color: '#222',
+          fillColor: reached ? '#2166ac' : '#d6604d',
+          fillOpacity: 0.8,
+        })
+          .bindTooltip(esc(p.name) + '<br>人口 ' + esc(fmt(p.population)) + '人<br>' + (reached ? '1km以内に対面の活動あり' : '1km以内に対面の活動なし') + esc(near))
+          .addTo(smallAreas);
+      });
+      document.body.dataset.smallAreaPoints = String(smallAreas.getLayers().length);
+    }
+    var toggle = document.getElementById('tg-small-area-toggle');
+    if (toggle && cfg.small_areas) {
+      toggle.addEventListener('change', function () {
+        state.smallAreas = toggle.checked;
+        shapes.setStyle({ fillOpacity: fillOpacity() });
+        if (!toggle.checked) {
+          if (smallAreas) map.removeLayer(smallAreas);
+          document.body.dataset.smallAreas = 'hidden';
+          return;
+        }
+        var loaded = smallAreas ? Promise.resolve() : T.fetchFeatures(links.small_areas).then(drawSmallAreas);
+        loaded.then(function () {
+          if (toggle.checked) smallAreas.addTo(map);
+          document.body.dataset.smallAreas = 'shown';
+        }).catch(fail);
+      });
+    }
+
+    // 新しい場所の候補（計画担当者向けの表を読み込むときだけ cfg.plan がある）。
+    (cfg.plan || []).forEach(function (row) {
+      var text = '候補' + row.order + ': ' + row.area + ' ' + row.name + '（新たに ' + fmt(row.newly_reached) + '人、累計 ' + fmt(row.running_total) + '人）';
+      L.marker([row.lat, row.lng], {
+        icon: L.divIcon({ className: 'tg-plan-marker', html: esc(String(row.order)), iconSize: [28, 28] }),
+        title: text,
+        alt: text,
+        zIndexOffset: 1000,
+      })
+        .bindTooltip(esc(text))
+        .addTo(map);
+    });
+    document.body.dataset.planPoints = String((cfg.plan || []).length);
 
     fillMetricSelect();
     T.ready = show().then(function () {

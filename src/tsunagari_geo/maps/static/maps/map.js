@@ -5,6 +5,60 @@
   var T = (window.Tsunagari = window.Tsunagari || {});
   var esc = T.esc;
 
+  // The words of the contacts, 次の開催日, ages and languages, in one place (the page's
+  // other strings are written where they are used).
+  var TEXT = {
+    phone: '電話',
+    email: 'メール',
+    website: 'ウェブサイト',
+    line: 'LINE で相談・連絡',
+    contact: '連絡先',
+    nextDates: '次の開催日',
+    ages: '対象年齢',
+    languages: '対応言語',
+    weekdays: ['日', '月', '火', '水', '木', '金', '土'],
+    noDates: 'この先の予定は団体にお問い合わせください',
+    age: function (low, high) {
+      if (low !== null && high !== null) return low + '〜' + high + '歳';
+      if (low !== null) return low + '歳以上';
+      return high + '歳まで';
+    },
+    day: function (month, date, weekday) {
+      return month + '月' + date + '日(' + weekday + ')';
+    },
+    outsideCalendar: function (first, last) {
+      return '開催日がわかるのは ' + first + ' から ' + last + ' までです';
+    },
+  };
+  T.TEXT = TEXT;
+
+  function present(value) {
+    return value !== null && value !== undefined && value !== '' && !(typeof value === 'number' && isNaN(value));
+  }
+
+  // Days of the calendar are whole days in Japan: counted in UTC on dates shifted by +9 h.
+  var DAY_MS = 86400000;
+  function dayNumber(iso) {
+    var parts = String(iso).split('-');
+    return Date.UTC(+parts[0], +parts[1] - 1, +parts[2]) / DAY_MS;
+  }
+  function todayInJapan() {
+    return Math.floor((Date.now() + 9 * 3600000) / DAY_MS);
+  }
+  function isoOfDay(n) {
+    return new Date(n * DAY_MS).toISOString().slice(0, 10);
+  }
+
+  /** The days an activity is open, as day numbers, from the calendar the server computed
+   * from its rrule (this script never reads a rule). */
+  function openDays(calendar, id) {
+    if (!calendar || !calendar.open[id]) return [];
+    var start = dayNumber(calendar.start);
+    return calendar.open[id].map(function (offset) {
+      return start + offset;
+    });
+  }
+
   function list(value) {
     if (Array.isArray(value)) return value;
     if (typeof value === 'string' && value) {
@@ -87,25 +141,68 @@
     if (dx || dy) map.panBy([dx, dy], { animate: false });
   }
 
-  function popupHtml(p, vocab) {
+  /** 次の開催日: the next three open days from today, with the day's hours. */
+  function nextDatesHtml(p, calendar) {
+    if (!calendar || !present(p.rrule)) return '';
+    var today = todayInJapan();
+    var days = openDays(calendar, p.id)
+      .filter(function (n) {
+        return n >= today;
+      })
+      .slice(0, 3);
+    if (!days.length) return esc(TEXT.noDates);
+    var hours = present(p.opens_at) ? ' ' + p.opens_at + (present(p.closes_at) ? '–' + p.closes_at : '') : '';
+    return (
+      '<ul class="tg-dates">' +
+      days
+        .map(function (n) {
+          var d = new Date(n * DAY_MS);
+          return '<li>' + esc(TEXT.day(d.getUTCMonth() + 1, d.getUTCDate(), TEXT.weekdays[d.getUTCDay()]) + hours) + '</li>';
+        })
+        .join('') +
+      '</ul>'
+    );
+  }
+
+  /** Tap to call, mail, web and LINE: only what the public view carries (the member's choice). */
+  function contactHtml(p) {
+    var links = [];
+    if (present(p.phone_uri) && /^tel:[0-9%]+$/.test(p.phone_uri)) {
+      links.push('<a class="tg-tel" href="' + esc(p.phone_uri) + '">' + esc(TEXT.phone + ' ' + p.phone) + '</a>');
+    }
+    if (present(p.email) && /^[^\s@<>"]+@[^\s@<>"]+$/.test(p.email)) {
+      links.push('<a class="tg-contact-link" href="mailto:' + esc(p.email) + '">' + esc(TEXT.email) + '</a>');
+    }
+    var url = T.safeUrl(p.url);
+    if (url) links.push('<a class="tg-contact-link" href="' + esc(url) + '" target="_blank" rel="noopener">' + esc(TEXT.website) + '</a>');
+    var line = T.safeUrl(p.line_url);
+    if (line) links.push('<a class="tg-contact-link" href="' + esc(line) + '" target="_blank" rel="noopener">' + esc(TEXT.line) + '</a>');
+    return links.length ? '<p class="tg-contact">' + links.join(' ') + '</p>' : '';
+  }
+
+  function popupHtml(p, vocab, calendar) {
     var rows = [];
-    function row(label, value) {
-      if (value !== null && value !== undefined && value !== '') {
-        rows.push('<tr><th scope="row">' + label + '</th><td>' + esc(value) + '</td></tr>');
+    function row(label, value, html) {
+      if (present(value)) {
+        rows.push('<tr><th scope="row">' + label + '</th><td>' + (html ? value : esc(value)) + '</td></tr>');
       }
     }
+    var low = present(p.minimum_age) ? Number(p.minimum_age) : null;
+    var high = present(p.maximum_age) ? Number(p.maximum_age) : null;
     row('団体', p.organization_name || p.organization || '');
     row('テーマ', labels(p.themes, vocab.themes));
     row('対象', p.target_text || labels(p.life_stages, vocab.life_stages));
+    if (low !== null || high !== null) row(TEXT.ages, TEXT.age(low, high));
     row('形態', vocab.formats[p.format] || p.format);
     row('日時', p.schedule_text);
+    row(TEXT.nextDates, nextDatesHtml(p, calendar), true);
+    row(TEXT.languages, labels(p.languages, vocab.languages));
     row('参加費', p.fee);
     row('最終確認日', p.last_verified);
     var html = '<div class="tg-popup"><h3>' + esc(p.name) + '</h3>';
     if (p.description) html += '<p>' + esc(p.description) + '</p>';
     html += '<table>' + rows.join('') + '</table>';
-    var url = T.safeUrl(p.url);
-    if (url) html += '<p><a href="' + esc(url) + '" target="_blank" rel="noopener">詳しく見る</a></p>';
+    html += contactHtml(p);
     var note = vocab.privacy_notes[p.location_precision || p.location_privacy];
     if (note) html += '<p class="tg-privacy">' + esc(note) + '</p>';
     return html + '</div>';
@@ -114,7 +211,8 @@
   T.startMap = function (map, cfg) {
     var vocab = cfg.vocab;
     var links = cfg.links;
-    var state = { theme: '', stage: '', format: '', muni: '' };
+    var state = { theme: '', stage: '', format: '', muni: '', openOn: '', age: '', language: '' };
+    var calendar = null;
     var activities = [];
     var remote = [];
     var cluster = L.markerClusterGroup({
@@ -175,6 +273,13 @@
       if (state.theme && list(p.themes).indexOf(state.theme) < 0) return false;
       if (state.stage && list(p.life_stages).indexOf(state.stage) < 0) return false;
       if (state.format && p.format !== state.format) return false;
+      if (state.language && list(p.languages).indexOf(state.language) < 0) return false;
+      if (state.age !== '') {
+        var age = Number(state.age);
+        if (present(p.minimum_age) && Number(p.minimum_age) > age) return false;
+        if (present(p.maximum_age) && Number(p.maximum_age) < age) return false;
+      }
+      if (state.openOn && openDays(calendar, p.id).indexOf(dayNumber(state.openOn)) < 0) return false;
       // muni_code is the 63-level code (さいたま市 is 11100 for all its wards).
       if (state.muni && String(p.muni_code || '') !== state.muni) {
         // Online and phone services for the whole prefecture or this municipality still count.
@@ -213,7 +318,7 @@
       document.getElementById('tg-remote-count').textContent = String(remoteShown.length);
       document.getElementById('tg-remote').innerHTML = remoteShown
         .map(function (a) {
-          return '<li>' + popupHtml(a.properties, vocab) + '</li>';
+          return '<li>' + popupHtml(a.properties, vocab, calendar) + '</li>';
         })
         .join('');
       document.body.dataset.markers = String(shown.length);
@@ -235,6 +340,28 @@
     bindFilter('tg-stage', 'stage');
     bindFilter('tg-format', 'format');
     bindFilter('tg-muni', 'muni');
+    bindFilter('tg-language', 'language');
+    // The day and the age are typed: they filter as they change, and say when they cannot.
+    function onDay() {
+      var value = document.getElementById('tg-open-on').value;
+      var note = document.getElementById('tg-open-on-note');
+      state.openOn = /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : '';
+      note.textContent = '';
+      if (state.openOn && calendar) {
+        var first = dayNumber(calendar.start);
+        var day = dayNumber(state.openOn);
+        if (day < first || day >= first + calendar.days) {
+          note.textContent = TEXT.outsideCalendar(isoOfDay(first), isoOfDay(first + calendar.days - 1));
+        }
+      }
+      redraw();
+    }
+    document.getElementById('tg-open-on').addEventListener('change', onDay);
+    document.getElementById('tg-age').addEventListener('input', function (e) {
+      var value = e.target.value.trim();
+      state.age = /^\d{1,3}$/.test(value) && Number(value) <= 120 ? value : '';
+      redraw();
+    });
 
     // One ranking for 近くの活動 and the list view: the shown activities, nearest first from
     // the searched point, or by municipality and name before any search.
@@ -283,7 +410,7 @@
         more.addEventListener('toggle', function () {
           if (more.open && more.children.length === 1) {
             var body = document.createElement('div');
-            body.innerHTML = popupHtml(p, vocab);
+            body.innerHTML = popupHtml(p, vocab, calendar);
             more.appendChild(body);
           }
         });
@@ -536,7 +663,24 @@
     bindLayer('tg-layer-consultations', consultationLayer);
     bindLayer('tg-layer-practices', practiceLayer);
 
-    var activitiesLoaded = T.fetchFeatures(links.activities).then(function (features) {
+    // The open days come with the activities (the popup and the day filter read them).
+    var calendarLoaded = fetch(links.calendar, { headers: { Accept: 'application/json' } }).then(function (response) {
+      if (!response.ok) throw new Error(links.calendar + ' → HTTP ' + response.status);
+      return response.json();
+    });
+    var activitiesLoaded = Promise.all([
+      T.fetchFeatures(links.activities),
+      calendarLoaded.catch(function () {
+        return null;
+      }),
+    ]).then(function (loaded) {
+      var features = loaded[0];
+      calendar = loaded[1];
+      T.calendar = calendar;
+      if (calendar) {
+        document.getElementById('tg-open-on').min = calendar.start;
+        document.getElementById('tg-open-on').max = isoOfDay(dayNumber(calendar.start) + calendar.days - 1);
+      }
       remote = features
         .filter(function (f) {
           return !f.geometry;
@@ -553,7 +697,7 @@
           var c = f.geometry.coordinates;
           var marker = L.marker([c[1], c[0]], { icon: themeIcon(list(p.themes)[0], vocab), title: p.name || '', alt: p.name || '' });
           marker.bindPopup(function () {
-            return popupHtml(p, vocab);
+            return popupHtml(p, vocab, calendar);
           }, { maxWidth: Math.min(320, window.innerWidth - 60), autoPan: false }); // keepClear pans
           marker.feature = f;
           return { properties: p, lat: c[1], lng: c[0], marker: marker, theme: list(p.themes)[0] };
@@ -594,10 +738,7 @@
           var html = '<li><strong>' + esc(p.name) + '</strong>';
           if (p.provider) html += '<br><span class="tg-meta">' + esc(p.provider) + '</span>';
           if (p.hours_text) html += '<br>' + esc(p.hours_text);
-          var phone = String(p.phone || '').replace(/[^0-9+]/g, '');
-          if (phone) html += '<br><a class="tg-tel" href="tel:' + esc(phone) + '">電話 ' + esc(p.phone) + '</a>';
-          var url = T.safeUrl(p.url);
-          if (url) html += ' <a href="' + esc(url) + '" target="_blank" rel="noopener">ウェブサイト</a>';
+          html += contactHtml(p);
           html += '<br><span class="tg-meta">' + esc(labels(p.channels, vocab.channels)) + '</span>';
           return html + '</li>';
         })
