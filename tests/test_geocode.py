@@ -702,3 +702,10 @@ def test_region_b_a_name_of_two_municipalities_without_a_town_stays_undecided(
 def test_region_b_reads_a_former_city(geocoder_b: Geocoder) -> None:
     r = geocoder_b.geocode("清水市旭町1-1")
     assert (r.status, r.city, r.town) == ("matched", "静岡市清水区", "旭町")
+
+
+def test_a_chome_town_in_digits_is_still_read_through_its_base(geocoder: Geocoder) -> None:
+    # Counted numerals are also indexed in digits (北24条西 for 北二十四条西); a 丁目 town's own
+    # number is not, so 新栄3丁目 followed by more text reads as before: 新栄 + 三丁目.
+    r = geocoder.geocode("埼玉県草加市新栄3丁目７丁目４番地の2")
+    assert (r.level, r.town) == (3, "新栄三丁目")

@@ -338,3 +338,99 @@ def test_the_cli_imports_the_national_folder_and_looks_up_outside(
     assert (found["status"], found["town"], found["level"]) == (
         "outside_prefecture", "宮西町一丁目", 3
     )  # fmt: skip
+
+
+# --- spellings found in the peer's national suite -------------------------------------------------
+# Rows of @geolonia/normalize-japanese-addresses' test/addresses/addresses.csv
+# (../shared/data/japan/peer_tests) that each rule below was written for; the expected towns
+# are that suite's, read against the national dictionary.
+
+
+@pytest.mark.parametrize(
+    ("address", "pref", "city", "town"),
+    [
+        ("岩手花巻市１２丁目７０４", "岩手県", "花巻市", "十二丁目"),
+        ("福島石川郡石川町字長久保185-4", "福島県", "石川郡石川町", "字長久保"),
+        ("千葉市川市八幡1丁目1番1号", "千葉県", "市川市", "八幡一丁目"),
+    ],
+)
+def test_another_prefecture_without_its_ken_is_read_when_its_municipality_follows(
+    japan_geocoder: Geocoder, address: str, pref: str, city: str, town: str
+) -> None:
+    r = japan_geocoder.geocode(address)
+    assert (r.status, r.pref, r.city, r.town) == ("outside_prefecture", pref, city, town)
+
+
+def test_a_prefecture_stem_that_is_the_start_of_a_city_stays_the_city(
+    japan_geocoder: Geocoder,
+) -> None:
+    # 千葉市中央区: 千葉 followed by no municipality of 千葉県, so the city 千葉市.
+    r = japan_geocoder.geocode("千葉市中央区中央1丁目")
+    assert (r.pref, r.city, r.town) == ("千葉県", "千葉市中央区", "中央一丁目")
+
+
+def test_a_look_alike_of_shi_is_read_as_shi(japan_geocoder: Geocoder) -> None:
+    r = japan_geocoder.geocode("千葉県巿川巿巿川1丁目")  # 巿 (U+5DFF) typed for 市
+    assert (r.pref, r.city, r.town) == ("千葉県", "市川市", "市川一丁目")
+
+
+@pytest.mark.parametrize(
+    ("address", "city", "town"),
+    [
+        ("北海道札幌市北区北２４条西６丁目１−１", "札幌市北区", "北二十四条西六丁目"),
+        ("北海道札幌市北区北24条西6-1-1", "札幌市北区", "北二十四条西六丁目"),
+        ("岩手県花巻市12丁目７０４", "花巻市", "十二丁目"),
+        ("北海道上川郡東神楽町14号北1番地", "上川郡東神楽町", "十四号"),
+        ("和歌山県和歌山市12番丁45", "和歌山市", "十二番丁"),
+        ("和歌山県和歌山市7番町19", "和歌山市", "七番丁"),
+    ],
+)
+def test_a_name_that_counts_in_kanji_is_read_in_digits(
+    japan_geocoder: Geocoder, address: str, city: str, town: str
+) -> None:
+    r = japan_geocoder.geocode(address)
+    assert (r.level, r.city, r.town) == (3, city, town)
+
+
+@pytest.mark.parametrize(
+    ("address", "town"),
+    [("滋賀県長浜市木之本西山123-4", "木之本町西山"), ("石川県輪島市町野桶戸", "町野町桶戸")],
+)
+def test_a_machi_left_out_inside_a_name_is_read_and_reported(
+    japan_geocoder: Geocoder, address: str, town: str
+) -> None:
+    r = japan_geocoder.geocode(address)
+    assert (r.level, r.town) == (3, town) and "machi_omitted" in r.reason.split(",")
+
+
+@pytest.mark.parametrize(
+    ("address", "city", "town", "rest"),
+    [
+        (
+            "京都府京都市中京区河原町二条下ル一之船入町537-50",
+            "京都市中京区",
+            "一之船入町",
+            "537-50",
+        ),
+        ("京都府京都市下京区西中筋通北小路通上る丸屋町", "京都市下京区", "丸屋町", ""),
+    ],
+)
+def test_streets_and_directions_before_the_town_are_read_past(
+    japan_geocoder: Geocoder, address: str, city: str, town: str, rest: str
+) -> None:
+    r = japan_geocoder.geocode(address)
+    assert (r.city, r.town, r.rest) == (city, town, rest)
+    assert "street_directions" in r.reason.split(",")
+
+
+def test_a_town_written_first_keeps_its_street_in_rest(japan_geocoder: Geocoder) -> None:
+    r = japan_geocoder.geocode("京都府京都市上京区役人町中立売通堀川西入２６０番")
+    assert (r.town, "street_directions" in r.reason) == ("役人町", False)
+
+
+def test_variant_kanji_of_a_town_name_meet(japan_geocoder: Geocoder) -> None:
+    # 莵道 in the dictionary, 菟道 as written: one town either way.
+    written = japan_geocoder.geocode("京都府宇治市菟道8−10")
+    listed = japan_geocoder.geocode("京都府宇治市莵道8−10")
+    assert (written.town, written.lat) == (listed.town, listed.lat) == ("莵道", listed.lat)
+    assert written.level == 3

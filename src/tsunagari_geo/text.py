@@ -8,11 +8,12 @@ both sides meet on one spelling whatever variant was written.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 
-#: Old or variant kanji found in Saitama place names, folded to the common form. The dictionary
-#: keeps its own spelling; only the matching key is folded.
+#: Old or variant kanji found in place names, folded to the common form. The dictionary keeps its
+#: own spelling; only the matching key is folded.
 KANJI_VARIANTS: dict[str, str] = {
     "澤": "沢",
     "邊": "辺",
@@ -63,6 +64,17 @@ KANJI_VARIANTS: dict[str, str] = {
     "增": "増",
     "槇": "槙",
     "曾": "曽",
+    # Found across Japan (the national dictionary and the addresses people write there):
+    "莵": "菟",  # 莵道 (宇治市) is written 菟道 as often
+    "籔": "藪",
+    "薮": "藪",
+    "栁": "柳",
+    "峯": "峰",
+    "渕": "淵",
+    "舩": "船",
+    "濵": "浜",
+    "靜": "静",
+    "巿": "市",  # not a variant but a look-alike (U+5DFF) typed for 市: 巿川巿 is 市川市
 }
 _KANJI_TABLE = str.maketrans(KANJI_VARIANTS)
 
@@ -71,9 +83,11 @@ DASHES = "-‐‑‒–—―−－ｰーｰ─━"
 
 _KANJI = r"[\u3400-\u9fff\uf900-\ufaff々〆]"
 #: ヶ ケ ヵ が ガ between two kanji (丸ヶ崎, 丸が崎, 丸ケ崎) are one sound written many ways.
-_GA_RE = re.compile(f"(?<={_KANJI})[ヶケヵがガカｹ](?={_KANJI})")
+_GA_CHARS = frozenset("ヶケヵがガカｹ")
+_GA_RE = re.compile(f"(?<={_KANJI})[{''.join(sorted(_GA_CHARS))}](?={_KANJI})")
 #: 之 ノ の between kanji (三ノ輪, 三之輪, 三の輪).
-_NO_RE = re.compile(f"(?<={_KANJI})[之ノの](?={_KANJI})")
+_NO_CHARS = frozenset("之ノの")
+_NO_RE = re.compile(f"(?<={_KANJI})[{''.join(sorted(_NO_CHARS))}](?={_KANJI})")
 _SPACE_RE = re.compile(r"\s+")
 _KANJI_CHAR_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -107,8 +121,12 @@ def fold_compact(text: str) -> str:
     t = text.translate(_KANJI_TABLE)
     if "々" in t:
         t = _expand_repeat(t)
-    t = _GA_RE.sub("ケ", t)
-    return _NO_RE.sub("ノ", t)
+    # Each rule runs only on text holding one of its characters (on every address and town).
+    if not _GA_CHARS.isdisjoint(t):
+        t = _GA_RE.sub("ケ", t)
+    if not _NO_CHARS.isdisjoint(t):
+        t = _NO_RE.sub("ノ", t)
+    return t
 
 
 def town_key(town: str) -> str:
@@ -196,6 +214,7 @@ def int_to_kanji(number: int) -> str:
     return head + "十" + (_DIGIT_KANJI[ones] if ones else "")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_address(text: str) -> str:
     """Clean a free-text address for matching; idempotent, keeps what the writer wrote.
 
@@ -208,7 +227,9 @@ def normalize_address(text: str) -> str:
     >>> normalize_address("〒330-0061　埼玉県さいたま市浦和区常盤６－４－４")
     '埼玉県さいたま市浦和区常盤6-4-4'
     """
-    # The regexes run only where they can apply: this is on the geocoder's hot path.
+    # The regexes run only where they can apply: this is on the geocoder's hot path. The last
+    # few thousand answers are kept: the batch job normalises a row's address to know whether
+    # it has read that form already, then the geocoder normalises the same text again.
     # Invisible characters pasted with an address (bidi marks, zero-width spaces, NUL) would
     # split a name in two without anyone seeing why it did not match.
     t = " ".join(nfkc(_INVISIBLE_RE.sub("", text)).split())

@@ -7,6 +7,7 @@ and the output's extension is checked before the dictionary is loaded.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +57,12 @@ def geocode_command(
     output_format(out)  # an unknown extension fails now, not after the whole job
     settings = get_settings()
     store = open_store(settings.store)
+    # On a cluster the workers load the dictionary; the client never does.
+    geocoder = Geocoder.from_store(store) if dask is None else None
+    if geocoder is not None:
+        # The modules and the dictionary live until the job ends: out of the collector's
+        # generations, each collection during the job no longer walks them again.
+        gc.freeze()
     fallback = None
     if GeocodeSettings().fallback:
         from tsunagari_geo.geocode.geopy_adapter import RemoteFallback
@@ -71,8 +78,7 @@ def geocode_command(
         summary = geocode_table(
             input_path,
             out,
-            # On a cluster the workers load the dictionary; the client never does.
-            geocoder=None if client is not None else Geocoder.from_store(store),
+            geocoder=geocoder,
             store=store,
             address_columns=address_column or None,
             id_column=id_column,

@@ -67,6 +67,7 @@ REASONS: dict[str, str] = {
     "override_point": "上書きファイルの緯度経度を使いました",
     "chome_not_given": "丁目が書かれていないため、町全体の中心を位置にしました (丁目は候補欄)",
     "aza_not_given": "字が書かれていないため、大字全体の中心を位置にしました (字は候補欄)",
+    "street_directions": "町名の前の通り名と上ル・下ル・西入・東入を読み飛ばしました",
 }
 
 Status = str
@@ -100,6 +101,8 @@ _SUGGEST_FOR = frozenset({"municipality_not_found", "town_not_found"})
 _NUM = r"(?:[0-9]+|[〇一二三四五六七八九十百千]+(?=番|号|の|-|$))"
 _BLOCK_RE = re.compile(f"^{_NUM}(?:(?:番地の|番地|番|の|-){_NUM})*(?:番地|番|号)?")
 _BLOCK_PART_RE = re.compile(r"[0-9]+|[〇一二三四五六七八九十百千]+")
+#: Street names with a direction (…通二条下ル, 北小路通上る, 堀川西入) before any number.
+_STREET_DIRECTIONS_RE = re.compile(r"[^0-9]*?(?:[上下](?:ル|る)|[東西]入(?:ル|る)?)(?![0-9])")
 
 
 @dataclass(slots=True)
@@ -390,6 +393,15 @@ class Geocoder:
         for n in (3, 4):
             pref = d.prefectures.get(r.key[:n])
             if pref is not None:
+                return self._outside(r, (pref,), n, n, by_name=False)
+        for n in (2, 3):
+            # 岩手花巻市, 福島石川郡石川町, 千葉市川市: another prefecture without 県, taken only
+            # when one of its municipalities follows (千葉市中央区 stays the city 千葉市).
+            pref = d.prefecture_stems.get(r.key[:n])
+            if pref is None:
+                continue
+            other = _longest(d.other_names, d.other_lengths, r.key, n)
+            if other is not None and pref in other[0]:
                 return self._outside(r, (pref,), n, n, by_name=False)
         return None
 
@@ -785,6 +797,14 @@ def _match_town(index: UnitIndex, key: str, i: int) -> _TownHit | None:
         )  # fmt: skip
         if hit is not None and hit.town is not None:
             hit.reasons.insert(0, "machi_omitted")
+    if hit is None:
+        # 河原町二条下ル一之船入町: the streets and the way to turn come before the town
+        # (京都市); the town is what follows the last 上ル/下ル/西入/東入.
+        street = _STREET_DIRECTIONS_RE.match(key, i)
+        if street is not None:
+            hit = _match_town(index, key, street.end())
+            if hit is not None and hit.town is not None:
+                hit.reasons.insert(0, "street_directions")
     return hit
 
 
@@ -888,6 +908,7 @@ def _block_number(match: re.Match[str]) -> str:
 
 
 _PLAIN_BLOCK_RE = re.compile(r"[0-9]+(?:-[0-9]+)*")
+_PLAIN_BLOCK_HEAD_RE = re.compile(r"[0-9]+(?:-[0-9]+)*(?![0-9番号の\-])")
 _KOAZA_LEAD_RE = re.compile(r"^字[^0-9\s]+?(?=[0-9])")
 
 
@@ -899,13 +920,22 @@ def _clean_rest(rest: str) -> str:
     rest = rest.lstrip("-").lstrip()
     if _PLAIN_BLOCK_RE.fullmatch(rest):
         return rest  # already 12-3-4: the common case, kept cheap
+    plain = _PLAIN_BLOCK_HEAD_RE.match(rest)
+    if plain is not None:
+        # 12-3 then a building, with nothing :data:`_BLOCK_RE` would read on: the next common
+        # case, the same answer without converting each number.
+        return plain.group(0) + _spaced_tail(rest[plain.end() :])
     koaza = _KOAZA_LEAD_RE.match(rest)
     if koaza is not None:
         return koaza.group(0) + _clean_rest(rest[koaza.end() :])
     m = _BLOCK_RE.match(rest)
     if m is None or not m.group(0):
         return rest
-    tail = rest[m.end() :]
+    return _block_number(m) + _spaced_tail(rest[m.end() :])
+
+
+def _spaced_tail(tail: str) -> str:
+    # 15番1号一番館 → "15-1 一番館", not "15-1一番館"
     if tail and not tail[0].isspace() and tail[0] not in "(-" and not tail.startswith("丁目"):
-        tail = " " + tail  # 15番1号一番館 → "15-1 一番館", not "15-1一番館"
-    return _block_number(m) + tail
+        return " " + tail
+    return tail

@@ -189,7 +189,8 @@ class PrefectureIndex:
 
 
 _CITY_WARD_RE = re.compile(r"^(.+?市)(.+区)$")
-_GUN_PART_RE = re.compile(r"^(.+?郡)")
+#: A 郡 is followed by a 町 or 村 only: 小郡市 (福岡県) is a city, not 小郡 + 市.
+_GUN_PART_RE = re.compile(r"^(.+?郡)(?=.+[町村]$)")
 
 
 def _gun_part(name: str) -> str:
@@ -215,6 +216,8 @@ class AddressDictionary:
     other_names: dict[str, tuple[str, ...]]
     other_lengths: tuple[int, ...]
     prefectures: dict[str, str]
+    #: another prefecture written without 都/府/県 (岩手, 千葉, 東京 → 岩手県 …), folded.
+    prefecture_stems: dict[str, str]
     registry: Registry
     region: Region
     load_seconds: float = 0.0
@@ -286,6 +289,9 @@ class AddressDictionary:
             other_names=other,
             other_lengths=other_lengths,
             prefectures={fold(p): p for p in PREFECTURES},
+            prefecture_stems={
+                fold(p[:-1]): p for p in PREFECTURES if p != region.pref_name and p[-1] in "都府県"
+            },
             registry=registry,
             region=region,
             store=store,
@@ -362,14 +368,15 @@ def _index_towns(
             # a bare 国済寺 is exactly the first one's name.
             if key + "町" in index.plain and town.town.startswith("大字"):
                 index.machi_pairs.add(key)
+        _add_arabic_forms(index)
         index.lengths = tuple(
             sorted({len(k) for k in (*index.plain, *index.chome, *index.groups)}, reverse=True)
         )
         taken = set(index.plain) | set(index.chome) | set(index.groups)
         for key, town in index.plain.items():
-            alias = key[:-1]
-            if key.endswith("町") and len(alias) >= 2 and alias not in taken:
-                index.alias_plain[alias] = town
+            for alias in _machi_dropped(key):
+                if alias not in taken:
+                    index.alias_plain.setdefault(alias, town)
         for key, numbers in index.chome.items():
             alias = key[:-1]
             if key.endswith("町") and len(alias) >= 2 and alias not in taken:
@@ -377,6 +384,55 @@ def _index_towns(
         index.alias_lengths = tuple(
             sorted({len(k) for k in (*index.alias_plain, *index.alias_chome)}, reverse=True)
         )
+
+
+#: A kanji numeral counting something in a town's name: 北二十四条西 (札幌市), 十四号 (東神楽町),
+#: 十二番丁 (和歌山市), 十二丁目 (花巻市, a whole town name). People write these in Arabic digits.
+_NAME_NUMERAL_RE = re.compile("([一二三四五六七八九十百]+)(?=条|番|号|丁|線|地割|軒)")
+
+
+_NUMERALS_RE = re.compile("[一二三四五六七八九十百]+")
+
+
+def _arabic_form(key: str) -> str:
+    """``key`` with every counted kanji numeral in Arabic digits (北二十四条西 → 北24条西)."""
+    return _NAME_NUMERAL_RE.sub(lambda m: str(kanji_to_int(m.group(1))), key)
+
+
+def _add_arabic_forms(index: UnitIndex) -> None:
+    """Index the towns whose name counts in kanji also as written in digits: 北24条西6丁目 and
+    北24条西6-1-1 reach 北二十四条西六丁目, 14号 reaches 十四号. 番丁 is also written 番町
+    (7番町 for 七番丁). A form another town already has stays that town's."""
+    for key in [k for k in index.plain if _NAME_NUMERAL_RE.search(k)]:
+        chome = _CHOME_RE.match(key)
+        if chome is not None and not _NUMERALS_RE.fullmatch(chome.group(1) or chome.group(3)):
+            # 新栄三丁目 is read through its base 新栄 and the 丁目 number already; a plain
+            # 新栄3丁目 would stop 新栄3丁目7丁目 at an unknown 丁目 instead.
+            continue
+        arabic = _arabic_form(key)
+        forms = {arabic, arabic.replace("番丁", "番町"), key.replace("番丁", "番町")} - {key}
+        for form in forms:
+            if form not in index.chome:
+                index.plain.setdefault(form, index.plain[key])
+    for base in [b for b in index.chome if _NAME_NUMERAL_RE.search(b)]:
+        arabic = _arabic_form(base)
+        if arabic not in index.plain:
+            index.chome.setdefault(arabic, index.chome[base])
+
+
+def _machi_dropped(key: str) -> list[str]:
+    """The town key with one 町 left out, as people write it: 月吉 for 月吉町, 木之本西山 for
+    木之本町西山 (長浜市), 町野桶戸 for 町野町桶戸 (輪島市). Only a 町 with two characters
+    before it, and inside a name two after it, so what is left still names something."""
+    out: list[str] = []
+    if "町" not in key[2:]:
+        return out
+    for p, c in enumerate(key):
+        if c != "町" or p < 2:
+            continue
+        if p == len(key) - 1 or len(key) - p - 1 >= 2:
+            out.append(key[:p] + key[p + 1 :])
+    return out
 
 
 def _group(unit_code: str, name: str, parts: list[Town]) -> TownGroup:
@@ -457,7 +513,7 @@ def _japan_names(frame: pd.DataFrame) -> tuple[dict[str, tuple[str, ...]], tuple
     for pref, name in zip(frame["pref"], frame["name"], strict=True):
         found[fold(name)].add(pref)
         # 足柄上郡大井町 is also written 大井町; 横浜市中区 also 横浜市.
-        m = re.match(r"^(.+?郡)(.+)$", name)
+        m = re.match(r"^(.+?郡)(.+[町村])$", name)
         if m:
             found[fold(m.group(2))].add(pref)
         m = re.match(r"^(.+?市)(.+区)$", name)
