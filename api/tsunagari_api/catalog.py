@@ -434,7 +434,12 @@ def build_collection(
 
 @dataclass(frozen=True)
 class Dataset:
-    """One generation of served data, opened and checked in full before use."""
+    """One generation of served data, opened and checked in full before use.
+
+    ``version`` names the data (the store's import and the layer set's version), so every
+    server serving the same data says the same, however often each one reloaded;
+    ``generation`` counts this server's loads (1 at start).
+    """
 
     generation: int
     version: str
@@ -450,6 +455,11 @@ class Dataset:
     #: The layer set's version (its manifest's), "" when none is built: the same in every
     #: server that serves the same set.
     layers_version: str = ""
+
+    @property
+    def reload_count(self) -> int:
+        """How many times this server loaded new data since it started (its own count)."""
+        return self.generation - 1
 
     @property
     def region(self) -> Region:
@@ -500,7 +510,8 @@ class Dataset:
                 ]
             )
         )
-        stamp = "|".join([store.meta.get("imported_at", ""), layers_version, str(generation)])
+        # The data, not this server's history: two servers on one database say the same.
+        stamp = "|".join([store.meta.get("imported_at", ""), layers_version])
         return cls(
             generation=generation,
             version=hashlib.blake2b(stamp.encode(), digest_size=8).hexdigest(),
@@ -601,7 +612,9 @@ class DataHolder:
         servers follow ``POST /admin/reload`` through the reload stamp instead).
         """
         public, _ = settings.layer_locations()
-        versions = watch_published(public, interval=settings.watch_interval)
+        versions = watch_published(
+            public, interval=settings.watch_interval, listen=settings.watch_listen
+        )
         if versions is None:
             return False
         threading.Thread(

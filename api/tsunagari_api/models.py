@@ -104,8 +104,19 @@ class FeatureCollection(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
-    dataset_version: str
+    dataset_version: str = Field(
+        description="The served data's version (store import and layer set): the same on "
+        "every server that serves the same data."
+    )
+    reload_count: int = Field(description="How many times this server loaded new data.")
     loaded_at: str
+    layers_version: str = Field(description="The served layer set's version; empty: none.")
+    tiles_layers_version: str | None = Field(
+        description="The layer set the tiles were built from (their manifest's); null: no tiles."
+    )
+    warnings: list[str] = Field(
+        description="What an operator should know (in Japanese), e.g. tiles of another build."
+    )
     collections: dict[str, int]
     tiles: list[str]
 
@@ -114,6 +125,7 @@ class ReloadResult(BaseModel):
     status: Literal["reloaded"]
     dataset_version: str
     previous_version: str
+    reload_count: int
     loaded_at: str
     collections: dict[str, int]
 

@@ -68,6 +68,11 @@ class ApiSettings(Settings):
         description="Seconds between two looks at a database's current layer set, besides "
         "LISTEN/NOTIFY (a missed notification is noticed this late at most).",
     )
+    watch_listen: bool = Field(
+        default=True,
+        description="Listen for a database's publications (LISTEN/NOTIFY). False: only the "
+        "look every watch_interval seconds (behind a pooler that drops LISTEN).",
+    )
 
     token: SecretStr | None = Field(
         default=None,

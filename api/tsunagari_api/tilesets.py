@@ -98,6 +98,29 @@ def available_tilesets(settings: ApiSettings) -> list[str]:
     return names
 
 
+def tiles_layers_version(settings: ApiSettings) -> str | None:
+    """The version of the layer set the tiles were built from (their manifest's
+    ``layers_version``), None when no tiles manifest is there or it cannot be read."""
+    try:
+        manifest = read_manifest(tiles_manifest_path(settings.tiles_dir), kind="tiles")
+    except StoreError:
+        return None
+    return manifest.meta.get("layers_version", "")
+
+
+def tiles_mismatch(tiles_from: str | None, layers_version: str) -> list[str]:
+    """A warning (Japanese, for the operator) when the tiles were built from another layer set
+    than the one served: the map would show other activities than the list and the API."""
+    if tiles_from is None or not layers_version or tiles_from == layers_version:
+        return []
+    built_from = tiles_from or "不明"
+    return [
+        f"タイルは別の版のレイヤー（{built_from}）から作られています。配信中のレイヤーは"
+        f"版 {layers_version} です。このサーバーで `tsunagari-geo tiles build` を"
+        "やり直してください"
+    ]
+
+
 def _identity(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()

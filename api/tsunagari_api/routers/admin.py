@@ -14,7 +14,7 @@ from tsunagari_api.errors import ReloadRefused, problem_responses
 from tsunagari_api.models import Health, ReloadResult
 from tsunagari_api.responses import ResponseCache
 from tsunagari_api.settings import ApiSettings
-from tsunagari_api.tilesets import available_tilesets
+from tsunagari_api.tilesets import available_tilesets, tiles_layers_version, tiles_mismatch
 from tsunagari_geo.errors import TsunagariError
 
 logger = logging.getLogger("tsunagari_api")
@@ -26,10 +26,15 @@ def admin_router(settings: ApiSettings, cache: ResponseCache) -> APIRouter:
 
     @router.get("/healthz", response_model=Health, summary="Liveness and loaded data")
     def healthz(dataset: Annotated[Dataset, Depends(get_dataset)]) -> Health:
+        tiles_from = tiles_layers_version(settings)
         return Health(
             status="ok",
             dataset_version=dataset.version,
+            reload_count=dataset.reload_count,
             loaded_at=dataset.loaded_at,
+            layers_version=dataset.layers_version,
+            tiles_layers_version=tiles_from,
+            warnings=tiles_mismatch(tiles_from, dataset.layers_version),
             collections={
                 k: c.provider.count for k, c in dataset.collections.items() if not c.spec.protected
             },
@@ -63,6 +68,7 @@ def admin_router(settings: ApiSettings, cache: ResponseCache) -> APIRouter:
             status="reloaded",
             dataset_version=new.version,
             previous_version=previous.version,
+            reload_count=new.reload_count,
             loaded_at=new.loaded_at,
             collections={k: c.provider.count for k, c in new.collections.items()},
         )

@@ -24,7 +24,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import math
@@ -45,11 +44,9 @@ from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.paths import DEFAULT_LAYERS, DEFAULT_TILES_DIR
 from tsunagari_geo.reference.attribution import attribution_text
 from tsunagari_geo.region import Region
-from tsunagari_geo.store import open_layers
+from tsunagari_geo.store import open_layers, published_version
 from tsunagari_geo.store.manifest import (
-    layers_manifest_path,
     manifest_text,
-    read_manifest,
     tiles_manifest_path,
 )
 from tsunagari_geo.tables import atomic_path, atomic_paths, remove_stale_temporaries
@@ -285,7 +282,7 @@ def _write_archive(
 
 
 def build_tiles(
-    layers: Path = DEFAULT_LAYERS,
+    layers: str | Path = DEFAULT_LAYERS,
     out_dir: Path = DEFAULT_TILES_DIR,
     *,
     region: Region,
@@ -295,8 +292,11 @@ def build_tiles(
 
     ``region`` is the region of the store the layers were built from (``store.region``): it
     words the descriptions and bounds an archive with nothing in it. Raises StoreError when
-    the layer set is missing or broken.
+    the layer set is missing or broken, or when a build published another set while the
+    tiles were being made. The tiles manifest records the set's version (``layers_version``,
+    for a GeoPackage or a database alike), which the service compares with what it serves.
     """
+    layers_version = published_version(layers) or ""
     public = open_layers(layers, "public")
     descriptions = tileset_descriptions(region)
     written = {name: out_dir / f"{name}.pmtiles" for name in TILESETS}
@@ -322,9 +322,13 @@ def build_tiles(
             name: (out, tmp, {name: len(public.frames[name])})
             for (name, out), tmp in zip(written.items(), tmps, strict=False)
         }
-        layers_version = ""
-        with contextlib.suppress(StoreError):
-            layers_version = read_manifest(layers_manifest_path(layers), kind="layers").version
+        if (published_version(layers) or "") != layers_version:
+            # The frames may be of either set: these tiles would name a set they do not show.
+            raise StoreError(
+                "タイルの作成中に別のレイヤーが公開されました。`tsunagari-geo tiles build` を"
+                "やり直してください",
+                path=str(layers),
+            )
         text = manifest_text(manifest_path, "tiles", members, {"layers_version": layers_version})
         tmps[-1].write_text(text, encoding="utf-8")
     return written

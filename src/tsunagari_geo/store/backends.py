@@ -81,10 +81,18 @@ def has_layer_set(public_location: str | Path, planner_location: str | Path) -> 
     )
 
 
-def watch_published(location: str | Path, *, interval: float) -> Iterator[str] | None:
+def watch_published(
+    location: str | Path, *, interval: float, listen: bool = True
+) -> Iterator[str] | None:
     """The versions of the layer set at ``location`` as they are published (see
     :meth:`Store.watch_published`), None when its backend has no such notice."""
-    return backend_for(location).watch_published(_local(location), interval=interval)
+    return backend_for(location).watch_published(_local(location), interval=interval, listen=listen)
+
+
+def published_version(location: str | Path) -> str | None:
+    """The version of the layer set published at ``location``, None when none is (see
+    :meth:`Store.published_version`)."""
+    return backend_for(location).published_version(_local(location))
 
 
 def _local(location: str | Path) -> Any:

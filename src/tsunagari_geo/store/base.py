@@ -297,8 +297,17 @@ class Store(ABC):
         midway): False means "not built yet", which a service may report instead of failing."""
 
     @classmethod
-    def watch_published(cls, location: Any, *, interval: float) -> Iterator[str] | None:
+    @abstractmethod
+    def published_version(cls, location: Any) -> str | None:
+        """The version of the layer set published at ``location`` (its manifest's, the one a
+        server serving it reports), None when none is: what ``tiles build`` records."""
+
+    @classmethod
+    def watch_published(
+        cls, location: Any, *, interval: float, listen: bool = True
+    ) -> Iterator[str] | None:
         """The current layer set's version now and whenever a build may have published one,
-        for a server that shares the store with others; None when the backend has no such
+        for a server that shares the store with others (a look every ``interval`` seconds, and
+        the backend's notices unless ``listen`` is false); None when the backend has no such
         notice (a GeoPackage: a reload is asked for with ``POST /admin/reload``)."""
         return None

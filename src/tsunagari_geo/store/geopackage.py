@@ -301,6 +301,13 @@ class GeoPackageStore(Store):
         return any(p.exists() for p in members)
 
     @classmethod
+    def published_version(cls, location: Any) -> str | None:
+        try:
+            return read_manifest(layers_manifest_path(Path(location)), kind="layers").version
+        except StoreError:
+            return None
+
+    @classmethod
     def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
         path = Path(location)
         summary = inspect_geopackage(

@@ -742,8 +742,14 @@ class PostgisStore(Store):
         return current_version(public_location) is not None
 
     @classmethod
-    def watch_published(cls, location: Any, *, interval: float) -> Iterator[str]:
-        return watch_published(location, interval=interval)
+    def published_version(cls, location: Any) -> str | None:
+        return current_version(location)
+
+    @classmethod
+    def watch_published(
+        cls, location: Any, *, interval: float, listen: bool = True
+    ) -> Iterator[str]:
+        return watch_published(location, interval=interval, listen=listen)
 
 
 def _manifest(
@@ -902,18 +908,20 @@ def current_version(location: Any) -> str | None:
     return None if current is None else current[1]
 
 
-def watch_published(location: Any, *, interval: float = 5.0) -> Iterator[str]:
+def watch_published(location: Any, *, interval: float = 5.0, listen: bool = True) -> Iterator[str]:
     """Yield the current layer set's version now and whenever it may have changed.
 
     Listens on ``tsunagari_published`` and also looks every ``interval`` seconds (a missed
-    notification, a dropped connection), reconnecting after errors. Runs forever; meant for
-    a daemon thread.
+    notification, a dropped connection), reconnecting after errors. ``listen=False`` only
+    looks (where LISTEN cannot reach the server, e.g. a transaction-pooling proxy). Runs
+    forever; meant for a daemon thread.
     """
     url = database_url(location)
     while True:
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f"LISTEN {CHANNEL}")
+                if listen:
+                    conn.execute(f"LISTEN {CHANNEL}")
                 while True:
                     current = _current(conn, "layers")
                     if current is not None:
