@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -31,8 +32,10 @@ from test_layers_fixtures import PUBLIC_ID_KEY, TOKEN, Built, build_deployment, 
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.layers.build import build_layers
+from tsunagari_geo.layers.tiles import TileSpec, build_tiles
 from tsunagari_geo.store import Store, open_layer_set, open_store
-from tsunagari_geo.store.postgis import PostgisStore, migrate, migrations, pool
+from tsunagari_geo.store.manifest import read_manifest, tiles_manifest_path
+from tsunagari_geo.store.postgis import PostgisStore, current_version, migrate, migrations, pool
 
 #: The requests both backends must answer with the same bytes: the collections, a bbox, paging,
 #: selected properties, a filter with a bbox, one feature, the full municipalities layer, a
@@ -132,10 +135,15 @@ def gpkg_server(gpkg_built: Built) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def pg_servers(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def pg_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The servers' own folder (their tiles are files on each server)."""
+    return tmp_path_factory.mktemp("pg_contract")
+
+
+@pytest.fixture(scope="module")
+def pg_servers(pg_url: str, pg_folder: Path) -> Iterator[tuple[str, str]]:
     """Two servers on the same database (as behind a load balancer)."""
-    folder = tmp_path_factory.mktemp("pg_contract")
-    env = serve_env(pg_settings(pg_url, folder), WATCH_INTERVAL="1")
+    env = serve_env(pg_settings(pg_url, pg_folder), WATCH_INTERVAL="1")
     ports = (free_port(), free_port())
     with (
         serving(serve_command(ports[0]), f"http://127.0.0.1:{ports[0]}/healthz", env),
@@ -277,6 +285,65 @@ def test_two_servers_on_one_database_give_the_same_bytes_and_etags(
         assert (a.status, a.body, a.etag) == (b.status, b.body, b.etag), path
 
 
+def _health(base: str) -> dict[str, Any]:
+    r = httpx.get(f"{base}/healthz", timeout=60)
+    assert r.status_code == 200
+    return dict(r.json())
+
+
+def _reload(base: str) -> None:
+    r = httpx.post(f"{base}/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    assert r.status_code == 200, r.text
+
+
+def test_two_servers_on_one_database_report_the_same_data_version(
+    pg_url: str, pg_servers: tuple[str, str]
+) -> None:
+    _reload(pg_servers[0])  # one server has loaded once more than the other
+    a, b = (_health(base) for base in pg_servers)
+    assert a["reload_count"] == b["reload_count"] + 1
+    assert a["dataset_version"] == b["dataset_version"]
+    assert a["layers_version"] == b["layers_version"] == current_version(pg_url)
+
+
+def _wait_for_layers(bases: tuple[str, ...], version: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if all(_health(base)["layers_version"] == version for base in bases):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the servers did not switch to {version}")
+
+
+def test_tiles_built_from_the_database_record_its_set_and_the_service_checks_it(
+    pg_url: str, pg_servers: tuple[str, str], pg_folder: Path, tmp_path: Path
+) -> None:
+    settings = pg_settings(pg_url, pg_folder)
+    region = open_store(pg_url).region
+    public, _ = settings.layer_locations()
+    build_tiles(public, settings.tiles_dir, region=region, spec=TileSpec(5, 8))
+    manifest = read_manifest(tiles_manifest_path(settings.tiles_dir), kind="tiles")
+    served = current_version(pg_url)
+    assert served and manifest.meta["layers_version"] == served
+    for base in pg_servers:
+        health = _health(base)
+        assert health["tiles_layers_version"] == served
+        assert health["warnings"] == []
+        assert health["tiles"] == ["activities", "municipalities"]
+
+    # A new build: the servers switch, the tiles on this server are now of the old set.
+    newer = build_into(pg_url, tmp_path / "inputs", drop_activities=5)
+    _wait_for_layers(pg_servers, newer)
+    for base in pg_servers:
+        (warning,) = _health(base)["warnings"]
+        assert f"別の版のレイヤー（{served}）" in warning and newer in warning
+        assert "tsunagari-geo tiles build" in warning
+
+    build_tiles(public, settings.tiles_dir, region=region, spec=TileSpec(5, 8))
+    assert all(_health(base)["warnings"] == [] for base in pg_servers)
+    assert {_health(base)["tiles_layers_version"] for base in pg_servers} == {newer}
+
+
 def _matched(base: str) -> int:
     r = httpx.get(f"{base}/collections/activities/items", params={"limit": 1}, headers=HOST)
     assert r.status_code == 200
@@ -304,6 +371,8 @@ def test_a_new_build_switches_every_server_and_a_tampered_set_is_refused(
     assert seen <= {old_count, new_count}  # the old set or the new one, never anything else
     new_body = ask(pg_servers[0], REQUESTS[3])
     assert new_body.body != old_body.body and ask(pg_servers[1], REQUESTS[3]) == new_body
+    _wait_for_layers(pg_servers, version)
+    assert len({_health(base)["dataset_version"] for base in pg_servers}) == 1
 
     # A set published with one row changed after its digest was taken: both servers refuse it
     # and keep serving the build they have; a reload asked for is refused the same way.
