@@ -140,7 +140,7 @@ def _start(name: str, folder: Path, env: dict[str, str], stack: ExitStack) -> Se
             process.kill()
 
     stack.callback(stop)
-    _wait(f"http://127.0.0.1:{port}/healthz", process)  # type: ignore[arg-type]
+    _wait(f"http://127.0.0.1:{port}/healthz", process)
     return Server(name, port, process, folder)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -14,6 +15,9 @@ import pytest
 from server_helpers import free_port, running, serve_command, serve_env
 from test_layers_fixtures import TOKEN, Built, build_deployment
 from tsunagari_api.catalog import DataHolder, Dataset
+from tsunagari_geo.layers.tiles import TileSpec, build_tiles
+from tsunagari_geo.store import open_store
+from tsunagari_geo.store.manifest import tiles_manifest_path
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +134,25 @@ def test_a_reload_in_one_worker_is_followed_by_the_others(built: Built) -> None:
         time.sleep(0.1)
     assert second.current is not before
     assert second.current.collections["units"].provider.count == 72
+
+
+def test_healthz_warns_in_japanese_when_the_tiles_are_of_another_layer_set(
+    server: str, built: Built
+) -> None:
+    region = open_store(built.settings.store).region
+    tiles_dir = built.settings.tiles_dir
+    build_tiles(built.settings.layers, tiles_dir, region=region, spec=TileSpec(5, 8))
+    health = httpx.get(f"{server}/healthz").json()
+    assert health["layers_version"] == built.report.version
+    assert health["tiles_layers_version"] == built.report.version
+    assert health["warnings"] == []
+
+    # The tiles of an older build left beside a newer layer set.
+    manifest = tiles_manifest_path(tiles_dir)
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    document["meta"]["layers_version"] = "0123456789abcdef"
+    manifest.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    (warning,) = httpx.get(f"{server}/healthz").json()["warnings"]
+    assert "別の版のレイヤー（0123456789abcdef）" in warning
+    assert built.report.version in warning and "tiles build" in warning
+    shutil.rmtree(tiles_dir)
