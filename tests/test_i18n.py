@@ -293,3 +293,32 @@ def test_the_planners_pages_in_easy_japanese_say_they_are_in_japanese(client: Te
         assert soup.select_one("#tg-language-note") is not None, path
     for path in ("/dashboard?lang=en", "/dashboard?lang=ja", "/map?lang=easy"):
         assert _page(client.get(path)).select_one("#tg-language-note") is None, path
+
+
+def _japanese_left(soup: BeautifulSoup) -> list[str]:
+    """Text and labels with kana or kanji outside what is kept as written: member data
+    (``[data-member]``: names, organisations, good practices' titles and awards), the source
+    attributions (official titles), the language switch's own names, and the example address
+    of the address search (the geocoder reads Japanese addresses)."""
+    for kept in soup.select(".tg-attribution li, .tg-languages a, [data-member]"):
+        kept.decompose()
+    address = soup.select_one("#tg-address")
+    if address is not None:
+        del address["placeholder"]
+    for script in soup.find_all(["script", "style"]):
+        script.decompose()
+    left = [t.strip() for t in soup.find_all(string=True) if JAPANESE.search(t)]
+    left += [
+        f"{tag.name}[{name}]={tag[name]}"
+        for tag in soup.find_all(True)
+        for name in ("aria-label", "title", "alt", "placeholder", "content")
+        if tag.has_attr(name) and JAPANESE.search(str(tag[name]))
+    ]
+    return left
+
+
+@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+def test_the_english_pages_have_no_japanese_outside_member_data(
+    client: TestClient, path: str
+) -> None:
+    assert _japanese_left(_page(client.get(f"{path}?lang=en"))) == []
