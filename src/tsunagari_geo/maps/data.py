@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
 
 from tsunagari_geo.activities.contact import LANGUAGES
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.analysis.classes import class_breaks
 from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
@@ -766,21 +766,6 @@ def _people_and_need_metrics(
         )
     )
     return out
-
-
-def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) -> tuple[float, ...]:
-    """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme (fewer if ties)."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return ()
-    distinct = np.unique(finite)
-    if distinct.size <= k:
-        return tuple(float(v) for v in distinct)
-    classifier = getattr(mapclassify, scheme, None)
-    if classifier is None:
-        raise ValueError(f"unknown mapclassify scheme: {scheme!r}")
-    bins = classifier(finite, k=k).bins
-    return tuple(dict.fromkeys(round(float(b), 3) for b in bins))
 
 
 def flag_columns(frame: pd.DataFrame) -> dict[str, str]:
