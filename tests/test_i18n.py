@@ -21,6 +21,7 @@ import pytest
 from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
 
+from i18n_helpers import JAPANESE, japanese_left
 from test_layers_fixtures import Built, build_deployment
 from tsunagari_api.factory import create_app
 from tsunagari_geo.maps.data import translated_vocabulary, vocabulary
@@ -40,8 +41,6 @@ with __import__("warnings").catch_warnings():
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "src" / "tsunagari_geo" / "maps" / "static" / "maps"
-#: Kana and kanji (a full-width bracket or 「・」 alone is punctuation, not Japanese).
-JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
 SAITAMA = load_region("saitama")
 
@@ -295,30 +294,10 @@ def test_the_planners_pages_in_easy_japanese_say_they_are_in_japanese(client: Te
         assert _page(client.get(path)).select_one("#tg-language-note") is None, path
 
 
-def _japanese_left(soup: BeautifulSoup) -> list[str]:
-    """Text and labels with kana or kanji outside what is kept as written: member data
-    (``[data-member]``: names, organisations, good practices' titles and awards), the source
-    attributions (official titles), the language switch's own names, and the example address
-    of the address search (the geocoder reads Japanese addresses)."""
-    for kept in soup.select(".tg-attribution li, .tg-languages a, [data-member]"):
-        kept.decompose()
-    address = soup.select_one("#tg-address")
-    if address is not None:
-        del address["placeholder"]
-    for script in soup.find_all(["script", "style"]):
-        script.decompose()
-    left = [t.strip() for t in soup.find_all(string=True) if JAPANESE.search(t)]
-    left += [
-        f"{tag.name}[{name}]={tag[name]}"
-        for tag in soup.find_all(True)
-        for name in ("aria-label", "title", "alt", "placeholder", "content")
-        if tag.has_attr(name) and JAPANESE.search(str(tag[name]))
-    ]
-    return left
-
-
 @pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
 def test_the_english_pages_have_no_japanese_outside_member_data(
     client: TestClient, path: str
 ) -> None:
-    assert _japanese_left(_page(client.get(f"{path}?lang=en"))) == []
+    response = client.get(f"{path}?lang=en")
+    assert response.status_code == 200
+    assert japanese_left(response.text) == []
