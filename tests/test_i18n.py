@@ -3,8 +3,8 @@
 
 The catalogue is checked against the sources (``pybabel extract`` run now must give the
 committed ``messages.pot``), every translation keeps its placeholders, and the English map page,
-rendered by the real FastAPI app, has no Japanese left outside member data, place names and the
-official source titles.
+rendered by the real FastAPI app, has no Japanese left outside member data and the official
+source titles: place names come from the registry's ``name_en``.
 """
 
 from __future__ import annotations
@@ -251,10 +251,10 @@ def test_the_english_map_has_no_japanese_outside_member_data_and_place_names(
 ) -> None:
     soup = _page(client.get("/map?lang=en"))
     config = _config(soup)
-    # What stays as written: the official source titles (attribution), place names (the
-    # municipality filter), the other languages' own names in the switch, and the example
-    # address in the search box (addresses are typed in Japanese).
-    for kept in soup.select(".tg-attribution li, #tg-muni option[value!=''], .tg-languages a"):
+    # What stays as written: the official source titles (attribution), the other languages'
+    # own names in the switch, and the example address in the search box (addresses are typed
+    # in Japanese). Place names are English (the registry's name_en).
+    for kept in soup.select(".tg-attribution li, .tg-languages a"):
         kept.decompose()
     for script in soup.find_all(["script", "style"]):
         script.decompose()
@@ -301,3 +301,16 @@ def test_the_english_pages_have_no_japanese_outside_member_data(
     response = client.get(f"{path}?lang=en")
     assert response.status_code == 200
     assert japanese_left(response.text) == []
+
+
+def test_english_pages_name_places_in_english_and_easy_pages_in_japanese(
+    client: TestClient,
+) -> None:
+    soup = _page(client.get("/map?lang=en"))
+    assert soup.select_one("#tg-muni option[value='11201']").get_text() == "Kawagoe"
+    assert _config(soup)["vocab"]["municipalities"]["11341"] == "Namegawa"
+    page = _page(client.get("/dashboard/11201?lang=en"))
+    assert page.h1.get_text() == "Kawagoe"
+    assert page.title.get_text().startswith("Kawagoe")
+    easy = _page(client.get("/map?lang=easy"))
+    assert easy.select_one("#tg-muni option[value='11201']").get_text() == "川越市"
