@@ -5,6 +5,8 @@ each row with a public source:
 
 * ``municipalities.csv``: the units (cities, towns, villages and the wards of each
   designated city) plus each designated city itself (kind ``designated_city``).
+  Optional ``name_en``: the English name English pages show (Kawagoe, Saitama City
+  Nishi-ku); without it they show the Japanese name.
 * ``mergers.csv``: every municipality that disappeared or was renamed since 2001, mapped to
   today's code (e.g. 大宮市 → 11100, 鳩ヶ谷市 → 11203 川口市), for the geocoder.
 
