@@ -20,8 +20,9 @@ import openpyxl
 import pytest
 
 from test_layers_fixtures import SECRET_MARKERS, Built, build_deployment
+from tsunagari_geo.analysis.classes import class_breaks
 from tsunagari_geo.layers.published import LayerSet
-from tsunagari_geo.maps.data import SiteData, class_breaks, dashboard_metrics, vocabulary
+from tsunagari_geo.maps.data import SiteData, dashboard_metrics, vocabulary
 from tsunagari_geo.maps.pages import (
     api_links,
     build_dashboard_page,
