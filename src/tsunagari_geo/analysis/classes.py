@@ -11,6 +11,9 @@ import numpy as np
 
 from tsunagari_geo.errors import InputError
 
+#: mapclassify's scheme names as its ``classify`` reads them (case and ``_`` ignored).
+_SCHEMES = frozenset(name.lower() for name in mapclassify.CLASSIFIERS)
+
 
 def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) -> tuple[float, ...]:
     """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme, rounded to 3
@@ -22,6 +25,12 @@ def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) ->
     >>> class_breaks(np.array([1.0, 2.0, 2.0]))
     (1.0, 2.0)
     """
+    # The scheme is checked first: an unknown one is an error even where ties decide the classes.
+    if scheme.lower().replace("_", "") not in _SCHEMES:
+        raise InputError(
+            f"unknown classification scheme (mapclassify has {', '.join(mapclassify.CLASSIFIERS)})",
+            value=scheme,
+        )
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return ()
