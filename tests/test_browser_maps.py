@@ -393,6 +393,18 @@ def test_dashboard_table_filters_by_name_and_by_gap(
     assert page.inner_text("#tg-rows") == str(flagged)
 
 
+def test_the_english_dashboard_names_and_filters_areas_in_english(
+    browser: Any, server: str
+) -> None:
+    page, log = _open(browser, f"{server}/dashboard?lang=en")
+    names = page.locator("#tg-table tbody th[scope=row]").all_inner_texts()
+    assert "Kawagoe" in names and "Higashichichibu" in names
+    # Typed in any case, matched against the English names (秩父市 and 東秩父村).
+    page.fill("#tg-filter", "chichibu")
+    assert page.inner_text("#tg-rows") == "2"
+    assert log.errors == []
+
+
 def test_dashboard_on_a_phone_and_the_municipality_page(browser: Any, server: str) -> None:
     page, log = _open(browser, f"{server}/dashboard", PHONE)
     screenshot(page, "dashboard_phone")

@@ -3,8 +3,8 @@
 
 The catalogue is checked against the sources (``pybabel extract`` run now must give the
 committed ``messages.pot``), every translation keeps its placeholders, and the English map page,
-rendered by the real FastAPI app, has no Japanese left outside member data, place names and the
-official source titles.
+rendered by the real FastAPI app, has no Japanese left outside member data and the official
+source titles: place names come from the registry's ``name_en``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
 
+from i18n_helpers import JAPANESE, japanese_left
 from test_layers_fixtures import Built, build_deployment
 from tsunagari_api.factory import create_app
 from tsunagari_geo.maps.data import translated_vocabulary, vocabulary
@@ -40,8 +41,6 @@ with __import__("warnings").catch_warnings():
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "src" / "tsunagari_geo" / "maps" / "static" / "maps"
-#: Kana and kanji (a full-width bracket or 「・」 alone is punctuation, not Japanese).
-JAPANESE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
 SAITAMA = load_region("saitama")
 
@@ -252,10 +251,10 @@ def test_the_english_map_has_no_japanese_outside_member_data_and_place_names(
 ) -> None:
     soup = _page(client.get("/map?lang=en"))
     config = _config(soup)
-    # What stays as written: the official source titles (attribution), place names (the
-    # municipality filter), the other languages' own names in the switch, and the example
-    # address in the search box (addresses are typed in Japanese).
-    for kept in soup.select(".tg-attribution li, #tg-muni option[value!=''], .tg-languages a"):
+    # What stays as written: the official source titles (attribution), the other languages'
+    # own names in the switch, and the example address in the search box (addresses are typed
+    # in Japanese). Place names are English (the registry's name_en).
+    for kept in soup.select(".tg-attribution li, .tg-languages a"):
         kept.decompose()
     for script in soup.find_all(["script", "style"]):
         script.decompose()
@@ -293,3 +292,25 @@ def test_the_planners_pages_in_easy_japanese_say_they_are_in_japanese(client: Te
         assert soup.select_one("#tg-language-note") is not None, path
     for path in ("/dashboard?lang=en", "/dashboard?lang=ja", "/map?lang=easy"):
         assert _page(client.get(path)).select_one("#tg-language-note") is None, path
+
+
+@pytest.mark.parametrize("path", ["/map", "/dashboard", "/dashboard/11201"])
+def test_the_english_pages_have_no_japanese_outside_member_data(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(f"{path}?lang=en")
+    assert response.status_code == 200
+    assert japanese_left(response.text) == []
+
+
+def test_english_pages_name_places_in_english_and_easy_pages_in_japanese(
+    client: TestClient,
+) -> None:
+    soup = _page(client.get("/map?lang=en"))
+    assert soup.select_one("#tg-muni option[value='11201']").get_text() == "Kawagoe"
+    assert _config(soup)["vocab"]["municipalities"]["11341"] == "Namegawa"
+    page = _page(client.get("/dashboard/11201?lang=en"))
+    assert page.h1.get_text() == "Kawagoe"
+    assert page.title.get_text().startswith("Kawagoe")
+    easy = _page(client.get("/map?lang=easy"))
+    assert easy.select_one("#tg-muni option[value='11201']").get_text() == "川越市"

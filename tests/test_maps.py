@@ -20,8 +20,9 @@ import openpyxl
 import pytest
 
 from test_layers_fixtures import SECRET_MARKERS, Built, build_deployment
+from tsunagari_geo.analysis.classes import class_breaks
 from tsunagari_geo.layers.published import LayerSet
-from tsunagari_geo.maps.data import SiteData, class_breaks, dashboard_metrics, vocabulary
+from tsunagari_geo.maps.data import SiteData, dashboard_metrics, vocabulary
 from tsunagari_geo.maps.pages import (
     api_links,
     build_dashboard_page,
@@ -511,3 +512,23 @@ def test_the_explanation_panel_explains_the_settings_the_build_used(data: SiteDa
     assert "外国人の割合 3.25" not in build_dashboard_page(
         api_links(), MapSettings(basemap="blank"), data
     )
+
+
+@pytest.mark.parametrize("scheme", ["FisherJenks", "Quantiles"])
+def test_the_dashboard_and_the_analysis_draw_the_same_gap_classes(
+    data: SiteData, scheme: str
+) -> None:
+    from tsunagari_geo.analysis.classes import classify_gap
+
+    for level in ("municipalities", "units"):
+        frame = data.layer(level)
+        drawn = dashboard_metrics(frame, data.vocabulary, scheme, 5, None)
+        dashboard = next(m.breaks for m in drawn if m.column == "gap_score")
+        classified, analysis = classify_gap(frame.copy(), scheme, 5)
+        assert list(dashboard) == analysis and len(analysis) >= 2, level
+        # Each area's class is the first bound its score does not exceed.
+        scores = classified["gap_score"].astype(float).round(3)
+        bounds = [analysis[c] for c in classified["gap_class"]]
+        assert (scores <= bounds).all()
+        lower = [analysis[c - 1] if c else -1.0 for c in classified["gap_class"]]
+        assert (scores > lower).all()

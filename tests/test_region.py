@@ -128,3 +128,9 @@ def test_titles_are_region_data() -> None:
 def test_pref_prefixes_are_the_full_and_the_short_name() -> None:
     assert load_region("saitama").pref_prefixes == ("埼玉県", "埼玉")
     assert region_b().pref_prefixes == ("静岡県", "静岡")
+
+
+def test_a_region_without_english_names_shows_the_japanese_ones_in_english() -> None:
+    registry = region_b().registry
+    assert all(m.name_en == "" for m in registry.municipalities)
+    assert registry.names_in("en")["22101"] == "静岡市葵区"

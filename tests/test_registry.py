@@ -70,3 +70,18 @@ def test_every_merger_row_names_a_current_code_a_date_and_a_source() -> None:
         assert f.successor_code in reg.by_code, f
         assert f.effective_date >= "2001-01-01", f
         assert f.source_url.startswith("http"), f
+
+
+def test_every_row_has_one_english_name_of_its_own() -> None:
+    reg = load_region("saitama").registry
+    names = [m.name_en for m in reg.municipalities]
+    assert all(n and n.isascii() for n in names)
+    assert len(set(names)) == len(names)  # 三郷市 and 美里町 are Misato City and Misato Town
+    assert reg.by_code["11201"].name_in("en") == "Kawagoe"
+    assert reg.by_code["11103"].name_in("en") == "Saitama City Omiya-ku"
+    assert reg.by_code["11369"].name_in("en") == "Higashichichibu"
+
+
+def test_japanese_and_easy_japanese_pages_keep_the_japanese_name() -> None:
+    m = load_region("saitama").registry.by_code["11341"]
+    assert m.name_in("ja") == m.name_in("easy") == "比企郡滑川町"

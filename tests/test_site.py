@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from i18n_helpers import japanese_left
 from static_search_helpers import run_static_search
 from test_layers_fixtures import (
     SECRET_MARKERS,
@@ -177,3 +178,10 @@ def test_the_site_has_the_small_areas_and_no_plan(site: Path, built: Built) -> N
     dashboard = (site / "dashboard.html").read_text(encoding="utf-8")
     assert "data/small_areas.geojson" in dashboard
     assert 'id="tg-plan-table"' not in dashboard and '"plan": []' in dashboard
+
+
+@pytest.mark.parametrize("page", ["en/map.html", "en/dashboard.html", "en/dashboard/11201.html"])
+def test_the_english_static_pages_have_no_japanese_outside_member_data(
+    site: Path, page: str
+) -> None:
+    assert japanese_left((site / page).read_text(encoding="utf-8")) == []

@@ -45,13 +45,31 @@ def add_flags_and_score(table: pd.DataFrame, tax: Taxonomies, cfg: CoverageConfi
     table["gap_rank"] = table["gap_score"].rank(ascending=False, method="min").astype(int)
 
 
+#: The gap score's formula as pages word it (a message of the pages' catalogue, translated
+#: where it is shown): ``{name}`` placeholders are the values of :func:`gap_formula_values`.
+GAP_FORMULA = (
+    "ギャップスコア（0〜100）= 100 × Σ 重み × 要素 / Σ 重み。要素と重み: "
+    "対面の活動なし {no_inperson}、活動のないライフステージの割合 {life_stage_missing}、"
+    "活動密度が県内下位{density_quantile}以下 {low_density}、"
+    "町字到達率（{reach_km}km以内）が {reach_share}未満 {low_reach}、市町村が未加入 {not_member}。"
+)
+
+
+def gap_formula_values(cfg: CoverageConfig) -> dict[str, str]:
+    """The configured weights and thresholds :data:`GAP_FORMULA` names, as written (30, 25%)."""
+    w, t = cfg.weights, cfg.thresholds
+    return {
+        "no_inperson": f"{w.no_inperson:g}",
+        "life_stage_missing": f"{w.life_stage_missing:g}",
+        "density_quantile": f"{t.density_quantile:.0%}",
+        "low_density": f"{w.low_density:g}",
+        "reach_km": f"{t.reach_distance_m / 1000:g}",
+        "reach_share": f"{t.reach_share:.0%}",
+        "low_reach": f"{w.low_reach:g}",
+        "not_member": f"{w.not_member:g}",
+    }
+
+
 def gap_formula(cfg: CoverageConfig) -> str:
     """The gap score's formula with the configured weights and thresholds, in Japanese."""
-    w, t = cfg.weights, cfg.thresholds
-    return (
-        "ギャップスコア（0〜100）= 100 × Σ 重み × 要素 / Σ 重み。要素と重み: "
-        f"対面の活動なし {w.no_inperson:g}、活動のないライフステージの割合 "
-        f"{w.life_stage_missing:g}、活動密度が県内下位{t.density_quantile:.0%}以下 "
-        f"{w.low_density:g}、町字到達率（{t.reach_distance_m / 1000:g}km以内）が "
-        f"{t.reach_share:.0%}未満 {w.low_reach:g}、市町村が未加入 {w.not_member:g}。"
-    )
+    return GAP_FORMULA.format(**gap_formula_values(cfg))

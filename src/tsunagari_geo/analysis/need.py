@@ -77,16 +77,34 @@ def add_need_gap(table: pd.DataFrame, cfg: CoverageConfig) -> None:
     table["need_gap_score"] = (table["need_score"] * (1 - supply)).round(2)
 
 
+#: The need and need-gap formulas as pages word them (a message of the pages' catalogue):
+#: ``{name}`` placeholders are the values of :func:`need_formula_values`.
+NEED_FORMULA = (
+    "ニーズ（0〜100）= 100 × Σ 重み × 順位(指標) / Σ 重み。指標と重み: "
+    "単独世帯の割合 {single_household_share}、一人暮らしの高齢者の割合 {older_alone_share}、"
+    "子どもの割合 {children_share}、外国人の割合 {foreign_share}"
+    "（順位は同じ階層の区域内の百分位、令和2年国勢調査）。"
+    "供給（0〜1）= ({reach} × {reach_distance}以内の住民の割合 + {access} × "
+    "順位(2SFCA アクセス)) / {supply_total}。"
+    "ニーズとのギャップ = ニーズ × (1 − 供給)。"
+)
+
+
+def need_formula_values(cfg: CoverageConfig) -> dict[str, str]:
+    """The configured weights :data:`NEED_FORMULA` names, as written (1, 0.5, 1km)."""
+    w, g = cfg.need, cfg.need_gap
+    return {
+        "single_household_share": f"{w.single_household_share:g}",
+        "older_alone_share": f"{w.older_alone_share:g}",
+        "children_share": f"{w.children_share:g}",
+        "foreign_share": f"{w.foreign_share:g}",
+        "reach": f"{g.reach:g}",
+        "reach_distance": str(g.reach_distance),
+        "access": f"{g.access:g}",
+        "supply_total": f"{g.reach + g.access:g}",
+    }
+
+
 def need_formula(cfg: CoverageConfig) -> str:
     """The need and need-gap formulas with the configured weights, in Japanese."""
-    w = cfg.need
-    g = cfg.need_gap
-    return (
-        "ニーズ（0〜100）= 100 × Σ 重み × 順位(指標) / Σ 重み。指標と重み: "
-        f"単独世帯の割合 {w.single_household_share:g}、一人暮らしの高齢者の割合 "
-        f"{w.older_alone_share:g}、子どもの割合 {w.children_share:g}、外国人の割合 "
-        f"{w.foreign_share:g}（順位は同じ階層の区域内の百分位、令和2年国勢調査）。"
-        f"供給（0〜1）= ({g.reach:g} × {g.reach_distance}以内の住民の割合 + {g.access:g} × "
-        f"順位(2SFCA アクセス)) / {g.reach + g.access:g}。"
-        "ニーズとのギャップ = ニーズ × (1 − 供給)。"
-    )
+    return NEED_FORMULA.format(**need_formula_values(cfg))

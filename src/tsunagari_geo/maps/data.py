@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import ast
+import datetime
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
 
 from tsunagari_geo.activities.contact import LANGUAGES
 from tsunagari_geo.activities.taxonomy import load_taxonomies
+from tsunagari_geo.analysis.classes import class_breaks
 from tsunagari_geo.analysis.config import CoverageConfig, load_coverage_config
 from tsunagari_geo.cells import parse_yes_no
 from tsunagari_geo.errors import StoreError
@@ -41,7 +42,7 @@ from tsunagari_geo.maps.i18n import Gettext, gettext_for, translate_labels
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.region import Region
 from tsunagari_geo.store import Store, open_layers, open_store
-from tsunagari_geo.text import japanese_datetime
+from tsunagari_geo.text import JST, japanese_datetime
 
 FORMAT_LABELS = {"in_person": "対面", "online": "オンライン", "phone": "電話", "outreach": "訪問"}
 CHANNEL_LABELS = {
@@ -228,6 +229,21 @@ class SiteData:
         """When the layers were built, in JST and in Japanese (「2026年12月2日 4:39」), or ""."""
         return japanese_datetime(self.meta.get("built_at", "")) if self.meta.get("built_at") else ""
 
+    def built_at_in(self, lang: str) -> str:
+        """When the layers were built, in JST, as ``lang`` writes a date (English:
+        「2 December 2026, 4:39 JST」; otherwise :attr:`built_at`), or ""."""
+        value = self.meta.get("built_at", "")
+        if lang != "en" or not value:
+            return self.built_at
+        try:
+            instant = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=datetime.UTC)
+        local = instant.astimezone(JST)
+        return f"{local.day} {local:%B %Y}, {local.hour}:{local:%M} JST"
+
     @cached_property
     def coverage_config(self) -> CoverageConfig:
         """The coverage settings the build used (recorded in the layers' metadata), else the
@@ -253,7 +269,7 @@ class SiteData:
             "areas_without": int(without.sum()),
         }
 
-    def plan(self) -> list[dict[str, Any]]:
+    def plan(self, lang: str = "ja") -> list[dict[str, Any]]:
         """The build's plan (planners' file, loaded only where the pages show planners'
         tables): order, unit and small-area name, newly reached and running total, point."""
         frame = self.extras.get("plan")
@@ -266,7 +282,7 @@ class SiteData:
             rows.append(
                 {
                     "order": int(record["order"]),
-                    "area": unit.name if unit is not None else "",
+                    "area": unit.name_in(lang) if unit is not None else "",
                     "name": str(record.get("name") or record.get("candidate") or ""),
                     "newly_reached": int(record["newly_reached"]),
                     "running_total": int(record["running_total"]),
@@ -322,7 +338,7 @@ class SiteData:
             tr = gettext_for(lang)
             self._cache[key] = dashboard_metrics(
                 self.layer(level),
-                translated_vocabulary(self.vocabulary, tr, self.store.region),
+                translated_vocabulary(self.vocabulary, tr, self.store.region, lang),
                 scheme,
                 k,
                 self.gap_breaks(level),
@@ -345,9 +361,10 @@ class SiteData:
             out[column["label"]] = values.to_numpy()
         return out
 
-    def municipality_names(self) -> dict[str, str]:
-        """63-level code → name (郡 prefixed for towns and villages)."""
-        return {m.code: m.full_name for m in self.store.region.registry.municipalities_63}
+    def municipality_names(self, lang: str = "ja") -> dict[str, str]:
+        """63-level code → name in ``lang`` (郡 prefixed for towns and villages in Japanese,
+        the registry's ``name_en`` in English: :meth:`Municipality.name_in`)."""
+        return municipality_names(self.store.region, lang)
 
     def town_index(self) -> dict[str, Any]:
         """The static site's address search index, generated from the store's geocoder.
@@ -388,7 +405,7 @@ class SiteData:
         tr = gettext_for(lang)
         return {
             "code": code,
-            "name": self.municipality_names().get(code, str(row["name"])),
+            "name": self.municipality_names(lang).get(code, str(row["name"])),
             "metrics": [
                 (m.label, _plain(row.get(m.column)), m.unit)
                 for m in self.metrics("municipalities", lang=lang)
@@ -399,19 +416,43 @@ class SiteData:
                 for column, label in flag_columns(municipalities).items()
                 if _truthy(row[column])
             ],
-            "stages_missing": _plain(row.get("stages_missing")) or "",
+            "stages_missing": _translated_list(_plain(row.get("stages_missing")) or "", tr, lang),
             "matrix": theme_stage_matrix(own, self.vocabulary),
-            "organizations": _organizations(own),
+            "organizations": [
+                {**o, "kind": tr(o["kind"]) if o["kind"] else ""} for o in _organizations(own)
+            ],
             "org_counts": {
                 tr(label): _plain(row.get(f"orgs_{key}"))
                 for key, label in ORG_KIND_LABELS.items()
                 if f"orgs_{key}" in row.index
             },
-            "neighbours": self._neighbour_activities(code, municipalities, activities),
-            "suggestions": self._extra("suggestions", code),
-            "spread": self._extra("spread", code),
+            "neighbours": self._neighbour_activities(code, municipalities, activities, lang),
+            "suggestions": [
+                self._in_language(s, lang, tr) for s in self._extra("suggestions", code)
+            ],
+            "spread": [self._in_language(s, lang, tr) for s in self._extra("spread", code)],
             "good_practices": _records(self.layers.get("good_practices"), "muni_code", code),
         }
+
+    def _in_language(self, record: dict[str, Any], lang: str, tr: Gettext) -> dict[str, Any]:
+        """A planners' row (suggestion or 横展開) with the labels the analysis wrote in Japanese
+        read again from its codes in ``lang``: the need or theme label from the taxonomies
+        (through the catalogue), area names from the registry, the member kind's label."""
+        out = dict(record)
+        vocab = self.vocabulary
+        if "need_code" in out:
+            table = vocab["themes"] if out.get("need_kind") == "theme" else vocab["life_stages"]
+            out["need_label"] = tr(table.get(out["need_code"], str(out.get("need_label", ""))))
+        if "theme" in out and "theme_label" in out:
+            out["theme_label"] = tr(vocab["themes"].get(out["theme"], str(out["theme_label"])))
+        names = self.store.region.registry.by_code
+        for column in ("area", "provider_area"):
+            unit = names.get(str(out.get(f"{column}_code", "")))
+            if unit is not None and f"{column}_name" in out:
+                out[f"{column}_name"] = unit.name_in(lang)
+        if out.get("organization_kind"):
+            out["organization_kind"] = tr(str(out["organization_kind"]))
+        return out
 
     def _extra(self, name: str, code: str) -> list[dict[str, Any]]:
         frame = self.extras.get(name)
@@ -422,7 +463,12 @@ class SiteData:
         return _records(frame, "area_code", code)
 
     def _neighbour_activities(
-        self, code: str, municipalities: gpd.GeoDataFrame, activities: gpd.GeoDataFrame, n: int = 10
+        self,
+        code: str,
+        municipalities: gpd.GeoDataFrame,
+        activities: gpd.GeoDataFrame,
+        lang: str = "ja",
+        n: int = 10,
     ) -> list[dict[str, Any]]:
         """The ``n`` published in-person activities of neighbouring municipalities nearest to
         this one's boundary (distances in the region's metric CRS)."""
@@ -445,8 +491,8 @@ class SiteData:
             candidates.geometry.to_crs(self.store.region.metric_crs).to_numpy(), own
         )
         order = np.argsort(distances, kind="stable")[:n]
-        names = self.municipality_names()
-        themes = self.vocabulary["themes"]
+        names = self.municipality_names(lang)
+        themes = translate_labels(self.vocabulary["themes"], gettext_for(lang))
         out = []
         for i in order:
             record = candidates.iloc[int(i)]
@@ -461,6 +507,14 @@ class SiteData:
                 }
             )
         return out
+
+
+def _translated_list(text: str, tr: Gettext, lang: str) -> str:
+    """Labels the analysis joined by 、 (``stages_missing``), each through the catalogue,
+    joined as ``lang`` writes a list."""
+    if not text:
+        return ""
+    return (", " if lang == "en" else "、").join(tr(label) for label in text.split("、"))
 
 
 def _as_list(value: Any) -> list[str]:
@@ -517,14 +571,21 @@ def vocabulary(region: Region) -> dict[str, Any]:
             code: THEME_COLOURS[i % len(THEME_COLOURS)] for i, code in enumerate(themes)
         },
         "theme_marks": theme_marks(themes),
-        "municipalities": {m.code: m.full_name for m in region.registry.municipalities_63},
+        "municipalities": municipality_names(region),
         "privacy_notes": PRIVACY_NOTES,
         "languages": LANGUAGES,
     }
 
 
-#: The vocabulary's tables of labels a language translates (municipality names are place
-#: names and stay as the registry writes them).
+def municipality_names(region: Region, lang: str = "ja") -> dict[str, str]:
+    """63-level code → the name pages in ``lang`` show: place names are data, read from the
+    registry (``name_en`` in English, the Japanese name where it has none, and in
+    やさしい日本語), never from the catalogue."""
+    return {m.code: m.name_in(lang) for m in region.registry.municipalities_63}
+
+
+#: The vocabulary's tables of labels a language translates through the catalogue
+#: (municipality names are place names: :func:`municipality_names` reads them in a language).
 TRANSLATED_TABLES = (
     "themes",
     "life_stages",
@@ -537,14 +598,19 @@ TRANSLATED_TABLES = (
 )
 
 
-def translated_vocabulary(vocab: dict[str, Any], tr: Gettext, region: Region) -> dict[str, Any]:
-    """:func:`vocabulary` with its labels in the language of ``_`` (a gettext), plus
+def translated_vocabulary(
+    vocab: dict[str, Any], tr: Gettext, region: Region, lang: str = "ja"
+) -> dict[str, Any]:
+    """:func:`vocabulary` with its labels in the language of ``_`` (a gettext) and its
+    municipality names in ``lang``, plus
     ``status_labels``: the geocoder's statuses in words (``geocode/labels.py``, through the
     same catalogue), which the map's search shows beside a result short of a town."""
     out = dict(vocab)
     for name in TRANSLATED_TABLES:
         if name in out:
             out[name] = translate_labels(out[name], tr)
+    if "municipalities" in out:
+        out["municipalities"] = municipality_names(region, lang)
     if "theme_marks" in out:
         out["theme_marks"] = _distinct_marks(translate_labels(out["theme_marks"], tr))
     pref = tr(region.pref_name)
@@ -700,21 +766,6 @@ def _people_and_need_metrics(
         )
     )
     return out
-
-
-def class_breaks(values: np.ndarray, scheme: str = "FisherJenks", k: int = 5) -> tuple[float, ...]:
-    """Upper bounds of ``k`` classes of ``values`` by a mapclassify scheme (fewer if ties)."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return ()
-    distinct = np.unique(finite)
-    if distinct.size <= k:
-        return tuple(float(v) for v in distinct)
-    classifier = getattr(mapclassify, scheme, None)
-    if classifier is None:
-        raise ValueError(f"unknown mapclassify scheme: {scheme!r}")
-    bins = classifier(finite, k=k).bins
-    return tuple(dict.fromkeys(round(float(b), 3) for b in bins))
 
 
 def flag_columns(frame: pd.DataFrame) -> dict[str, str]:

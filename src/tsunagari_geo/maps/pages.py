@@ -312,7 +312,7 @@ def build_map_page(
     the language switch's links (``?lang=`` on the service when omitted).
     """
     tr = gettext_for(lang)
-    vocab = translated_vocabulary(vocab or vocabulary(region), tr, region)
+    vocab = translated_vocabulary(vocab or vocabulary(region), tr, region, lang)
     css = [_own(links, "tsunagari.css")]
     fmap = _map(settings, links, css, region)
     config = {**_base_config(links, settings, attribution, region, lang), "vocab": vocab}
@@ -378,7 +378,7 @@ def build_dashboard_page(
         level: [{**c, "label": tr(c["label"])} for c in table_columns(data.layer(level))]
         for level in ("municipalities", "units")
     }
-    vocab = translated_vocabulary(data.vocabulary, tr, region)
+    vocab = translated_vocabulary(data.vocabulary, tr, region, lang)
     config = {
         **_base_config(links, settings, data.attribution, region, lang),
         "metrics": levels,
@@ -386,21 +386,23 @@ def build_dashboard_page(
         "table": table,
         "vocab": {"life_stages": vocab["life_stages"]},
         # Planners' output: present only where the pages load the planners' tables.
-        "plan": data.plan(),
+        "plan": data.plan(lang),
+        # Place names in the page's language (the layers carry the Japanese ones).
+        "names": data.store.region.registry.names_in(lang) if lang == "en" else {},
         "small_areas": data.small_area_reach() is not None,
     }
-    from tsunagari_geo.analysis.gap_score import gap_formula
-    from tsunagari_geo.analysis.need import need_formula
+    from tsunagari_geo.analysis.gap_score import GAP_FORMULA, gap_formula_values
+    from tsunagari_geo.analysis.need import NEED_FORMULA, need_formula_values
 
     # The formulas the figures were computed with: the build's settings, not the shipped file.
     used = data.coverage_config
     panel = _template("dashboard_panel.html", lang).render(
         links=links,
         attribution=config["attribution"],
-        built_at=data.built_at,
+        built_at=data.built_at_in(lang),
         titles={k: tr(v) for k, v in region.titles.items()},
-        need_formula=tr(need_formula(used)),
-        gap_formula=tr(gap_formula(used)),
+        need_formula=tr(NEED_FORMULA).format(**need_formula_values(used)),
+        gap_formula=tr(GAP_FORMULA).format(**gap_formula_values(used)),
         plan_settings=used.plan,
         plan=config["plan"],
         reach=data.small_area_reach(),
@@ -438,11 +440,11 @@ def build_municipality_page(
     return _template("municipality.html", lang).render(
         links=links,
         report=report,
-        vocab=translated_vocabulary(data.vocabulary, tr, data.store.region),
+        vocab=translated_vocabulary(data.vocabulary, tr, data.store.region, lang),
         attribution=data.attribution,
         css=_own(links, "tsunagari.css"),
         script=_own(links, "common.js"),
-        built_at=data.built_at,
+        built_at=data.built_at_in(lang),
         html_lang=HTML_LANG[lang],
         languages=_switch(lang, language_hrefs),
         fallback_note=lang in FALLBACK_TO_JAPANESE,

@@ -5,6 +5,8 @@ each row with a public source:
 
 * ``municipalities.csv``: the units (cities, towns, villages and the wards of each
   designated city) plus each designated city itself (kind ``designated_city``).
+  Optional ``name_en``: the English name English pages show (Kawagoe, Saitama City
+  Nishi-ku); without it they show the Japanese name.
 * ``mergers.csv``: every municipality that disappeared or was renamed since 2001, mapped to
   today's code (e.g. 大宮市 → 11100, 鳩ヶ谷市 → 11203 川口市), for the geocoder.
 
@@ -56,6 +58,22 @@ class Municipality:
     kind: Kind
     parent_code: str
     source_url: str
+    #: the name in English (``name_en``, the romanisation the municipality uses: Kawagoe,
+    #: Saitama City Nishi-ku); empty where the registry has none, and then English pages show
+    #: the Japanese name.
+    name_en: str = ""
+
+    def name_in(self, lang: str) -> str:
+        """The name pages in ``lang`` show: ``name_en`` in English where the registry has one,
+        else the name with its 郡 (比企郡滑川町); やさしい日本語 keeps the Japanese name.
+
+        >>> Municipality("11341", "滑川町", "ナメガワマチ", "比企郡", "ヒキグン", "town", "", "",
+        ...              name_en="Namegawa").name_in("en")
+        'Namegawa'
+        """
+        if lang == "en" and self.name_en:
+            return self.name_en
+        return self.full_name
 
     @property
     def lg_code(self) -> str:
@@ -113,6 +131,10 @@ class Registry:
 
     def wards_of(self, code: str) -> list[Municipality]:
         return [m for m in self.municipalities if m.parent_code == code]
+
+    def names_in(self, lang: str) -> dict[str, str]:
+        """Code → name in ``lang`` for every row (see :meth:`Municipality.name_in`)."""
+        return {m.code: m.name_in(lang) for m in self.municipalities}
 
     def by_full_name(self) -> dict[str, Municipality]:
         """Map of 郡-prefixed and plain names to units (plain only where unique)."""
@@ -172,6 +194,7 @@ def read_registry(municipalities_csv: str, mergers_csv: str, *, origin: str = ""
                 kind=kind,
                 parent_code=r["parent_code"].strip(),
                 source_url=r["source_url"].strip(),
+                name_en=(r.get("name_en") or "").strip(),
             )
         )
     by_code = {m.code: m for m in munis}

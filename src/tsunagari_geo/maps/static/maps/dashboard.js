@@ -52,6 +52,10 @@
     T.messages = cfg.messages || {};
     T.lang = cfg.lang || 'ja';
     var links = cfg.links;
+    // 区域の名前はページの言語で（英語ではレジストリの name_en、なければ層の日本語名）。
+    function placeName(p) {
+      return (cfg.names || {})[p.code] || p.name;
+    }
     var state = { level: 'municipalities', metric: null, sort: null, desc: false, filter: '', flagged: false };
     var cache = {};
     var shapes = L.featureGroup().addTo(map);
@@ -133,7 +137,7 @@
         onEachFeature: function (f, layer) {
           var p = f.properties;
           var v = m ? p[m.column] : null;
-          layer.bindTooltip(esc(p.name) + (m ? '<br>' + esc(m.label) + ': ' + esc(fmt(v)) : ''), { sticky: true });
+          layer.bindTooltip(esc(placeName(p)) + (m ? '<br>' + esc(m.label) + ': ' + esc(fmt(v)) : ''), { sticky: true });
           layer.on('click', function () {
             window.location.href = T.fill(links.municipality_page, { code: pageCode(p) });
           });
@@ -166,7 +170,7 @@
           return f.properties;
         })
         .filter(function (p) {
-          if (state.filter && String(p.name).indexOf(state.filter) < 0) return false;
+          if (state.filter && String(placeName(p)).toLowerCase().indexOf(state.filter.toLowerCase()) < 0) return false;
           if (state.flagged && !hasFlag(p)) return false;
           return true;
         });
@@ -199,7 +203,7 @@
             '<tr data-code="' + esc(code) + '">' +
             cols
               .map(function (c) {
-                if (c.key === 'name') return '<th scope="row"><a href="' + esc(page) + '">' + esc(p.name) + '</a></th>';
+                if (c.key === 'name') return '<th scope="row"><a href="' + esc(page) + '">' + esc(placeName(p)) + '</a></th>';
                 if (c.type === 'flag') return '<td class="tg-flag">' + (truthy(p[c.key]) ? '●' : '') + '</td>';
                 if (c.key === 'gap_rank') return '<td class="tg-num">' + esc(rankText(p[c.key], ties)) + '</td>';
                 return '<td class="tg-num">' + esc(fmt(p[c.key])) + '</td>';
