@@ -64,7 +64,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 test: lint typecheck pytest
 
