@@ -721,11 +721,12 @@ def test_the_language_switch_reloads_in_english_and_the_cookie_keeps_it(
     assert log.errors == []
 
 
-#: What the popup of the town-level test activity says in each language.
+#: What the popup of the municipality-level test activity (a public phone, a 第2土曜 rule,
+#: ages 13–18) says in each language.
 POPUP_WORDS = {
-    "ja": ("団体", "町字（大字・町丁目）の代表点"),
-    "en": ("Organisation", "centre of its town"),
-    "easy": ("だんたい", "まちの まんなか"),
+    "ja": ("団体", "次の開催日", "対象年齢", "13〜18歳"),
+    "en": ("Organisation", "Next dates", "Ages", "Ages 13–18"),
+    "easy": ("だんたい", "つぎに ある 日", "13さい〜18さい"),
 }
 
 
@@ -735,11 +736,12 @@ def test_a_phone_shows_the_popup_in_its_language_and_keeps_a_screenshot(
 ) -> None:
     page, log = _open(browser, f"{server}/map?lang={lang}", PHONE)
     page.wait_for_function("() => Tsunagari.ready.then(() => true)")
-    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-town-1") + "')")
+    page.evaluate("() => Tsunagari.showActivity('" + public_id_of("zz-muni-1") + "')")
     popup = page.wait_for_selector(".leaflet-popup-content")
+    page.wait_for_selector(".leaflet-popup-content a[href^='tel:']")
     page.wait_for_timeout(400)  # the popup's pan to stay clear of the controls
     text = popup.inner_text()
-    assert "町字テスト活動" in text  # member text stays as entered
+    assert "市町村テスト活動" in text  # member text stays as entered
     assert all(word in text for word in POPUP_WORDS[lang])
     box = popup.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
