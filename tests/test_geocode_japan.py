@@ -457,6 +457,28 @@ def test_fune_written_for_the_other_fune_only_when_no_town_has_it(japan_geocoder
     assert "variant_kanji" not in boat.reason
 
 
+@pytest.mark.parametrize(
+    ("address", "area", "town"),
+    [("東京都新宿区三栄町２－８", "四谷", "三栄町"), ("東京都中央区久松町1", "日本橋", "久松町")],
+)
+def test_a_town_written_without_the_area_put_before_it(
+    japan_geocoder: Geocoder, address: str, area: str, town: str
+) -> None:
+    # 四谷 (四谷一丁目…) and 日本橋 (日本橋一丁目…) were put before these names later.
+    r = japan_geocoder.geocode(address)
+    full = japan_geocoder.geocode(address.replace(town, area + town))
+    town = area + town
+    assert (r.level, r.town, r.lat) == (3, town, full.lat)
+    assert "area_name_omitted" in r.reason.split(",")
+    assert "area_name_omitted" not in full.reason
+
+
+def test_a_short_name_is_not_read_as_a_town_with_its_area(japan_geocoder: Geocoder) -> None:
+    # 東京都板橋区 has 大谷口上町 (beside 大谷口一丁目…), but 上町 says too little.
+    r = japan_geocoder.geocode("東京都板橋区上町1")
+    assert (r.level, r.town) == (2, "")
+
+
 def test_a_town_written_first_keeps_its_street_in_rest(japan_geocoder: Geocoder) -> None:
     r = japan_geocoder.geocode("京都府京都市上京区役人町中立売通堀川西入２６０番")
     assert (r.town, "street_directions" in r.reason) == ("役人町", False)

@@ -45,6 +45,7 @@ REASONS: dict[str, str] = {
     "municipality_not_found": "市区町村が読み取れません",
     "town_not_found": "町名・大字が辞書にありません",
     "chome_not_found": "その丁目は辞書にありません (町だけが辞書にあるときは町の代表点)",
+    "area_name_omitted": "町名の前の地区名が抜けた旧い書き方と読みました (三栄町 → 四谷三栄町)",
     "variant_kanji": "「舟」を「船」と読み替えた町名です",
     "ward_inferred": "{city}の区を町名から推定しました",
     "ward_ambiguous": "同じ町名が複数の区にあります。区を書いてください",
@@ -798,6 +799,10 @@ def _match_town(index: UnitIndex, key: str, i: int) -> _TownHit | None:
         )  # fmt: skip
         if hit is not None and hit.town is not None:
             hit.reasons.insert(0, "machi_omitted")
+    if hit is None and index.area_lengths:
+        hit = _scan(index, index.area_dropped, {}, index.area_lengths, key, i, oaza, exact=False)
+        if hit is not None and hit.town is not None:
+            hit.reasons.insert(0, "area_name_omitted")
     if hit is None and "舟" in key[i:]:
         # 一之舟入町 for 一之船入町: 舟 and 船 are written for each other in place names, but
         # not folded, because 中京区 has both 舟屋町 and 船屋町. Only when no town is
