@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -271,12 +272,12 @@ class AddressDictionary:
         region = store.region
         registry = region.registry
         other, other_lengths = _other_prefectures(store, region)
-        units_frame = store.units
+        units_frame: Any = store.attributes("units")  # rows read as itertuples
         units = {
             str(r.code): Unit(str(r.code), str(r.name), str(r.gun or ""), r.rep_lat, r.rep_lng)
             for r in units_frame.itertuples()
         }
-        municipalities = store.municipalities
+        municipalities: Any = store.attributes("municipalities")
         for r in municipalities.itertuples():
             if str(r.code) not in units:
                 units[str(r.code)] = Unit(str(r.code), str(r.name), "", r.rep_lat, r.rep_lng)
@@ -308,7 +309,7 @@ class AddressDictionary:
 
 def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
     indexes = {code: UnitIndex(code, unit.name) for code, unit in units.items()}
-    frame = store.towns
+    frame = store.attributes("towns")
     _index_towns(
         indexes,
         zip(
