@@ -517,3 +517,38 @@ def test_input_columns_named_like_ours_are_kept_and_ours_renamed(
     ]
     assert failures["geocode_row"].tolist() == ["2"]
     assert failures["geocode_suggestions_2"].tolist() == ["北足立郡伊奈町小室1-2"]
+
+
+#: Modules a CSV batch job does without (slow to import: most of a small job's start-up).
+_GEO_MODULES = ("geopandas", "shapely", "pyogrio")
+
+
+def test_the_batch_module_imports_no_geometry_library() -> None:
+    code = (
+        "import sys; import tsunagari_geo.geocode.batch; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {_GEO_MODULES!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_csv_job_reads_the_store_without_geometry_libraries(
+    tmp_path: Path, store_path: Path
+) -> None:
+    src = _write_csv(tmp_path / "in.csv", [{"住所": "さいたま市浦和区常盤6-4-4"}])
+    out = tmp_path / "out.csv"
+    code = (
+        "import sys; from pathlib import Path; "
+        "from tsunagari_geo.geocode.batch import geocode_table; "
+        "from tsunagari_geo.store import open_store; "
+        f"geocode_table(Path({str(src)!r}), Path({str(out)!r}), store=open_store({str(store_path)!r})); "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {_GEO_MODULES!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    row = _read(out).iloc[0]
+    assert (row["town"], row["level"], row["status"]) == ("常盤六丁目", "3", "matched")

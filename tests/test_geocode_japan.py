@@ -423,6 +423,62 @@ def test_streets_and_directions_before_the_town_are_read_past(
     assert "street_directions" in r.reason.split(",")
 
 
+@pytest.mark.parametrize(
+    ("address", "town", "rest"),
+    [
+        ("大阪府大阪市天王寺区悲田院町１丁目３８", "悲田院町", "1丁目38"),
+        ("神奈川県伊勢原市東成瀬３丁目１", "東成瀬", "3丁目1"),
+    ],
+)
+def test_a_chome_newer_than_the_dictionary_reads_to_its_town(
+    japan_geocoder: Geocoder, address: str, town: str, rest: str
+) -> None:
+    r = japan_geocoder.geocode(address)
+    bare = japan_geocoder.geocode(address.split(town)[0] + town)
+    assert (r.level, r.town, r.rest) == (3, town, rest)
+    assert (r.lat, r.lng) == (bare.lat, bare.lng) and bare.reason == "outside_prefecture"
+    assert "chome_not_found" in r.reason.split(",")
+
+
+def test_a_chome_missing_from_a_town_of_chome_is_still_not_found(japan_geocoder: Geocoder) -> None:
+    # 丸の内 has 一丁目…三丁目 only: a 九丁目 is no town, not 丸の内 as a whole.
+    r = japan_geocoder.geocode("東京都千代田区丸の内9丁目1")
+    assert (r.level, r.town) == (2, "") and "chome_not_found" in r.reason.split(",")
+
+
+def test_fune_written_for_the_other_fune_only_when_no_town_has_it(japan_geocoder: Geocoder) -> None:
+    r = japan_geocoder.geocode("京都府京都市中京区河原町二条下ル一之舟入町537-50")
+    assert (r.town, r.rest) == ("一之船入町", "537-50")
+    assert {"variant_kanji", "street_directions"} <= set(r.reason.split(","))
+    # 中京区 has both 舟屋町 and 船屋町: each as written, two towns.
+    boat = japan_geocoder.geocode("京都府京都市中京区舟屋町1")
+    ship = japan_geocoder.geocode("京都府京都市中京区船屋町1")
+    assert (boat.town, ship.town) == ("舟屋町", "船屋町") and boat.lat != ship.lat
+    assert "variant_kanji" not in boat.reason
+
+
+@pytest.mark.parametrize(
+    ("address", "area", "town"),
+    [("東京都新宿区三栄町２－８", "四谷", "三栄町"), ("東京都中央区久松町1", "日本橋", "久松町")],
+)
+def test_a_town_written_without_the_area_put_before_it(
+    japan_geocoder: Geocoder, address: str, area: str, town: str
+) -> None:
+    # 四谷 (四谷一丁目…) and 日本橋 (日本橋一丁目…) were put before these names later.
+    r = japan_geocoder.geocode(address)
+    full = japan_geocoder.geocode(address.replace(town, area + town))
+    town = area + town
+    assert (r.level, r.town, r.lat) == (3, town, full.lat)
+    assert "area_name_omitted" in r.reason.split(",")
+    assert "area_name_omitted" not in full.reason
+
+
+def test_a_short_name_is_not_read_as_a_town_with_its_area(japan_geocoder: Geocoder) -> None:
+    # 東京都板橋区 has 大谷口上町 (beside 大谷口一丁目…), but 上町 says too little.
+    r = japan_geocoder.geocode("東京都板橋区上町1")
+    assert (r.level, r.town) == (2, "")
+
+
 def test_a_town_written_first_keeps_its_street_in_rest(japan_geocoder: Geocoder) -> None:
     r = japan_geocoder.geocode("京都府京都市上京区役人町中立売通堀川西入２６０番")
     assert (r.town, "street_directions" in r.reason) == ("役人町", False)

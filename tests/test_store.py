@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import Point
 
@@ -180,3 +181,14 @@ def test_a_postgis_url_read_as_a_path_is_still_recognised() -> None:
 
 def test_a_windows_drive_is_a_path_not_a_scheme() -> None:
     assert backend_for("C:/data/tsunagari.gpkg") is GeoPackageStore
+
+
+@pytest.mark.parametrize("layer", ["units", "municipalities", "towns"])
+def test_attributes_are_the_layer_without_its_geometry(store_path: Path, layer: str) -> None:
+    light = open_store(store_path).attributes(layer)  # read without geopandas
+    full = getattr(open_store(store_path), layer)
+    expected = pd.DataFrame(full.drop(columns=[full.geometry.name]))
+    pd.testing.assert_frame_equal(light, expected)
+    store = open_store(store_path)
+    getattr(store, layer)  # read with its geometry first: the same columns from it
+    pd.testing.assert_frame_equal(store.attributes(layer), expected)

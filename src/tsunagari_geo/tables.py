@@ -26,25 +26,25 @@ import math
 import os
 import re
 import sqlite3
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import charset_normalizer
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import shapely
-from shapely.geometry import Point
 
 from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.settings import STORE_CRS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -697,6 +697,10 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
 
 
 def _read_geo(path: Path, layer: str | int | None) -> pd.DataFrame:
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
     unreadable = False
     try:
         with warnings.catch_warnings():
@@ -734,6 +738,8 @@ def _read_geo(path: Path, layer: str | int | None) -> pd.DataFrame:
 def _geometry_issues(geometry: gpd.GeoSeries, unreadable: bool) -> list[ReadIssue]:
     """Invalid (self-intersecting …) geometries by spreadsheet row (feature 1 = row 2) and,
     when some could not be read, the rows left without one."""
+    import shapely
+
     issues = []
     values = geometry.to_numpy()
     missing = shapely.is_missing(values)
@@ -764,25 +770,29 @@ def _infer_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 # --- writing -----------------------------------------------------------------------------------
 
 
+def is_geoframe(frame: object) -> bool:
+    """Whether ``frame`` is a GeoDataFrame, without importing geopandas: a frame can only be one
+    once geopandas is imported, and a CSV job never needs it (it is slow to import)."""
+    gpd = sys.modules.get("geopandas")
+    return gpd is not None and isinstance(frame, gpd.GeoDataFrame)
+
+
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A plain DataFrame for CSV/XLSX: geometry as WKT, formula-like text neutralised."""
     out = pd.DataFrame(frame).copy()
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in out.columns:
+    if is_geoframe(frame) and frame.geometry.name in out.columns:
         name = frame.geometry.name
         out[name] = [g.wkt if g is not None and not g.is_empty else "" for g in frame.geometry]
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
             values = out[column].astype(object)
-            # Only cells starting like a formula are looked at one by one (a whole job's output
-            # has hundreds of thousands of cells, nearly none of them such); a first-character
-            # test in plain Python is six times faster here than two pandas .str passes.
+            # Each distinct cell is tested once (a whole job's output has hundreds of
+            # thousands of cells, most columns few distinct values and nearly none starting
+            # like a formula); only a column holding such a cell is rewritten.
             cells = values.tolist()
-            risky = [
-                i for i, v in enumerate(cells) if isinstance(v, str) and _starts_like_formula(v)
-            ]
+            risky = {v for v in set(cells) if isinstance(v, str) and _starts_like_formula(v)}
             if risky:
-                for i in risky:
-                    cells[i] = neutralize_formula(cells[i])
+                cells = [neutralize_formula(v) if v in risky else v for v in cells]
                 values = pd.Series(cells, index=values.index, dtype=object, name=values.name)
             out[column] = values
     out.columns = [str(neutralize_formula(str(c))) for c in out.columns]
@@ -851,6 +861,9 @@ def _xlsx_value(value: Any) -> Any:
 
 
 def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         gdf = frame if frame.crs is not None else frame.set_crs(STORE_CRS)
         return gdf.to_crs(STORE_CRS) if not gdf.crs.equals(STORE_CRS) else gdf
@@ -879,6 +892,8 @@ def _write_geojson(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...],
 
 
 def _write_gpkg(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
+    import pyogrio
+
     gdf = _as_geo(frame)
     try:
         pyogrio.write_dataframe(gdf, tmp, layer=name or "data", driver="GPKG")

@@ -61,10 +61,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely import points as make_points
 
 from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
@@ -84,6 +82,7 @@ from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import (
     TableFile,
     atomic_path,
+    is_geoframe,
     output_format,
     read_table,
     remove_stale_temporaries,
@@ -433,9 +432,7 @@ class BatchJob:
         self.frame = read_table(input_path, encoding=encoding)
         # Every input column comes out; only a geo file's own geometry is not a column of ours.
         own_geometry = (
-            getattr(self.frame, "_geometry_column_name", None)
-            if isinstance(self.frame, gpd.GeoDataFrame)
-            else None
+            getattr(self.frame, "_geometry_column_name", None) if is_geoframe(self.frame) else None
         )
         columns = [str(c) for c in self.frame.columns if own_geometry is None or c != own_geometry]
         if address_columns:
@@ -623,6 +620,9 @@ class BatchJob:
         out = pd.concat([base, ours], axis=1)
         lat_name, lng_name = self.out_names["lat"], self.out_names["lng"]
         if fmt in ("geojson", "gpkg"):
+            import geopandas as gpd
+            from shapely import points as make_points
+
             lat = pd.to_numeric(out[lat_name].replace("", None), errors="coerce")
             lng = pd.to_numeric(out[lng_name].replace("", None), errors="coerce")
             geometry = [
@@ -703,6 +703,9 @@ class BatchJob:
 
     def _check_coordinates(self, ours: pd.DataFrame) -> tuple[list[str], list[str]]:
         """coord_check and coord_distance_m for every row (vectorised over all rows)."""
+        import geopandas as gpd
+        from shapely import points as make_points
+
         assert self.coords is not None
         lng_col, lat_col = self.coords
         given_lat = pd.to_numeric(self.frame[lat_col].replace("", None), errors="coerce")

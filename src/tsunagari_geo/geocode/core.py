@@ -44,7 +44,9 @@ REASONS: dict[str, str] = {
     "outside_prefecture": "{pref}外の住所です",
     "municipality_not_found": "市区町村が読み取れません",
     "town_not_found": "町名・大字が辞書にありません",
-    "chome_not_found": "その丁目は辞書にありません",
+    "chome_not_found": "その丁目は辞書にありません (町だけが辞書にあるときは町の代表点)",
+    "area_name_omitted": "町名の前の地区名が抜けた旧い書き方と読みました (三栄町 → 四谷三栄町)",
+    "variant_kanji": "「舟」を「船」と読み替えた町名です",
     "ward_inferred": "{city}の区を町名から推定しました",
     "ward_ambiguous": "同じ町名が複数の区にあります。区を書いてください",
     "oaza_machi_pair": "大字Xと X町 の両方があり、書き方から決まりません",
@@ -797,6 +799,17 @@ def _match_town(index: UnitIndex, key: str, i: int) -> _TownHit | None:
         )  # fmt: skip
         if hit is not None and hit.town is not None:
             hit.reasons.insert(0, "machi_omitted")
+    if hit is None and index.area_lengths:
+        hit = _scan(index, index.area_dropped, {}, index.area_lengths, key, i, oaza, exact=False)
+        if hit is not None and hit.town is not None:
+            hit.reasons.insert(0, "area_name_omitted")
+    if hit is None and "舟" in key[i:]:
+        # 一之舟入町 for 一之船入町: 舟 and 船 are written for each other in place names, but
+        # not folded, because 中京区 has both 舟屋町 and 船屋町. Only when no town is
+        # written with 舟 here is 船 tried (same length, so every index holds).
+        hit = _match_town(index, key[:i] + key[i:].replace("舟", "船"), i - len(oaza))
+        if hit is not None and hit.town is not None:
+            hit.reasons.insert(0, "variant_kanji")
     if hit is None:
         # 河原町二条下ル一之船入町: the streets and the way to turn come before the town
         # (京都市); the town is what follows the last 上ル/下ル/西入/東入.
@@ -871,9 +884,12 @@ def _scan(
         if exact and s in index.machi_pairs and not oaza:
             return _TownHit(None, after, ["oaza_machi_pair"], (town, plain[s + "町"]))
         if _CHOME_EXPLICIT_RE.match(key, after):
-            # 今泉三丁目 where the dictionary only has 大字今泉: the 丁目 is newer than the
-            # dictionary, and 大字今泉 would be a silently wrong town.
-            return _TownHit(None, after, ["chome_not_found"])
+            # 悲田院町1丁目 where the dictionary only has 悲田院町: the 丁目 is newer than the
+            # dictionary (the town was divided into 丁目 after it was compiled). The town is
+            # what was written, only its 丁目 is unknown: the town at its point, as for a town
+            # written without its 丁目 (chome_not_given), the reason saying so and the 丁目
+            # left in rest, never a silent one.
+            return _TownHit(town, after, ["chome_not_found"])
         if exact and index.koaza:
             koaza_hit = _koaza_at(index, s, key, after)
             if koaza_hit is not None:

@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -83,6 +84,12 @@ class UnitIndex:
     alias_plain: dict[str, Town] = field(default_factory=dict)
     alias_chome: dict[str, dict[int, Town]] = field(default_factory=dict)
     alias_lengths: tuple[int, ...] = ()
+    #: Y町 for a town XY町 whose X is a town of 丁目 of the same unit (四谷三栄町 beside
+    #: 四谷一丁目…: 三栄町), when no town is called Y町 and only one XY町 leaves it: the name
+    #: before the area's name was put in front (新宿区三栄町). Tried only when nothing else
+    #: matches.
+    area_dropped: dict[str, Town] = field(default_factory=dict)
+    area_lengths: tuple[int, ...] = ()
     #: folded key → name as the dictionary writes it, 丁目 towns once under their base
     #: (常盤 → 常盤, 大字新堀 key 新堀 → 大字新堀): what a spelling suggestion offers.
     names: dict[str, str] = field(default_factory=dict)
@@ -265,12 +272,12 @@ class AddressDictionary:
         region = store.region
         registry = region.registry
         other, other_lengths = _other_prefectures(store, region)
-        units_frame = store.units
+        units_frame: Any = store.attributes("units")  # rows read as itertuples
         units = {
             str(r.code): Unit(str(r.code), str(r.name), str(r.gun or ""), r.rep_lat, r.rep_lng)
             for r in units_frame.itertuples()
         }
-        municipalities = store.municipalities
+        municipalities: Any = store.attributes("municipalities")
         for r in municipalities.itertuples():
             if str(r.code) not in units:
                 units[str(r.code)] = Unit(str(r.code), str(r.name), "", r.rep_lat, r.rep_lng)
@@ -302,7 +309,7 @@ class AddressDictionary:
 
 def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
     indexes = {code: UnitIndex(code, unit.name) for code, unit in units.items()}
-    frame = store.towns
+    frame = store.attributes("towns")
     _index_towns(
         indexes,
         zip(
@@ -384,6 +391,35 @@ def _index_towns(
         index.alias_lengths = tuple(
             sorted({len(k) for k in (*index.alias_plain, *index.alias_chome)}, reverse=True)
         )
+        _add_area_dropped(index, taken | set(index.alias_plain) | set(index.alias_chome))
+
+
+_AREA_DROPPED_REFUSED = re.compile("丁目|大字|[0-9]")
+
+
+def _add_area_dropped(index: UnitIndex, taken: set[str]) -> None:
+    """Fill ``index.area_dropped``: 三栄町 for 四谷三栄町 where 四谷 is a town of 丁目 here
+    (四谷一丁目…四丁目). Only names ending in 町, of three characters at least after the area
+    (東町, 上町, 新町 say too little), not starting where a name goes on (町, ケ, の), with no 丁目
+    or 大字 in them; a name two such towns leave is neither's. On the national dictionary: 120
+    names (日本橋久松町, 千住大川町, 膳所平尾町 …), none in 埼玉県."""
+    areas = [base for base in index.chome if base not in index.plain and len(base) >= 2]
+    found: dict[str, list[Town]] = defaultdict(list)
+    for key, town in index.plain.items():
+        if not key.endswith("町") or _CHOME_RE.match(town.town):
+            continue
+        for area in areas:
+            short = key[len(area) :]
+            if (
+                key.startswith(area)
+                and len(short) >= 3
+                and short not in taken
+                and short[0] not in "町ケヶがのノ"  # 小松ケ丘町 leaves no name
+                and not _AREA_DROPPED_REFUSED.search(short)
+            ):
+                found[short].append(town)
+    index.area_dropped = {k: v[0] for k, v in found.items() if len({t.town for t in v}) == 1}
+    index.area_lengths = tuple(sorted({len(k) for k in index.area_dropped}, reverse=True))
 
 
 #: A kanji numeral counting something in a town's name: 北二十四条西 (札幌市), 十四号 (東神楽町),

@@ -23,15 +23,17 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely
 
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.store import Store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 _OUTSIDE = -1
 _MIXED = -2
@@ -79,6 +81,9 @@ class PointLocator:
         Raises:
             InputError: no polygons, empty or invalid geometry, or duplicate codes.
         """
+        import geopandas as gpd
+        import shapely
+
         geoms = np.asarray(polygons.values if isinstance(polygons, gpd.GeoSeries) else polygons)
         code_list = [str(c) for c in codes]
         if len(geoms) == 0 or len(geoms) != len(code_list):
@@ -171,6 +176,8 @@ class PointLocator:
 
     def locate(self, x: FloatArray, y: FloatArray) -> IntArray:
         """Position in :attr:`codes` of the polygon holding each point, or -1 (NaN → -1)."""
+        import shapely
+
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         side = self.grid.shape[0]
@@ -206,6 +213,8 @@ def _clip(
     Keeping the touching polygon (rather than the line where it touches) lets points on that
     shared edge still see both sides, so the smallest-code rule decides them.
     """
+    import shapely
+
     # clip_by_rect is GEOS's rectangle clipper, many times faster than a general intersection;
     # it takes one rectangle per call, so pieces are clipped box by box.
     bounds = shapely.bounds(boxes)

@@ -16,13 +16,15 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import geopandas as gpd
 import pandas as pd
 
 from tsunagari_geo.region import Region
 from tsunagari_geo.store.manifest import Manifest
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Bumped when the layout of the reference data or the town key changes; readers refuse others.
 #: 2: the region and the other prefectures' municipality names are in the store.
@@ -178,6 +180,14 @@ class Store(ABC):
         """The towns of one other prefecture (columns pref, municipality as ``ja.json`` lists
         it, town, koaza, lat, lng, point_source); empty when the store was imported without a
         national source (``data import --japan``) or ``pref`` is the region's own."""
+
+    def attributes(self, layer: str) -> pd.DataFrame:
+        """The columns of a reference layer (``units``, ``municipalities``, ``towns``) without
+        its geometry: what the geocoder's dictionary reads. A backend may read them without
+        building geometries (the GeoPackage does, so a batch job never imports geopandas)."""
+        frame = getattr(self, layer)
+        geometry = getattr(frame, "_geometry_column_name", None)
+        return pd.DataFrame(frame.drop(columns=[geometry] if geometry in frame else []))
 
     @property
     def has_japan_towns(self) -> bool:

@@ -23,12 +23,10 @@ import zlib
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import RegionError, StoreError
@@ -60,6 +58,15 @@ from tsunagari_geo.store.manifest import (
 )
 from tsunagari_geo.tables import atomic_path, atomic_paths, remove_stale_temporaries
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+
+#: Column types that sqlite3 gives back as OGR does (BOOLEAN is converted to bool).
+_PLAIN_TYPES = frozenset(
+    {"TEXT", "REAL", "FLOAT", "DOUBLE", "INTEGER", "MEDIUMINT", "SMALLINT", "TINYINT", "BOOLEAN"}
+)
+
 
 class GeoPackageStore(Store):
     """A checked, read-only GeoPackage store. Frames are read once, on first use, and kept."""
@@ -75,6 +82,8 @@ class GeoPackageStore(Store):
 
     @classmethod
     def write_reference(cls, location: Any, data: ReferenceData) -> None:
+        import pyogrio
+
         path = Path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
         region_files = data.region.files.as_dict()
@@ -151,14 +160,60 @@ class GeoPackageStore(Store):
         return self._meta
 
     def _read(self, layer: str) -> Any:
+        import pyogrio
+
         try:
             return pyogrio.read_dataframe(self.path, layer=layer)
         except Exception as exc:
             raise StoreError(f"cannot read layer {layer}: {exc}", path=self.path) from exc
 
+    def _read_attributes(self, layer: str) -> pd.DataFrame:
+        """A layer's columns without its geometry, read with sqlite3: no geometry is built and
+        geopandas is not imported (its import is most of a small batch job's start-up)."""
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            try:
+                geometry = {
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                        (layer,),
+                    )
+                }
+                declared = {
+                    str(r[1]): str(r[2]).upper()
+                    for r in conn.execute(f'PRAGMA table_info("{layer}")')
+                    if str(r[1]) not in geometry and str(r[1]) != "fid"
+                }
+                names = list(declared)
+                if not names:
+                    raise sqlite3.OperationalError(f"no such table: {layer}")
+                columns = ", ".join(f'"{n}"' for n in names)
+                rows = conn.execute(f'SELECT {columns} FROM "{layer}" ORDER BY fid').fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read layer {layer}: {exc}", path=self.path) from exc
+        frame = pd.DataFrame.from_records(rows, columns=names)
+        for name, kind in declared.items():
+            # OGR writes a bool column as BOOLEAN (0/1) and reads it back as bool.
+            if kind == "BOOLEAN" and not frame[name].isna().any():
+                frame[name] = frame[name].astype(bool)
+            elif kind.split("(")[0] not in _PLAIN_TYPES:
+                # A date, or a type this reader does not convert as OGR does: read it as OGR.
+                full = self._read(layer)
+                geometry_name = getattr(full, "_geometry_column_name", None)
+                return pd.DataFrame(full.drop(columns=[geometry_name] if geometry_name else []))
+        return frame
+
+    def attributes(self, layer: str) -> pd.DataFrame:
+        if layer in self.__dict__:  # already read with its geometry
+            return super().attributes(layer)
+        return self._read_attributes(layer)
+
     @cached_property
     def region(self) -> Region:
-        table = self._read("region")
+        table = self._read_attributes("region")
         files = {str(f): str(t) for f, t in zip(table["file"], table["text"], strict=True)}
         origin = f"{self.path}#region"
         try:
@@ -190,7 +245,7 @@ class GeoPackageStore(Store):
 
     @cached_property
     def japan_municipalities(self) -> pd.DataFrame:
-        frame = self._read("japan_municipalities")
+        frame = self._read_attributes("japan_municipalities")
         return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
 
     def japan_towns(self, pref: str) -> pd.DataFrame:
@@ -309,6 +364,9 @@ class GeoPackageStore(Store):
 
     @classmethod
     def open_layers(cls, location: Any, kind: LayerKind) -> LayerSet:
+        import geopandas as gpd
+        import pyogrio
+
         path = Path(location)
         summary = inspect_geopackage(
             path, what="layer file", missing_hint="run `tsunagari-geo build` first"
@@ -362,6 +420,9 @@ def _write_layer_file(
     extra_meta: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Write ``frames`` and their metadata table into a new GeoPackage; return row counts."""
+    import geopandas as gpd
+    import pyogrio
+
     list_columns: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     for name, frame in frames.items():
