@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -407,28 +408,19 @@ def build_collection(
         hidden.add("_codes")
     vocab = {p: frozenset(v) for p, v in filter_vocabulary(spec, store.region).items() if v}
     filters = {p: c for p, c in spec.filters.items() if c in frame.columns}
-    provider: FrameProvider
-    if table is not None:
-        provider = PostgisProvider(
-            frame,
-            id_column=spec.id_column,
-            filter_columns=filters,
-            vocabularies=vocab,
-            hidden=frozenset(hidden),
-            temporal_column=spec.temporal,
-            conditions=spec.conditions,
-            table=table,
-        )
-    else:
-        provider = FrameProvider(
-            frame,
-            id_column=spec.id_column,
-            filter_columns=filters,
-            vocabularies=vocab,
-            hidden=frozenset(hidden),
-            temporal_column=spec.temporal,
-            conditions=spec.conditions,
-        )
+    common: dict[str, Any] = {
+        "id_column": spec.id_column,
+        "filter_columns": filters,
+        "vocabularies": vocab,
+        "hidden": frozenset(hidden),
+        "temporal_column": spec.temporal,
+        "conditions": spec.conditions,
+    }
+    provider: FrameProvider = (
+        FrameProvider(frame, **common)
+        if table is None
+        else PostgisProvider(frame, table=table, **common)
+    )
     return Collection(spec=spec, provider=provider)
 
 

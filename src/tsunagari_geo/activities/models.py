@@ -309,6 +309,26 @@ class _Serving(_Located):
     def _serves(cls, value: object, info: ValidationInfo) -> list[str]:
         return _serves(value, info)
 
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    @field_validator("phone", check_fields=False)
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    @field_validator("email", check_fields=False)
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
+
+    @field_validator("line_url", check_fields=False)
+    @classmethod
+    def _line(cls, value: str | None) -> str | None:
+        return None if value is None else check_line_url(value)
+
 
 class Organization(Record):
     """A member organisation (会員団体) ≈ HSDS ``organization``.
@@ -428,26 +448,6 @@ class Activity(_Serving):
     def _bool(cls, value: object) -> object:
         return _parse_bool(value)
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_phone(value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return None if value is None else check_email(value)
-
-    @field_validator("line_url")
-    @classmethod
-    def _line(cls, value: str | None) -> str | None:
-        return None if value is None else check_line_url(value)
-
     @field_validator("opens_at", "closes_at", mode="before")
     @classmethod
     def _time(cls, value: object) -> object:
@@ -545,26 +545,6 @@ class Consultation(_Serving):
     address: str | None = Field(default=None, title="住所")
     source: str | None = Field(default=None, title="出典")
     is_fictional: bool = Field(default=False, title="架空データ")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_phone(value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        return None if value is None else check_email(value)
-
-    @field_validator("line_url")
-    @classmethod
-    def _line(cls, value: str | None) -> str | None:
-        return None if value is None else check_line_url(value)
 
     @field_validator("is_fictional", mode="before")
     @classmethod
