@@ -70,11 +70,18 @@ def test_build_writes_every_public_layer(public: LayerSet) -> None:
 def test_small_areas_are_published_with_their_documented_fields(
     public: LayerSet, planner: LayerSet
 ) -> None:
+    from tsunagari_geo.activities.taxonomy import load_taxonomies
     from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
 
     areas = public.frames["small_areas"]
     assert len(areas) == 5979
-    assert [c for c in areas.columns if c != "geometry"] == list(SMALL_AREA_FIELDS)
+    columns = [c for c in areas.columns if c != "geometry"]
+    assert columns[: len(SMALL_AREA_FIELDS)] == list(SMALL_AREA_FIELDS)
+    tax = load_taxonomies()
+    assert columns[len(SMALL_AREA_FIELDS) :] == [
+        *(f"nearest_m_{stage}" for stage in tax.life_stages.codes),
+        *(f"nearest_m_theme_{theme}" for theme in tax.themes.codes),
+    ]
     assert set(areas.geom_type) == {"Point"}
     assert areas["population"].sum() == 7_344_765
     reach = areas["pop_reach_1km"].dropna()

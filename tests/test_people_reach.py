@@ -102,11 +102,18 @@ def test_the_small_area_table_says_what_each_resident_has_nearby(result: Coverag
 
 
 def test_the_small_area_table_has_every_documented_field(result: CoverageResult) -> None:
+    from tsunagari_geo.activities.taxonomy import load_taxonomies
     from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
 
     table = result.small_areas
     assert table is not None
-    assert [c for c in table.columns if c != "geometry"] == list(SMALL_AREA_FIELDS)
+    columns = [c for c in table.columns if c != "geometry"]
+    assert columns[: len(SMALL_AREA_FIELDS)] == list(SMALL_AREA_FIELDS)
+    tax = load_taxonomies()
+    assert columns[len(SMALL_AREA_FIELDS) :] == [
+        *(f"nearest_m_{stage}" for stage in tax.life_stages.codes),
+        *(f"nearest_m_theme_{theme}" for theme in tax.themes.codes),
+    ]
     assert table[["pop_reach_500m", "pop_reach_1km", "pop_reach_2km"]].isin([0.0, 1.0]).all().all()
 
 
@@ -190,3 +197,28 @@ def test_without_household_counts_there_is_no_need_score() -> None:
     table = _need_table().drop(columns="single_households")
     assert not add_need(table, CONFIG)
     assert "need_score" not in table.columns
+
+
+def test_small_area_distances_per_group_add_up_to_the_municipal_reach(
+    result: CoverageResult,
+) -> None:
+    """A small area's nearest venue of a life stage or theme, at 1 km and weighted by its
+    residents, gives back the municipality's reach for that group."""
+    from tsunagari_geo.activities.taxonomy import load_taxonomies
+
+    table = result.small_areas
+    assert table is not None
+    tax = load_taxonomies()
+    groups = [*tax.life_stages.codes, *(f"theme_{t}" for t in tax.themes.codes)]
+    checked = 0
+    for muni in result.municipalities.itertuples():
+        mine = table[table["muni_code"] == muni.code]
+        people = mine["population"].sum()
+        if people == 0:
+            continue
+        for group in groups:
+            expected = getattr(muni, f"pop_reach_1km_{group}")
+            near = mine["population"][mine[f"nearest_m_{group}"] <= 1000].sum()
+            assert near / people == pytest.approx(expected, abs=1e-4), (muni.code, group)
+            checked += 1
+    assert checked > 0

@@ -282,9 +282,11 @@ def field_notes() -> str:
 def small_area_notes() -> str:
     """What each field of the small-area collection means (from the analysis' own list), with
     its denominator and year, and why a small area's figures may be published."""
-    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS
+    from tsunagari_geo.analysis.people_reach import SMALL_AREA_FIELDS, SMALL_AREA_GROUP_FIELD
 
-    fields = "、".join(f"{name}: {text}" for name, text in SMALL_AREA_FIELDS.items())
+    fields = "、".join(
+        f"{name}: {text}" for name, text in (*SMALL_AREA_FIELDS.items(), SMALL_AREA_GROUP_FIELD)
+    )
     return (
         f"項目: {fields}。人口・世帯数は令和2年（2020年）国勢調査の小地域集計（e-Stat）。"
         "距離・到達率・2SFCA は地図に公開している活動の場所だけから計算します（非公開・"

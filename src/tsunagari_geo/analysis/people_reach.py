@@ -120,6 +120,21 @@ SMALL_AREA_FIELDS: dict[str, str] = {
     "pop_reach_2km": "2km以内に対面の活動がある住民の割合（0〜1、同上）",
     "access_2sfca": "アクセス指標 2SFCA（距離減衰つき、住民1万人あたりの活動の量）",
 }
+#: The per-group columns after :data:`SMALL_AREA_FIELDS`: the nearest venue of each life
+#: stage (``nearest_m_<stage>``) and each theme (``nearest_m_theme_<theme>``), in the order of
+#: the taxonomies. A small area's reach for a group at distance d is ``nearest_m_<group> <= d``
+#: (its residents stand at its point), so these carry reach per life stage and theme.
+SMALL_AREA_GROUP_FIELD = (
+    "nearest_m_<group>",
+    "代表点から、そのライフステージ（<group> = ライフステージのコード）またはテーマ"
+    "（<group> = theme_ + テーマのコード）の最寄りの対面の活動までの直線距離（m、なければ空）。"
+    "その距離が 500m・1km・2km 以下なら、この小地域の住民はその活動に届く",
+)
+
+
+def small_area_group_columns(distances: pd.DataFrame) -> list[str]:
+    """The per-group columns of a small-area table, from the distance columns (``d_<group>``)."""
+    return [f"nearest_m{column[1:]}" for column in distances.columns if column != "d"]
 
 
 def small_area_table(
@@ -129,8 +144,9 @@ def small_area_table(
     population, households, the nearest venue (m, ``nearest_m``; empty when none), reach in
     people ``pop_reach_500m`` / ``1km`` / ``2km`` (all venues; the share :func:`add_people_reach`
     computes for any area, here each small area alone: its residents stand at its point, so
-    0 or 1, NaN without residents) and the columns of ``extra`` (aligned, e.g. 2SFCA
-    accessibility). One point per small area, EPSG:4326."""
+    0 or 1, NaN without residents), the columns of ``extra`` (aligned, e.g. 2SFCA
+    accessibility), then the nearest venue of each life stage and theme
+    (:data:`SMALL_AREA_GROUP_FIELD`). One point per small area, EPSG:4326."""
     d_any = distances["d"].replace(np.inf, np.nan)
     frame = pd.DataFrame(
         {
@@ -150,6 +166,10 @@ def small_area_table(
     if extra is not None:
         for column in extra.columns:
             frame[column] = extra[column].to_numpy()
+    for column, name in zip(
+        [c for c in distances.columns if c != "d"], small_area_group_columns(distances), strict=True
+    ):
+        frame[name] = distances[column].replace(np.inf, np.nan).round(1).to_numpy(dtype=float)
     return gpd.GeoDataFrame(
         frame,
         geometry=gpd.points_from_xy(small_areas["lng"], small_areas["lat"]),
