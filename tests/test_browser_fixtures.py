@@ -149,7 +149,16 @@ def open_checked_page(
 
 
 def axe_violations(page: object) -> list[str]:
-    """Run axe-core on the page as it is now; one line per violation and node (empty = AA)."""
+    """Run axe-core on the page as it is now; one line per violation and node (empty = AA).
+
+    An opening popup fades in (Leaflet's opacity transition): colours measured halfway are
+    not the page's, so the check waits until every popup is fully shown.
+    """
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => [...document.querySelectorAll('.leaflet-popup')]"
+        ".every(p => getComputedStyle(p).opacity === '1')",
+        timeout=10_000,
+    )
     page.add_script_tag(path=str(axe_script()))  # type: ignore[attr-defined]
     result = page.evaluate(  # type: ignore[attr-defined]
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
