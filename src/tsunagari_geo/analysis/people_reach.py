@@ -108,7 +108,7 @@ def add_people_reach(
 #: ``small_areas`` layer, its API collection and the dashboard describe them from here.
 SMALL_AREA_FIELDS: dict[str, str] = {
     "key_code": "小地域の KEY_CODE（令和2年国勢調査 小地域集計）",
-    "unit_code": "区域コード（72区域: さいたま市は区）",
+    "unit_code": "区域コード（市町村、政令指定都市は区ごと）",
     "muni_code": "市町村コード（63市町村）",
     "name": "小地域の名称（町丁・字等）",
     "population": "人口（令和2年国勢調査、2020年）",

@@ -402,7 +402,7 @@ def _add_area_dropped(index: UnitIndex, taken: set[str]) -> None:
     (四谷一丁目…四丁目). Only names ending in 町, of three characters at least after the area
     (東町, 上町, 新町 say too little), not starting where a name goes on (町, ケ, の), with no 丁目
     or 大字 in them; a name two such towns leave is neither's. On the national dictionary: 120
-    names (日本橋久松町, 千住大川町, 膳所平尾町 …), none in 埼玉県."""
+    names (日本橋久松町, 千住大川町, 膳所平尾町 …)."""
     areas = [base for base in index.chome if base not in index.plain and len(base) >= 2]
     found: dict[str, list[Town]] = defaultdict(list)
     for key, town in index.plain.items():
