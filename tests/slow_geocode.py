@@ -23,8 +23,8 @@ def _slowed(seconds: float) -> None:
     original = batch.atomic_path
 
     @contextlib.contextmanager
-    def atomic_path(path: Path) -> Iterator[Path]:
-        with original(path) as tmp:
+    def atomic_path(path: Path, *, durable: bool = True) -> Iterator[Path]:
+        with original(path, durable=durable) as tmp:
             yield tmp
         if path.name.startswith("chunk_"):
             time.sleep(seconds)

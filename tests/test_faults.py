@@ -410,6 +410,45 @@ def test_a_write_error_in_the_final_write_is_reported_and_cleaned_up(
     assert summary.rows == 50
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b'[["11107"', b"[]", b'{"rows": 1}', b"\xff\xfe not json"],
+    ids=["empty", "cut-short", "too-few-rows", "not-a-list", "garbage"],
+)
+def test_a_damaged_chunk_is_read_again_on_resume(
+    tmp_path: Path,
+    store: Store,
+    geocoder: Geocoder,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: bytes,
+) -> None:
+    # Chunks are not fsynced: after a power cut one may be empty or cut short. Resuming reads
+    # that chunk again from the input and keeps the others; the output is the uninterrupted one.
+    src = _small_input(tmp_path, rows=50)
+    reference = tmp_path / "reference.csv"
+    geocode_table(src, reference, geocoder=geocoder, store=store, chunk_size=20)
+    out = tmp_path / "out.csv"
+    real_replace = os.replace
+
+    def failing_replace(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> None:
+        if Path(b) == out:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(InputError):
+        geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20)
+    monkeypatch.setattr(os, "replace", real_replace)
+    chunks = sorted(journal_path(out).glob("chunk_*.json"))
+    assert len(chunks) == 3
+    chunks[1].write_bytes(damage)
+    summary = geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20, resume=True)
+    assert summary.resumed_chunks == 2
+    assert out.read_bytes() == reference.read_bytes()
+    assert failures_path(out).read_bytes() == failures_path(reference).read_bytes()
+    assert not journal_path(out).exists()
+
+
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
 def test_a_write_error_in_a_chunk_is_reported_and_no_output_is_made(
     tmp_path: Path,

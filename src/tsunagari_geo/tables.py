@@ -10,6 +10,10 @@ attribution where the format has room for it.
 
 Row numbers in messages are spreadsheet row numbers: the header is row 1, the first data row is
 row 2, as the secretariat sees them in Excel.
+
+A batch job reads and writes its tables as :class:`TextTable` (text cells by column, what the
+csv module reads): a CSV job then never imports pandas, which costs more than its whole CSV
+I/O. :func:`read_table` gives the same cells as a DataFrame, for the analysis side.
 """
 
 from __future__ import annotations
@@ -30,13 +34,9 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import charset_normalizer
-import numpy as np
-import pandas as pd
 
 from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
@@ -45,6 +45,7 @@ from tsunagari_geo.settings import STORE_CRS
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,93 @@ class ReadIssue:
         return f"{where}: {self.message}"
 
 
+@dataclass
+class TextTable:
+    """A table of text cells by column, every row in input order: what :func:`read_text_table`
+    reads and :func:`write_tables` writes as it is (CSV) or as a DataFrame (other formats).
+
+    ``columns`` maps each (unique) header to its cells, one ``str`` per row, ``""`` for empty;
+    ``rows`` is the row count (a table may have columns and no rows). ``issues`` and
+    ``encoding`` are what :func:`read_table` puts in ``frame.attrs``.
+    """
+
+    columns: dict[str, list[str]]
+    rows: int
+    issues: list[ReadIssue] = field(default_factory=list)
+    encoding: str | None = None
+
+    @classmethod
+    def from_records(
+        cls, header: Sequence[str], records: Sequence[Sequence[str]], **kwargs: Any
+    ) -> TextTable:
+        """From rows of cells; a short row is padded with empty cells."""
+        width = len(header)
+        if any(len(r) != width for r in records):
+            records = [[*r, *[""] * (width - len(r))] for r in records]
+        by_column = list(zip(*records, strict=True)) if records else [() for _ in header]
+        return cls(
+            {str(name): list(cells) for name, cells in zip(header, by_column, strict=True)},
+            len(records),
+            **kwargs,
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> TextTable:
+        """A frame's columns (not a GeoDataFrame's geometry) as text cells."""
+        geometry = frame.geometry.name if is_geoframe(frame) else None
+        return cls(
+            {
+                str(c): [_cell_text(v) for v in frame[c]]
+                for c in frame.columns
+                if geometry is None or c != geometry
+            },
+            len(frame),
+            issues=list(frame.attrs.get(ISSUES_ATTR, [])),
+            encoding=frame.attrs.get(ENCODING_ATTR),
+        )
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def take(self, index: Sequence[int]) -> TextTable:
+        """The rows at ``index``, in that order."""
+        return TextTable({c: [v[i] for i in index] for c, v in self.columns.items()}, len(index))
+
+    def records(self) -> Iterator[tuple[str, ...]]:
+        """The rows, each a tuple of cells in column order."""
+        if not self.columns:
+            return iter([()] * self.rows)
+        return zip(*self.columns.values(), strict=True)
+
+    def frame(self) -> pd.DataFrame:
+        """The same cells as a DataFrame of text columns with a RangeIndex (pandas imported
+        here, not before)."""
+        import pandas as pd
+
+        if not self.rows:
+            return _empty(list(self.columns))
+        frame = pd.DataFrame(self.columns, dtype=object, columns=list(self.columns)).astype(str)
+        frame.attrs[ISSUES_ATTR] = list(self.issues)
+        if self.encoding is not None:
+            frame.attrs[ENCODING_ATTR] = self.encoding
+        return frame
+
+
+def read_text_table(
+    path: str | Path, *, encoding: str | None = None, sheet: str | int | None = None
+) -> TextTable:
+    """:func:`read_table` as a :class:`TextTable`: the same cells, checks and issues; a
+    GeoJSON or GeoPackage's geometry is not a column (its points' ``lon``/``lat`` are). A CSV
+    is read without pandas."""
+    path = Path(path)
+    if path.suffix.lower() in CSV_SUFFIXES and path.is_file():
+        table = _read_csv(path, encoding)
+        for issue in table.issues:
+            log.warning("%s: %s", path, issue)
+        return table
+    return TextTable.from_frame(read_table(path, encoding=encoding, sheet=sheet))
+
+
 def read_table(
     path: str | Path,
     *,
@@ -129,7 +217,7 @@ def read_table(
         raise InputError("入力ファイルが見つかりません", path=path)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        frame = _read_csv(path, encoding)
+        frame = _read_csv(path, encoding).frame()
     elif suffix in XLSX_SUFFIXES:
         frame = _read_xlsx(path, sheet)
     elif suffix in GEOJSON_SUFFIXES or suffix in GPKG_SUFFIXES:
@@ -207,14 +295,14 @@ class TableFile:
     """One file of a set for :func:`write_tables`: a table, where it goes and (XLSX only) the
     name of its data sheet and the sheets after it."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | TextTable
     path: str | Path
     sheet: str = "data"
     extra_sheets: Mapping[str, pd.DataFrame] | None = None
 
 
 def write_tables(
-    items: Sequence[TableFile | tuple[pd.DataFrame, str | Path]],
+    items: Sequence[TableFile | tuple[pd.DataFrame | TextTable, str | Path]],
     *,
     attribution: Sequence[str] = REFERENCE_ATTRIBUTION,
 ) -> list[Path]:
@@ -231,11 +319,17 @@ def write_tables(
     with atomic_paths(paths) as tmps:
         for item, path, tmp, fmt in zip(files, paths, tmps, formats, strict=True):
             try:
+                table = item.frame
+                if isinstance(table, TextTable):
+                    if fmt == "csv":
+                        _write_text_csv(table, tmp)
+                        continue
+                    table = table.frame()
                 if fmt == "xlsx":
                     extra = dict(item.extra_sheets or {})
-                    _write_xlsx(item.frame, tmp, tuple(attribution), item.sheet, extra)
+                    _write_xlsx(table, tmp, tuple(attribution), item.sheet, extra)
                 else:
-                    _WRITERS[fmt](item.frame, tmp, tuple(attribution), path.stem)
+                    _WRITERS[fmt](table, tmp, tuple(attribution), path.stem)
             except InputError as exc:
                 if exc.path is not None:
                     raise
@@ -247,18 +341,22 @@ def write_tables(
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, *, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success fsync it and rename it into place.
+
+    ``durable=False`` skips the fsyncs: the rename still makes the file whole or absent for
+    every process, but a power cut may leave it empty. For files that are cheaper to write
+    again than to fsync (the batch job's journal, which checks what it reads back).
 
     Raises InputError naming the target when the folder is missing, read-only or full; the
     temporary file is removed on any failure, so no half-written file ever has the final name.
     """
-    with atomic_paths([path]) as (tmp,):
+    with atomic_paths([path], durable=durable) as (tmp,):
         yield tmp
 
 
 @contextlib.contextmanager
-def atomic_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
+def atomic_paths(paths: Sequence[Path], *, durable: bool = True) -> Iterator[list[Path]]:
     """Yield one temporary path beside each of ``paths``; rename them all only if all succeed.
 
     Every temporary is written and fsynced before the first rename, so a full disk or an
@@ -286,15 +384,16 @@ def atomic_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
         os.umask(umask)
         for path, tmp in zip(paths, tmps, strict=True):
             try:
-                with tmp.open("rb+") as f:
-                    os.fsync(f.fileno())
+                if durable:
+                    with tmp.open("rb+") as f:
+                        os.fsync(f.fileno())
                 tmp.chmod(0o666 & ~umask)
             except OSError as exc:
                 raise InputError(
                     f"出力ファイルを書けませんでした: {exc.strerror or exc}", path=path
                 ) from exc
         _replace_all(paths, tmps)
-        for folder in dict.fromkeys(_folder(p) for p in paths):
+        for folder in dict.fromkeys(_folder(p) for p in paths) if durable else ():
             _fsync_dir(folder)
     finally:
         for tmp in tmps:
@@ -439,6 +538,8 @@ def detect_encoding(data: bytes) -> str:
         pass
     else:
         return "cp932"
+    import charset_normalizer  # only for the rare file neither UTF-8 nor CP932
+
     best = charset_normalizer.from_bytes(data).best()
     if best is not None:
         return str(best.encoding)
@@ -489,7 +590,7 @@ def _decode_error(
     )
 
 
-def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+def _read_csv(path: Path, encoding: str | None) -> TextTable:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -557,13 +658,7 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     if declared > 1:
         # In a one-column file a blank line is an empty value, even the last one.
         _drop_trailing_blank(rows, issues)
-    width = len(header)
-    padded = [r + [""] * (width - len(r)) for r in rows]
-    frame = pd.DataFrame(padded, columns=header, dtype=object) if padded else _empty(header)
-    frame = frame.astype(str) if len(frame) else frame
-    frame.attrs[ISSUES_ATTR] = issues
-    frame.attrs[ENCODING_ATTR] = chosen
-    return frame
+    return TextTable.from_records(header, rows, issues=issues, encoding=chosen)
 
 
 def _records(reader: Any, path: Path) -> Iterator[list[str]]:
@@ -622,6 +717,8 @@ def _clean_header(record: list[str], issues: list[ReadIssue]) -> list[str]:
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
 
 
@@ -643,6 +740,7 @@ def _cell_text(value: Any) -> str:
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
     import openpyxl
+    import pandas as pd
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
@@ -698,6 +796,7 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> pd.DataFrame:
 
 def _read_geo(path: Path, layer: str | int | None) -> pd.DataFrame:
     import geopandas as gpd
+    import pandas as pd
     import pyogrio
     import shapely
 
@@ -756,6 +855,8 @@ def _geometry_issues(geometry: gpd.GeoSeries, unreadable: bool) -> list[ReadIssu
 
 
 def _infer_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     frame = frame.copy()
     for column in frame.columns:
         if column == "geometry":
@@ -779,6 +880,8 @@ def is_geoframe(frame: object) -> bool:
 
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A plain DataFrame for CSV/XLSX: geometry as WKT, formula-like text neutralised."""
+    import pandas as pd
+
     out = pd.DataFrame(frame).copy()
     if is_geoframe(frame) and frame.geometry.name in out.columns:
         name = frame.geometry.name
@@ -786,17 +889,37 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
             values = out[column].astype(object)
-            # Each distinct cell is tested once (a whole job's output has hundreds of
-            # thousands of cells, most columns few distinct values and nearly none starting
-            # like a formula); only a column holding such a cell is rewritten.
+            # Only a column holding a formula-like cell is rewritten.
             cells = values.tolist()
-            risky = {v for v in set(cells) if isinstance(v, str) and _starts_like_formula(v)}
-            if risky:
-                cells = [neutralize_formula(v) if v in risky else v for v in cells]
-                values = pd.Series(cells, index=values.index, dtype=object, name=values.name)
+            safe = _neutralized(cells)
+            if safe is not cells:
+                values = pd.Series(safe, index=values.index, dtype=object, name=values.name)
             out[column] = values
     out.columns = [str(neutralize_formula(str(c))) for c in out.columns]
     return out
+
+
+def _neutralized(cells: list[Any]) -> list[Any]:
+    """``cells`` with every formula-like text neutralised; the same list when none is.
+
+    Each distinct cell is tested once: a whole job's output has hundreds of thousands of
+    cells, most columns few distinct values and nearly none starting like a formula.
+    """
+    risky = {v for v in set(cells) if isinstance(v, str) and _starts_like_formula(v)}
+    if not risky:
+        return cells
+    return [neutralize_formula(v) if v in risky else v for v in cells]
+
+
+def _write_text_csv(table: TextTable, tmp: Path) -> None:
+    """A :class:`TextTable` as :func:`_write_csv` writes a frame, through the csv module."""
+    header = [str(neutralize_formula(c)) for c in table.columns]
+    columns = [_neutralized(cells) for cells in table.columns.values()]
+    with tmp.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(zip(*columns, strict=True) if columns else [()] * table.rows)
+        f.flush()
 
 
 def _write_csv(frame: pd.DataFrame, tmp: Path, attribution: tuple[str, ...], name: str) -> None:
@@ -833,6 +956,9 @@ def _write_xlsx(
 
 def _check_xlsx_cells(text: pd.DataFrame) -> None:
     """Refuse, naming row and column, a cell longer than Excel opens (never cut it short)."""
+    import numpy as np
+    import pandas as pd
+
     for column in text.columns:
         values = text[column]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
@@ -851,6 +977,9 @@ def _check_xlsx_cells(text: pd.DataFrame) -> None:
 
 
 def _xlsx_value(value: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
     if value is None or value is pd.NA:
         return None
     if isinstance(value, np.integer):
@@ -862,6 +991,7 @@ def _xlsx_value(value: Any) -> Any:
 
 def _as_geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     import geopandas as gpd
+    import pandas as pd
     from shapely.geometry import Point
 
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:

@@ -109,7 +109,7 @@ def _print_summary(summary: BatchSummary, region: Region) -> None:
         table.add_column(name)
     table.add_column("行数", justify="right")
     rows = summary_table(summary.by_status, summary.by_level, summary.coord_check, region)
-    for kind, code, words, n in rows.itertuples(index=False, name=None):
+    for kind, code, words, n in rows:
         table.add_row(kind, code, words, f"{n:,}")
     err_console.print(table)
 

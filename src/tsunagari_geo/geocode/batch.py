@@ -4,14 +4,19 @@ Every input row comes out once, in input order, with its own columns plus :data:
 (a name the input already uses gets the prefix ``geocode_``, so a published ``lat`` or ``city``
 is kept and checked, never overwritten). Rows are processed in chunks; each finished chunk is
 written to a journal folder beside the output (``.OUTPUT.journal/``: one JSON file per chunk,
-written to a temporary name, fsynced and renamed, plus a ``manifest.json`` naming the
-input's hash and the options). ``resume=True`` keeps the chunks already there, so a run killed
+written to a temporary name and renamed, plus a ``manifest.json`` naming the input's hash and
+the options). ``resume=True`` keeps the chunks already there (a chunk that does not read back
+whole, as a power cut can leave an unsynced file, is read again), so a run killed
 with SIGKILL and resumed writes the rows an uninterrupted run writes: the same bytes for CSV and
 GeoJSON; XLSX and GeoPackage also carry the time they were written (workbook properties and zip
 entry dates; ``last_change``), so their bytes differ while every cell is the same. The final output
 and ``OUTPUT.failures.csv`` are written as one set (both complete before either is renamed,
 the output last), then the journal is removed: the pair is complete when the journal is gone.
 Temporaries a killed run left beside them are removed by the next run.
+
+A CSV job reads and writes its tables as :class:`tsunagari_geo.tables.TextTable` and never
+imports pandas or numpy (they cost more than the job's CSV I/O); the other formats, and the
+coordinate check, import them when they need them.
 
 Where the chunks are read is the :class:`ChunkRunner`'s business: here, one after the other
 (:class:`LocalRunner`), or on the workers of a Dask cluster (``client=``, ``--dask``:
@@ -53,6 +58,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import shutil
 import time
 from collections import Counter
@@ -60,9 +66,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
-import pandas as pd
 
 from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
@@ -75,23 +78,25 @@ from tsunagari_geo.geocode.labels import (
     reason_label,
     status_label,
 )
-from tsunagari_geo.reference.locator import store_locator, unit_codes_at
 from tsunagari_geo.region import Region
 from tsunagari_geo.settings import STORE_CRS
 from tsunagari_geo.store import Store, open_store
 from tsunagari_geo.tables import (
     TableFile,
+    TextTable,
     atomic_path,
-    is_geoframe,
     output_format,
-    read_table,
+    read_text_table,
     remove_stale_temporaries,
     write_tables,
 )
 from tsunagari_geo.text import fold, normalize_address
 
 if TYPE_CHECKING:
+    import pandas as pd
     from distributed import Client
+
+log = logging.getLogger(__name__)
 
 #: What the geocoder decides for a row, as codes and numbers for programs (the journal's order).
 RESULT_COLUMNS = (
@@ -226,17 +231,19 @@ def read_overrides(path: Path) -> tuple[dict[str, Override], dict[str, Override]
 
     Returns (by id, by exact address). Raises InputError naming row, column and value.
     """
-    frame = read_table(path)
-    columns = set(frame.columns)
+    table = read_text_table(path)
+    columns = set(table.columns)
     if not ({"id", "address"} & columns) or not ({"town", "lat"} & columns):
         raise InputError(
             "上書きファイルには id か address の列と、town か lat,lng の列が必要です "
-            f"(列: {', '.join(frame.columns)})",
+            f"(列: {', '.join(table.columns)})",
             path=path,
         )
     by_id: dict[str, Override] = {}
     by_address: dict[str, Override] = {}
-    for n, record in enumerate(frame.to_dict("records"), start=2):
+    names = list(table.columns)
+    for n, cells in enumerate(table.records(), start=2):
+        record = dict(zip(names, cells, strict=True))
         town = str(record.get("town", "") or "").strip()
         lat = lng = None
         if str(record.get("lat", "") or "").strip() or str(record.get("lng", "") or "").strip():
@@ -429,12 +436,9 @@ class BatchJob:
         self.overrides_path = overrides
         if not output.parent.is_dir():
             raise InputError("出力先のフォルダがありません", path=output)
-        self.frame = read_table(input_path, encoding=encoding)
         # Every input column comes out; only a geo file's own geometry is not a column of ours.
-        own_geometry = (
-            getattr(self.frame, "_geometry_column_name", None) if is_geoframe(self.frame) else None
-        )
-        columns = [str(c) for c in self.frame.columns if own_geometry is None or c != own_geometry]
+        self.table = read_text_table(input_path, encoding=encoding)
+        columns = list(self.table.columns)
         if address_columns:
             missing = [c for c in address_columns if c not in columns]
             if missing:
@@ -472,7 +476,7 @@ class BatchJob:
             "input": str(self.input_path.resolve()),
             "input_sha256": _file_hash(self.input_path),
             "overrides_sha256": _file_hash(self.overrides_path),
-            "rows": len(self.frame),
+            "rows": len(self.table),
             "chunk_size": self.chunk_size,
             "address_columns": self.address_columns,
             "id_column": self.id_column,
@@ -480,7 +484,7 @@ class BatchJob:
             "store": self.store.meta.get("imported_at", ""),
         }
 
-    def _open_journal(self, resume: bool) -> tuple[Path, int]:
+    def _open_journal(self, resume: bool) -> Path:
         journal = journal_path(self.output)
         manifest = self._manifest()
         if journal.exists():
@@ -499,19 +503,38 @@ class BatchJob:
                 ) from exc
             with atomic_path(journal / "manifest.json") as tmp:
                 tmp.write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True))
-        done = sum(1 for _ in journal.glob("chunk_*.json"))
-        return journal, done
+        return journal
 
     def _chunk_file(self, journal: Path, k: int) -> Path:
         return journal / f"chunk_{k:06d}.json"
+
+    def _kept_chunk(self, journal: Path, k: int, rows: int) -> list[list[str]] | None:
+        """Chunk ``k`` as a killed run left it, or None to read it again: missing, or not
+        ``rows`` rows of cells (a file a power cut left empty or cut short, or edited)."""
+        path = self._chunk_file(journal, k)
+        try:
+            part = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            part = None
+        width = len(RESULT_COLUMNS) + 2
+        if (
+            isinstance(part, list)
+            and len(part) == rows
+            and all(isinstance(r, list) and len(r) == width for r in part)
+        ):
+            return part
+        log.warning("%s: 中間ファイルが壊れているため読み直します", path)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
 
     # --- rows --------------------------------------------------------------------------------
 
     def _addresses(self) -> list[tuple[str, str]]:
         """(address, context) per row: the last address column, and the ones before it."""
-        columns = [
-            self.frame[c].fillna("").astype(str).str.strip().tolist() for c in self.address_columns
-        ]
+        columns = [[c.strip() for c in self.table.columns[name]] for name in self.address_columns]
         if len(columns) == 1:
             return [(a, "") for a in columns[0]]
         out = []
@@ -541,24 +564,31 @@ class BatchJob:
                 raise ValueError("a job without a geocoder needs a runner")
             runner = LocalRunner(RowReader(self.geocoder, self.rules, self.fallback))
 
-        journal, done = self._open_journal(resume)
+        journal = self._open_journal(resume)
         remove_stale_temporaries(self.output)
         remove_stale_temporaries(failures_path(self.output))
         addresses = self._addresses()
         ids = (
-            self.frame[self.id_column].fillna("").astype(str).tolist()
+            self.table.columns[self.id_column]
             if self.id_column is not None
             else [""] * len(addresses)
         )
         n = len(addresses)
         chunks = (n + self.chunk_size - 1) // self.chunk_size
         started = time.perf_counter()
-        # Chunks read in this run stay in memory; only those a killed run left are read back.
-        fresh: dict[int, list[list[str]]] = {}
-        pending = [k for k in range(chunks) if not self._chunk_file(journal, k).exists()]
 
         def bounds(k: int) -> tuple[int, int]:
             return k * self.chunk_size, min(n, (k + 1) * self.chunk_size)
+
+        # The chunks a killed run left are read back; the rest are read now and kept in memory.
+        done: dict[int, list[list[str]]] = {}
+        for k in range(chunks):
+            lo, hi = bounds(k)
+            kept = self._kept_chunk(journal, k, hi - lo)
+            if kept is not None:
+                done[k] = kept
+        resumed = len(done)
+        pending = [k for k in range(chunks) if k not in done]
 
         tasks = ((k, addresses[slice(*bounds(k))], ids[slice(*bounds(k))]) for k in pending)
         left = sum(hi - lo for lo, hi in map(bounds, pending))
@@ -566,26 +596,19 @@ class BatchJob:
             task = bar.add_task("ジオコーディング中", total=n, completed=n - left)
             for k, rows in runner(tasks):
                 # One JSON document per chunk, renamed into place only when complete: a
-                # chunk file either holds all its rows or does not exist.
-                with atomic_path(self._chunk_file(journal, k)) as tmp:
+                # chunk file either holds all its rows or does not exist. Not fsynced: a
+                # killed process loses nothing the kernel has, and a chunk a power cut left
+                # unreadable is read again (see _kept_chunk).
+                with atomic_path(self._chunk_file(journal, k), durable=False) as tmp:
                     tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-                fresh[k] = rows
+                done[k] = rows
                 bar.update(task, advance=len(rows))
         elapsed = time.perf_counter() - started
         results: list[list[str]] = []
         for k in range(chunks):
-            part = fresh.get(k)
-            if part is None:
-                part = json.loads(self._chunk_file(journal, k).read_text(encoding="utf-8"))
-            expected = min(n, (k + 1) * self.chunk_size) - k * self.chunk_size
-            if len(part) != expected:  # pragma: no cover - a tampered journal, never silently
-                raise InputError(
-                    f"中間ファイルの行数 {len(part)} が {expected} 行と違います",
-                    path=self._chunk_file(journal, k),
-                )
-            results.extend(part)
+            results.extend(done[k])
         summary = self._write(results)
-        summary.resumed_chunks = min(done, chunks)
+        summary.resumed_chunks = resumed
         summary.geocode_seconds = elapsed
         summary.load_seconds = runner.load_seconds
         shutil.rmtree(journal, ignore_errors=True)
@@ -594,13 +617,13 @@ class BatchJob:
     def _write(self, results: list[list[str]]) -> BatchSummary:
         region = self.store.region
         fmt = output_format(self.output)
-        base = pd.DataFrame(self.frame[self.input_columns]).reset_index(drop=True)
+        n = len(results)
         width = len(RESULT_COLUMNS)
-        ours = pd.DataFrame(
-            [r[:width] for r in results], columns=list(RESULT_COLUMNS), dtype=object
-        )
-        candidates = [r[width] for r in results]
-        suggestions = [r[width + 1] for r in results]
+        by_column = list(zip(*results, strict=True)) if results else [()] * (width + 2)
+        ours: dict[str, list[str]] = {
+            name: list(cells) for name, cells in zip(RESULT_COLUMNS, by_column, strict=False)
+        }
+        candidates, suggestions = by_column[width], by_column[width + 1]
         words = {
             "一致レベル": level_label,
             "結果": lambda code: status_label(code, region),
@@ -611,105 +634,117 @@ class BatchJob:
         if self.coords:
             check, distance = self._check_coordinates(ours)
             ours["coord_check"] = check
-            ours["緯度経度の確認"] = _labelled(
-                ours["coord_check"], lambda code: coord_check_label(code, region)
-            )
+            ours["緯度経度の確認"] = _labelled(check, lambda code: coord_check_label(code, region))
             ours["coord_distance_m"] = distance
-        ours = ours[[*OUT_COLUMNS, *(COORD_COLUMNS if self.coords else ())]]
-        ours = ours.rename(columns=self.out_names)
-        out = pd.concat([base, ours], axis=1)
-        lat_name, lng_name = self.out_names["lat"], self.out_names["lng"]
-        if fmt in ("geojson", "gpkg"):
-            import geopandas as gpd
-            from shapely import points as make_points
-
-            lat = pd.to_numeric(out[lat_name].replace("", None), errors="coerce")
-            lng = pd.to_numeric(out[lng_name].replace("", None), errors="coerce")
-            geometry = [
-                None if pd.isna(x) or pd.isna(y) else make_points(float(x), float(y))
-                for x, y in zip(lng, lat, strict=True)
-            ]
-            if "geometry" in out.columns:
-                # A text column called geometry in the input stays a column of its own.
-                geometry_name = _free_name("geocode_geometry", set(out.columns))
-                out[geometry_name] = gpd.GeoSeries(geometry, index=out.index, crs=STORE_CRS)
-                out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=STORE_CRS)
-            else:
-                out = gpd.GeoDataFrame(out, geometry=geometry, crs=STORE_CRS)
-        status_col, coord_col = self.out_names["status"], self.out_names.get("coord_check")
-        level_col = self.out_names["level"]
-        by_status = dict(Counter(out[status_col]))
-        by_level = {int(k): v for k, v in Counter(out[level_col]).items()}
-        coord_counts = dict(Counter(out[coord_col])) if coord_col else {}
-        if fmt == "xlsx":
-            typed = out.copy()
-            for name in NUMBER_COLUMNS:
-                column = self.out_names.get(name)
-                if column is not None:
-                    typed[column] = pd.to_numeric(typed[column].replace("", None), errors="coerce")
-            summary_sheet = summary_table(by_status, by_level, coord_counts, region)
-            output = TableFile(
-                typed, self.output, sheet="データ", extra_sheets={"集計": summary_sheet}
-            )
-        else:
+        added = {self.out_names[c]: ours[c] for c in self.out_names}
+        out = TextTable({**{c: self.table.columns[c] for c in self.input_columns}, **added}, n)
+        status, reason = ours["status"], ours["reason"]
+        coord = ours.get("coord_check")
+        by_status = dict(Counter(status))
+        by_level = {int(k): v for k, v in Counter(ours["level"]).items()}
+        coord_counts = dict(Counter(coord)) if coord is not None else {}
+        if fmt == "csv":
             output = TableFile(out, self.output)
-        needs = out[status_col].isin(NEEDS_PERSON)
-        if coord_col is not None:
-            needs |= out[coord_col].isin(COORD_NEEDS_PERSON)
-        failures = pd.DataFrame(out.loc[needs, [*self.input_columns, *self.out_names.values()]])
-        taken = set(failures.columns)
+        else:
+            extra = {"集計": _summary_frame(by_status, by_level, coord_counts, region)}
+            output = TableFile(self._typed(out), self.output, sheet="データ", extra_sheets=extra)
+        needs = [
+            i
+            for i in range(n)
+            if status[i] in NEEDS_PERSON or (coord is not None and coord[i] in COORD_NEEDS_PERSON)
+        ]
+        actions = {
+            i: action_for(
+                status[i],
+                reason[i],
+                [s for s in suggestions[i].split("|") if s],
+                region,
+                coord[i] if coord is not None else "",
+            )
+            for i in needs
+        }
+        # Grouped by what a person has to do, in the order of labels.action_order, then by row.
+        order = {label: k for k, label in enumerate(action_order(region))}
+        needs.sort(key=lambda i: order.get(actions[i], len(order)))
+        taken = set(out.columns)
         row_name = _free_name("row", taken)
         taken.add(row_name)
         action_name = _free_name(ACTION_COLUMN, taken)
         taken.add(action_name)
-        reason_col = self.out_names["reason"]
-        actions = [
-            action_for(
-                str(failures.at[i, status_col]),
-                str(failures.at[i, reason_col]),
-                [s for s in suggestions[i].split("|") if s],
-                region,
-                str(failures.at[i, coord_col]) if coord_col else "",
-            )
-            for i in failures.index
-        ]
-        failures.insert(0, row_name, [str(i + 2) for i in failures.index])
-        failures.insert(1, action_name, actions)
+        listed = out.take(needs).columns
+        failures = {
+            row_name: [str(i + 2) for i in needs],
+            action_name: [actions[i] for i in needs],
+            **listed,
+        }
         for name, values in (("candidates", candidates), ("suggestions", suggestions)):
             free = _free_name(name, taken)
-            failures[free] = [values[i] for i in failures.index]
+            failures[free] = [values[i] for i in needs]
             taken.add(free)
-        # Grouped by what a person has to do, in the order of labels.action_order, then by row.
-        order = {label: n for n, label in enumerate(action_order(region))}
-        failures["_group"] = [order.get(a, len(order)) for a in actions]
-        failures = failures.sort_values("_group", kind="stable").drop(columns="_group")
         failures_file = failures_path(self.output)
         # One set: both complete before either is renamed, the output last. A run killed
         # between the two renames still has its journal, so the set is complete exactly when
         # the journal is gone, and a resumed run renames both again from the same chunks.
-        write_tables([(failures, failures_file), output])
-        counted = Counter(actions)
+        write_tables([(TextTable(failures, len(needs)), failures_file), output])
+        counted = Counter(actions.values())
         return BatchSummary(
-            rows=len(out),
+            rows=n,
             by_status=by_status,
             by_level=by_level,
             coord_check=coord_counts,
             output=self.output,
             failures=failures_file,
-            failures_count=int(needs.sum()),
+            failures_count=len(needs),
             address_columns=self.address_columns,
             by_action={a: counted[a] for a in action_order(region) if a in counted},
         )
 
-    def _check_coordinates(self, ours: pd.DataFrame) -> tuple[list[str], list[str]]:
-        """coord_check and coord_distance_m for every row (vectorised over all rows)."""
+    def _typed(self, out: TextTable) -> pd.DataFrame:
+        """The output as a frame for the formats with types: XLSX stores the numbers as
+        numbers; GeoJSON and GeoPackage get a point per row from lat/lng."""
+        import pandas as pd
+
+        fmt = output_format(self.output)
+        frame = out.frame()
+        if fmt == "xlsx":
+            for name in NUMBER_COLUMNS:
+                column = self.out_names.get(name)
+                if column is not None:
+                    frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+            return frame
         import geopandas as gpd
         from shapely import points as make_points
 
+        lat = pd.to_numeric(frame[self.out_names["lat"]].replace("", None), errors="coerce")
+        lng = pd.to_numeric(frame[self.out_names["lng"]].replace("", None), errors="coerce")
+        geometry = [
+            None if pd.isna(x) or pd.isna(y) else make_points(float(x), float(y))
+            for x, y in zip(lng, lat, strict=True)
+        ]
+        if "geometry" in frame.columns:
+            # A text column called geometry in the input stays a column of its own.
+            geometry_name = _free_name("geocode_geometry", set(frame.columns))
+            frame[geometry_name] = gpd.GeoSeries(geometry, index=frame.index, crs=STORE_CRS)
+            return gpd.GeoDataFrame(frame, geometry=geometry_name, crs=STORE_CRS)
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORE_CRS)
+
+    def _check_coordinates(self, ours: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+        """coord_check and coord_distance_m for every row (vectorised over all rows)."""
+        import geopandas as gpd
+        import numpy as np
+        import pandas as pd
+        from shapely import points as make_points
+
+        from tsunagari_geo.reference.locator import store_locator, unit_codes_at
+
         assert self.coords is not None
         lng_col, lat_col = self.coords
-        given_lat = pd.to_numeric(self.frame[lat_col].replace("", None), errors="coerce")
-        given_lng = pd.to_numeric(self.frame[lng_col].replace("", None), errors="coerce")
+
+        def numbers(cells: list[str]) -> pd.Series:
+            return pd.to_numeric(pd.Series(cells, dtype=object).replace("", None), errors="coerce")
+
+        given_lat = numbers(self.table.columns[lat_col])
+        given_lng = numbers(self.table.columns[lng_col])
         valid = (
             given_lat.notna()
             & given_lng.notna()
@@ -717,7 +752,7 @@ class BatchJob:
             & given_lng.between(-180, 180)
             & ~((given_lat == 0) & (given_lng == 0))
         ).to_numpy()
-        n = len(ours)
+        n = len(ours["level"])
         given = gpd.GeoSeries(
             [
                 make_points(float(x), float(y)) if ok else None
@@ -732,8 +767,7 @@ class BatchJob:
             given_lng.where(valid, np.nan).to_numpy(dtype=float),
             given_lat.where(valid, np.nan).to_numpy(dtype=float),
         )
-        our_lat = pd.to_numeric(ours["lat"].replace("", None), errors="coerce")
-        our_lng = pd.to_numeric(ours["lng"].replace("", None), errors="coerce")
+        our_lat, our_lng = numbers(ours["lat"]), numbers(ours["lng"])
         ours_valid = (our_lat.notna() & our_lng.notna()).to_numpy()
         mine = gpd.GeoSeries(
             [
@@ -751,8 +785,8 @@ class BatchJob:
         parent = dict(zip(units["code"], units["parent_code"].fillna(""), strict=True))
         checks: list[str] = []
         for i in range(n):
-            unit, muni = str(ours["unit_code"].iloc[i]), str(ours["muni_code"].iloc[i])
-            level = int(ours["level"].iloc[i])
+            unit, muni = ours["unit_code"][i], ours["muni_code"][i]
+            level = int(ours["level"][i])
             # With its ward unknown, an address in さいたま市 is checked against the city only.
             elsewhere = (
                 unit_of[i] != unit if unit else (parent.get(unit_of[i]) or unit_of[i]) != muni
@@ -843,14 +877,18 @@ def geocode_table(
     return job.run(resume=resume, progress=progress, runner=runner)
 
 
+#: The columns of :func:`summary_table`.
+SUMMARY_COLUMNS = ("区分", "コード", "意味", "行数")
+
+
 def summary_table(
     by_status: dict[str, int],
     by_level: dict[int, int],
     coord_check: dict[str, int],
     region: Region,
-) -> pd.DataFrame:
-    """The counts of a run as a table for people (区分, コード, 意味, 行数): the XLSX 集計
-    sheet and the CLI summary say the same."""
+) -> list[tuple[str, str, str, int]]:
+    """The counts of a run as rows for people (:data:`SUMMARY_COLUMNS`: 区分, コード, 意味,
+    行数): the XLSX 集計 sheet and the CLI summary say the same."""
     rows: list[tuple[str, str, str, int]] = []
     for level, n in sorted(by_level.items()):
         rows.append(("一致レベル", str(level), level_label(level), n))
@@ -858,10 +896,23 @@ def summary_table(
         rows.append(("結果", status, status_label(status, region), n))
     for check, n in sorted(coord_check.items(), key=lambda kv: (-kv[1], kv[0])):
         rows.append(("緯度経度の確認", check, coord_check_label(check, region), n))
-    return pd.DataFrame(rows, columns=["区分", "コード", "意味", "行数"])
+    return rows
 
 
-def _labelled(codes: pd.Series, label: Callable[[str], str]) -> list[str]:
+def _summary_frame(
+    by_status: dict[str, int],
+    by_level: dict[int, int],
+    coord_check: dict[str, int],
+    region: Region,
+) -> pd.DataFrame:
+    """:func:`summary_table` as the XLSX 集計 sheet (行数 a number)."""
+    import pandas as pd
+
+    rows = summary_table(by_status, by_level, coord_check, region)
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def _labelled(codes: Sequence[str], label: Callable[[str], str]) -> list[str]:
     # A table has a handful of distinct codes: each is put into words once.
     words: dict[str, str] = {}
     out = []
