@@ -155,7 +155,7 @@ def test_an_interrupted_dask_job_resumes_from_its_journal_to_the_same_bytes(
     with pytest.raises(KeyboardInterrupt):
         job.run(runner=_CutOff(client, store, job.rules), progress=False)
     assert not dask.exists()
-    assert len(list(journal_path(dask).glob("chunk_*.json"))) == 3
+    assert len(list(journal_path(dask).glob("chunk_*.rows"))) == 3
     resumed = geocode_table(sample, dask, store=store, address_columns=SPLIT, chunk_size=40,
                             resume=True, client=client)  # fmt: skip
     assert resumed.resumed_chunks == 3
@@ -208,14 +208,14 @@ def test_cli_dask_worker_processes_killed_half_way_then_resumed_give_identical_b
                             start_new_session=True)  # fmt: skip
     journal = journal_path(dask)
     deadline = time.monotonic() + 60
-    while len(list(journal.glob("chunk_*.json"))) < 3:
+    while len(list(journal.glob("chunk_*.rows"))) < 3:
         assert proc.poll() is None, "the job ended before it could be killed"
         assert time.monotonic() < deadline, "the job never wrote its chunks"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the client, its scheduler and its workers at once
     proc.wait()
     assert not dask.exists()
-    done = len(list(journal.glob("chunk_*.json")))
+    done = len(list(journal.glob("chunk_*.rows")))
     assert 3 <= done < 20
     resumed = subprocess.run(
         [_console_script(), "geocode", str(sample), "--out", str(dask), "--resume", "--dask",

@@ -412,8 +412,8 @@ def test_a_write_error_in_the_final_write_is_reported_and_cleaned_up(
 
 @pytest.mark.parametrize(
     "damage",
-    [b"", b'[["11107"', b"[]", b'{"rows": 1}', b"\xff\xfe not json"],
-    ids=["empty", "cut-short", "too-few-rows", "not-a-list", "garbage"],
+    [b"", b"t11107\x1f11100", b'j[["11107"', b"j[]", b'j{"rows": 1}', b"\xff\xfe garbage"],
+    ids=["empty", "cut-short", "cut-short-json", "too-few-rows", "not-a-list", "garbage"],
 )
 def test_a_damaged_chunk_is_read_again_on_resume(
     tmp_path: Path,
@@ -439,7 +439,7 @@ def test_a_damaged_chunk_is_read_again_on_resume(
     with pytest.raises(InputError):
         geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20)
     monkeypatch.setattr(os, "replace", real_replace)
-    chunks = sorted(journal_path(out).glob("chunk_*.json"))
+    chunks = sorted(journal_path(out).glob("chunk_*.rows"))
     assert len(chunks) == 3
     chunks[1].write_bytes(damage)
     summary = geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20, resume=True)

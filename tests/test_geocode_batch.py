@@ -390,7 +390,7 @@ def test_resume_reuses_finished_chunks_and_restarts_on_a_changed_input(
     # A journal from a run with another input is not reused, even with resume.
     journal.mkdir()
     (journal / "manifest.json").write_text('{"input_sha256": "other"}')
-    (journal / "chunk_000000.json").write_text("garbage\n")
+    (journal / "chunk_000000.rows").write_text("garbage\n")
     summary = geocode_table(src, out, geocoder=geocoder, store=store, resume=True, chunk_size=7)
     assert summary.resumed_chunks == 0
     assert _read(out)["rest"].tolist() == [f"3-{i}" for i in range(1, 31)]
@@ -405,6 +405,21 @@ def _console_script() -> str:
     script = Path(sys.executable).with_name("tsunagari-geo")
     assert script.exists(), script
     return str(script)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [["11107", "11100", "埼玉県", "さいたま市浦和区", "常盤六丁目", "4-4"]],
+        [["", "", "", "", "", ""], ["a|b", "", "", "", "", ""]],
+        # A separator inside a cell (no reading has one) makes the chunk JSON, read back exact.
+        [["1\x1f2", "x\x1ey", "", "", "", ""], ["", "", "", "", "", "\x1f"]],
+    ],
+)
+def test_a_journal_chunk_reads_back_as_written(rows: list[list[str]]) -> None:
+    from tsunagari_geo.geocode.batch import _decode_chunk, _encode_chunk
+
+    assert _decode_chunk(_encode_chunk(rows)) == rows
 
 
 def test_sigkill_half_way_then_resume_gives_identical_bytes(
@@ -433,7 +448,7 @@ def test_sigkill_half_way_then_resume_gives_identical_bytes(
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while len(list(journal.glob("chunk_*.json"))) < 4:
+    while len(list(journal.glob("chunk_*.rows"))) < 4:
         assert proc.poll() is None, "the job ended before it could be killed"
         assert time.monotonic() < deadline, "the job never wrote its chunks"
         time.sleep(0.05)
@@ -441,7 +456,7 @@ def test_sigkill_half_way_then_resume_gives_identical_bytes(
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
-    done = len(list(journal.glob("chunk_*.json")))
+    done = len(list(journal.glob("chunk_*.rows")))
     assert 4 <= done < 15
 
     resumed = subprocess.run(

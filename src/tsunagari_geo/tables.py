@@ -612,67 +612,62 @@ def _read_csv(path: Path, encoding: str | None) -> TextTable:
     # The csv module refuses cells over 128 KiB by default; a member's 1 MB note is still a
     # cell to keep. The limit is process-wide and only ever raised here.
     csv.field_size_limit(max(csv.field_size_limit(), _MAX_CELL))
-    reader = _records(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
-    declared = 0
+    declared = -1  # no header yet
     rows: list[list[str]] = []
     has_nul = "\x00" in text  # most files have none: their cells are then taken as read
-    for record in reader:
-        row_no = len(rows) + 2
-        if header is None:
-            if not record or not any(c.strip() for c in record):
+    try:
+        for record in reader:
+            if len(record) == declared and not has_nul and (declared > 1 or record[0]):
+                rows.append(record)  # a full row, as nearly all are: nothing to check or report
                 continue
-            header = _clean_header([_strip_nul(c) for c in record], issues)
-            declared = len(header)
-            continue
-        if not record or (len(record) == 1 and not record[0]):
-            # Kept as a row of empty cells: in a one-column file it is an empty value, and
-            # dropping it would shift every later row against the original.
-            issues.append(ReadIssue(row_no, None, "空行を空の行として残しました"))
-            record = []
-        cells = record
-        if has_nul:
-            cells = []
-            for i, cell in enumerate(record):
-                if "\x00" in cell:
-                    name = header[i] if i < len(header) else None
-                    issues.append(ReadIssue(row_no, name, "NUL 文字を取り除きました"))
-                    cell = _strip_nul(cell)
-                cells.append(cell)
-        if any(cells) and len(cells) < declared:
-            issues.append(
-                ReadIssue(
-                    row_no, None, f"列が {declared - len(cells)} 個足りないため空で補いました"
+            row_no = len(rows) + 2
+            if header is None:
+                if not record or not any(c.strip() for c in record):
+                    continue
+                header = _clean_header([_strip_nul(c) for c in record], issues)
+                declared = len(header)
+                continue
+            if not record or (len(record) == 1 and not record[0]):
+                # Kept as a row of empty cells: in a one-column file it is an empty value, and
+                # dropping it would shift every later row against the original.
+                issues.append(ReadIssue(row_no, None, "空行を空の行として残しました"))
+                record = []
+            cells = record
+            if has_nul:
+                cells = []
+                for i, cell in enumerate(record):
+                    if "\x00" in cell:
+                        name = header[i] if i < len(header) else None
+                        issues.append(ReadIssue(row_no, name, "NUL 文字を取り除きました"))
+                        cell = _strip_nul(cell)
+                    cells.append(cell)
+            if any(cells) and len(cells) < declared:
+                issues.append(
+                    ReadIssue(
+                        row_no, None, f"列が {declared - len(cells)} 個足りないため空で補いました"
+                    )
                 )
-            )
-        elif len(cells) > len(header):
-            extra = len(cells) - len(header)
-            for _ in range(extra):
-                header.append(_unique(f"_extra_{len(header) + 1}", header))
-            issues.append(
-                ReadIssue(row_no, None, f"見出しより {extra} 個多い列を _extra_ 列に残しました")
-            )
-        rows.append(cells)
+            elif len(cells) > len(header):
+                extra = len(cells) - len(header)
+                for _ in range(extra):
+                    header.append(_unique(f"_extra_{len(header) + 1}", header))
+                issues.append(
+                    ReadIssue(row_no, None, f"見出しより {extra} 個多い列を _extra_ 列に残しました")
+                )
+            rows.append(cells)
+    except csv.Error as exc:
+        # A malformed line (an unclosed quote before the end of the file) names its line.
+        raise InputError(
+            f"CSV として読めない行です: {exc}", path=path, row=reader.line_num
+        ) from exc
     if header is None:
         raise InputError("見出し行がありません (空のファイル)", path=path)
     if declared > 1:
         # In a one-column file a blank line is an empty value, even the last one.
         _drop_trailing_blank(rows, issues)
     return TextTable.from_records(header, rows, issues=issues, encoding=chosen)
-
-
-def _records(reader: Any, path: Path) -> Iterator[list[str]]:
-    """The reader's records; a malformed line becomes an InputError naming its line number."""
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(
-                f"CSV として読めない行です: {exc}", path=path, row=reader.line_num
-            ) from exc
-        yield record
 
 
 def _drop_trailing_blank(rows: list[list[str]], issues: list[ReadIssue]) -> None:

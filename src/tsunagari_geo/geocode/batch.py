@@ -3,8 +3,8 @@
 Every input row comes out once, in input order, with its own columns plus :data:`OUT_COLUMNS`
 (a name the input already uses gets the prefix ``geocode_``, so a published ``lat`` or ``city``
 is kept and checked, never overwritten). Rows are processed in chunks; each finished chunk is
-written to a journal folder beside the output (``.OUTPUT.journal/``: one JSON file per chunk,
-written to a temporary name and renamed, plus a ``manifest.json`` naming the input's hash and
+written to a journal folder beside the output (``.OUTPUT.journal/``: one file per chunk,
+``chunk_NNNNNN.rows``, written to a temporary name and renamed, plus a ``manifest.json`` naming the input's hash and
 the options). ``resume=True`` keeps the chunks already there (a chunk that does not read back
 whole, as a power cut can leave an unsynced file, is read again), so a run killed
 with SIGKILL and resumed writes the rows an uninterrupted run writes: the same bytes for CSV and
@@ -144,7 +144,7 @@ SPLIT_HEADERS = (
 #: Statuses that need a person (listed in OUTPUT.failures.csv).
 NEEDS_PERSON = ("partial", "ambiguous", "outside_prefecture", "empty", "unmatched")
 COORD_NEEDS_PERSON = ("outside_prefecture", "other_municipality", "far_from_address")
-JOURNAL_VERSION = "3"
+JOURNAL_VERSION = "4"
 #: Rows kept for rows written alike (see RowReader.read); about 1 kB each.
 MAX_READINGS = 200_000
 
@@ -506,14 +506,14 @@ class BatchJob:
         return journal
 
     def _chunk_file(self, journal: Path, k: int) -> Path:
-        return journal / f"chunk_{k:06d}.json"
+        return journal / f"chunk_{k:06d}.rows"
 
     def _kept_chunk(self, journal: Path, k: int, rows: int) -> list[list[str]] | None:
         """Chunk ``k`` as a killed run left it, or None to read it again: missing, or not
         ``rows`` rows of cells (a file a power cut left empty or cut short, or edited)."""
         path = self._chunk_file(journal, k)
         try:
-            part = json.loads(path.read_text(encoding="utf-8"))
+            part = _decode_chunk(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -595,12 +595,12 @@ class BatchJob:
         with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
             task = bar.add_task("ジオコーディング中", total=n, completed=n - left)
             for k, rows in runner(tasks):
-                # One JSON document per chunk, renamed into place only when complete: a
+                # One file per chunk, renamed into place only when complete: a
                 # chunk file either holds all its rows or does not exist. Not fsynced: a
                 # killed process loses nothing the kernel has, and a chunk a power cut left
                 # unreadable is read again (see _kept_chunk).
                 with atomic_path(self._chunk_file(journal, k), durable=False) as tmp:
-                    tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                    tmp.write_text(_encode_chunk(rows), encoding="utf-8")
                 done[k] = rows
                 bar.update(task, advance=len(rows))
         elapsed = time.perf_counter() - started
@@ -912,16 +912,34 @@ def _summary_frame(
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+#: A journal chunk is its rows joined by the ASCII record separator and their cells by the
+#: unit separator, behind the tag ``t``: ten times faster to write than JSON, on every chunk of
+#: every job. A chunk with a cell holding a separator (no address reading has one: whitespace,
+#: which they are, is collapsed) is JSON behind the tag ``j``.
+_RS, _US = "\x1e", "\x1f"
+
+
+def _encode_chunk(rows: list[list[str]]) -> str:
+    text = _RS.join([_US.join(row) for row in rows])
+    cells = sum(len(row) for row in rows)
+    if text.count(_US) == cells - len(rows) and text.count(_RS) == len(rows) - 1:
+        return "t" + text
+    return "j" + json.dumps(rows, ensure_ascii=False)
+
+
+def _decode_chunk(text: str) -> Any:
+    """The rows of a chunk as :func:`_encode_chunk` wrote them; ValueError for anything else."""
+    if text.startswith("t"):
+        return [row.split(_US) for row in text[1:].split(_RS)]
+    if text.startswith("j"):
+        return json.loads(text[1:])
+    raise ValueError("not a journal chunk")
+
+
 def _labelled(codes: Sequence[str], label: Callable[[str], str]) -> list[str]:
     # A table has a handful of distinct codes: each is put into words once.
-    words: dict[str, str] = {}
-    out = []
-    for code in codes:
-        text = words.get(code)
-        if text is None:
-            text = words[code] = label(code) if code != "" else ""
-        out.append(text)
-    return out
+    words = {code: label(code) if code != "" else "" for code in set(codes)}
+    return [words[code] for code in codes]
 
 
 def _free_name(name: str, taken: set[str]) -> str:
