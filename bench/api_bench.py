@@ -8,19 +8,21 @@ Run from the repository root (the store must exist: ``tsunagari-geo data import`
 What it does, all in one run on loopback:
 
 1. Builds a deployment in a temporary folder: the real pipeline on the sample data (for the
-   63-municipality coverage layer), then an ``activities`` layer of 10,000 synthetic public
-   activities (sample rows repeated at jittered dictionary town points).
+   63-municipality coverage layer), then a layer set (with its manifest, as a build writes
+   it) of 10,000 synthetic public activities (sample rows repeated at jittered dictionary
+   town points) and those municipalities.
 2. Writes the same two layers as GeoJSON files and a pygeoapi configuration serving them with
    pygeoapi's GeoJSON provider.
 3. Starts both servers under uvicorn, one worker each: ``tsunagari-geo serve`` and
    ``pygeoapi.starlette_app``.
-4. For each server and query, a bounded load generator (an asyncio HTTP/1.1 keep-alive client,
-   ``--connections`` concurrent connections, no compression on either side) sends requests
+4. For each server and query, the bounded load generator of ``bench/http_load.py`` (an asyncio
+   HTTP/1.1 keep-alive client, ``--connections`` concurrent connections, no compression on
+   either side) sends requests
    for ``--seconds`` and records each latency:
    (a) items with a bbox returning about 500 of the 10,000 activities (200 different
        bboxes, cycled, so no single cached answer serves them all);
    (b) the full 63-municipality layer.
-5. Prints requests per second, p50 and p99 latency, and the ratios to pygeoapi.
+5. Prints requests per second, p50 and p99 latency, MB/s, and the ratios to pygeoapi.
 
 Targets (issue 5): at least 5x pygeoapi's requests per second on both, p99 under 50 ms for (a).
 """
@@ -28,40 +30,34 @@ Targets (issue 5): at least 5x pygeoapi's requests per second on both, p99 under
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
 
 import geopandas as gpd
+import httpx
 import numpy as np
 import pandas as pd
 import shapely
 
+from http_load import Query, bbox_paths, compare, print_ratios, uvicorn_command
+from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.layers.build import BuildInputs, build_layers
-from tsunagari_geo.layers.published import LayerSet, write_layers
+from tsunagari_geo.layers.published import LayerSet, write_layer_set
 from tsunagari_geo.settings import get_settings
 from tsunagari_geo.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # the one server-start helper, shared with the tests
+from server_helpers import BIN, free_port, serve_command, serve_env, serving  # noqa: E402
 
-BIN = Path(sys.executable).parent
 N_ACTIVITIES = 10_000
 TARGET_IN_BBOX = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -207,108 +203,6 @@ def _pygeoapi_config(folder: Path, port: int) -> Path:
     return path
 
 
-# --- servers ---------------------------------------------------------------------------------
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(
-                f"server exited: {process.stdout.read().decode() if process.stdout else ''}"
-            )
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"server at {url} did not start")
-
-
-# --- load generator --------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    requests: int
-    seconds: float
-    latencies: list[float]
-    statuses: dict[int, int]
-    bytes_read: int
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, q: float) -> float:
-        return float(np.percentile(self.latencies, q)) * 1000
-
-
-async def _one_connection(
-    host: str, port: int, paths: list[str], start: int, until: float, out: Result
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    i = start
-    try:
-        while time.perf_counter() < until:
-            path = paths[i % len(paths)]
-            i += 1
-            t0 = time.perf_counter()
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/geo+json, application/json\r\n\r\n".encode()
-            )
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            status = int(lines[0].split()[1])
-            headers = {
-                k.lower(): v.strip()
-                for k, _, v in (line.partition(":") for line in lines[1:] if line)
-            }
-            if "content-length" in headers:
-                body = await reader.readexactly(int(headers["content-length"]))
-            else:  # chunked
-                chunks = []
-                while True:
-                    size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-                    chunk = await reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-                    chunks.append(chunk[:-2])
-                body = b"".join(chunks)
-            out.latencies.append(time.perf_counter() - t0)
-            out.statuses[status] = out.statuses.get(status, 0) + 1
-            out.bytes_read += len(body)
-            out.requests += 1
-    finally:
-        writer.close()
-
-
-def load(port: int, paths: list[str], seconds: float, connections: int) -> Result:
-    """Send requests over ``connections`` keep-alive connections for ``seconds``."""
-    result = Result(0, 0.0, [], {}, 0)
-
-    async def main() -> None:
-        # Warm up: one pass so that first-request costs (imports, file cache) are not timed.
-        warm = Result(0, 0.0, [], {}, 0)
-        await _one_connection("127.0.0.1", port, paths[:3], 0, time.perf_counter() + 0.5, warm)
-        t0 = time.perf_counter()
-        until = t0 + seconds
-        await asyncio.gather(
-            *(
-                _one_connection("127.0.0.1", port, paths, k * 17, until, result)
-                for k in range(connections)
-            )
-        )
-        result.seconds = time.perf_counter() - t0
-
-    asyncio.run(main())
-    return result
-
-
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -340,10 +234,12 @@ def main() -> None:
         sample = LayerSet.open(folder / "sample.gpkg", "public")
         activities = make_activities(store, sample.frames["activities"].dropna(subset=["geometry"]))
         municipalities = sample.frames["municipalities"]
-        write_layers(
+        # A set with its manifest, as a build writes it: the service serves nothing else.
+        write_layer_set(
             folder / "layers.gpkg",
             {"activities": activities, "municipalities": municipalities},
-            kind="public",
+            folder / "layers-planner.gpkg",
+            {},
             attribution=sample.attribution,
         )
         _geojson_file(activities, folder / "activities.geojson")
@@ -354,16 +250,14 @@ def main() -> None:
             f"({time.perf_counter() - t:.1f} s to prepare)"
         )
 
-        ours_port, peer_port = _free_port(), _free_port()
-        env = {
-            **os.environ,
-            "TSUNAGARI_STORE": str(store_path),
-            "TSUNAGARI_LAYERS": str(folder / "layers.gpkg"),
-            "TSUNAGARI_PLANNER_LAYERS": str(folder / "none.gpkg"),
-            "TSUNAGARI_TILES_DIR": str(folder / "tiles"),
-        }
-        if args.no_cache:
-            env["TSUNAGARI_RESPONSE_CACHE_BYTES"] = "0"
+        ours_port, peer_port = free_port(), free_port()
+        settings = ApiSettings(
+            store=store_path,
+            layers=folder / "layers.gpkg",
+            planner_layers=folder / "layers-planner.gpkg",
+            tiles_dir=folder / "tiles",
+        )
+        env = serve_env(settings, **({"RESPONSE_CACHE_BYTES": "0"} if args.no_cache else {}))
         config = _pygeoapi_config(folder, peer_port)
         openapi = folder / "pygeoapi-openapi.yml"
         subprocess.run(
@@ -380,103 +274,55 @@ def main() -> None:
             env={**os.environ, "PYGEOAPI_CONFIG": str(config)},
         )
         peer_env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
-        ours = subprocess.Popen(
-            [
-                str(BIN / "tsunagari-geo"),
-                "serve",
-                "--port",
-                str(ours_port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-        peer = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "pygeoapi.starlette_app:APP",
-                "--port",
-                str(peer_port),
-                "--log-level",
-                "warning",
-            ],
-            env=peer_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-        try:
-            _wait(f"http://127.0.0.1:{ours_port}/healthz", ours)
-            _wait(f"http://127.0.0.1:{peer_port}/collections?f=json", peer)
-            queries = {
-                "(a) bbox ~500 of 10,000 activities": (
-                    [
-                        f"/collections/activities/items?{urlencode({'bbox': ','.join(map(str, b)), 'limit': 1000})}"
-                        for b in boxes
-                    ],
-                    [
-                        f"/collections/activities/items?{urlencode({'bbox': ','.join(map(str, b)), 'limit': 1000, 'f': 'json'})}"
-                        for b in boxes
-                    ],
+        with (
+            serving(
+                serve_command(ours_port),
+                f"http://127.0.0.1:{ours_port}/healthz",
+                env,
+                timeout=120,
+                cwd=folder,
+            ),
+            serving(
+                uvicorn_command("pygeoapi.starlette_app:APP", peer_port),
+                f"http://127.0.0.1:{peer_port}/collections?f=json",
+                peer_env,
+                timeout=120,
+                cwd=folder,
+            ),
+        ):
+            queries = [
+                Query(
+                    "(a) bbox ~500 of 10,000 activities",
+                    bbox_paths("activities", boxes),
+                    bbox_paths("activities", boxes, f="json"),
                 ),
-                "(b) full 63-municipality layer": (
+                Query(
+                    "(b) full 63-municipality layer",
                     ["/collections/municipalities/items?limit=100"],
                     ["/collections/municipalities/items?limit=100&f=json"],
                 ),
-            }
+            ]
             # Same answers: the first bbox matches the same features on both servers.
-            import httpx
-
-            a = httpx.get(
-                f"http://127.0.0.1:{ours_port}{queries['(a) bbox ~500 of 10,000 activities'][0][0]}"
-            ).json()
-            b = httpx.get(
-                f"http://127.0.0.1:{peer_port}{queries['(a) bbox ~500 of 10,000 activities'][1][0]}"
-            ).json()
+            a = httpx.get(f"http://127.0.0.1:{ours_port}{queries[0].ours[0]}").json()
+            b = httpx.get(f"http://127.0.0.1:{peer_port}{queries[0].peer[0]}").json()
             print(
                 f"check: same bbox → ours {a['numberMatched']} features, pygeoapi {b['numberMatched']}"
             )
             cache = "off" if args.no_cache else "on"
             print(
-                f"load: {args.connections} connections, {args.seconds:.0f} s per run, "
-                f"no compression, 1 worker each, our response cache {cache}\n"
+                f"load: {args.seconds:.0f} s per run, no compression, 1 worker each, "
+                f"our response cache {cache}\n"
             )
-            print(
-                f"{'query':38} {'server':9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'MB/s':>7} {'non-200':>8}"
+            comparisons = compare(
+                queries,
+                ours_port,
+                peer_port,
+                "pygeoapi",
+                seconds=args.seconds,
+                connections=[args.connections],
             )
-            ratios = []
-            for label, (our_paths, peer_paths) in queries.items():
-                results = {}
-                for name, port, paths in (
-                    ("ours", ours_port, our_paths),
-                    ("pygeoapi", peer_port, peer_paths),
-                ):
-                    r = load(port, paths, args.seconds, args.connections)
-                    results[name] = r
-                    bad = sum(v for k, v in r.statuses.items() if k != 200)
-                    print(
-                        f"{label:38} {name:9} {r.rps:8.1f} {r.percentile(50):8.1f} {r.percentile(99):8.1f} "
-                        f"{r.bytes_read / r.seconds / 1e6:7.1f} {bad:8d}"
-                    )
-                ratio = results["ours"].rps / results["pygeoapi"].rps
-                ratios.append((label, ratio, results["ours"].percentile(99)))
-            print()
-            for label, ratio, p99 in ratios:
-                print(
-                    f"{label}: {ratio:.1f}x pygeoapi's requests per second (target ≥ 5x); our p99 {p99:.1f} ms"
-                )
-        finally:
-            for process in (ours, peer):
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            print_ratios(comparisons, "pygeoapi")
+            print("targets: ≥ 5x pygeoapi's requests per second on both, p99 under 50 ms for (a)")
     finally:
         if args.keep:
             print(f"kept {folder}")

@@ -24,12 +24,11 @@ from tsunagari_geo.activities.models import Vocabulary
 from tsunagari_geo.activities.readers import read_activities
 from tsunagari_geo.activities.taxonomy import load_taxonomies
 from tsunagari_geo.analysis.distance import metric_xy
-from tsunagari_geo.analysis.inputs import Areas, prepare_activities
 from tsunagari_geo.analysis.people_reach import nearest_distances, small_area_xy
-from tsunagari_geo.analysis.plan import plan_new_places
+from tsunagari_geo.analysis.plan import plan_inputs, plan_new_places
 from tsunagari_geo.analysis.reach import inperson_venues
 from tsunagari_geo.cli.analysis import _geocode_missing
-from tsunagari_geo.reference.locator import muni_codes_of, store_locator
+from tsunagari_geo.errors import InputError
 from tsunagari_geo.resources import SAMPLES_DIR
 from tsunagari_geo.settings import get_settings
 from tsunagari_geo.store import open_store
@@ -66,23 +65,17 @@ def main() -> None:
     args = parser.parse_args()
 
     store = open_store(args.store or get_settings().store)
-    if store.small_areas is None:
-        raise SystemExit("the store has no census small areas; re-run `tsunagari-geo data import`")
     records = read_activities(
         SAMPLES_DIR / "activities.csv", vocabulary=Vocabulary.for_region(store.region)
     ).records
     _geocode_missing(records, store)
     tax = load_taxonomies()
-    areas = Areas(
-        units=store.units,
-        municipalities=store.municipalities,
-        towns=store.towns,
-        to_muni=muni_codes_of(store.units),
-        locator=store_locator(store),
-        metric_crs=store.region.metric_crs,
-    )
-    prepared = prepare_activities(records, areas, tax)
-    small, crs = pd.DataFrame(store.small_areas), store.region.metric_crs
+    try:
+        # The same placed activities and small areas `coverage plan` gives the solver.
+        inputs = plan_inputs(records, store, tax)
+    except InputError as e:
+        raise SystemExit(str(e)) from None
+    prepared, small, crs = inputs.activities, inputs.small_areas, inputs.metric_crs
     print(
         "radius  N  | all candidates: offered, reached, solve s | 300 strongest: reached, solve s"
     )

@@ -20,20 +20,19 @@ What it does, all in one run on loopback:
    asks PostGIS) and ``tipg.main:app``.
 4. Checks that both return the same feature ids for the first bboxes and for the full layer.
 5. For each number of connections and each query, the keep-alive load generator of
-   ``bench/api_bench.py`` sends requests for ``--seconds``: (a) items in a bbox holding about
-   500 of the 10,000 activities (200 different bboxes, cycled), (b) the 63 municipalities.
-   Prints requests per second, p50 and p99, and the ratios to tipg.
+   ``bench/http_load.py`` (the one of ``bench/api_bench.py``) sends requests for
+   ``--seconds``: (a) items in a bbox holding about 500 of the 10,000 activities (200
+   different bboxes, cycled), (b) the 63 municipalities. Prints requests per second, p50 and
+   p99, MB/s, and the ratios to tipg.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import httpx
 import psycopg
@@ -42,8 +41,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the PostGIS server helper, shared with the tests
 sys.path.insert(0, str(REPO / "bench"))
 
-from api_bench import BIN, _free_port, _wait, bboxes_of, load, make_activities  # noqa: E402
+from api_bench import bboxes_of, make_activities  # noqa: E402
+from http_load import Query, bbox_paths, compare, print_ratios, uvicorn_command  # noqa: E402
 from postgis_server import PostgisServer, copy_reference, unavailable_reason  # noqa: E402
+from server_helpers import free_port, serve_command, serve_env, serving  # noqa: E402
+from tsunagari_api.settings import ApiSettings  # noqa: E402
 from tsunagari_geo.layers.build import BuildInputs, build_layers  # noqa: E402
 from tsunagari_geo.settings import get_settings  # noqa: E402
 from tsunagari_geo.store import open_layer_set, open_store, write_layer_set  # noqa: E402
@@ -137,120 +139,68 @@ def main() -> None:
             f"{len(boxes)} bboxes, one PostgreSQL 15 + PostGIS database "
             f"({time.perf_counter() - t:.1f} s to prepare)"
         )
-        ours_port, peer_port = _free_port(), _free_port()
-        env = {**os.environ, "TSUNAGARI_STORE": url, "TSUNAGARI_TILES_DIR": str(folder / "t")}
-        for key in ("TSUNAGARI_LAYERS", "TSUNAGARI_PLANNER_LAYERS"):
-            env.pop(key, None)
-        if not args.cache:
-            env["TSUNAGARI_RESPONSE_CACHE_BYTES"] = "0"
+        ours_port, peer_port = free_port(), free_port()
+        # The layers' default locations with a database store: the database itself.
+        settings = ApiSettings(store=Path(url), tiles_dir=folder / "t")
+        env = serve_env(settings, **({} if args.cache else {"RESPONSE_CACHE_BYTES": "0"}))
         peer_env = {
             **os.environ,
             "DATABASE_URL": url,
             "TIPG_DB_SCHEMAS": '["bench"]',
             "TIPG_MAX_FEATURES_PER_QUERY": "10000",
         }
-        ours = subprocess.Popen(
-            [
-                str(BIN / "tsunagari-geo"),
-                "serve",
-                "--port",
-                str(ours_port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-        peer = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "tipg.main:app",
-                "--port",
-                str(peer_port),
-                "--log-level",
-                "warning",
-            ],
-            env=peer_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-        try:
-            _wait(f"http://127.0.0.1:{ours_port}/healthz", ours)
-            _wait(f"http://127.0.0.1:{peer_port}/collections", peer)
-
-            def bbox_path(collection: str, b: tuple[float, ...]) -> str:
-                return f"/collections/{collection}/items?" + urlencode(
-                    {"bbox": ",".join(map(str, b)), "limit": 1000}
-                )
-
-            queries = {
-                "(a) bbox ~500 of 10,000 activities": (
-                    [bbox_path("activities", b) for b in boxes],
-                    [bbox_path("bench.activities", b) for b in boxes],
-                    "id",
+        with (
+            serving(
+                serve_command(ours_port),
+                f"http://127.0.0.1:{ours_port}/healthz",
+                env,
+                timeout=120,
+                cwd=folder,
+            ),
+            serving(
+                uvicorn_command("tipg.main:app", peer_port),
+                f"http://127.0.0.1:{peer_port}/collections",
+                peer_env,
+                timeout=120,
+                cwd=folder,
+            ),
+        ):
+            queries = [
+                Query(
+                    "(a) bbox ~500 of 10,000 activities",
+                    bbox_paths("activities", boxes),
+                    bbox_paths("bench.activities", boxes),
                 ),
-                "(b) full 63-municipality layer": (
+                Query(
+                    "(b) full 63-municipality layer",
                     ["/collections/municipalities/items?limit=100"],
                     ["/collections/bench.municipalities/items?limit=100"],
-                    "code",
                 ),
-            }
-            for label, (our_paths, peer_paths, key) in queries.items():
-                for ours_path, peer_path in list(zip(our_paths, peer_paths, strict=True))[:5]:
+            ]
+            for query, key in zip(queries, ("id", "code"), strict=True):
+                for ours_path, peer_path in list(zip(query.ours, query.peer, strict=True))[:5]:
                     a, b = _ids(ours_port, ours_path, key), _ids(peer_port, peer_path, key)
                     if a != b:
-                        raise SystemExit(f"{label}: different features ({len(a)} vs {len(b)})")
-                print(f"check {label}: the same feature ids from both ({len(a)} in the first)")
+                        raise SystemExit(
+                            f"{query.label}: different features ({len(a)} vs {len(b)})"
+                        )
+                print(
+                    f"check {query.label}: the same feature ids from both ({len(a)} in the first)"
+                )
             cache = "on" if args.cache else "off"
             print(
                 f"\n{args.seconds:.0f} s per run, no compression, 1 worker each, "
                 f"our response cache {cache}\n"
             )
-            print(
-                f"{'query':36} {'conns':>5} {'server':6} {'req/s':>8} {'p50 ms':>8} "
-                f"{'p99 ms':>8} {'non-200':>8}"
+            comparisons = compare(
+                queries,
+                ours_port,
+                peer_port,
+                "tipg",
+                seconds=args.seconds,
+                connections=args.connections,
             )
-            ratios = []
-            for connections in args.connections:
-                for label, (our_paths, peer_paths, _key) in queries.items():
-                    results = {}
-                    for name, port, paths in (
-                        ("ours", ours_port, our_paths),
-                        ("tipg", peer_port, peer_paths),
-                    ):
-                        r = load(port, paths, args.seconds, connections)
-                        results[name] = r
-                        bad = sum(v for k, v in r.statuses.items() if k != 200)
-                        print(
-                            f"{label:36} {connections:5d} {name:6} {r.rps:8.1f} "
-                            f"{r.percentile(50):8.1f} {r.percentile(99):8.1f} {bad:8d}"
-                        )
-                    ratios.append(
-                        (
-                            label,
-                            connections,
-                            results["ours"].rps / results["tipg"].rps,
-                            results["ours"].percentile(99) / results["tipg"].percentile(99),
-                        )
-                    )
-            print()
-            for label, connections, rps, p99 in ratios:
-                print(
-                    f"{label}, {connections} connections: {rps:.2f}x tipg's requests per "
-                    f"second, p99 {p99:.2f}x tipg's"
-                )
-        finally:
-            for process in (ours, peer):
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            print_ratios(comparisons, "tipg")
 
 
 if __name__ == "__main__":

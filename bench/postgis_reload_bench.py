@@ -54,8 +54,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the PostGIS server helper, shared with the tests
 sys.path.insert(0, str(REPO / "bench"))
 
-from api_bench import BIN, _free_port, _wait  # noqa: E402
 from postgis_server import PostgisServer, copy_reference, unavailable_reason  # noqa: E402
+from server_helpers import free_port, serve_command, serving  # noqa: E402
 from tsunagari_geo.layers.build import BuildInputs, build_layers  # noqa: E402
 from tsunagari_geo.settings import get_settings  # noqa: E402
 from tsunagari_geo.store import open_store  # noqa: E402
@@ -123,24 +123,10 @@ def _inputs(folder: Path, dropped: int) -> BuildInputs:
 
 
 def _start(name: str, folder: Path, env: dict[str, str], stack: ExitStack) -> Server:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(BIN / "tsunagari-geo"), "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=folder,
+    port = free_port()
+    process = stack.enter_context(
+        serving(serve_command(port), f"http://127.0.0.1:{port}/healthz", env, cwd=folder)
     )
-
-    def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-    stack.callback(stop)
-    _wait(f"http://127.0.0.1:{port}/healthz", process)
     return Server(name, port, process, folder)
 
 

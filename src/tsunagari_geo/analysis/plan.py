@@ -69,20 +69,31 @@ class Plan:
     seconds: float
 
 
-def plan_from_store(
-    activities: pd.DataFrame,
-    store: Store,
-    tax: Taxonomies,
-    *,
-    new: int,
-    radius_m: float = 1000.0,
-    group: str = "",
-    candidates: pd.DataFrame | None = None,
-) -> Plan:
-    """:func:`plan_new_places` over the store's small areas for activity records (as
-    :func:`tsunagari_geo.analysis.coverage.compute_coverage` takes them: ``lat``/``lng`` or
-    point geometry, ``unit_code``/``muni_code`` where placed). The command and the build both
-    plan through here. Raises InputError when the store has no census small areas.
+@dataclass(frozen=True)
+class PlanInputs:
+    """What :func:`plan_new_places` is given for a store's region.
+
+    ``activities`` are the records as :func:`.inputs.prepare_activities` places and splits
+    them (``lon``/``lat``, in person or remote, groups); ``small_areas`` the store's census
+    small areas (EPSG:4326 points with ``population``); ``metric_crs`` the region's.
+    """
+
+    activities: pd.DataFrame
+    small_areas: pd.DataFrame
+    metric_crs: str
+
+
+def plan_inputs(activities: pd.DataFrame, store: Store, tax: Taxonomies) -> PlanInputs:
+    """Activity records (as :func:`tsunagari_geo.analysis.coverage.compute_coverage` takes
+    them: ``lat``/``lng`` or point geometry, ``unit_code``/``muni_code`` where placed) placed on
+    the store's units, with the store's small areas and metric CRS. Raises InputError when the
+    store has no census small areas.
+
+    Example::
+
+        tax = load_taxonomies()
+        inputs = plan_inputs(records, store, tax)
+        plan_new_places(inputs.activities, inputs.small_areas, tax, inputs.metric_crs, new=5)
     """
     if store.small_areas is None:
         raise InputError(
@@ -97,9 +108,30 @@ def plan_from_store(
         locator=store_locator(store),
         metric_crs=store.region.metric_crs,
     )
+    return PlanInputs(
+        activities=prepare_activities(activities, areas, tax),
+        small_areas=store.small_areas,
+        metric_crs=store.region.metric_crs,
+    )
+
+
+def plan_from_store(
+    activities: pd.DataFrame,
+    store: Store,
+    tax: Taxonomies,
+    *,
+    new: int,
+    radius_m: float = 1000.0,
+    group: str = "",
+    candidates: pd.DataFrame | None = None,
+) -> Plan:
+    """:func:`plan_new_places` over :func:`plan_inputs` of the store. The command and the build
+    both plan through here. Raises InputError when the store has no census small areas.
+    """
+    inputs = plan_inputs(activities, store, tax)
     return plan_new_places(
-        prepare_activities(activities, areas, tax), store.small_areas, tax,
-        store.region.metric_crs, new=new, radius_m=radius_m, group=group, candidates=candidates,
+        inputs.activities, inputs.small_areas, tax, inputs.metric_crs,
+        new=new, radius_m=radius_m, group=group, candidates=candidates,
     )  # fmt: skip
 
 
