@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from http_load import Query, bbox_paths, compare, print_ratios, uvicorn_command
+from http_load import Query, bbox_paths, compare, print_ratios, serving_both
 from tsunagari_api.settings import ApiSettings
 from tsunagari_geo.layers.build import BuildInputs, build_layers
 from tsunagari_geo.layers.published import LayerSet, write_layer_set
@@ -54,7 +54,7 @@ from tsunagari_geo.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the one server-start helper, shared with the tests
-from server_helpers import BIN, free_port, serve_command, serve_env, serving  # noqa: E402
+from server_helpers import BIN, free_port, serve_env  # noqa: E402
 
 N_ACTIVITIES = 10_000
 TARGET_IN_BBOX = 500
@@ -274,21 +274,10 @@ def main() -> None:
             env={**os.environ, "PYGEOAPI_CONFIG": str(config)},
         )
         peer_env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
-        with (
-            serving(
-                serve_command(ours_port),
-                f"http://127.0.0.1:{ours_port}/healthz",
-                env,
-                timeout=120,
-                cwd=folder,
-            ),
-            serving(
-                uvicorn_command("pygeoapi.starlette_app:APP", peer_port),
-                f"http://127.0.0.1:{peer_port}/collections?f=json",
-                peer_env,
-                timeout=120,
-                cwd=folder,
-            ),
+        with serving_both(
+            (ours_port, env),
+            ("pygeoapi.starlette_app:APP", peer_port, "/collections?f=json", peer_env),
+            folder,
         ):
             queries = [
                 Query(

@@ -19,9 +19,10 @@ Example (the peer on ``peer``, our service on ``ours``, both answering)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -30,7 +31,37 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # the one server-start helper, shared with the tests
-from server_helpers import LOOPBACK  # noqa: E402
+from server_helpers import LOOPBACK, serve_command, serving  # noqa: E402
+
+
+@contextlib.contextmanager
+def serving_both(
+    ours: tuple[int, Mapping[str, str]],
+    peer: tuple[str, int, str, Mapping[str, str]],
+    folder: Path,
+) -> Iterator[None]:
+    """Our service on ``ours`` (port, environment) and the peer's ASGI app on ``peer`` (app,
+    port, the path that answers once it is up, environment), both run from ``folder``,
+    until the block ends."""
+    ours_port, ours_env = ours
+    app, peer_port, probe, peer_env = peer
+    with (
+        serving(
+            serve_command(ours_port),
+            f"http://127.0.0.1:{ours_port}/healthz",
+            dict(ours_env),
+            timeout=120,
+            cwd=folder,
+        ),
+        serving(
+            uvicorn_command(app, peer_port),
+            f"http://127.0.0.1:{peer_port}{probe}",
+            dict(peer_env),
+            timeout=120,
+            cwd=folder,
+        ),
+    ):
+        yield
 
 
 @dataclass

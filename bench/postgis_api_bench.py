@@ -42,9 +42,9 @@ sys.path.insert(0, str(REPO / "tests"))  # the PostGIS server helper, shared wit
 sys.path.insert(0, str(REPO / "bench"))
 
 from api_bench import bboxes_of, make_activities  # noqa: E402
-from http_load import Query, bbox_paths, compare, print_ratios, uvicorn_command  # noqa: E402
+from http_load import Query, bbox_paths, compare, print_ratios, serving_both  # noqa: E402
 from postgis_server import PostgisServer, copy_reference, unavailable_reason  # noqa: E402
-from server_helpers import free_port, serve_command, serve_env, serving  # noqa: E402
+from server_helpers import free_port, serve_env  # noqa: E402
 from tsunagari_api.settings import ApiSettings  # noqa: E402
 from tsunagari_geo.layers.build import BuildInputs, build_layers  # noqa: E402
 from tsunagari_geo.settings import get_settings  # noqa: E402
@@ -149,21 +149,8 @@ def main() -> None:
             "TIPG_DB_SCHEMAS": '["bench"]',
             "TIPG_MAX_FEATURES_PER_QUERY": "10000",
         }
-        with (
-            serving(
-                serve_command(ours_port),
-                f"http://127.0.0.1:{ours_port}/healthz",
-                env,
-                timeout=120,
-                cwd=folder,
-            ),
-            serving(
-                uvicorn_command("tipg.main:app", peer_port),
-                f"http://127.0.0.1:{peer_port}/collections",
-                peer_env,
-                timeout=120,
-                cwd=folder,
-            ),
+        with serving_both(
+            (ours_port, env), ("tipg.main:app", peer_port, "/collections", peer_env), folder
         ):
             queries = [
                 Query(
