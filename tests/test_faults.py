@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,6 +377,22 @@ def test_a_read_only_mount_fails_the_job_clearly_and_leaves_no_output(
     assert list(tmpfs.iterdir()) == []
 
 
+def _fail_the_rename_onto(
+    out: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """Make the rename onto ``out`` fail with ``code``, as a full or read-only disk would (the
+    journal's chunks still go through); returns what undoes it."""
+    real_replace = os.replace
+
+    def failing_replace(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> None:
+        if Path(b) == out:
+            raise OSError(code, os.strerror(code))
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    return lambda: monkeypatch.setattr(os, "replace", real_replace)
+
+
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EDQUOT])
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".geojson", ".gpkg"])
 def test_a_write_error_in_the_final_write_is_reported_and_cleaned_up(
@@ -389,22 +405,14 @@ def test_a_write_error_in_the_final_write_is_reported_and_cleaned_up(
 ) -> None:
     src = _small_input(tmp_path, rows=50)
     out = tmp_path / f"out{suffix}"
-    real_replace = os.replace
-
-    def failing_replace(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> None:
-        # The chunk files of the journal go through; the output's rename fails as the disk would.
-        if Path(b) == out:
-            raise OSError(code, os.strerror(code))
-        real_replace(a, b)
-
-    monkeypatch.setattr(os, "replace", failing_replace)
+    restore = _fail_the_rename_onto(out, code, monkeypatch)
     with pytest.raises(InputError) as caught:
         geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20)
     assert os.strerror(code) in caught.value.message
     assert caught.value.path == str(out)
     _no_final_output(tmp_path, out)
     # The finished chunks are kept: once there is room again, --resume completes the job.
-    monkeypatch.setattr(os, "replace", real_replace)
+    restore()
     summary = geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20, resume=True)
     assert summary.resumed_chunks == 3
     assert summary.rows == 50
@@ -428,17 +436,10 @@ def test_a_damaged_chunk_is_read_again_on_resume(
     reference = tmp_path / "reference.csv"
     geocode_table(src, reference, geocoder=geocoder, store=store, chunk_size=20)
     out = tmp_path / "out.csv"
-    real_replace = os.replace
-
-    def failing_replace(a: os.PathLike[str] | str, b: os.PathLike[str] | str) -> None:
-        if Path(b) == out:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real_replace(a, b)
-
-    monkeypatch.setattr(os, "replace", failing_replace)
+    restore = _fail_the_rename_onto(out, errno.ENOSPC, monkeypatch)
     with pytest.raises(InputError):
         geocode_table(src, out, geocoder=geocoder, store=store, chunk_size=20)
-    monkeypatch.setattr(os, "replace", real_replace)
+    restore()
     chunks = sorted(journal_path(out).glob("chunk_*.rows"))
     assert len(chunks) == 3
     chunks[1].write_bytes(damage)
