@@ -8,6 +8,8 @@ For each geocoder the table says
 * municipality agreement: 都道府県 and 市区町村 both as expected (all rows; 市区町村 folded
   like towns, so 鎌ヶ谷市 meets 鎌ケ谷市);
 * town agreement: 町字 as expected, of the rows that assert one (an empty 町字 asserts nothing);
+  the suite's 町字 is the full one, with the 小字 where one is written (木津池田), so ours is
+  ``town`` + ``koaza`` (木津 + 池田), the peer's its ``town``;
 * level 3: share of rows read down to a town;
 * coordinate error against the expected point, in metres, over rows where both have a point
   (median, p90, p99, share within 100 m / 1 km). The expected point is often the building
@@ -150,7 +152,7 @@ def run_ours(geocoder: Geocoder, addresses: list[str]) -> tuple[pd.DataFrame, fl
     rows = []
     for address in addresses:
         r = geocoder.geocode(address, suggest=False)
-        rows.append((r.pref, r.city, r.town, r.level, r.lat, r.lng, r.status, r.reason))
+        rows.append((r.pref, r.city, r.town + r.koaza, r.level, r.lat, r.lng, r.status, r.reason))
     seconds = time.perf_counter() - started
     columns = ["pref", "city", "town", "level", "lat", "lng", "status", "reason"]
     return pd.DataFrame(rows, columns=columns), seconds
@@ -221,6 +223,9 @@ def main() -> int:
     print(f"suite: {args.suite} ({len(suite):,} rows, {scores[0].towns_asserted:,} assert a town)")
     print(f"store: {store.location}; dictionary load {load:.2f} s (other prefectures lazily)")
     print_table([HEADER, *(s.line() for s in scores)])
+    print(
+        "町字一致: " + ", ".join(f"{s.name} {s.town_agree:,}/{s.towns_asserted:,}" for s in scores)
+    )
     if peer_note:
         print(peer_note)
     if args.show:

@@ -162,8 +162,34 @@ def test_building_after_the_block_number_stays_in_rest(geocoder: Geocoder) -> No
 
 
 def test_koaza_stays_in_rest(geocoder: Geocoder) -> None:
+    # 原 is no 小字 of the dictionary: it stays in rest, as written.
     r = geocoder.geocode("桶川市坂田字原５１６番地１")
-    assert (r.town, r.rest) == ("大字坂田", "字原516-1")
+    assert (r.town, r.koaza, r.rest) == ("大字坂田", "", "字原516-1")
+
+
+@pytest.mark.parametrize(
+    ("text", "town", "koaza"),
+    [
+        ("熊谷市佐谷田字南砂原1234", "佐谷田", "南砂原"),
+        ("熊谷市佐谷田南砂原1234", "佐谷田", "南砂原"),
+        ("狭山市入間川沢久保1-2", "入間川", "沢久保"),
+    ],
+)
+def test_a_koaza_of_the_dictionary_is_said_beside_its_oaza(
+    geocoder: Geocoder, text: str, town: str, koaza: str
+) -> None:
+    # The 大字 stays the town (town-level privacy shows the 大字), the 小字 gives the point.
+    r = geocoder.geocode(text)
+    oaza = geocoder.geocode(f"{r.city}{town}")
+    assert (r.town, r.koaza, r.level) == (town, koaza, 3)
+    assert "koaza" in r.reason.split(",") and r.lat != oaza.lat and oaza.koaza == ""
+    assert r.rest == text.rsplit(koaza, 1)[1]
+
+
+def test_a_koaza_without_an_oaza_is_the_town(geocoder: Geocoder) -> None:
+    # 本庄市 （大字なし） 台町: the 小字 is the only name, so it is the town.
+    r = geocoder.geocode("本庄市台町1")
+    assert (r.town, r.koaza, r.rest) == ("台町", "", "1")
 
 
 # --- spelling variants -----------------------------------------------------------------------

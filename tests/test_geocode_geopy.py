@@ -88,6 +88,12 @@ def test_location_raw_carries_every_field(offline: Geocoder) -> None:
     assert (location.latitude, location.longitude) == (location.raw["lat"], location.raw["lng"])
 
 
+def test_location_address_keeps_the_koaza_read(offline: Geocoder) -> None:
+    location = OfflineGeocoder(offline).geocode("熊谷市佐谷田字南砂原1234")
+    assert isinstance(location, Location)
+    assert location.address == "埼玉県熊谷市佐谷田南砂原1234"
+
+
 def test_not_found_is_none_and_exactly_one_false_is_a_list(offline: Geocoder) -> None:
     provider = OfflineGeocoder(offline)
     assert provider.geocode("東京都千代田区丸の内1-1") is None

@@ -39,6 +39,11 @@ class GeocodeResult(BaseModel):
     )
     muni_code: str = Field(description="The municipality (a ward's city).")
     town: str
+    koaza: str = Field(
+        default="",
+        description="The 小字 (字) read after the town, when the dictionary has it; the point "
+        "is then the 小字's and ``town`` stays the 大字 (``town`` + ``koaza`` is the full 町字).",
+    )
     rest: str
     level: int = Field(ge=0)
     lat: float | None

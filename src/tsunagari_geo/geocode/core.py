@@ -121,6 +121,11 @@ class GeocodeResult:
     #: the 63-municipality code (a ward's city, else the unit itself).
     muni_code: str = ""
     town: str = ""
+    #: the 小字 (koaza, 字) the text goes on with after ``town``, as the dictionary writes it
+    #: (木津池田 → 木津 and 池田); the point is then the 小字's. ``town`` stays the 大字, which is
+    #: what town-level privacy shows; ``town`` + ``koaza`` is the full 町字. Empty when no
+    #: 小字 of the dictionary was read (an unknown one stays in ``rest``).
+    koaza: str = ""
     rest: str = ""
     level: int = 0
     lat: float | None = None
@@ -639,7 +644,7 @@ class Geocoder:
 
     def _finish(self, r: _Reading, town: Town, hit: _TownHit) -> GeocodeResult:
         result = r.result
-        result.town = town.town if not town.town.startswith(("（", "(")) else town.koaza
+        result.town, result.koaza = _names_of(town)
         result.level = 3
         result.lat, result.lng = town.lat, town.lng
         result.status = "matched"
@@ -744,7 +749,7 @@ def _read_outside(r: _Reading, result: GeocodeResult, places: list[_Place]) -> N
         result.reason = _join(*reasons)
         return
     town = hit.town
-    result.town = town.town if not town.town.startswith(("（", "(")) else town.koaza
+    result.town, result.koaza = _names_of(town)
     result.level, result.lat, result.lng = 3, town.lat, town.lng
     reasons.extend(hit.reasons)
     if isinstance(town, TownGroup):
@@ -905,6 +910,17 @@ def _koaza_at(index: UnitIndex, town: str, key: str, i: int) -> _TownHit | None:
         if key.startswith(koaza_key, j):
             return _TownHit(koaza_town, j + len(koaza_key), ["koaza"])
     return None
+
+
+def _names_of(town: Town) -> tuple[str, str]:
+    """A matched town as a result says it: (``town``, ``koaza``).
+
+    A 小字 of a 大字 is both names (木津, 池田); where the dictionary has no 大字 there
+    (本庄市 （大字なし） 台町) the 小字 is the town's only name, so it is ``town``.
+    """
+    if town.town.startswith(("（", "(")):
+        return town.koaza, ""
+    return town.town, town.koaza
 
 
 def _group_reason(group: TownGroup) -> str:

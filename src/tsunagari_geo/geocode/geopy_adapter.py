@@ -146,6 +146,6 @@ class OfflineGeocoder(GeopyGeocoder):
             result = self.fallback(result)
         if result.level < self.min_level or result.lat is None or result.lng is None:
             return None
-        address = f"{result.pref}{result.city}{result.town}{result.rest}"
+        address = f"{result.pref}{result.city}{result.town}{result.koaza}{result.rest}"
         location = Location(address, (result.lat, result.lng), result.to_dict())
         return location if exactly_one else [location]
