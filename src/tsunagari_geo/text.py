@@ -104,6 +104,9 @@ def _expand_repeat(text: str) -> str:
 
 def nfkc(text: str) -> str:
     """Unicode NFKC: full-width letters and digits to ASCII, half-width kana to full width."""
+    # The quick check is a tenth of the normalisation, and many addresses need none.
+    if unicodedata.is_normalized("NFKC", text):
+        return text
     return unicodedata.normalize("NFKC", text)
 
 

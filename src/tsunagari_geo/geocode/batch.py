@@ -49,6 +49,9 @@ grouped by it in that order, by row within a group. XLSX output stores level, la
 distance as numbers, in a sheet named ``データ``, with a ``集計`` (summary) sheet and the ``出典``
 sheet.
 
+``koaza`` is the 小字 the address names after its 大字 (``town``), when the dictionary has it:
+the point is then the 小字's.
+
 Every row gets both codes: ``unit_code`` (one of the 72 units; empty when the address names
 only さいたま市 or a town in several of its wards) and ``muni_code`` (one of the 63).
 """
@@ -105,6 +108,7 @@ RESULT_COLUMNS = (
     "pref",
     "city",
     "town",
+    "koaza",
     "rest",
     "level",
     "lat",
@@ -115,13 +119,10 @@ RESULT_COLUMNS = (
 #: The words beside a code, for the person reading the table: label column → its code column.
 LABEL_COLUMNS = {"一致レベル": "level", "結果": "status", "理由": "reason"}
 #: Every column the job adds, each label right after its code.
-OUT_COLUMNS = (
-    *RESULT_COLUMNS[:7],
-    "一致レベル",
-    *RESULT_COLUMNS[7:10],
-    "結果",
-    "reason",
-    "理由",
+OUT_COLUMNS = tuple(
+    name
+    for code in RESULT_COLUMNS
+    for name in (code, *(label for label, of in LABEL_COLUMNS.items() if of == code))
 )
 COORD_COLUMNS = ("coord_check", "緯度経度の確認", "coord_distance_m")
 #: The failures file's column saying what a person has to do (rows are grouped by it).
@@ -339,6 +340,7 @@ class RowReader:
             result.pref,
             result.city,
             result.town,
+            result.koaza,
             result.rest,
             str(result.level),
             _format_float(result.lat),
