@@ -18,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reference_helpers import heavy_modules_after, plain_rows
 from tsunagari_geo.analysis.placement import placed_point
 from tsunagari_geo.geocode.core import REASONS, Geocoder
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.store import Store, open_store
+from tsunagari_geo.store import JAPAN_TOWN_COLUMNS, Store, open_store
 from tsunagari_geo.text import fold
 
 #: The other prefectures of the small national folder and the municipalities taken from each.
@@ -490,3 +491,22 @@ def test_variant_kanji_of_a_town_name_meet(japan_geocoder: Geocoder) -> None:
     listed = japan_geocoder.geocode("京都府宇治市莵道8−10")
     assert (written.town, written.lat) == (listed.town, listed.lat) == ("莵道", listed.lat)
     assert written.level == 3
+
+
+def test_other_prefectures_towns_are_read_without_a_frame_or_geometry_library(
+    small_store: Store,
+) -> None:
+    code = (
+        "from tsunagari_geo.geocode.core import Geocoder\n"
+        "from tsunagari_geo.store import open_store\n"
+        f"geocoder = Geocoder.from_store(open_store({small_store.location!r}))\n"
+        "assert geocoder.geocode('東京都千代田区丸の内1-1').town == '丸の内一丁目'"
+    )
+    assert heavy_modules_after(code) == []
+
+
+def test_a_prefectures_town_rows_are_its_frame(small_store: Store) -> None:
+    frame = small_store.japan_towns("東京都")
+    assert plain_rows(frame, JAPAN_TOWN_COLUMNS) == small_store.japan_town_rows("東京都")
+    assert frame["lat"].dtype == "float64" and len(frame) > 0
+    assert small_store.japan_town_rows("埼玉県") == []
