@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from tsunagari_geo.region import Region, load_region
 
@@ -153,3 +161,30 @@ def make_census_source(dest: Path) -> Path:
     write_workbook(dest / "population/major_results.xlsx")
     write_small_areas(dest / "small_areas/r2ka11.dbf")
     return dest
+
+
+def plain_rows(frame: Any, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """``frame``'s ``columns`` as tuples of plain values, a missing cell (NaN, NA) as None: what
+    :meth:`Store.rows` gives, to compare the two readers cell by cell."""
+    return [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in frame[list(columns)].itertuples(index=False, name=None)
+    ]
+
+
+#: The frame and geometry libraries a geocoding job does without (their import is most of a
+#: small job's start-up: pandas with pyarrow alone ~0.7 s).
+HEAVY_MODULES = ("pandas", "numpy", "pyarrow", "geopandas", "shapely", "pyogrio", "pyproj")
+
+
+def heavy_modules_after(code: str) -> list[str]:
+    """The :data:`HEAVY_MODULES` a fresh interpreter has imported after running ``code``."""
+    probe = (
+        f"{code}\nimport sys\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY_MODULES)!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return list(ast.literal_eval(done.stdout.strip().splitlines()[-1]))

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_helpers import make_region_b_source, make_source, mini_region, region_b
+from reference_helpers import (
+    heavy_modules_after,
+    make_region_b_source,
+    make_source,
+    mini_region,
+    region_b,
+)
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.geocode import REASONS, Geocoder
 from tsunagari_geo.geocode.core import reason_text
@@ -739,3 +745,19 @@ def test_a_chome_town_in_digits_is_still_read_through_its_base(geocoder: Geocode
     # number is not, so 新栄3丁目 followed by more text reads as before: 新栄 + 三丁目.
     r = geocoder.geocode("埼玉県草加市新栄3丁目７丁目４番地の2")
     assert (r.level, r.town) == (3, "新栄三丁目")
+
+
+def test_loading_the_geocoder_and_geocoding_imports_no_frame_or_geometry_library(
+    store_path: Path,
+) -> None:
+    # The dictionary is read as plain rows (sqlite3): what a batch job's start-up pays for.
+    code = (
+        "from tsunagari_geo.geocode.core import Geocoder\n"
+        "from tsunagari_geo.store import open_store\n"
+        f"store = open_store({str(store_path)!r})\n"
+        "geocoder = Geocoder.from_store(store)\n"
+        "assert geocoder.geocode('さいたま市浦和区常盤6-4-4').town == '常盤六丁目'\n"
+        "assert geocoder.geocode('中央区銀座4-1').status == 'outside_prefecture'\n"
+        "assert store.region.pref_name == '埼玉県' and store.meta['units'] == '72'"
+    )
+    assert heavy_modules_after(code) == []

@@ -18,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reference_helpers import heavy_modules_after, plain_rows
 from tsunagari_geo.analysis.placement import placed_point
 from tsunagari_geo.geocode.core import REASONS, Geocoder
 from tsunagari_geo.reference.importer import import_reference
-from tsunagari_geo.store import Store, open_store
+from tsunagari_geo.store import JAPAN_TOWN_COLUMNS, Store, open_store
 from tsunagari_geo.text import fold
 
 #: The other prefectures of the small national folder and the municipalities taken from each.
@@ -507,3 +508,22 @@ def test_a_koaza_is_said_as_the_dictionary_writes_it(japan_geocoder: Geocoder) -
     assert (with_aza.town, with_aza.koaza, with_aza.rest) == ("広路町", "石坂", "5-4")
     variant = japan_geocoder.geocode("京都府宇治市菟道森本8−10")
     assert (variant.town, variant.koaza) == ("莵道", "森本")
+
+
+def test_other_prefectures_towns_are_read_without_a_frame_or_geometry_library(
+    small_store: Store,
+) -> None:
+    code = (
+        "from tsunagari_geo.geocode.core import Geocoder\n"
+        "from tsunagari_geo.store import open_store\n"
+        f"geocoder = Geocoder.from_store(open_store({small_store.location!r}))\n"
+        "assert geocoder.geocode('東京都千代田区丸の内1-1').town == '丸の内一丁目'"
+    )
+    assert heavy_modules_after(code) == []
+
+
+def test_a_prefectures_town_rows_are_its_frame(small_store: Store) -> None:
+    frame = small_store.japan_towns("東京都")
+    assert plain_rows(frame, JAPAN_TOWN_COLUMNS) == small_store.japan_town_rows("東京都")
+    assert frame["lat"].dtype == "float64" and len(frame) > 0
+    assert small_store.japan_town_rows("埼玉県") == []

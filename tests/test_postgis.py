@@ -27,6 +27,7 @@ import psycopg
 import pytest
 
 from postgis_server import PostgisServer, copy_reference
+from reference_helpers import heavy_modules_after, plain_rows
 from server_helpers import BIN, free_port, serve_command, serve_env, serving
 from test_layers_fixtures import PUBLIC_ID_KEY, TOKEN, Built, build_deployment, write_inputs
 from tsunagari_api.settings import ApiSettings
@@ -164,6 +165,33 @@ def test_reference_data_round_trips_as_the_geopackage_reads_it(pg_url: str, stor
         )
     assert pg.region.pref_name == store.region.pref_name
     assert pg.info()["population"] == store.info()["population"]
+
+
+#: The reference layers (with geometry) and tables (without) both readers read.
+LAYERS_WITH_GEOMETRY = ("units", "municipalities", "towns", "small_areas")
+ROW_LAYERS = (*LAYERS_WITH_GEOMETRY, "sources", "region", "japan_municipalities")
+
+
+@pytest.mark.parametrize("layer", ROW_LAYERS)
+def test_plain_rows_and_frames_are_the_geopackages(pg_url: str, store: Store, layer: str) -> None:
+    pg = open_store(pg_url)
+    expected = store.attributes(layer)
+    pd.testing.assert_frame_equal(pg.attributes(layer), expected, obj=layer)
+    columns = list(expected.columns)
+    rows = pg.rows(layer, columns)
+    assert rows == store.rows(layer, columns) and len(rows) > 0
+    if layer in LAYERS_WITH_GEOMETRY:  # the plain reader agrees with the one building geometry
+        assert rows == plain_rows(getattr(pg, layer), columns)
+
+
+def test_the_geocoder_reads_the_database_without_a_frame_or_geometry_library(pg_url: str) -> None:
+    code = (
+        "from tsunagari_geo.geocode.core import Geocoder\n"
+        "from tsunagari_geo.store import open_store\n"
+        f"geocoder = Geocoder.from_store(open_store({pg_url!r}))\n"
+        "assert geocoder.geocode('さいたま市浦和区常盤6-4-4').town == '常盤六丁目'"
+    )
+    assert heavy_modules_after(code) == []
 
 
 def test_layer_sets_round_trip_as_the_geopackage_reads_them(pg_url: str, gpkg_built: Built) -> None:

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from reference_helpers import make_region_b_source, make_source, mini_region, region_b
+from reference_helpers import (
+    make_region_b_source,
+    make_source,
+    mini_region,
+    plain_rows,
+    region_b,
+)
 from tsunagari_geo.errors import SourceError, StoreError
 from tsunagari_geo.reference.importer import import_reference
 from tsunagari_geo.store import (
@@ -183,7 +190,7 @@ def test_a_windows_drive_is_a_path_not_a_scheme() -> None:
     assert backend_for("C:/data/tsunagari.gpkg") is GeoPackageStore
 
 
-@pytest.mark.parametrize("layer", ["units", "municipalities", "towns"])
+@pytest.mark.parametrize("layer", ["units", "municipalities", "towns", "small_areas"])
 def test_attributes_are_the_layer_without_its_geometry(store_path: Path, layer: str) -> None:
     light = open_store(store_path).attributes(layer)  # read without geopandas
     full = getattr(open_store(store_path), layer)
@@ -192,3 +199,35 @@ def test_attributes_are_the_layer_without_its_geometry(store_path: Path, layer: 
     store = open_store(store_path)
     getattr(store, layer)  # read with its geometry first: the same columns from it
     pd.testing.assert_frame_equal(store.attributes(layer), expected)
+
+
+#: Every reference layer and table of the session's store (japan_towns: test_geocode_japan).
+READ_BY_ROWS = ("units", "municipalities", "towns", "small_areas", "sources", "region", "metadata",
+                "japan_municipalities")  # fmt: skip
+
+
+@pytest.mark.parametrize("layer", READ_BY_ROWS)
+def test_plain_rows_are_what_ogr_reads(store_path: Path, layer: str) -> None:
+    # Two readers of one file: sqlite3 for the geocoder, OGR (pyogrio) for everything else.
+    read = pyogrio.read_dataframe(store_path, layer=layer)
+    columns = [c for c in read.columns if c != "geometry"]
+    rows = open_store(store_path).rows(layer, columns)
+    assert rows == plain_rows(read, columns) and len(rows) == len(read) > 0
+    assert all(v is None or type(v) in (str, int, float, bool) for row in rows for v in row)
+
+
+def test_rows_come_in_the_columns_asked_for(store: Store) -> None:
+    first = store.units.iloc[0]
+    assert store.rows("units", ("name", "code"))[0] == (first["name"], first["code"])
+    with pytest.raises(StoreError, match="layer towns has no column 'nothing'"):
+        store.rows("towns", ("town", "nothing"))
+
+
+def test_the_tables_are_their_plain_rows(store: Store) -> None:
+    columns = ("role", "path", "sha256", "size")
+    assert plain_rows(store.sources, columns) == store.rows("sources", columns)
+    assert store.sources["size"].dtype == "int64"
+    names = store.japan_municipalities
+    assert plain_rows(names, ("pref", "name")) == store.rows(
+        "japan_municipalities", ("pref", "name")
+    )

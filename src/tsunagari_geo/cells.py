@@ -19,15 +19,20 @@ Example::
 from __future__ import annotations
 
 import math
+import numbers
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.text import nfkc
+
+if TYPE_CHECKING:
+    # Only for annotations: a CSV job reads its cells as text and needs neither.
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 #: Spellings of "yes" (after NFKC folding and lower-casing).
 YES = frozenset({"true", "yes", "y", "1", "はい", "○", "〇", "公開"})
@@ -45,11 +50,24 @@ COORDINATE_PAIRS = (
 
 
 def _is_blank(value: object) -> bool:
-    if value is None or value is pd.NA:
+    if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    return isinstance(value, str) and not value.strip()
+    if isinstance(value, str):
+        return not value.strip()
+    # pandas' missing value (pd.NA) exists only once pandas is imported: not imported for it.
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is pandas.NA
+
+
+def _is_bool(value: object) -> bool:
+    """A Python or a numpy boolean (numpy's is not an ``int``); a numpy one exists only once
+    numpy is imported, so numpy is not imported for it."""
+    if isinstance(value, bool):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
 
 
 def _yes_no_message(value: object) -> str:
@@ -68,11 +86,12 @@ def parse_yes_no(value: object) -> bool | None:
     Raises:
         ValueError: any other value (the message, in Japanese, names it and the spellings).
     """
-    if isinstance(value, bool | np.bool_):
+    if _is_bool(value):
         return bool(value)
     if _is_blank(value):
         return None
-    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+    # numbers.Real covers numpy's integers and floats too (numpy registers them).
+    if isinstance(value, numbers.Real) and float(value) in (0.0, 1.0):
         return float(value) == 1.0
     if isinstance(value, str):
         text = nfkc(value).strip().lower()
@@ -99,6 +118,8 @@ def yes_no_column(
     Raises:
         InputError: a cell that is neither yes nor no, naming file, row, column and value.
     """
+    import numpy as np
+
     if column not in frame.columns:
         return np.full(len(frame), default, dtype=bool)
     out = np.empty(len(frame), dtype=bool)

@@ -38,7 +38,6 @@ import shapely
 from tsunagari_geo.cells import COORDINATE_PAIRS, coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.reference.locator import (
-    FloatArray,
     PointLocator,
     locator_for,
     muni_codes_of,
@@ -49,6 +48,7 @@ from tsunagari_geo.reference.locator import (
 if TYPE_CHECKING:
     from distributed import Client
 
+    from tsunagari_geo.reference.locator import FloatArray
     from tsunagari_geo.store import Store
 
 __all__ = [

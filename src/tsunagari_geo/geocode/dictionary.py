@@ -20,14 +20,14 @@ store's region, so the same code geocodes any region.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from statistics import fmean
 from typing import Any
-
-import pandas as pd
 
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.region import PREFECTURES, Region
@@ -146,14 +146,21 @@ class PrefectureIndex:
     load_seconds: float = 0.0
 
     @classmethod
-    def from_frame(cls, pref: str, frame: pd.DataFrame) -> PrefectureIndex:
-        """Build from the rows of ``Store.japan_towns(pref)``."""
+    def from_rows(cls, pref: str, rows: Sequence[tuple[Any, ...]]) -> PrefectureIndex:
+        """Build from the rows of ``Store.japan_town_rows(pref)`` (columns
+        :data:`~tsunagari_geo.store.JAPAN_TOWN_COLUMNS`); a town without a point is left out."""
         started = time.perf_counter()
-        frame = frame[frame["lat"].notna() & frame["lng"].notna()]
-        means = frame.groupby("municipality", sort=False)[["lat", "lng"]].mean()
+        placed = [
+            (str(muni), str(town), str(koaza or ""), float(lat), float(lng), str(source))
+            for _pref, muni, town, koaza, lat, lng, source in rows
+            if _is_number(lat) and _is_number(lng)
+        ]
+        points: dict[str, list[tuple[float, float]]] = {}  # in order of first appearance
+        for muni, _town, _koaza, lat, lng, _source in placed:
+            points.setdefault(muni, []).append((lat, lng))
         units = {
-            str(m): Unit(str(m), str(m), _gun_part(str(m)), float(lat), float(lng))
-            for m, lat, lng in zip(means.index, means["lat"], means["lng"], strict=True)
+            m: Unit(m, m, _gun_part(m), fmean(p[0] for p in ps), fmean(p[1] for p in ps))
+            for m, ps in points.items()
         }
         wards: dict[str, list[str]] = defaultdict(list)
         for name in units:
@@ -165,18 +172,7 @@ class PrefectureIndex:
             lng = sum(units[w].lng for w in listed) / len(listed)
             units[city] = Unit(city, city, "", lat, lng)
         indexes = {code: UnitIndex(code, code) for code in units}
-        _index_towns(
-            indexes,
-            zip(
-                frame["municipality"].astype(str).tolist(),
-                frame["town"].astype(str).tolist(),
-                frame["koaza"].fillna("").astype(str).tolist(),
-                frame["lat"].tolist(),
-                frame["lng"].tolist(),
-                frame["point_source"].astype(str).tolist(),
-                strict=True,
-            ),
-        )
+        _index_towns(indexes, placed)
         found: dict[str, list[str]] = defaultdict(list)
         for name, unit in units.items():
             for written in {name, name[len(unit.gun) :]}:
@@ -198,6 +194,10 @@ class PrefectureIndex:
 _CITY_WARD_RE = re.compile(r"^(.+?市)(.+区)$")
 #: A 郡 is followed by a 町 or 村 only: 小郡市 (福岡県) is a city, not 小郡 + 市.
 _GUN_PART_RE = re.compile(r"^(.+?郡)(?=.+[町村]$)")
+
+
+def _is_number(value: Any) -> bool:
+    return value is not None and not math.isnan(float(value))
 
 
 def _gun_part(name: str) -> str:
@@ -245,9 +245,9 @@ class AddressDictionary:
             return self._japan[pref]
         index = None
         if self.store is not None and self.store.has_japan_towns:
-            frame = self.store.japan_towns(pref)
-            if len(frame):
-                index = PrefectureIndex.from_frame(pref, frame)
+            rows = self.store.japan_town_rows(pref)
+            if rows:
+                index = PrefectureIndex.from_rows(pref, rows)
         self._japan[pref] = index
         return index
 
@@ -272,15 +272,14 @@ class AddressDictionary:
         region = store.region
         registry = region.registry
         other, other_lengths = _other_prefectures(store, region)
-        units_frame: Any = store.attributes("units")  # rows read as itertuples
+        columns = ("code", "name", "gun", "rep_lat", "rep_lng")
         units = {
-            str(r.code): Unit(str(r.code), str(r.name), str(r.gun or ""), r.rep_lat, r.rep_lng)
-            for r in units_frame.itertuples()
+            str(code): Unit(str(code), str(name), str(gun or ""), lat, lng)
+            for code, name, gun, lat, lng in store.rows("units", columns)
         }
-        municipalities: Any = store.attributes("municipalities")
-        for r in municipalities.itertuples():
-            if str(r.code) not in units:
-                units[str(r.code)] = Unit(str(r.code), str(r.name), "", r.rep_lat, r.rep_lng)
+        for code, name, _gun, lat, lng in store.rows("municipalities", columns):
+            if str(code) not in units:
+                units[str(code)] = Unit(str(code), str(name), "", lat, lng)
         towns = _build_towns(store, units)
         names, guns = _build_names(region, units)
         result = cls(
@@ -309,17 +308,12 @@ class AddressDictionary:
 
 def _build_towns(store: Store, units: dict[str, Unit]) -> dict[str, UnitIndex]:
     indexes = {code: UnitIndex(code, unit.name) for code, unit in units.items()}
-    frame = store.attributes("towns")
+    columns = ("unit_code", "town", "koaza", "lat", "lng", "point_source")
     _index_towns(
         indexes,
-        zip(
-            frame["unit_code"].astype(str),
-            frame["town"].astype(str),
-            frame["koaza"].fillna("").astype(str),
-            frame["lat"],
-            frame["lng"],
-            frame["point_source"].astype(str),
-            strict=True,
+        (
+            (str(unit), str(town), str(koaza or ""), lat, lng, str(source))
+            for unit, town, koaza, lat, lng, source in store.rows("towns", columns)
         ),
     )
     return indexes
@@ -530,9 +524,8 @@ def _build_names(
 def _other_prefectures(
     store: Store, region: Region
 ) -> tuple[dict[str, tuple[str, ...]], tuple[int, ...]]:
-    frame = store.japan_municipalities
-    frame = frame[frame["pref"] != region.pref_name]
-    if frame.empty:
+    names = [(p, n) for p, n in store.japan_municipality_names() if p != region.pref_name]
+    if not names:
         raise StoreError(
             "ストアに他の都道府県の市区町村名がありません。住所検索を始められません。"
             "`tsunagari-geo data import` で取り込み直してください "
@@ -541,12 +534,15 @@ def _other_prefectures(
             "with a source whose towns/api/ja.json lists all Japan)",
             path=store.location,
         )
-    return _japan_names(frame)
+    return _japan_names(names)
 
 
-def _japan_names(frame: pd.DataFrame) -> tuple[dict[str, tuple[str, ...]], tuple[int, ...]]:
+def _japan_names(
+    names: Iterable[tuple[str, str]],
+) -> tuple[dict[str, tuple[str, ...]], tuple[int, ...]]:
+    """Folded name → prefectures having it, from (pref, name) of other prefectures' units."""
     found: dict[str, set[str]] = defaultdict(set)
-    for pref, name in zip(frame["pref"], frame["name"], strict=True):
+    for pref, name in names:
         found[fold(name)].add(pref)
         # 足柄上郡大井町 is also written 大井町; 横浜市中区 also 横浜市.
         m = re.match(r"^(.+?郡)(.+[町村])$", name)

@@ -23,24 +23,25 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
+from typing import TYPE_CHECKING, TypeAlias
 
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.store import Store
 
 if TYPE_CHECKING:
+    # numpy and shapely are imported by the functions that build or ask a locator: importing
+    # this module (the batch geocoder does, for its coordinate check) costs nothing.
     import geopandas as gpd
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
+    IntArray: TypeAlias = npt.NDArray[np.int64]
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+    ArrayLike: TypeAlias = npt.ArrayLike
 
 _OUTSIDE = -1
 _MIXED = -2
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-ArrayLike = npt.ArrayLike
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class PointLocator:
             InputError: no polygons, empty or invalid geometry, or duplicate codes.
         """
         import geopandas as gpd
+        import numpy as np
         import shapely
 
         geoms = np.asarray(polygons.values if isinstance(polygons, gpd.GeoSeries) else polygons)
@@ -176,6 +178,7 @@ class PointLocator:
 
     def locate(self, x: FloatArray, y: FloatArray) -> IntArray:
         """Position in :attr:`codes` of the polygon holding each point, or -1 (NaN → -1)."""
+        import numpy as np
         import shapely
 
         x = np.asarray(x, dtype=np.float64)
@@ -213,6 +216,7 @@ def _clip(
     Keeping the touching polygon (rather than the line where it touches) lets points on that
     shared edge still see both sides, so the smallest-code rule decides them.
     """
+    import numpy as np
     import shapely
 
     # clip_by_rect is GEOS's rectangle clipper, many times faster than a general intersection;
@@ -231,6 +235,8 @@ def _clip(
 
 def _ranges(lengths: IntArray) -> IntArray:
     """Concatenated ``arange(n)`` for each n in lengths, without a Python loop."""
+    import numpy as np
+
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
@@ -260,6 +266,8 @@ def store_locator(store: Store) -> PointLocator:
 
 def muni_codes_of(units: pd.DataFrame) -> dict[str, str]:
     """Unit code → municipality code at the 63 level (``parent_code`` when set, else itself)."""
+    import pandas as pd
+
     parent = (
         units["parent_code"].fillna("").astype(str)
         if "parent_code" in units.columns
@@ -274,6 +282,8 @@ def unit_codes_at(locator: PointLocator, lon: ArrayLike, lat: ArrayLike) -> npt.
 
     Longitudes and latitudes in the locator's CRS (EPSG:4326 for :func:`store_locator`).
     """
+    import numpy as np
+
     hit = locator.locate(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
     codes = np.array([*locator.codes, ""], dtype=object)
     return codes[np.where(hit >= 0, hit, len(locator.codes))]

@@ -1,7 +1,9 @@
 """The store: one interface for reference data and published layers, one class per backend.
 
 * :mod:`.base`: the :class:`Store` interface, :class:`ReferenceData` (what an import writes)
-  and :class:`LayerSet` (a published layer set read back).
+  and :class:`LayerSet` (a published layer set read back). The reference properties are the
+  base's, read through two readers each backend implements: a layer with its geometry, and
+  the plain rows of a layer or table (:meth:`Store.rows`, what the geocoder reads).
 * :mod:`.geopackage`: :class:`GeoPackageStore`, the first backend (one file any GIS opens).
 * :mod:`.backends`: :func:`open_store`, :func:`open_layers`, :func:`write_layers`, which pick
   the backend from the location (a path → GeoPackage; ``postgresql://`` → PostGIS).
@@ -29,6 +31,7 @@ from tsunagari_geo.store.base import (
     JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
     STORE_SCHEMA_VERSION,
+    AttributeRows,
     LayerKind,
     LayerSet,
     PublishedSet,
@@ -41,6 +44,7 @@ __all__ = [
     "JAPAN_TOWN_COLUMNS",
     "LAYERS_SCHEMA_VERSION",
     "STORE_SCHEMA_VERSION",
+    "AttributeRows",
     "GeoPackageStore",
     "LayerKind",
     "LayerSet",

@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.store.base import LayerKind, LayerSet, PublishedSet, Store
 from tsunagari_geo.store.geopackage import GeoPackageStore
 from tsunagari_geo.store.manifest import Manifest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A scheme of two letters or more (C:/ is a Windows drive); one slash, since a URL that went
 # through pathlib.Path (settings read TSUNAGARI_STORE as a path) has lost the second.

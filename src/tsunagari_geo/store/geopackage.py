@@ -16,23 +16,16 @@ Every file is written to a temporary file beside the target and renamed over it 
 
 from __future__ import annotations
 
-import base64
 import json
+import math
 import sqlite3
-import zlib
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from tsunagari_geo import __version__
-from tsunagari_geo.errors import RegionError, StoreError
-from tsunagari_geo.region import PREFECTURES, Region, RegionFiles
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.store.base import (
-    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
     OPTIONAL_LAYERS,
     OPTIONAL_TABLES,
@@ -40,11 +33,15 @@ from tsunagari_geo.store.base import (
     REFERENCE_TABLES,
     REIMPORT_HINT,
     STORE_SCHEMA_VERSION,
+    AttributeRows,
+    ColumnKind,
     LayerKind,
     LayerSet,
     PublishedSet,
     ReferenceData,
     Store,
+    chosen_columns,
+    pack_prefectures,
 )
 from tsunagari_geo.store.checks import inspect_geopackage
 from tsunagari_geo.store.manifest import (
@@ -56,16 +53,25 @@ from tsunagari_geo.store.manifest import (
     read_manifest,
     verify_file,
 )
-from tsunagari_geo.tables import atomic_path, atomic_paths, remove_stale_temporaries
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 
-#: Column types that sqlite3 gives back as OGR does (BOOLEAN is converted to bool).
-_PLAIN_TYPES = frozenset(
-    {"TEXT", "REAL", "FLOAT", "DOUBLE", "INTEGER", "MEDIUMINT", "SMALLINT", "TINYINT", "BOOLEAN"}
-)
+#: GeoPackage column types (before any ``(size)``) that sqlite3 gives back as OGR reads them,
+#: BOOLEAN (stored 0/1) converted to bool; any other type (a DATE, a BLOB) is ``other``.
+_COLUMN_KINDS: dict[str, ColumnKind] = {
+    "TEXT": "str",
+    "REAL": "float",
+    "FLOAT": "float",
+    "DOUBLE": "float",
+    "INTEGER": "int",
+    "MEDIUMINT": "int",
+    "SMALLINT": "int",
+    "TINYINT": "int",
+    "BOOLEAN": "bool",
+}
 
 
 class GeoPackageStore(Store):
@@ -82,7 +88,10 @@ class GeoPackageStore(Store):
 
     @classmethod
     def write_reference(cls, location: Any, data: ReferenceData) -> None:
+        import pandas as pd
         import pyogrio
+
+        from tsunagari_geo.tables import atomic_path
 
         path = Path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +110,7 @@ class GeoPackageStore(Store):
             "japan_municipalities": data.japan_municipalities[["pref", "name"]],
         }
         if data.japan_towns is not None:
-            tables["japan_towns"] = _pack_prefectures(data.japan_towns)
+            tables["japan_towns"] = pack_prefectures(data.japan_towns)
         if data.small_areas is not None:
             tables["small_areas"] = data.small_areas
             tables["metadata"] = _key_values(
@@ -159,7 +168,7 @@ class GeoPackageStore(Store):
     def meta(self) -> dict[str, str]:
         return self._meta
 
-    def _read(self, layer: str) -> Any:
+    def _read_layer(self, layer: str) -> gpd.GeoDataFrame:
         import pyogrio
 
         try:
@@ -167,9 +176,15 @@ class GeoPackageStore(Store):
         except Exception as exc:
             raise StoreError(f"cannot read layer {layer}: {exc}", path=self.path) from exc
 
-    def _read_attributes(self, layer: str) -> pd.DataFrame:
-        """A layer's columns without its geometry, read with sqlite3: no geometry is built and
-        geopandas is not imported (its import is most of a small batch job's start-up)."""
+    def _read_rows(
+        self,
+        layer: str,
+        columns: Sequence[str] | None = None,
+        *,
+        where: tuple[str, str] | None = None,
+    ) -> AttributeRows:
+        """Read with sqlite3: no geometry is built and neither geopandas nor pandas is imported
+        (their import is most of a small batch job's start-up)."""
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
             try:
@@ -181,89 +196,33 @@ class GeoPackageStore(Store):
                     )
                 }
                 declared = {
-                    str(r[1]): str(r[2]).upper()
+                    str(r[1]): str(r[2]).upper().split("(")[0]
                     for r in conn.execute(f'PRAGMA table_info("{layer}")')
                     if str(r[1]) not in geometry and str(r[1]) != "fid"
                 }
-                names = list(declared)
-                if not names:
+                if not declared:
                     raise sqlite3.OperationalError(f"no such table: {layer}")
-                columns = ", ".join(f'"{n}"' for n in names)
-                rows = conn.execute(f'SELECT {columns} FROM "{layer}" ORDER BY fid').fetchall()
+                names = chosen_columns(layer, list(declared), columns, path=self.path)
+                quoted = ", ".join(f'"{n}"' for n in names)
+                sql = f'SELECT {quoted} FROM "{layer}"'
+                params: tuple[str, ...] = ()
+                if where is not None:
+                    column = chosen_columns(layer, list(declared), [where[0]], path=self.path)[0]
+                    sql += f' WHERE "{column}" = ?'
+                    params = (where[1],)
+                rows = conn.execute(sql + " ORDER BY fid", params).fetchall()
             finally:
                 conn.close()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read layer {layer}: {exc}", path=self.path) from exc
-        frame = pd.DataFrame.from_records(rows, columns=names)
-        for name, kind in declared.items():
-            # OGR writes a bool column as BOOLEAN (0/1) and reads it back as bool.
-            if kind == "BOOLEAN" and not frame[name].isna().any():
-                frame[name] = frame[name].astype(bool)
-            elif kind.split("(")[0] not in _PLAIN_TYPES:
-                # A date, or a type this reader does not convert as OGR does: read it as OGR.
-                full = self._read(layer)
-                geometry_name = getattr(full, "_geometry_column_name", None)
-                return pd.DataFrame(full.drop(columns=[geometry_name] if geometry_name else []))
-        return frame
-
-    def attributes(self, layer: str) -> pd.DataFrame:
-        if layer in self.__dict__:  # already read with its geometry
-            return super().attributes(layer)
-        return self._read_attributes(layer)
-
-    @cached_property
-    def region(self) -> Region:
-        table = self._read_attributes("region")
-        files = {str(f): str(t) for f, t in zip(table["file"], table["text"], strict=True)}
-        origin = f"{self.path}#region"
-        try:
-            return Region.from_files(RegionFiles.from_dict(files, origin=origin), origin=origin)
-        except RegionError as exc:
-            raise StoreError(f"the store's region is unreadable: {exc}", path=self.path) from exc
-
-    @cached_property
-    def units(self) -> gpd.GeoDataFrame:
-        return self._read("units")
-
-    @cached_property
-    def municipalities(self) -> gpd.GeoDataFrame:
-        return self._read("municipalities")
-
-    @cached_property
-    def towns(self) -> gpd.GeoDataFrame:
-        return self._read("towns")
-
-    @cached_property
-    def small_areas(self) -> gpd.GeoDataFrame | None:
-        if not int(self._meta.get("small_areas") or 0):
-            return None
-        return self._read("small_areas")
-
-    @cached_property
-    def sources(self) -> pd.DataFrame:
-        return self._read("sources")
-
-    @cached_property
-    def japan_municipalities(self) -> pd.DataFrame:
-        frame = self._read_attributes("japan_municipalities")
-        return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
-
-    def japan_towns(self, pref: str) -> pd.DataFrame:
-        if not self.has_japan_towns or pref not in PREFECTURES:
-            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
-            try:
-                row = conn.execute(
-                    "SELECT data FROM japan_towns WHERE pref = ?", (pref,)
-                ).fetchone()
-            finally:
-                conn.close()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot read layer japan_towns: {exc}", path=self.path) from exc
-        if row is None:
-            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
-        return _unpack_prefecture(pref, str(row[0]))
+        kinds = tuple(_COLUMN_KINDS.get(declared[n], "other") for n in names)
+        booleans = [i for i, kind in enumerate(kinds) if kind == "bool"]
+        if booleans and rows:
+            rows = [
+                tuple(bool(v) if i in booleans and v is not None else v for i, v in enumerate(r))
+                for r in rows
+            ]
+        return AttributeRows(layer=layer, columns=tuple(names), kinds=kinds, rows=rows)
 
     # --- published layers ---------------------------------------------------------------------
 
@@ -277,6 +236,8 @@ class GeoPackageStore(Store):
         attribution: list[str],
         extra_meta: Mapping[str, str] | None = None,
     ) -> Path:
+        from tsunagari_geo.tables import atomic_path
+
         path = Path(location)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -296,6 +257,8 @@ class GeoPackageStore(Store):
         attribution: list[str],
         public_meta: Mapping[str, str] | None = None,
     ) -> Manifest:
+        from tsunagari_geo.tables import atomic_paths, remove_stale_temporaries
+
         public, planner = Path(public_location), Path(planner_location)
         manifest_path = layers_manifest_path(public)
         targets = (public, planner, manifest_path)
@@ -421,6 +384,7 @@ def _write_layer_file(
 ) -> dict[str, int]:
     """Write ``frames`` and their metadata table into a new GeoPackage; return row counts."""
     import geopandas as gpd
+    import pandas as pd
     import pyogrio
 
     list_columns: dict[str, list[str]] = {}
@@ -457,6 +421,8 @@ def _write_layer_file(
 
 
 def _key_values(items: Mapping[str, str], key: str) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({key: list(items), "value": [str(v) for v in items.values()]})
 
 
@@ -478,39 +444,13 @@ def _decode_list_column(series: pd.Series, *, path: Path, layer: str) -> list[li
 
 
 def _decode_list(value: object) -> list[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     decoded = json.loads(str(value))
     return [str(v) for v in decoded] if isinstance(decoded, list) else [str(decoded)]
 
 
 def _is_list_column(series: pd.Series) -> bool:
+    import numpy as np
+
     return bool(series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any())
-
-
-def _pack_prefectures(towns: pd.DataFrame) -> pd.DataFrame:
-    """One row per prefecture: its towns as compressed columns (pref, towns, data).
-
-    272,000 towns as plain rows made the file six times larger and every start-up slower (the
-    integrity check reads the whole file); packed, a prefecture is one row read when the
-    geocoder first meets an address there.
-    """
-    rows = []
-    for pref, group in towns.groupby("pref", sort=False):
-        columns = {
-            c: [None if isinstance(v, float) and np.isnan(v) else v for v in group[c].tolist()]
-            for c in JAPAN_TOWN_COLUMNS
-            if c != "pref"
-        }
-        packed = zlib.compress(json.dumps(columns, ensure_ascii=False).encode("utf-8"), 6)
-        rows.append((str(pref), len(group), base64.b64encode(packed).decode("ascii")))
-    return pd.DataFrame(rows, columns=["pref", "towns", "data"])
-
-
-def _unpack_prefecture(pref: str, data: str) -> pd.DataFrame:
-    columns = json.loads(zlib.decompress(base64.b64decode(data)).decode("utf-8"))
-    frame = pd.DataFrame(columns)
-    frame.insert(0, "pref", pref)
-    frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce")
-    frame["lng"] = pd.to_numeric(frame["lng"], errors="coerce")
-    return frame[list(JAPAN_TOWN_COLUMNS)]

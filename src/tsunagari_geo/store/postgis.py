@@ -33,24 +33,17 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import psycopg
-import shapely
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from tsunagari_geo import __version__
-from tsunagari_geo.errors import RegionError, StoreError
-from tsunagari_geo.region import PREFECTURES, Region, RegionFiles
+from tsunagari_geo.errors import StoreError
 from tsunagari_geo.store.base import (
-    JAPAN_TOWN_COLUMNS,
     LAYERS_SCHEMA_VERSION,
     OPTIONAL_LAYERS,
     OPTIONAL_TABLES,
@@ -58,11 +51,15 @@ from tsunagari_geo.store.base import (
     REFERENCE_TABLES,
     REIMPORT_HINT,
     STORE_SCHEMA_VERSION,
+    AttributeRows,
+    ColumnKind,
     LayerKind,
     LayerSet,
     PublishedSet,
     ReferenceData,
     Store,
+    chosen_columns,
+    pack_prefectures,
 )
 from tsunagari_geo.store.manifest import (
     MANIFEST_SCHEMA_VERSION,
@@ -71,6 +68,13 @@ from tsunagari_geo.store.manifest import (
     build_time,
     set_version,
 )
+
+if TYPE_CHECKING:
+    # Imported where frames are built: opening the store and reading its rows (the geocoder)
+    # needs only psycopg.
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
 
 logger = logging.getLogger("tsunagari_geo.store")
 
@@ -84,6 +88,9 @@ _LOCK_KEY = 0x7473756E  # "tsun"
 _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
 _PASSWORD_RE = re.compile(r"^(\w+://[^:/@]*):[^@]*@")
 _REFERENCE = "reference"
+#: A stored column kind (:func:`_kind_of`) as :meth:`Store.rows` gives it; lists and
+#: datetimes are ``other`` (read with the layer, as :func:`_decode` converts them).
+_ROW_KINDS: dict[str, ColumnKind] = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
 
 
 # --- locations and connections ------------------------------------------------------------------
@@ -203,6 +210,9 @@ def migrate(db: ConnectionPool) -> list[str]:
 
 
 def _kind_of(series: pd.Series) -> str:
+    import numpy as np
+    import pandas as pd
+
     if series.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
         return "list"
     if pd.api.types.is_bool_dtype(series):
@@ -218,6 +228,9 @@ def _kind_of(series: pd.Series) -> str:
 
 def _cell(value: Any, kind: str) -> Any:
     """A cell as JSON: what the GeoPackage would store (lists of strings, NaN as null)."""
+    import numpy as np
+    import pandas as pd
+
     if kind == "list":
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return []
@@ -237,6 +250,10 @@ def _cell(value: Any, kind: str) -> Any:
 
 def _frame_rows(frame: pd.DataFrame) -> tuple[list[list[str]], bool, list[tuple[Any, ...]]]:
     """``frame``'s columns ([name, kind]), whether it has geometry, and its rows to COPY."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
     has_geom = isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame
     out = frame
     if has_geom:
@@ -265,6 +282,9 @@ def _frame_rows(frame: pd.DataFrame) -> tuple[list[list[str]], bool, list[tuple[
 
 def _decode(records: Sequence[Mapping[str, Any]], kinds: Sequence[Sequence[str]]) -> pd.DataFrame:
     """Rows' properties back into a frame, with the types a GeoPackage read gives them."""
+    import numpy as np
+    import pandas as pd
+
     data: dict[str, Any] = {}
     for name, kind in kinds:
         values = [r.get(name) for r in records]
@@ -417,6 +437,10 @@ def _layers(conn: psycopg.Connection[Any], set_id: int, role: str) -> dict[str, 
 def _read_frame(
     conn: psycopg.Connection[Any], set_id: int, role: str, layer: _Layer, *, geometry: bool = True
 ) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
     with_geom = geometry and layer.geometry
     rows = conn.execute(
         "SELECT props, "
@@ -451,6 +475,8 @@ class PostgisStore(Store):
 
     @classmethod
     def write_reference(cls, location: Any, data: ReferenceData) -> None:
+        import pandas as pd
+
         region_files = data.region.files.as_dict()
         metadata = {"schema_version": STORE_SCHEMA_VERSION, **data.metadata}
         frames: dict[str, pd.DataFrame] = {
@@ -464,9 +490,7 @@ class PostgisStore(Store):
             "japan_municipalities": data.japan_municipalities[["pref", "name"]],
         }
         if data.japan_towns is not None:
-            from tsunagari_geo.store.geopackage import _pack_prefectures
-
-            frames["japan_towns"] = _pack_prefectures(data.japan_towns)
+            frames["japan_towns"] = pack_prefectures(data.japan_towns)
         if data.small_areas is not None:
             frames["small_areas"] = data.small_areas
             metadata["small_areas"] = str(len(data.small_areas))
@@ -532,73 +556,56 @@ class PostgisStore(Store):
     def meta(self) -> dict[str, str]:
         return self._meta
 
-    def _read(self, layer: str) -> gpd.GeoDataFrame:
+    def _layer(self, layer: str) -> _Layer:
         if layer not in self._layers:
             raise StoreError(f"cannot read layer {layer}: not in the store", path=self.location)
+        return self._layers[layer]
+
+    def _read_layer(self, layer: str) -> gpd.GeoDataFrame:
+        stored = self._layer(layer)
         try:
             with pool(self.url).connection() as conn:
-                return _read_frame(conn, self.set_id, _REFERENCE, self._layers[layer])
+                return _read_frame(conn, self.set_id, _REFERENCE, stored)
         except psycopg.Error as exc:
             raise StoreError(
                 f"cannot read layer {layer}: {_reason(exc)}", path=self.location
             ) from exc
 
-    def _table(self, layer: str) -> pd.DataFrame:
-        return pd.DataFrame(self._read(layer).drop(columns="geometry"))
-
-    @cached_property
-    def region(self) -> Region:
-        table = self._table("region")
-        files = {str(f): str(t) for f, t in zip(table["file"], table["text"], strict=True)}
-        origin = f"{self.location}#region"
+    def _read_rows(
+        self,
+        layer: str,
+        columns: Sequence[str] | None = None,
+        *,
+        where: tuple[str, str] | None = None,
+    ) -> AttributeRows:
+        """Read the rows' properties (JSONB) with psycopg: no geometry leaves the database."""
+        stored = self._layer(layer)
+        declared = {str(name): str(kind) for name, kind in stored.columns}
+        names = chosen_columns(layer, list(declared), columns, path=self.location)
+        sql = "SELECT props FROM tsunagari_features WHERE set_id = %s AND role = %s AND layer = %s"
+        params: list[Any] = [self.set_id, _REFERENCE, layer]
+        if where is not None:
+            sql += " AND props ->> %s = %s"
+            params += [
+                chosen_columns(layer, list(declared), [where[0]], path=self.location)[0],
+                where[1],
+            ]
         try:
-            return Region.from_files(RegionFiles.from_dict(files, origin=origin), origin=origin)
-        except RegionError as exc:
+            with pool(self.url).connection() as conn:
+                found = conn.execute(sql + " ORDER BY ord", params).fetchall()
+        except psycopg.Error as exc:
             raise StoreError(
-                f"the store's region is unreadable: {exc}", path=self.location
+                f"cannot read layer {layer}: {_reason(exc)}", path=self.location
             ) from exc
-
-    @cached_property
-    def units(self) -> gpd.GeoDataFrame:
-        return self._read("units")
-
-    @cached_property
-    def municipalities(self) -> gpd.GeoDataFrame:
-        return self._read("municipalities")
-
-    @cached_property
-    def towns(self) -> gpd.GeoDataFrame:
-        return self._read("towns")
-
-    @cached_property
-    def small_areas(self) -> gpd.GeoDataFrame | None:
-        if not int(self._meta.get("small_areas") or 0):
-            return None
-        return self._read("small_areas")
-
-    @cached_property
-    def sources(self) -> pd.DataFrame:
-        return self._table("sources")
-
-    @cached_property
-    def japan_municipalities(self) -> pd.DataFrame:
-        frame = self._table("japan_municipalities")
-        return pd.DataFrame({"pref": frame["pref"].astype(str), "name": frame["name"].astype(str)})
-
-    def japan_towns(self, pref: str) -> pd.DataFrame:
-        from tsunagari_geo.store.geopackage import _unpack_prefecture
-
-        if not self.has_japan_towns or pref not in PREFECTURES:
-            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
-        with pool(self.url).connection() as conn:
-            row = conn.execute(
-                "SELECT props ->> 'data' FROM tsunagari_features WHERE set_id = %s AND role = %s"
-                " AND layer = 'japan_towns' AND props ->> 'pref' = %s",
-                (self.set_id, _REFERENCE, pref),
-            ).fetchone()
-        if row is None:
-            return pd.DataFrame({c: [] for c in JAPAN_TOWN_COLUMNS})
-        return _unpack_prefecture(pref, str(row[0]))
+        kinds = tuple(_ROW_KINDS.get(declared[n], "other") for n in names)
+        floats = [i for i, kind in enumerate(kinds) if kind == "float"]
+        rows = []
+        for (props,) in found:
+            row = [props.get(n) for n in names]
+            for i in floats:  # a whole number written by another client reads back as an int
+                row[i] = None if row[i] is None else float(row[i])
+            rows.append(tuple(row))
+        return AttributeRows(layer=layer, columns=tuple(names), kinds=kinds, rows=rows)
 
     # --- published layers ---------------------------------------------------------------------
 
@@ -818,6 +825,8 @@ class LayerTable:
     def in_boxes(self, boxes: Sequence[tuple[float, float, float, float]]) -> np.ndarray:
         """Positions of the rows whose geometry intersects any of ``boxes`` (lon/lat), sorted;
         answered on the GiST index (``&&``), then exactly (``ST_Intersects``)."""
+        import numpy as np
+
         parts = []
         params: list[Any] = [self.set_id, self.role, self.layer.name]
         for box in boxes:
@@ -836,6 +845,9 @@ class LayerTable:
 
     def geometries(self, ords: Sequence[int]) -> np.ndarray:
         """The geometries of rows ``ords`` (shapely, None where missing), in that order."""
+        import numpy as np
+        import shapely
+
         if len(ords) == 0:
             return np.array([], dtype=object)
         with pool(self.url).connection() as conn:
@@ -870,7 +882,7 @@ class LayerTable:
         return bool(row and row[0])
 
 
-class _LazyFrames(Mapping[str, gpd.GeoDataFrame]):
+class _LazyFrames(Mapping[str, "gpd.GeoDataFrame"]):
     """A layer set's frames, each read from the database when first asked for."""
 
     def __init__(self, tables: Mapping[str, LayerTable]) -> None:
