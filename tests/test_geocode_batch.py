@@ -535,10 +535,10 @@ def test_input_columns_named_like_ours_are_kept_and_ours_renamed(
 
 
 #: Modules a CSV batch job does without (slow to import: most of a small job's start-up).
-_GEO_MODULES = ("geopandas", "shapely", "pyogrio")
+_GEO_MODULES = ("geopandas", "shapely", "pyogrio", "pyproj", "pandas", "numpy", "pyarrow")
 
 
-def test_the_batch_module_imports_no_geometry_library() -> None:
+def test_the_batch_module_imports_no_geometry_or_frame_library() -> None:
     code = (
         "import sys; import tsunagari_geo.geocode.batch; "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {_GEO_MODULES!r}))"
@@ -549,7 +549,7 @@ def test_the_batch_module_imports_no_geometry_library() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_a_csv_job_reads_the_store_without_geometry_libraries(
+def test_a_csv_job_reads_the_store_without_geometry_or_frame_libraries(
     tmp_path: Path, store_path: Path
 ) -> None:
     src = _write_csv(tmp_path / "in.csv", [{"住所": "さいたま市浦和区常盤6-4-4"}])
