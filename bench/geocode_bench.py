@@ -163,7 +163,8 @@ def run_ours(samples: list[Sample], store: Store, workdir: Path) -> dict[str, fl
     total = time.perf_counter() - t0
     frame = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     muni_ok = town_ok = 0
-    for sample, code, town in zip(samples, frame["muni_code"], frame["town"], strict=True):
+    # The truth is a unit (a ward of さいたま市, not the city): compare the row's unit_code.
+    for sample, code, town in zip(samples, frame["unit_code"], frame["town"], strict=True):
         if code == sample.unit_code:
             muni_ok += 1
             if town == sample.town:
