@@ -94,7 +94,7 @@ def test_units_that_do_not_sum_to_the_prefecture_row_are_refused(tmp_path: Path)
     with pytest.raises(ValidationError, match="sum to 8,001") as err:
         _import(tmp_path)
     message = str(err.value)
-    assert "major_results.xlsx" in message and "row 10" in message and "pop_total" in message
+    assert "major_results.xlsx" in message and "10 行目" in message and "pop_total" in message
     assert not (tmp_path / "store.gpkg").exists()
 
 
@@ -105,7 +105,7 @@ def test_a_count_that_is_not_a_number_names_its_row_and_column(tmp_path: Path) -
     write_workbook(tmp_path / "src/population/major_results.xlsx", tuple(rows))
     with pytest.raises(ValidationError, match="not a non-negative number") as err:
         _import(tmp_path)
-    assert "row 12" in str(err.value) and "15歳未満" in str(err.value)
+    assert "12 行目" in str(err.value) and "15歳未満" in str(err.value)
 
 
 def test_a_small_area_named_for_another_unit_is_refused(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_a_small_area_named_for_another_unit_is_refused(tmp_path: Path) -> None:
     write_small_areas(tmp_path / "src/small_areas/r2ka11.dbf", tuple(rows))
     with pytest.raises(ValidationError, match="CITY_NAME") as err:
         _import(tmp_path)
-    assert "row 4" in str(err.value) and "さいたま市西区" in str(err.value)
+    assert "4 行目" in str(err.value) and "さいたま市西区" in str(err.value)
 
 
 def test_a_small_area_whose_point_lies_in_another_unit_is_reported_not_dropped(

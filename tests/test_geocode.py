@@ -617,10 +617,12 @@ def test_the_geocoder_refuses_a_store_without_other_prefectures(tmp_path: Path) 
     # The mini source's ja.json lists 埼玉県 only, so the store has no other prefecture.
     path = tmp_path / "store.gpkg"
     import_reference(make_source(tmp_path / "src"), path, region=mini_region())
-    with pytest.raises(StoreError, match="他の都道府県の市区町村名がありません") as err:
+    with pytest.raises(StoreError, match="他の都道府県の市区町村名がない") as err:
         Geocoder.from_store(open_store(path))
     message = str(err.value)
-    assert "re-run `tsunagari-geo data import`" in message and str(path) in message
+    assert (
+        "`tsunagari-geo data import` をもう一度実行してください" in message and str(path) in message
+    )
 
 
 @pytest.mark.parametrize(

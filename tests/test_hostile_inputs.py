@@ -249,7 +249,7 @@ def test_the_cli_reports_a_mixed_encoding_in_one_line_and_exits_2(
     )  # fmt: skip
     assert result.returncode == 2
     message = result.stderr.replace("\n", "")
-    assert "mixed_utf8_cp932.csv" in message and "row 3" in message
+    assert "mixed_utf8_cp932.csv" in message and "3 行目" in message
     assert "Traceback" not in result.stderr
 
 

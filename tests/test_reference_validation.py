@@ -88,7 +88,7 @@ def test_population_row_matching_no_unit_is_named(tmp_path: Path) -> None:
     source = make_source(tmp_path / "src", census="census_stray_row.csv")
     with pytest.raises(ValidationError, match=r"population rows match no unit: \['11999'\]") as e:
         _import(source, tmp_path)
-    assert "row 6" in str(e.value) and "census_2020_saitama.csv" in str(e.value)
+    assert "6 行目" in str(e.value) and "census_2020_saitama.csv" in str(e.value)
 
 
 def test_unit_without_population_is_named(tmp_path: Path) -> None:
@@ -160,12 +160,15 @@ def test_a_truncated_store_is_refused_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "store.gpkg"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
-    with pytest.raises(StoreError, match=re.compile("corrupt|truncated|unreadable|lacks")):
+    with pytest.raises(
+        StoreError,
+        match=re.compile("壊れています|途中で切れています|読めない|metadata 表がありません"),
+    ):
         open_store(path)
 
 
 def test_a_file_that_is_not_a_geopackage_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "store.gpkg"
     path.write_text("not a database", encoding="utf-8")
-    with pytest.raises(StoreError, match="no SQLite header"):
+    with pytest.raises(StoreError, match="SQLite の見出しがない"):
         open_store(path)

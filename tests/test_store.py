@@ -128,7 +128,9 @@ def test_a_store_of_the_previous_schema_is_refused_with_the_fix(
     old = tmp_path / "old.gpkg"
     shutil.copyfile(store_b, old)
     _set_meta(old, "schema_version", "1")
-    with pytest.raises(StoreError, match=r"re-run `tsunagari-geo data import`") as err:
+    with pytest.raises(
+        StoreError, match=r"`tsunagari-geo data import` をもう一度実行してください"
+    ) as err:
         open_store(old)
     assert str(old) in str(err.value)
 
@@ -141,7 +143,7 @@ def test_a_store_without_its_region_table_is_refused(store_b: Path, tmp_path: Pa
         conn.execute("DELETE FROM gpkg_contents WHERE table_name = 'region'")
         conn.execute("DROP TABLE region")
     conn.close()
-    with pytest.raises(StoreError, match=r"lacks layers \['region'\]"):
+    with pytest.raises(StoreError, match=r"レイヤー \['region'\] がありません"):
         open_store(broken)
 
 

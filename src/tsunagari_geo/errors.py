@@ -29,17 +29,36 @@ class TsunagariError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        where = []
-        if self.path is not None:
-            where.append(f"file {self.path}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column!r}")
-        if self.value is not None:
-            shown = repr(self.value)
-            where.append(f"value {shown[:200]}{'…' if len(shown) > 200 else ''}")
-        return f"{self.message} ({', '.join(where)})" if where else self.message
+        where = location(path=self.path, row=self.row, column=self.column, value=self.value)
+        return f"{self.message} ({where})" if where else self.message
+
+
+def location(
+    *,
+    path: str | Path | None = None,
+    row: int | None = None,
+    column: str | None = None,
+    value: object = None,
+) -> str:
+    """Where a problem is, as the secretariat reads it: 「ファイル a.csv、3 行目、列 '住所'」.
+
+    The one wording of file, row, column and value for every error and every kept oddity of an
+    input table (:class:`tsunagari_geo.tables.ReadIssue`); ``row`` is the spreadsheet's row.
+
+    >>> location(path="a.csv", row=3, column="住所", value="x")
+    "ファイル a.csv、3 行目、列 '住所'、値 'x'"
+    """
+    where = []
+    if path is not None:
+        where.append(f"ファイル {path}")
+    if row is not None:
+        where.append(f"{row} 行目")
+    if column is not None:
+        where.append(f"列 {column!r}")
+    if value is not None:
+        shown = repr(value)
+        where.append(f"値 {shown[:200]}{'…' if len(shown) > 200 else ''}")
+    return "、".join(where)
 
 
 class SourceError(TsunagariError):

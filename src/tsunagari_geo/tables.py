@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsunagari_geo.cells import coordinate_columns
-from tsunagari_geo.errors import InputError
+from tsunagari_geo.errors import InputError, location
 from tsunagari_geo.reference.attribution import REFERENCE_ATTRIBUTION
 from tsunagari_geo.settings import STORE_CRS
 
@@ -88,8 +88,7 @@ class ReadIssue:
     message: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column!r}" if self.column else "")
-        return f"{where}: {self.message}"
+        return f"{location(row=self.row, column=self.column)}: {self.message}"
 
 
 @dataclass

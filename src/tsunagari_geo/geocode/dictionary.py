@@ -33,6 +33,7 @@ from tsunagari_geo.errors import StoreError
 from tsunagari_geo.region import PREFECTURES, Region
 from tsunagari_geo.registry import Registry
 from tsunagari_geo.store import Store
+from tsunagari_geo.store.base import REIMPORT_HINT
 from tsunagari_geo.text import fold, kanji_to_int, town_key
 
 log = logging.getLogger(__name__)
@@ -527,11 +528,9 @@ def _other_prefectures(
     names = [(p, n) for p, n in store.japan_municipality_names() if p != region.pref_name]
     if not names:
         raise StoreError(
-            "ストアに他の都道府県の市区町村名がありません。住所検索を始められません。"
-            "`tsunagari-geo data import` で取り込み直してください "
-            "(the store holds no municipality names of other prefectures, so the geocoder "
-            "cannot tell 東京都中央区 from a ward here; re-run `tsunagari-geo data import` "
-            "with a source whose towns/api/ja.json lists all Japan)",
+            "参照データに他の都道府県の市区町村名がないため、東京都中央区とこの県の区を"
+            "区別できず、住所検索を始められません。全国の towns/api/ja.json を含む参照元で "
+            f"{REIMPORT_HINT}",
             path=store.location,
         )
     return _japan_names(names)

@@ -38,7 +38,7 @@ STORE_SCHEMA_VERSION = "2"
 #: Bumped when the layout of a published layer set changes.
 LAYERS_SCHEMA_VERSION = "1"
 #: What to tell a person whose store is from another schema or lacks what a reader needs.
-REIMPORT_HINT = "re-run `tsunagari-geo data import`"
+REIMPORT_HINT = "`tsunagari-geo data import` をもう一度実行してください"
 
 LayerKind = Literal["public", "planner"]
 

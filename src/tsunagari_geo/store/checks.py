@@ -32,28 +32,28 @@ def inspect_geopackage(path: Path, *, what: str, missing_hint: str) -> GeoPackag
     SQLite header, fails SQLite's quick_check, is truncated, or has no ``metadata`` table.
     """
     if not path.exists():
-        raise StoreError(f"{what} not found; {missing_hint}", path=path)
+        raise StoreError(f"{what}が見つかりません。{missing_hint}", path=path)
     try:
         with path.open("rb") as f:
             header = f.read(16)
     except OSError as exc:
-        raise StoreError(f"cannot read the {what}: {exc}", path=path) from exc
+        raise StoreError(f"{what}を読めません: {exc}", path=path) from exc
     if header != _SQLITE_HEADER:
-        raise StoreError("not a GeoPackage (no SQLite header)", path=path)
+        raise StoreError("GeoPackage ではありません (SQLite の見出しがない)", path=path)
     try:
         # immutable=1: no journal or lock files beside a file that may sit on read-only media.
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         try:
             integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
             if integrity != "ok":
-                raise StoreError(f"{what} is corrupt: {integrity}", path=path)
+                raise StoreError(f"{what}が壊れています: {integrity}", path=path)
             tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents")]
             if "metadata" not in tables:
-                raise StoreError(f"{what} lacks its metadata table", path=path)
+                raise StoreError(f"{what}に metadata 表がありません", path=path)
             meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
             counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{what} is unreadable or truncated: {exc}", path=path) from exc
+        raise StoreError(f"{what}が読めないか途中で切れています: {exc}", path=path) from exc
     return GeoPackageSummary(meta=meta, counts=counts)

@@ -136,18 +136,22 @@ class GeoPackageStore(Store):
         """
         path = Path(location)
         summary = inspect_geopackage(
-            path, what="reference store", missing_hint="run `tsunagari-geo data import` first"
+            path,
+            what="参照データ",
+            missing_hint="先に `tsunagari-geo data import` を実行してください",
         )
         meta = summary.meta
         if meta.get("schema_version") != STORE_SCHEMA_VERSION:
             raise StoreError(
-                f"store schema {meta.get('schema_version')!r} is not "
-                f"{STORE_SCHEMA_VERSION!r}; {REIMPORT_HINT}",
+                f"参照データの版 {meta.get('schema_version')!r} が "
+                f"{STORE_SCHEMA_VERSION!r} ではありません。{REIMPORT_HINT}",
                 path=path,
             )
         missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
         if missing:
-            raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=path)
+            raise StoreError(
+                f"参照データにレイヤー {missing} がありません。{REIMPORT_HINT}", path=path
+            )
         counted = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
         counted |= {t: key for t, key in OPTIONAL_TABLES.items() if t in summary.counts}
         counted |= {n: n for n in OPTIONAL_LAYERS if n in summary.counts}
@@ -332,7 +336,9 @@ class GeoPackageStore(Store):
 
         path = Path(location)
         summary = inspect_geopackage(
-            path, what="layer file", missing_hint="run `tsunagari-geo build` first"
+            path,
+            what="レイヤーのファイル",
+            missing_hint="先に `tsunagari-geo build` を実行してください",
         )
         meta = summary.meta
         try:

@@ -515,7 +515,8 @@ class PostgisStore(Store):
             current = _current(conn, _REFERENCE)
             if current is None:
                 raise StoreError(
-                    "reference store not found; run `tsunagari-geo data import` first", path=shown
+                    "参照データが見つかりません。先に `tsunagari-geo data import` を実行してください",
+                    path=shown,
                 )
             set_id, _version, meta_all, _manifest = current
             layers = _layers(conn, set_id, _REFERENCE)
@@ -529,14 +530,16 @@ class PostgisStore(Store):
         meta = {str(k): str(v) for k, v in dict(meta_all.get(_REFERENCE) or {}).items()}
         if meta.get("schema_version") != STORE_SCHEMA_VERSION:
             raise StoreError(
-                f"store schema {meta.get('schema_version')!r} is not "
-                f"{STORE_SCHEMA_VERSION!r}; {REIMPORT_HINT}",
+                f"参照データの版 {meta.get('schema_version')!r} が "
+                f"{STORE_SCHEMA_VERSION!r} ではありません。{REIMPORT_HINT}",
                 path=shown,
             )
         needed = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n != "metadata"]
         missing = [n for n in needed if n not in layers]
         if missing:
-            raise StoreError(f"store lacks layers {missing}; {REIMPORT_HINT}", path=shown)
+            raise StoreError(
+                f"参照データにレイヤー {missing} がありません。{REIMPORT_HINT}", path=shown
+            )
         checked = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
         checked |= {t: key for t, key in OPTIONAL_TABLES.items() if t in layers}
         checked |= {n: n for n in OPTIONAL_LAYERS if n in layers}
