@@ -83,11 +83,11 @@ def test_failures_file_lists_rows_needing_a_person(
     failures = _read(tmp_path / "result.failures.csv")
     assert summary.failures == tmp_path / "result.failures.csv"
     # Grouped by what a person has to do (a name to add comes before a choice to make).
-    assert failures["row"].tolist() == ["4", "3"]
+    assert failures["行"].tolist() == ["4", "3"]
     assert failures["対応"].tolist() == ["住所に市町村名がない", "候補が複数"]
     assert failures["status"].tolist() == ["unmatched", "ambiguous"]
-    assert "川口市大字新堀" in failures["candidates"].iloc[1]
-    assert failures["suggestions"].tolist() == ["", ""]
+    assert "川口市大字新堀" in failures["候補"].iloc[1]
+    assert failures["もしかして"].tolist() == ["", ""]
 
 
 def test_failures_file_suggests_the_spelling_one_character_away(
@@ -98,9 +98,9 @@ def test_failures_file_suggests_the_spelling_one_character_away(
     geocode_table(src, tmp_path / "result.csv", geocoder=geocoder, store=store)
     out = _read(tmp_path / "result.csv")
     assert out["status"].tolist() == ["partial", "unmatched"]  # a hint is never applied
-    assert "suggestions" not in out.columns
+    assert "もしかして" not in out.columns and "suggestions" not in out.columns
     failures = _read(tmp_path / "result.failures.csv")
-    assert failures["suggestions"].tolist() == [
+    assert failures["もしかして"].tolist() == [
         "さいたま市浦和区常盤6-4-4",
         "北足立郡伊奈町小室1-2",
     ]
@@ -514,24 +514,22 @@ def test_input_columns_named_like_ours_are_kept_and_ours_renamed(
 ) -> None:
     row = {
         "住所": "伊那町小室1-2",
-        "row": "r",
-        "candidates": "c",
-        "suggestions": "s",
-        "geocode_suggestions": "gs",
+        "行": "r",
+        "候補": "c",
+        "もしかして": "s",
+        "geocode_もしかして": "gs",
     }
     src = _write_csv(tmp_path / "in.csv", [row])
     geocode_table(src, tmp_path / "result.csv", geocoder=geocoder, store=store)
     failures = _read(tmp_path / "result.failures.csv")
-    assert failures[["row", "candidates", "suggestions", "geocode_suggestions"]].iloc[
-        0
-    ].tolist() == [
+    assert failures[["行", "候補", "もしかして", "geocode_もしかして"]].iloc[0].tolist() == [
         "r",
         "c",
         "s",
         "gs",
     ]
-    assert failures["geocode_row"].tolist() == ["2"]
-    assert failures["geocode_suggestions_2"].tolist() == ["北足立郡伊奈町小室1-2"]
+    assert failures["geocode_行"].tolist() == ["2"]
+    assert failures["geocode_もしかして_2"].tolist() == ["北足立郡伊奈町小室1-2"]
 
 
 #: Modules a CSV batch job does without (slow to import: most of a small job's start-up).

@@ -112,14 +112,14 @@ def test_failures_are_grouped_by_what_a_person_has_to_do(
         _csv(tmp_path / "in.csv", addresses), tmp_path / "o.csv", geocoder=geocoder, store=store
     )
     failures = _read(tmp_path / "o.failures.csv")
-    assert failures.columns.tolist()[:2] == ["row", "対応"]
+    assert failures.columns.tolist()[:2] == ["行", "対応"]
     assert failures["対応"].tolist() == [
         "埼玉県外の住所",
         "埼玉県外の住所",
         "住所に市町村名がない",
         "候補が複数",
     ]
-    assert failures["row"].tolist() == ["3", "6", "4", "2"]
+    assert failures["行"].tolist() == ["3", "6", "4", "2"]
 
 
 def test_xlsx_has_numbers_a_japanese_data_sheet_a_summary_and_the_sources(
@@ -128,7 +128,7 @@ def test_xlsx_has_numbers_a_japanese_data_sheet_a_summary_and_the_sources(
     src = _csv(tmp_path / "in.csv", ["さいたま市浦和区常盤6-4-4", "", "あいうえお"])
     geocode_table(src, tmp_path / "out.xlsx", geocoder=geocoder, store=store)
     book = openpyxl.load_workbook(tmp_path / "out.xlsx")
-    assert book.sheetnames == ["データ", "集計", "出典"]
+    assert book.sheetnames == ["データ", "集計", "列の説明", "出典"]
     rows = list(book["データ"].values)
     header, first = rows[0], rows[1]
     cell = dict(zip(header, first, strict=True))
@@ -139,6 +139,16 @@ def test_xlsx_has_numbers_a_japanese_data_sheet_a_summary_and_the_sources(
     assert summary[0] == ("区分", "コード", "意味", "行数")
     assert ("一致レベル", "3", "町字まで", 1) in summary
     assert ("結果", "empty", "住所が空", 1) in summary
+    # Every column the job added is explained in words, and so are the failures file's own.
+    guide = list(book["列の説明"].values)
+    assert guide[0] == ("列", "ファイル", "意味")
+    explained = {name: meaning for name, _, meaning in guide[1:]}
+    input_columns = {"住所"}
+    added = [h for h in header if h not in input_columns]
+    assert list(explained)[: len(added)] == added
+    assert list(explained)[len(added) :] == ["行", "対応", "候補", "もしかして"]
+    assert all(meaning for meaning in explained.values()), explained
+    assert "町字" in explained["town"] and "緯度" in explained["lat"]
 
 
 def test_an_unknown_output_extension_is_refused_naming_it(tmp_path: Path) -> None:
@@ -234,5 +244,5 @@ def test_rows_written_alike_get_the_answer_each_would_get_alone(
             alone.status,
             alone.reason,
         )
-    failures = _read(tmp_path / "o.failures.csv").set_index("row")
-    assert failures.loc["4", "suggestions"] == failures.loc["5", "suggestions"] != ""
+    failures = _read(tmp_path / "o.failures.csv").set_index("行")
+    assert failures.loc["4", "もしかして"] == failures.loc["5", "もしかして"] != ""

@@ -26,7 +26,8 @@ same either way and either resumes the other's journal.
 
 Statuses are the geocoder's, plus ``overridden`` for a row an overrides file decided (its
 ``reason`` says ``override_town:N`` or ``override_point:N``, N the overrides file's row).
-The failures file starts with ``row``, the spreadsheet row number of the input (header = 1).
+The failures file starts with ``行``, the spreadsheet row number of the input (header = 1), and
+``対応``; it ends with ``候補`` (candidates) and ``もしかして`` (spelling suggestions).
 
 Coordinate check: when the input has coordinates (lat/lng, 緯度/経度 …: the columns
 :func:`tsunagari_geo.cells.coordinate_columns` finds) they are checked against the geocoded
@@ -46,8 +47,9 @@ language, because the secretariat reads the output in Excel: ``一致レベル``
 ``coord_check``, and in the failures file ``対応``: what a person has to do (住所に市町村名がない,
 丁目が辞書にない, 県外の住所, 候補が複数 …, see :mod:`tsunagari_geo.geocode.labels`), the rows
 grouped by it in that order, by row within a group. XLSX output stores level, lat, lng and the
-distance as numbers, in a sheet named ``データ``, with a ``集計`` (summary) sheet and the ``出典``
-sheet.
+distance as numbers, in a sheet named ``データ``, with a ``集計`` (summary) sheet, a ``列の説明``
+sheet (what each added column holds, :data:`tsunagari_geo.geocode.labels.COLUMN_MEANINGS`) and
+the ``出典`` sheet.
 
 ``koaza`` is the 小字 the address names after its 大字 (``town``), when the dictionary has it:
 the point is then the 小字's.
@@ -74,8 +76,13 @@ from tsunagari_geo.cells import coordinate_columns
 from tsunagari_geo.errors import InputError
 from tsunagari_geo.geocode.core import Geocoder, GeocodeResult
 from tsunagari_geo.geocode.labels import (
+    ACTION_COLUMN,
+    CANDIDATES_COLUMN,
+    ROW_COLUMN,
+    SUGGESTIONS_COLUMN,
     action_for,
     action_order,
+    column_meaning,
     coord_check_label,
     level_label,
     reason_label,
@@ -125,8 +132,6 @@ OUT_COLUMNS = tuple(
     for name in (code, *(label for label, of in LABEL_COLUMNS.items() if of == code))
 )
 COORD_COLUMNS = ("coord_check", "緯度経度の確認", "coord_distance_m")
-#: The failures file's column saying what a person has to do (rows are grouped by it).
-ACTION_COLUMN = "対応"
 #: Columns XLSX output stores as numbers (Excel sorts and filters them as numbers).
 NUMBER_COLUMNS = ("level", "lat", "lng", "coord_distance_m")
 #: Beyond this distance from the town's representative point a published point is questioned.
@@ -648,7 +653,10 @@ class BatchJob:
         if fmt == "csv":
             output = TableFile(out, self.output)
         else:
-            extra = {"集計": _summary_frame(by_status, by_level, coord_counts, region)}
+            extra = {
+                "集計": _summary_frame(by_status, by_level, coord_counts, region),
+                "列の説明": self._column_guide(list(added), region),
+            }
             output = TableFile(self._typed(out), self.output, sheet="データ", extra_sheets=extra)
         needs = [
             i
@@ -669,7 +677,7 @@ class BatchJob:
         order = {label: k for k, label in enumerate(action_order(region))}
         needs.sort(key=lambda i: order.get(actions[i], len(order)))
         taken = set(out.columns)
-        row_name = _free_name("row", taken)
+        row_name = _free_name(ROW_COLUMN, taken)
         taken.add(row_name)
         action_name = _free_name(ACTION_COLUMN, taken)
         taken.add(action_name)
@@ -679,7 +687,7 @@ class BatchJob:
             action_name: [actions[i] for i in needs],
             **listed,
         }
-        for name, values in (("candidates", candidates), ("suggestions", suggestions)):
+        for name, values in ((CANDIDATES_COLUMN, candidates), (SUGGESTIONS_COLUMN, suggestions)):
             free = _free_name(name, taken)
             failures[free] = [values[i] for i in needs]
             taken.add(free)
@@ -700,6 +708,20 @@ class BatchJob:
             address_columns=self.address_columns,
             by_action={a: counted[a] for a in action_order(region) if a in counted},
         )
+
+    def _column_guide(self, added: list[str], region: Region) -> pd.DataFrame:
+        """The XLSX 列の説明 sheet: every column the job added (as named in this output) and
+        what it holds, then the failures file's own columns."""
+        import pandas as pd
+
+        code_of = {name: code for code, name in self.out_names.items()}
+        names = [*added, ROW_COLUMN, ACTION_COLUMN, CANDIDATES_COLUMN, SUGGESTIONS_COLUMN]
+        rows = [
+            (name, "要確認ファイルのみ" if name not in code_of else "",
+             column_meaning(code_of.get(name, name), region))
+            for name in names
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["列", "ファイル", "意味"])
 
     def _typed(self, out: TextTable) -> pd.DataFrame:
         """The output as a frame for the formats with types: XLSX stores the numbers as

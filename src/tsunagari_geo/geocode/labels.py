@@ -79,6 +79,46 @@ COORD_ACTIONS: dict[str, str] = {
     "other_municipality": "公表の緯度経度が別の市区町村",
     "far_from_address": "公表の緯度経度が住所から離れている",
 }
+#: The failures file's columns for people (the row, its 対応, candidates and suggestions).
+ROW_COLUMN = "行"
+ACTION_COLUMN = "対応"
+CANDIDATES_COLUMN = "候補"
+SUGGESTIONS_COLUMN = "もしかして"
+
+#: What each column the batch job adds means, as the XLSX 列の説明 sheet says it: the codes'
+#: columns keep their English names for programs, so a person reads here what they hold.
+COLUMN_MEANINGS: dict[str, str] = {
+    "unit_code": "集計の単位のコード (市区町村、政令指定都市は区。区が分からないときは空)",
+    "muni_code": "市区町村コード (全国地方公共団体コード5桁、政令指定都市は市)",
+    "pref": "都道府県",
+    "city": "市区町村 (政令指定都市は区まで)",
+    "town": "町字 (大字・町丁目)",
+    "koaza": "小字 (町字の後ろに書かれ、辞書にあるとき)",
+    "rest": "町字より後ろ (番地・号、建物名など)",
+    "level": "一致レベルの番号 (0〜3)",
+    "一致レベル": "どこまで住所が読めたか (0 住所として読めない、1 都道府県まで、"
+    "2 市区町村まで、3 町字まで)",
+    "lat": "緯度 (世界測地系、町字または市区町村の代表点)",
+    "lng": "経度 (世界測地系、町字または市区町村の代表点)",
+    "status": "結果のコード (プログラム用)",
+    "結果": "結果",
+    "reason": "理由のコード (プログラム用、カンマ区切り)",
+    "理由": "そう読んだ理由 (複数は「／」区切り)",
+    "coord_check": "入力の緯度経度の確認のコード (プログラム用)",
+    "緯度経度の確認": "入力の緯度経度が住所と合っているか",
+    "coord_distance_m": "入力の緯度経度から住所の代表点までの距離 (m)",
+    ROW_COLUMN: "入力ファイルの行番号 (見出しが1行目)",
+    ACTION_COLUMN: "その行に人がすること",
+    CANDIDATES_COLUMN: "住所が一つに決まらないときの候補 (「|」区切り)",
+    SUGGESTIONS_COLUMN: "町名などが一字違いのときの候補 (確かめてから直してください。自動では直しません)",
+}
+
+
+def column_meaning(column: str, region: Region) -> str:
+    """What an added column holds, in words ("" for a column this table does not know)."""
+    return _words(COLUMN_MEANINGS.get(column, ""), region)
+
+
 #: Anything else a person must look at (a status no rule above names).
 ACTION_OTHER = "内容を確認"
 
