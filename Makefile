@@ -63,8 +63,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# Two workers, a test file at a time on each (its module fixtures built once); PYTEST_WORKERS=0
+# runs everything in this one process.
+PYTEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/pytest --durations=25
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 test: lint typecheck pytest
 

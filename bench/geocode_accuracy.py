@@ -28,6 +28,7 @@ import pandas as pd
 
 from tsunagari_geo.geocode.batch import geocode_table
 from tsunagari_geo.geocode.core import Geocoder
+from tsunagari_geo.geocode.labels import ROW_COLUMN, SUGGESTIONS_COLUMN
 from tsunagari_geo.settings import get_settings
 from tsunagari_geo.store import Store, open_store
 
@@ -111,7 +112,8 @@ def measure(sample: Path, store: Store, geocoder: Geocoder) -> Accuracy:
             "coord_distance_m", key=lambda s: pd.to_numeric(s), ascending=False
         ),
         suggested=failures_file.loc[
-            failures_file["level"] != "3", ["row", "city", "address", "status", "suggestions"]
+            failures_file["level"] != "3",
+            [ROW_COLUMN, "city", "address", "status", SUGGESTIONS_COLUMN],
         ],
     )
 
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, n in acc.failures.items():
         print(f"    {n:5d}  {key}")
     print("    coord_check:", acc.coord_check)
-    with_hint = acc.suggested[acc.suggested["suggestions"] != ""]
+    with_hint = acc.suggested[acc.suggested[SUGGESTIONS_COLUMN] != ""]
     print(
         f"(e) rows below level 3 with a spelling suggestion: {len(with_hint)}/{len(acc.suggested)}"
     )

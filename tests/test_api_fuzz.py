@@ -1,7 +1,7 @@
 """schemathesis over ``/api``: thousands of generated requests per operation, in process.
 
 Each operation of the OpenAPI document gets its own hypothesis run of
-``TSUNAGARI_FUZZ_EXAMPLES`` generated requests (default 1,000; CI uses the default) sent
+``TSUNAGARI_FUZZ_EXAMPLES`` generated requests (default 400; CI uses the default) sent
 straight to the ASGI app, no network. Every response must pass schemathesis' checks: no
 server error, a documented status code and content type, headers and a body that conform to
 the schema. Schema-valid but meaningless requests (a bbox with min > max) are rightly refused
@@ -11,7 +11,7 @@ Runs are derandomized (the same requests every time, so a failure reproduces) an
 hypothesis' deadline and health checks (the first request of a run warms caches and is slow).
 Generated data covers both schema-valid and schema-violating requests (positive and negative modes).
 
-    TSUNAGARI_FUZZ_EXAMPLES=200 .venv/bin/pytest tests/test_api_fuzz.py -q   # a quicker run
+    TSUNAGARI_FUZZ_EXAMPLES=2000 .venv/bin/pytest tests/test_api_fuzz.py -q   # a longer run
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tsunagari_api.factory import create_app
 from tsunagari_geo.layers.tiles import TileSpec, build_tiles
 from tsunagari_geo.store import open_store
 
-EXAMPLES = int(os.environ.get("TSUNAGARI_FUZZ_EXAMPLES", "1000"))
+EXAMPLES = int(os.environ.get("TSUNAGARI_FUZZ_EXAMPLES", "400"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

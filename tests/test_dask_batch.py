@@ -100,7 +100,7 @@ def test_xlsx_and_geopackage_have_the_same_cells_on_dask(
         failures = dask.with_name("out.failures.csv")
         assert failures.read_bytes() == single.with_name(failures.name).read_bytes()
     sheets = [openpyxl.load_workbook(tmp_path / d / "out.xlsx") for d in ("single", "dask")]
-    assert sheets[0].sheetnames == sheets[1].sheetnames == ["データ", "集計", "出典"]
+    assert sheets[0].sheetnames == sheets[1].sheetnames == ["データ", "集計", "列の説明", "出典"]
     for title in sheets[0].sheetnames:
         cells = [[list(r) for r in book[title].iter_rows(values_only=True)] for book in sheets]
         assert cells[0] == cells[1]
