@@ -194,7 +194,8 @@ def test_our_columns_clashing_only_by_case_are_renamed_for_gpkg(
     assert back["Status"].tolist() == ["open"]
     assert back["geocode_status"].tolist() == ["matched"]
     assert back["geocode_city"].tolist() == ["さいたま市浦和区"]
-    assert back["geocode_lat"].tolist() == ["35.861675"]
+    assert back["geocode_lat"].tolist() == [35.861675]  # ours a number; the input's Lat as read
+    assert back["level"].tolist() == [3]
 
 
 def test_gpkg_field_clash_is_an_input_error_naming_file_and_column(tmp_path: Path) -> None:
@@ -243,8 +244,11 @@ def test_xlsx_in_geojson_out_with_attribution(
     assert first["properties"]["番号"] == "0012"
     assert first["properties"]["town"] == "元町一丁目"
     lng, lat = first["geometry"]["coordinates"]
-    assert (str(lat), str(lng)) == (first["properties"]["lat"], first["properties"]["lng"])
+    # Numbers as numbers (level, lat, lng), as in XLSX; a row with no point has null ones.
+    assert (lat, lng) == (first["properties"]["lat"], first["properties"]["lng"])
+    assert first["properties"]["level"] == 3
     assert second["geometry"] is None
+    assert second["properties"]["lat"] is None and second["properties"]["level"] == 0
 
 
 def test_gpkg_output(tmp_path: Path, store: Store, geocoder: Geocoder) -> None:

@@ -49,7 +49,7 @@ language, because the secretariat reads the output in Excel: ``一致レベル``
 grouped by it in that order, by row within a group. XLSX output stores level, lat, lng and the
 distance as numbers, in a sheet named ``データ``, with a ``集計`` (summary) sheet, a ``列の説明``
 sheet (what each added column holds, :data:`tsunagari_geo.geocode.labels.COLUMN_MEANINGS`) and
-the ``出典`` sheet.
+the ``出典`` sheet. GeoJSON and GeoPackage output store the same numbers as numbers too.
 
 ``koaza`` is the 小字 the address names after its 大字 (``town``), when the dictionary has it:
 the point is then the 小字's.
@@ -132,7 +132,8 @@ OUT_COLUMNS = tuple(
     for name in (code, *(label for label, of in LABEL_COLUMNS.items() if of == code))
 )
 COORD_COLUMNS = ("coord_check", "緯度経度の確認", "coord_distance_m")
-#: Columns XLSX output stores as numbers (Excel sorts and filters them as numbers).
+#: Columns the typed formats (XLSX, GeoJSON, GeoPackage) store as numbers: Excel sorts and
+#: filters them as numbers, and a program reading GeoJSON gets numbers, not text.
 NUMBER_COLUMNS = ("level", "lat", "lng", "coord_distance_m")
 #: Beyond this distance from the town's representative point a published point is questioned.
 #: Saitama's 大字 in the hills (秩父, 飯能) span several km; 町丁目 in towns well under 1 km.
@@ -724,23 +725,23 @@ class BatchJob:
         return pd.DataFrame(rows, columns=["列", "ファイル", "意味"])
 
     def _typed(self, out: TextTable) -> pd.DataFrame:
-        """The output as a frame for the formats with types: XLSX stores the numbers as
-        numbers; GeoJSON and GeoPackage get a point per row from lat/lng."""
+        """The output as a frame for the formats with types: the numbers (level, lat, lng, the
+        distance) as numbers, an empty one as a missing value; GeoJSON and GeoPackage also get
+        a point per row from lat/lng."""
         import pandas as pd
 
         fmt = output_format(self.output)
         frame = out.frame()
+        for name in NUMBER_COLUMNS:
+            column = self.out_names.get(name)
+            if column is not None:
+                frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
         if fmt == "xlsx":
-            for name in NUMBER_COLUMNS:
-                column = self.out_names.get(name)
-                if column is not None:
-                    frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
             return frame
         import geopandas as gpd
         from shapely import points as make_points
 
-        lat = pd.to_numeric(frame[self.out_names["lat"]].replace("", None), errors="coerce")
-        lng = pd.to_numeric(frame[self.out_names["lng"]].replace("", None), errors="coerce")
+        lat, lng = frame[self.out_names["lat"]], frame[self.out_names["lng"]]
         geometry = [
             None if pd.isna(x) or pd.isna(y) else make_points(float(x), float(y))
             for x, y in zip(lng, lat, strict=True)
