@@ -718,7 +718,7 @@ class BatchJob:
         code_of = {name: code for code, name in self.out_names.items()}
         names = [*added, ROW_COLUMN, ACTION_COLUMN, CANDIDATES_COLUMN, SUGGESTIONS_COLUMN]
         rows = [
-            (name, "要確認ファイルのみ" if name not in code_of else "",
+            (name, "要確認ファイルのみ" if name not in code_of else "出力と要確認ファイル",
              column_meaning(code_of.get(name, name), region))
             for name in names
         ]  # fmt: skip
