@@ -17,7 +17,7 @@ import json
 import math
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,8 +39,11 @@ STORE_SCHEMA_VERSION = "2"
 LAYERS_SCHEMA_VERSION = "1"
 #: What to tell a person whose store is from another schema or lacks what a reader needs.
 REIMPORT_HINT = "`tsunagari-geo data import` をもう一度実行してください"
+#: What to tell a person who has no store yet.
+IMPORT_FIRST_HINT = "先に `tsunagari-geo data import` を実行してください"
 
 LayerKind = Literal["public", "planner"]
+
 
 #: The reference layers and tables every store holds, in the order they are written.
 REFERENCE_LAYERS = ("units", "municipalities", "towns")
@@ -52,6 +55,23 @@ OPTIONAL_TABLES = {"japan_towns": "japan_prefectures"}
 JAPAN_TOWN_COLUMNS = ("pref", "municipality", "town", "koaza", "lat", "lng", "point_source")
 #: Layers a store holds when the region's sources have them (census small areas, 小地域).
 OPTIONAL_LAYERS = ("small_areas",)
+
+
+def check_reference_set(meta: Mapping[str, str], present: Collection[str], path: object) -> None:
+    """Refuse a reference set of another schema, or one lacking a layer or table every store
+    holds (``present``: the names it has); both backends' ``open`` ask the same."""
+    if meta.get("schema_version") != STORE_SCHEMA_VERSION:
+        raise StoreError(
+            f"参照データの版 {meta.get('schema_version')!r} が "
+            f"{STORE_SCHEMA_VERSION!r} ではありません。{REIMPORT_HINT}",
+            path=str(path),
+        )
+    missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in present]
+    if missing:
+        raise StoreError(
+            f"参照データにレイヤー {missing} がありません。{REIMPORT_HINT}", path=str(path)
+        )
+
 
 #: What a column holds, as :meth:`Store.rows` gives it: ``str``, ``int``, ``float`` and ``bool``
 #: cells are those Python types (or None); ``other`` (a date, a list) is the backend's raw value.

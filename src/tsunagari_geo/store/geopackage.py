@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.store.base import (
+    IMPORT_FIRST_HINT,
     LAYERS_SCHEMA_VERSION,
     OPTIONAL_LAYERS,
     OPTIONAL_TABLES,
     REFERENCE_LAYERS,
-    REFERENCE_TABLES,
-    REIMPORT_HINT,
     STORE_SCHEMA_VERSION,
     AttributeRows,
     ColumnKind,
@@ -40,6 +39,7 @@ from tsunagari_geo.store.base import (
     PublishedSet,
     ReferenceData,
     Store,
+    check_reference_set,
     chosen_columns,
     pack_prefectures,
 )
@@ -138,20 +138,10 @@ class GeoPackageStore(Store):
         summary = inspect_geopackage(
             path,
             what="参照データ",
-            missing_hint="先に `tsunagari-geo data import` を実行してください",
+            missing_hint=IMPORT_FIRST_HINT,
         )
         meta = summary.meta
-        if meta.get("schema_version") != STORE_SCHEMA_VERSION:
-            raise StoreError(
-                f"参照データの版 {meta.get('schema_version')!r} が "
-                f"{STORE_SCHEMA_VERSION!r} ではありません。{REIMPORT_HINT}",
-                path=path,
-            )
-        missing = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n not in summary.counts]
-        if missing:
-            raise StoreError(
-                f"参照データにレイヤー {missing} がありません。{REIMPORT_HINT}", path=path
-            )
+        check_reference_set(meta, summary.counts, path)
         counted = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
         counted |= {t: key for t, key in OPTIONAL_TABLES.items() if t in summary.counts}
         counted |= {n: n for n in OPTIONAL_LAYERS if n in summary.counts}

@@ -44,12 +44,11 @@ from psycopg_pool import ConnectionPool
 from tsunagari_geo import __version__
 from tsunagari_geo.errors import StoreError
 from tsunagari_geo.store.base import (
+    IMPORT_FIRST_HINT,
     LAYERS_SCHEMA_VERSION,
     OPTIONAL_LAYERS,
     OPTIONAL_TABLES,
     REFERENCE_LAYERS,
-    REFERENCE_TABLES,
-    REIMPORT_HINT,
     STORE_SCHEMA_VERSION,
     AttributeRows,
     ColumnKind,
@@ -58,6 +57,7 @@ from tsunagari_geo.store.base import (
     PublishedSet,
     ReferenceData,
     Store,
+    check_reference_set,
     chosen_columns,
     pack_prefectures,
 )
@@ -514,10 +514,7 @@ class PostgisStore(Store):
         with db.connection() as conn:
             current = _current(conn, _REFERENCE)
             if current is None:
-                raise StoreError(
-                    "参照データが見つかりません。先に `tsunagari-geo data import` を実行してください",
-                    path=shown,
-                )
+                raise StoreError(f"参照データが見つかりません。{IMPORT_FIRST_HINT}", path=shown)
             set_id, _version, meta_all, _manifest = current
             layers = _layers(conn, set_id, _REFERENCE)
             counted: dict[str, int] = dict(
@@ -528,18 +525,8 @@ class PostgisStore(Store):
                 ).fetchall()
             )
         meta = {str(k): str(v) for k, v in dict(meta_all.get(_REFERENCE) or {}).items()}
-        if meta.get("schema_version") != STORE_SCHEMA_VERSION:
-            raise StoreError(
-                f"参照データの版 {meta.get('schema_version')!r} が "
-                f"{STORE_SCHEMA_VERSION!r} ではありません。{REIMPORT_HINT}",
-                path=shown,
-            )
-        needed = [n for n in (*REFERENCE_LAYERS, *REFERENCE_TABLES) if n != "metadata"]
-        missing = [n for n in needed if n not in layers]
-        if missing:
-            raise StoreError(
-                f"参照データにレイヤー {missing} がありません。{REIMPORT_HINT}", path=shown
-            )
+        # The metadata is the set's own column here, not a layer of it.
+        check_reference_set(meta, {*layers, "metadata"}, shown)
         checked = {layer: layer for layer in (*REFERENCE_LAYERS, "japan_municipalities")}
         checked |= {t: key for t, key in OPTIONAL_TABLES.items() if t in layers}
         checked |= {n: n for n in OPTIONAL_LAYERS if n in layers}
